@@ -1,0 +1,1 @@
+/work/main/kernel/load_monitor.o

@@ -1,0 +1,11 @@
+import { openCollector } from '../../collect/select.ts';
+import { render } from '../../format/index.ts';
+import { parseCommon, type RawCommon } from '../options.ts';
+import { write } from '../output.ts';
+
+export function snapshotCommand(raw: RawCommon): void {
+  const opts = parseCommon(raw);
+  const collector = openCollector(opts.source, opts.procRoot);
+  const snap = collector.capture({ depth: opts.depth });
+  write(render(snap, opts.format, false));
+}

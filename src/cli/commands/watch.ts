@@ -1,0 +1,59 @@
+import { openCollector } from '../../collect/select.ts';
+import { countCpus } from '../../procfs/cpus.ts';
+import { render } from '../../format/index.ts';
+import { ProcReader } from '../../procfs/reader.ts';
+import { LoadProbe } from '../../trigger/load-probe.ts';
+import { ThresholdWatcher } from '../../trigger/procfs-watcher.ts';
+import { runWatch, type Watcher } from '../../trigger/watch.ts';
+import { procUnreadable } from '../../errors.ts';
+import { parseWatch, type RawWatch, type WatchOptions } from '../options.ts';
+import { formatDuration, resolveThreshold } from '../parse-values.ts';
+import { info, write } from '../output.ts';
+import { openKmodWatcher } from '../../kmod/watcher.ts';
+
+export async function watchCommand(raw: RawWatch & { quiet?: boolean }): Promise<void> {
+  const opts = parseWatch(raw);
+  const watcher = openWatcher(opts, raw.quiet ?? false);
+  const ac = new AbortController();
+  const stop = (): void => ac.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    await runWatch(watcher, { intervalMs: opts.intervalMs, count: opts.count, signal: ac.signal }, (s) => {
+      write(render(s, opts.format, true));
+      if (opts.format !== 'json') write('\n');
+    });
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+}
+
+export function openWatcher(opts: WatchOptions, quiet: boolean): Watcher {
+  const collector = openCollector(opts.source, opts.procRoot);
+  if (collector.source === 'kmod') return openKmodWatcher(opts, quiet);
+  const cpus = countCpus(readOnce(`${opts.procRoot}/stat`));
+  const threshold = resolveThreshold(opts.threshold, cpus);
+  const probe = new LoadProbe(`${opts.procRoot}/loadavg`);
+  if (!quiet) {
+    const per = opts.threshold.perCpu ? ` (${opts.threshold.text} x ${cpus} CPUs)` : '';
+    info(
+      `watching load1 (now ${probe.load1().toFixed(2)}) for >= ${threshold}${per}, every ${formatDuration(opts.intervalMs)},` +
+        ` cooldown ${formatDuration(opts.cooldownMs)}, source procfs; Ctrl-C stops`,
+    );
+  }
+  return new ThresholdWatcher(collector, probe, {
+    threshold,
+    thresholdText: opts.threshold.text,
+    cooldownMs: opts.cooldownMs,
+    depth: opts.depth,
+  });
+}
+
+function readOnce(path: string): string {
+  try {
+    return new ProcReader().readText(path);
+  } catch (err) {
+    throw procUnreadable(path, err);
+  }
+}

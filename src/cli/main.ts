@@ -1,0 +1,103 @@
+#!/usr/bin/env node
+/**
+ * loadmon's command line. Commander parses; option values are validated by
+ * options.ts so that every mistake exits 2 with a message naming the option.
+ */
+
+import { Command, CommanderError, Option } from 'commander';
+
+import { LoadmonError } from '../errors.ts';
+import { demoCommand } from './commands/demo.ts';
+import { snapshotCommand } from './commands/snapshot.ts';
+import { watchCommand } from './commands/watch.ts';
+import { DEFAULTS, FORMATS, SOURCES } from './options.ts';
+import { installStdoutGuard } from './output.ts';
+
+function commonOptions(cmd: Command): Command {
+  return cmd
+    .option('--depth <frames>', 'kernel stack frames kept per task (0-64)', DEFAULTS.depth)
+    .option('--json', 'machine output (same as --format json)')
+    .addOption(new Option('--format <format>', `output format: ${FORMATS.join(', ')}`))
+    .addOption(new Option('--source <source>', `collector: ${SOURCES.join(', ')}`).default(DEFAULTS.source))
+    .option('--proc-root <dir>', 'read a proc tree from elsewhere (fixtures, copies)', DEFAULTS.procRoot);
+}
+
+function watchOptions(cmd: Command): Command {
+  return commonOptions(cmd)
+    .option('--threshold <load>', 'capture when load1 >= this; per-CPU form: 0.75/cpu', DEFAULTS.threshold)
+    .option('--interval <duration>', 'how often to read the load average (ms, s, m)', DEFAULTS.interval)
+    .option('--cooldown <duration>', 'minimum time between two captures', DEFAULTS.cooldown)
+    .option('--count <n>', 'exit after n captures');
+}
+
+export function buildProgram(): Command {
+  const program = new Command('loadmon')
+    .description('Linux high-load forensics: which tasks make the load average (R and D), and where they are stuck in the kernel')
+    .version('0.1.0')
+    .showHelpAfterError(false)
+    .exitOverride()
+    .configureOutput({ outputError: () => {} });
+
+  commonOptions(program.command('snapshot').description('capture the R and D tasks with their kernel stacks, once, now')).action(
+    (o) => snapshotCommand(o),
+  );
+
+  watchOptions(
+    program
+      .command('watch')
+      .description('check the load every --interval; capture when load1 >= --threshold and --cooldown has passed'),
+  )
+    .option('--quiet', 'no status line on stderr')
+    .action((o) => watchCommand(o));
+
+  program
+    .command('demo')
+    .description('start a bounded synthetic load (busy loops and D-state tasks), watch it climb and show the capture')
+    .option('--duration <duration>', 'how long the synthetic load may run at most', '60s')
+    .option('--threshold <load>', 'load1 at which to capture (default: a little above the load at start)')
+    .option('--busy <n>', 'busy loops (R) to start', '2')
+    .option('--blocked <n>', 'D-state tasks to start', '6')
+    .addOption(new Option('--format <format>', `output format: ${FORMATS.join(', ')}`).default('text'))
+    .option('--json', 'machine output (same as --format json)')
+    .action((o) => demoCommand(o));
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  installStdoutGuard();
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (err) {
+    return handleError(err, program);
+  }
+}
+
+function handleError(err: unknown, program: Command): number {
+  if (err instanceof CommanderError) {
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0) return 0;
+    if (err.code === 'commander.unknownCommand' || err.code === 'commander.help' || err.code === 'commander.missingArgument') {
+      process.stderr.write(`loadmon: ${stripPrefix(err.message)}\n\n${program.helpInformation()}`);
+      return 2;
+    }
+    process.stderr.write(`loadmon: ${stripPrefix(err.message)}\n`);
+    return 2;
+  }
+  if (err instanceof LoadmonError) {
+    process.stderr.write(`loadmon: ${err.message}\n`);
+    return err.exitStatus;
+  }
+  const e = err as Error;
+  process.stderr.write(`loadmon: internal error: ${e?.message ?? String(err)}\n`);
+  if (process.env.LOADMON_DEBUG) process.stderr.write(`${e?.stack ?? ''}\n`);
+  return 1;
+}
+
+function stripPrefix(msg: string): string {
+  return msg.replace(/^error: /, '');
+}
+
+const code = await main(process.argv.slice(2));
+process.exitCode = code;

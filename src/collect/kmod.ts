@@ -1,0 +1,81 @@
+/**
+ * The kmod collector: reads the snapshots the load_monitor kernel module
+ * made (it does its own triggering, in kernel, at hrtimer precision) from
+ * /proc/load_monitor, or from DIR/load_monitor with --proc-root DIR.
+ */
+
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+
+import { isDenied, kmodError, procUnreadable, sourceUnavailable } from '../errors.ts';
+import { type KmodSnapshot, parseLoadMonitor } from '../kmod/format.ts';
+import { SNAPSHOT_SCHEMA, type Snapshot, type Trigger } from '../model/snapshot.ts';
+import type { CaptureOptions, Collector } from './collector.ts';
+
+export function kmodPath(procRoot: string): string {
+  return `${procRoot.replace(/\/+$/, '')}/load_monitor`;
+}
+
+export class KmodCollector implements Collector {
+  readonly source = 'kmod' as const;
+  readonly path: string;
+
+  constructor(procRoot = '/proc') {
+    this.path = kmodPath(procRoot);
+  }
+
+  /** Every snapshot the module keeps, oldest first. */
+  readAll(): KmodSnapshot[] {
+    let text: string;
+    try {
+      text = readFileSync(this.path, 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') {
+        throw sourceUnavailable('kmod', `${this.path} does not exist: load the module first (loadmon kmod load)`);
+      }
+      if (isDenied(err)) throw sourceUnavailable('kmod', `${this.path} is readable by root only`);
+      throw procUnreadable(this.path, err);
+    }
+    return parseLoadMonitor(text);
+  }
+
+  capture(opts: CaptureOptions): Snapshot {
+    const all = this.readAll();
+    const newest = all[all.length - 1];
+    if (!newest) {
+      throw kmodError(
+        `the load_monitor module has made no snapshot yet (it captures when load1 reaches its threshold; ` +
+          `see /sys/module/load_monitor/parameters/threshold)`,
+      );
+    }
+    return kmodToSnapshot(newest, opts.trigger ?? null, opts.depth);
+  }
+}
+
+export function kmodToSnapshot(k: KmodSnapshot, trigger: Trigger | null, depth = k.depth): Snapshot {
+  const notes: string[] = [];
+  if (k.dropped > 0) {
+    notes.push(`${k.dropped} R/D task(s) were seen but not stored: the module's max_tasks was reached`);
+  }
+  return {
+    schema: SNAPSHOT_SCHEMA,
+    time: new Date(Number(k.timeNs / 1_000_000n)).toISOString(),
+    host: hostname(),
+    source: 'kmod',
+    cpus: k.cpus,
+    loadavg: { load1: k.load1, load5: k.load5, load15: k.load15, runnable: k.running, threads: k.threads },
+    trigger,
+    capture: { ms: Math.round(k.walkNs / 10_000) / 100, threads_scanned: k.threads, dropped: k.dropped, seq: k.seq },
+    tasks: k.tasks.map((t) => ({
+      pid: t.pid,
+      tid: t.tid,
+      comm: t.comm,
+      state: t.state,
+      stack: t.stack.slice(0, depth),
+      wchan: null,
+      cgroup: null,
+    })),
+    notes,
+  };
+}

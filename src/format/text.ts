@@ -1,0 +1,70 @@
+/**
+ * The human format: a header (when, load, CPUs, R/D counts, cost), then the
+ * tasks grouped by identical stack, most common first, each group listing
+ * its processes and threads.
+ */
+
+import { countStates, groupByStack, type StackGroup } from '../analyze/group.ts';
+import type { Snapshot, TaskSample } from '../model/snapshot.ts';
+import { escapeComm } from './escape.ts';
+
+/** Process lines shown per group before "... and N more". */
+const MAX_PROCESSES_PER_GROUP = 12;
+
+export function formatText(s: Snapshot): string {
+  const out: string[] = [];
+  const { R, D } = countStates(s.tasks);
+  const la = s.loadavg;
+  out.push(`loadmon ${s.time.replace('T', ' ').replace(/\.\d+Z$/, 'Z')}  host ${s.host}  source ${s.source}`);
+  out.push(
+    `load average: ${la.load1.toFixed(2)} ${la.load5.toFixed(2)} ${la.load15.toFixed(2)}` +
+      `  cpus: ${s.cpus}  load1/cpu: ${s.cpus > 0 ? (la.load1 / s.cpus).toFixed(2) : '?'}`,
+  );
+  out.push(
+    `tasks: ${R} R (running or runnable), ${D} D (uninterruptible)` +
+      `  scanned ${s.capture.threads_scanned} threads in ${s.capture.ms} ms` +
+      (s.capture.dropped ? `  (${s.capture.dropped} not stored)` : ''),
+  );
+  if (s.trigger) {
+    out.push(`trigger: load1 ${s.trigger.load1.toFixed(2)} >= threshold ${s.trigger.threshold_spec} (capture #${s.trigger.capture_index})`);
+  }
+  if (s.tasks.length === 0) out.push('', 'no task is running, runnable or in uninterruptible sleep');
+  for (const g of groupByStack(s.tasks)) {
+    out.push('');
+    formatGroup(out, g);
+  }
+  if (s.notes.length > 0) {
+    out.push('', 'notes:');
+    for (const n of s.notes) out.push(`  - ${n}`);
+  }
+  return `${out.join('\n')}\n`;
+}
+
+function formatGroup(out: string[], g: StackGroup): void {
+  const what = g.state === 'D' ? 'uninterruptible (D)' : 'running/runnable (R)';
+  const where = g.stack.length > 0 ? `in ${functionName(g.stack[0]!)}` : 'no kernel stack';
+  out.push(`${g.tasks.length} ${g.tasks.length === 1 ? 'task' : 'tasks'} ${what}, ${where}`);
+  for (const f of g.stack) out.push(`    ${f}`);
+  const byProcess = new Map<number, TaskSample[]>();
+  for (const t of g.tasks) {
+    const list = byProcess.get(t.pid);
+    if (list) list.push(t);
+    else byProcess.set(t.pid, [t]);
+  }
+  const procs = [...byProcess.values()].sort((a, b) => b.length - a.length || a[0]!.pid - b[0]!.pid);
+  for (const threads of procs.slice(0, MAX_PROCESSES_PER_GROUP)) {
+    const first = threads[0]!;
+    const tids = threads.map((t) => t.tid).join(',');
+    const comms = [...new Set(threads.map((t) => escapeComm(t.comm)))].join(',');
+    const cg = first.cgroup ? `  cgroup ${first.cgroup}` : '';
+    out.push(`  pid ${first.pid} ${comms}  tid ${tids}${cg}`);
+  }
+  if (procs.length > MAX_PROCESSES_PER_GROUP) {
+    out.push(`  ... and ${procs.length - MAX_PROCESSES_PER_GROUP} more processes (--format json lists all)`);
+  }
+}
+
+function functionName(frame: string): string {
+  const plus = frame.indexOf('+');
+  return plus > 0 ? frame.slice(0, plus) : frame;
+}

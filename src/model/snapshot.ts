@@ -1,0 +1,70 @@
+/**
+ * The loadmon.snapshot/v1 data model: what every collector returns and every
+ * formatter consumes. The JSON form is documented in docs/snapshot-schema.md;
+ * field names here are the JSON names, so serialising is JSON.stringify.
+ */
+
+export const SNAPSHOT_SCHEMA = 'loadmon.snapshot/v1';
+
+/** R: running or waiting for a CPU. D: uninterruptible and counting toward load. */
+export type TaskState = 'R' | 'D';
+
+export type SourceName = 'procfs' | 'kmod';
+
+export interface TaskSample {
+  /** Thread-group id (the process). */
+  pid: number;
+  /** Thread id: the unit the scheduler (and the load average) counts. */
+  tid: number;
+  comm: string;
+  state: TaskState;
+  /** Kernel stack, innermost frame first, as the kernel prints it (`func+0x1a/0x40`). */
+  stack: string[];
+  wchan: string | null;
+  cgroup: string | null;
+}
+
+export interface LoadAvg {
+  load1: number;
+  load5: number;
+  load15: number;
+  /** Runnable entities at the time of reading (4th field of /proc/loadavg), if known. */
+  runnable: number | null;
+  /** Threads in the system, if known. */
+  threads: number | null;
+}
+
+export interface Trigger {
+  reason: 'load1>=threshold';
+  /** The absolute threshold compared against load1. */
+  threshold: number;
+  /** The threshold as the user gave it (`3`, `0.75/cpu`). */
+  threshold_spec: string;
+  load1: number;
+  cooldown_ms: number;
+  /** 1-based index of this capture within the watch session. */
+  capture_index: number;
+}
+
+export interface CaptureInfo {
+  /** Wall-clock time the capture took, in milliseconds. */
+  ms: number;
+  threads_scanned: number;
+  /** Tasks seen in R or D but not reported (kmod: over max_tasks). */
+  dropped?: number;
+  /** kmod: the module's snapshot sequence number. */
+  seq?: number;
+}
+
+export interface Snapshot {
+  schema: typeof SNAPSHOT_SCHEMA;
+  time: string;
+  host: string;
+  source: SourceName;
+  cpus: number;
+  loadavg: LoadAvg;
+  trigger: Trigger | null;
+  capture: CaptureInfo;
+  tasks: TaskSample[];
+  notes: string[];
+}

@@ -1,0 +1,32 @@
+/**
+ * Parser for /proc/PID/task/TID/stack: one frame a line, innermost first,
+ * each "[<addr>] symbol+0xoff/0xsize" where the address is zeroed ("[<0>]")
+ * unless kptr_restrict allows more. We keep only the symbol text: kernel
+ * addresses are never printed by loadmon.
+ */
+
+export function parseStack(text: string, depth: number): string[] {
+  const frames: string[] = [];
+  let start = 0;
+  while (start < text.length && frames.length < depth) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    const frame = stripAddress(text.slice(start, end).trim());
+    if (frame !== '') frames.push(frame);
+    start = end + 1;
+  }
+  return frames;
+}
+
+function stripAddress(line: string): string {
+  if (line.startsWith('[<')) {
+    const close = line.indexOf('>]');
+    if (close >= 0) return line.slice(close + 2).trim();
+  }
+  return line;
+}
+
+/** "kernel_clone+0x1af/0x3e0" -> "kernel_clone"; keeps a " [module]" suffix. */
+export function normalizeFrame(frame: string): string {
+  return frame.replace(/\+0x[0-9a-f]+\/0x[0-9a-f]+/i, '');
+}

@@ -1,0 +1,27 @@
+/**
+ * The seed's trigger rule, with an injectable clock: capture when load1 is at
+ * or above the threshold and at least `cooldownMs` has passed since the last
+ * capture. The first check may fire immediately.
+ */
+
+export class CaptureGate {
+  private lastCapture = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    readonly threshold: number,
+    readonly cooldownMs: number,
+  ) {}
+
+  /** True when a capture should be taken now; records it as taken. */
+  check(load1: number, nowMs: number): boolean {
+    if (!(load1 >= this.threshold)) return false;
+    if (nowMs - this.lastCapture < this.cooldownMs) return false;
+    this.lastCapture = nowMs;
+    return true;
+  }
+
+  /** Milliseconds until the cooldown allows another capture (0 when it does). */
+  cooldownLeft(nowMs: number): number {
+    return Math.max(0, this.lastCapture + this.cooldownMs - nowMs);
+  }
+}
