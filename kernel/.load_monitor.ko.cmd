@@ -1,1 +1,0 @@
-savedcmd_/work/main/kernel/load_monitor.ko := x86_64-linux-gnu-ld -r -m elf_x86_64 -z noexecstack --no-warn-rwx-segments --build-id=sha1  -T arch/x86/module.lds -o /work/main/kernel/load_monitor.ko /work/main/kernel/load_monitor.o /work/main/kernel/load_monitor.mod.o /work/main/kernel/.module-common.o

@@ -1,1 +1,0 @@
-/work/main/kernel/load_monitor.o
