@@ -10,6 +10,9 @@
  *                                 N sleeping threads plus one thread that
  *                                 vforks: only that thread is in D
  *
+ * LOADGEN_COMM=name in the environment renames the task (prctl PR_SET_NAME,
+ * any bytes, e.g. "x) R (y"), to test parsers against hostile comms.
+ *
  * Every mode ends by itself after SECONDS, and dies with its parent
  * (PR_SET_PDEATHSIG), so a crashed test or demo leaves nothing behind.
  * Prints "ready <pid> <tid>..." on stdout once the load is in place.
@@ -153,7 +156,11 @@ static int usage(void)
 
 int main(int argc, char **argv)
 {
+	const char *comm = getenv("LOADGEN_COMM");
+
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (comm)
+		prctl(PR_SET_NAME, comm);
 	if (argc == 3 && (!strcmp(argv[1], "spin") || !strcmp(argv[1], "vfork"))) {
 		seconds = atof(argv[2]);
 		if (seconds <= 0)

@@ -57,7 +57,7 @@ export function buildProgram(): Command {
     .option('--threshold <load>', 'load1 at which to capture (default: a little above the load at start)')
     .option('--busy <n>', 'busy loops (R) to start', '2')
     .option('--blocked <n>', 'D-state tasks to start', '6')
-    .addOption(new Option('--format <format>', `output format: ${FORMATS.join(', ')}`).default('text'))
+    .addOption(new Option('--format <format>', `output format: ${FORMATS.join(', ')} (default: text)`))
     .option('--json', 'machine output (same as --format json)')
     .action((o) => demoCommand(o));
 
@@ -78,7 +78,9 @@ export async function main(argv: string[]): Promise<number> {
 function handleError(err: unknown, program: Command): number {
   if (err instanceof CommanderError) {
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0) return 0;
-    if (err.code === 'commander.unknownCommand' || err.code === 'commander.help' || err.code === 'commander.missingArgument') {
+    // No command at all: commander has already printed the help on stderr.
+    if (err.code === 'commander.help') return 2;
+    if (err.code === 'commander.unknownCommand') {
       process.stderr.write(`loadmon: ${stripPrefix(err.message)}\n\n${program.helpInformation()}`);
       return 2;
     }
@@ -100,4 +102,5 @@ function stripPrefix(msg: string): string {
 }
 
 const code = await main(process.argv.slice(2));
-process.exitCode = code;
+// A command may have set its own status (demo: 130 after Ctrl-C); errors override it.
+if (code !== 0 || process.exitCode === undefined) process.exitCode = code;

@@ -15,7 +15,10 @@ export function parseDuration(option: string, raw: string, opts: { allowZero?: b
     throw invalidOption(option, raw, why);
   }
   const unit = m[2]!.toLowerCase();
-  if (unit === '') throw invalidOption(option, raw, 'missing unit: use ms, s, m or h (e.g. 10ms, 20s)');
+  if (unit === '') {
+    if (Number(m[1]) === 0 && !opts.allowZero) throw invalidOption(option, raw, 'must be greater than zero');
+    throw invalidOption(option, raw, 'missing unit: use ms, s, m or h (e.g. 10ms, 20s)');
+  }
   const scale = UNIT_MS[unit];
   if (scale === undefined) throw invalidOption(option, raw, `unknown unit '${m[2]}': use ms, s, m or h`);
   const ms = Number(m[1]) * scale;

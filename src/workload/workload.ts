@@ -26,8 +26,8 @@ export class Workload {
   }
 
   /** A parent blocked in vfork() (state D) while its child sleeps `seconds`. Needs loadgen. */
-  vfork(seconds: number): Promise<Started> {
-    return this.start(this.required(), ['vfork', String(seconds)]);
+  vfork(seconds: number, comm?: string): Promise<Started> {
+    return this.start(this.required(), ['vfork', String(seconds)], comm);
   }
 
   /** Synchronous direct writes (the seed's fio stand-in): often in D, no compiler needed. */
@@ -38,8 +38,8 @@ export class Workload {
     return this.start('sh', ['-c', script]);
   }
 
-  threads(n: number, seconds: number): Promise<Started> {
-    return this.start(this.required(), ['threads', String(n), String(seconds)]);
+  threads(n: number, seconds: number, comm?: string): Promise<Started> {
+    return this.start(this.required(), ['threads', String(n), String(seconds)], comm);
   }
 
   vforkThread(n: number, seconds: number): Promise<Started> {
@@ -80,8 +80,9 @@ export class Workload {
     return this.loadgen;
   }
 
-  private start(cmd: string, args: string[]): Promise<Started> {
-    const child = spawn(cmd, args, { detached: true, stdio: ['ignore', 'pipe', 'inherit'] });
+  private start(cmd: string, args: string[], comm?: string): Promise<Started> {
+    const env = comm === undefined ? process.env : { ...process.env, LOADGEN_COMM: comm };
+    const child = spawn(cmd, args, { detached: true, stdio: ['ignore', 'pipe', 'inherit'], env });
     this.children.push(child);
     return new Promise<Started>((resolve, reject) => {
       const rl = createInterface({ input: child.stdout! });

@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+
+import type { Snapshot } from '../../src/model/snapshot.ts';
+import type { Workload } from '../../src/workload/workload.ts';
+import { runCli } from '../helpers/cli.ts';
+import { FIXTURES } from '../helpers/fixtures.ts';
+import { newWorkload, waitForState } from '../helpers/workload.ts';
+
+test('bad option values exit 2 with one line naming the option', async () => {
+  const cases: Array<[string[], string]> = [
+    [['watch', '--interval', '0'], '--interval'],
+    [['watch', '--interval', '0ms'], '--interval'],
+    [['watch', '--interval', '-5s'], '--interval'],
+    [['watch', '--interval', 'soon'], '--interval'],
+    [['watch', '--interval', '10'], '--interval'],
+    [['watch', '--interval', '10parsecs'], '--interval'],
+    [['watch', '--cooldown', '-1s'], '--cooldown'],
+    [['watch', '--threshold', 'abc'], '--threshold'],
+    [['watch', '--threshold', '-3'], '--threshold'],
+    [['watch', '--count', '0'], '--count'],
+    [['snapshot', '--depth', '65'], '--depth'],
+    [['snapshot', '--depth', 'x'], '--depth'],
+    [['snapshot', '--format', 'xml'], '--format'],
+    [['snapshot', '--source', 'magic'], '--source'],
+    [['snapshot', '--json', '--format', 'seed'], '--json'],
+    [['snapshot', '--bogus'], '--bogus'],
+    [['demo', '--busy', '-1'], '--busy'],
+  ];
+  for (const [args, option] of cases) {
+    const r = await runCli(args);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.ok(r.stderr.includes(option), `${args.join(' ')}: ${r.stderr}`);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.equal(r.stdout, '');
+  }
+});
+
+test('unknown command and no command print help and exit 2', async () => {
+  for (const args of [['frobnicate'], []]) {
+    const r = await runCli(args);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /Usage: loadmon/);
+    assert.match(r.stderr, /snapshot/);
+  }
+  const h = await runCli(['--help']);
+  assert.equal(h.code, 0);
+  assert.match(h.stdout, /watch/);
+});
+
+test('--proc-root reads a fixture tree', async () => {
+  const r = await runCli(['snapshot', '--json', '--proc-root', join(FIXTURES, 'proc-tree')]);
+  assert.equal(r.code, 0, r.stderr);
+  const s = JSON.parse(r.stdout) as Snapshot;
+  assert.equal(s.cpus, 4);
+  assert.deepEqual(s.tasks.map((t) => t.tid).sort((a, b) => a - b), [100, 200, 301, 901, 950]);
+});
+
+test('--source kmod with --proc-root reads a copy of /proc/load_monitor', async () => {
+  const r = await runCli(['snapshot', '--json', '--source', 'kmod', '--proc-root', join(FIXTURES, 'kmod-root')]);
+  assert.equal(r.code, 0, r.stderr);
+  const s = JSON.parse(r.stdout) as Snapshot;
+  assert.equal(s.source, 'kmod');
+  assert.equal(s.capture.seq, 8);
+  const auto = await runCli(['snapshot', '--json', '--proc-root', join(FIXTURES, 'kmod-root')]);
+  assert.equal((JSON.parse(auto.stdout) as Snapshot).source, 'kmod');
+  const missing = await runCli(['snapshot', '--source', 'kmod', '--proc-root', join(FIXTURES, 'proc-tree')]);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /load_monitor does not exist/);
+});
+
+test('a missing proc root is one clear error, exit 1', async () => {
+  const r = await runCli(['snapshot', '--source', 'procfs', '--proc-root', '/nonexistent/proc']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /^loadmon: cannot read \/nonexistent\/proc\/loadavg/);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+});
+
+let work: Workload;
+let blocked: number;
+before(async () => {
+  work = newWorkload();
+  blocked = (await work.vfork(60)).pid;
+  await waitForState([{ pid: blocked, tid: blocked }], 'D');
+});
+after(async () => {
+  await work.stop();
+});
+
+test('unprivileged (nobody): states still listed, one note explains the missing stacks', async () => {
+  const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+  const r = await runCli(['snapshot', '--json', '--source', 'procfs'], { ...asNobody, cwd: '/' });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr, '');
+  const s = JSON.parse(r.stdout) as Snapshot;
+  const t = s.tasks.find((x) => x.tid === blocked);
+  assert.ok(t, 'the vfork-blocked task is listed');
+  assert.equal(t.state, 'D');
+  assert.deepEqual(t.stack, []);
+  assert.deepEqual(
+    s.notes.filter((n) => /stack/.test(n)),
+    ['kernel stacks need root (CAP_SYS_ADMIN); states are shown without them'],
+  );
+  const text = await runCli(['snapshot', '--source', 'procfs'], { ...asNobody, cwd: '/' });
+  assert.equal(text.code, 0);
+  assert.match(text.stdout, /kernel stacks need root/);
+});
