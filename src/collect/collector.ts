@@ -14,5 +14,7 @@ export interface CaptureOptions {
 
 export interface Collector {
   readonly source: SourceName;
-  capture(opts: CaptureOptions): Snapshot;
+  capture(opts: CaptureOptions): Promise<Snapshot>;
+  /** Releases helper processes and file descriptors. */
+  close(): void;
 }

@@ -40,7 +40,17 @@ export class KmodCollector implements Collector {
     return parseLoadMonitor(text);
   }
 
-  capture(opts: CaptureOptions): Snapshot {
+  capture(opts: CaptureOptions): Promise<Snapshot> {
+    try {
+      return Promise.resolve(this.captureSync(opts));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  close(): void {}
+
+  private captureSync(opts: CaptureOptions): Snapshot {
     const all = this.readAll();
     const newest = all[all.length - 1];
     if (!newest) {

@@ -25,7 +25,7 @@ export class ThresholdWatcher implements Watcher {
     this.gate = new CaptureGate(opts.threshold, opts.cooldownMs);
   }
 
-  poll(nowMs: number): Snapshot | null {
+  poll(nowMs: number): Promise<Snapshot> | null {
     const load1 = this.probe.load1();
     if (!this.gate.check(load1, nowMs)) return null;
     this.captures++;
@@ -44,5 +44,6 @@ export class ThresholdWatcher implements Watcher {
 
   close(): void {
     this.probe.close();
+    this.collector.close();
   }
 }

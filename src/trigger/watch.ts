@@ -8,8 +8,8 @@
 import type { Snapshot } from '../model/snapshot.ts';
 
 export interface Watcher {
-  /** Called every interval; returns a snapshot when one is due. */
-  poll(nowMs: number): Snapshot | null;
+  /** Called every interval; resolves with a snapshot when one is due. */
+  poll(nowMs: number): Snapshot | null | Promise<Snapshot | null>;
   close(): void;
 }
 
@@ -26,7 +26,11 @@ export function runWatch(w: Watcher, opts: WatchLoopOptions, emit: (s: Snapshot)
   let emitted = 0;
   return new Promise<number>((resolve, reject) => {
     let timer: NodeJS.Timeout | undefined;
+    let busy = false;
+    let done = false;
     const finish = (err?: unknown): void => {
+      if (done) return;
+      done = true;
       if (timer) clearInterval(timer);
       opts.signal.removeEventListener('abort', onAbort);
       w.close();
@@ -35,15 +39,22 @@ export function runWatch(w: Watcher, opts: WatchLoopOptions, emit: (s: Snapshot)
     };
     const onAbort = (): void => finish();
     const tick = (): void => {
-      try {
-        const s = w.poll(now());
-        if (!s) return;
-        emit(s);
-        emitted++;
-        if (opts.count !== undefined && emitted >= opts.count) finish();
-      } catch (err) {
-        finish(err);
-      }
+      // A capture can outlast the interval: never start a second one beside it.
+      if (busy || done) return;
+      busy = true;
+      Promise.resolve()
+        .then(() => w.poll(now()))
+        .then((s) => {
+          busy = false;
+          if (!s || done) return;
+          emit(s);
+          emitted++;
+          if (opts.count !== undefined && emitted >= opts.count) finish();
+        })
+        .catch((err: unknown) => {
+          busy = false;
+          finish(err);
+        });
     };
     if (opts.signal.aborted) return finish();
     opts.signal.addEventListener('abort', onAbort);

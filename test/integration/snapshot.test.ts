@@ -156,3 +156,26 @@ test('watch stops cleanly (exit 0) on SIGTERM and SIGINT', async () => {
     assert.equal(code, 0, sig);
   }
 });
+
+test('hundreds of tasks stuck in D: the capture finishes and lists every one with its stack', async () => {
+  const many = newWorkload();
+  try {
+    const started: Array<{ pid: number; tid: number }> = [];
+    for (let i = 0; i < 300; i++) {
+      const s = await many.vfork(60);
+      started.push({ pid: s.pid, tid: s.pid });
+    }
+    await waitForState(started, 'D', 15_000);
+    const r = await runCli(['snapshot', '--json', '--source', 'procfs'], { timeoutMs: 30_000 });
+    assert.equal(r.code, 0, r.stderr);
+    const s = JSON.parse(r.stdout) as Snapshot;
+    const byTid = new Map(s.tasks.map((t) => [t.tid, t]));
+    for (const t of started) {
+      const got = byTid.get(t.tid);
+      assert.equal(got?.state, 'D', `tid ${t.tid}`);
+      assert.equal(got.stack[0]?.replace(/\+.*/, ''), 'kernel_clone');
+    }
+  } finally {
+    await many.stop();
+  }
+});

@@ -8,8 +8,8 @@ import { FIXTURES } from '../helpers/fixtures.ts';
 
 const root = join(FIXTURES, 'proc-tree');
 
-test('fixture tree: exactly the R and D threads, by tid, with their process pid', () => {
-  const s = new ProcfsCollector({ procRoot: root }).capture({ depth: 20 });
+test('fixture tree: exactly the R and D threads, by tid, with their process pid', async () => {
+  const s = await (new ProcfsCollector({ procRoot: root, details: 'inline' }).capture({ depth: 20 }));
   assert.equal(s.schema, SNAPSHOT_SCHEMA);
   assert.equal(s.source, 'procfs');
   assert.equal(s.cpus, 4);
@@ -24,14 +24,14 @@ test('fixture tree: exactly the R and D threads, by tid, with their process pid'
   ]);
 });
 
-test('fixture tree: hostile sleeping comm, idle kthread, Z T t X P are not captured', () => {
-  const s = new ProcfsCollector({ procRoot: root }).capture({ depth: 20 });
+test('fixture tree: hostile sleeping comm, idle kthread, Z T t X P are not captured', async () => {
+  const s = await (new ProcfsCollector({ procRoot: root, details: 'inline' }).capture({ depth: 20 }));
   const tids = new Set(s.tasks.map((t) => t.tid));
   for (const tid of [300, 4, 700, 701, 702, 703, 704, 101, 900, 902, 1]) assert.ok(!tids.has(tid), `tid ${tid}`);
 });
 
-test('fixture tree: stacks, wchan, cgroup; vanished threads skipped; scanned count', () => {
-  const s = new ProcfsCollector({ procRoot: root }).capture({ depth: 20 });
+test('fixture tree: stacks, wchan, cgroup; vanished threads skipped; scanned count', async () => {
+  const s = await (new ProcfsCollector({ procRoot: root, details: 'inline' }).capture({ depth: 20 }));
   const byTid = new Map(s.tasks.map((t) => [t.tid, t]));
   const d = byTid.get(100)!;
   assert.deepEqual(d.stack.slice(0, 2), ['kernel_clone+0x1d3/0x400', '__do_sys_vfork+0x66/0x90']);
@@ -47,15 +47,15 @@ test('fixture tree: stacks, wchan, cgroup; vanished threads skipped; scanned cou
   assert.ok(s.notes.some((n) => n.includes('2 R task(s) have no kernel stack')), s.notes.join('|'));
 });
 
-test('depth limits frames; depth 0 reads no stack', () => {
-  const c = new ProcfsCollector({ procRoot: root });
-  const two = c.capture({ depth: 2 });
+test('depth limits frames; depth 0 reads no stack', async () => {
+  const c = new ProcfsCollector({ procRoot: root, details: 'inline' });
+  const two = await c.capture({ depth: 2 });
   assert.ok(two.tasks.every((t) => t.stack.length <= 2));
-  const none = c.capture({ depth: 0 });
+  const none = await c.capture({ depth: 0 });
   assert.ok(none.tasks.every((t) => t.stack.length === 0));
   assert.deepEqual(none.notes, []);
 });
 
-test('a missing proc root is a clear error', () => {
-  assert.throws(() => new ProcfsCollector({ procRoot: join(FIXTURES, 'nope') }).capture({ depth: 20 }), /cannot read .*nope\/loadavg/);
+test('a missing proc root is a clear error', async () => {
+  await assert.rejects(new ProcfsCollector({ procRoot: join(FIXTURES, 'nope'), details: 'inline' }).capture({ depth: 20 }), /cannot read .*nope\/loadavg/);
 });

@@ -48,7 +48,7 @@ function fakeSnapshot(load1: number): Snapshot {
   };
 }
 
-test('threshold watcher: captures with trigger details, respects cooldown', () => {
+test('threshold watcher: captures with trigger details, respects cooldown', async () => {
   const loads = [1, 4, 4, 4, 2, 4];
   let i = 0;
   const probe = { load1: () => loads[i++]!, close: () => {} } as unknown as LoadProbe;
@@ -59,12 +59,13 @@ test('threshold watcher: captures with trigger details, respects cooldown', () =
       const s = fakeSnapshot(4);
       s.trigger = o.trigger ?? null;
       captured.push(s);
-      return s;
+      return Promise.resolve(s);
     },
+    close: () => {},
   };
   const w = new ThresholdWatcher(collector, probe, { threshold: 3, thresholdText: '3', cooldownMs: 100, depth: 20 });
   const times = [0, 10, 50, 110, 300, 400];
-  const out = times.map((t) => w.poll(t));
+  const out = await Promise.all(times.map((t) => w.poll(t)));
   assert.deepEqual(
     out.map((s) => s !== null),
     [false, true, false, true, false, true],

@@ -85,7 +85,8 @@ export async function demoCommand(raw: RawDemo): Promise<void> {
       process.exitCode = 130;
       return;
     }
-    const snap = new ProcfsCollector().capture({
+    const collector = new ProcfsCollector();
+    const snap = await collector.capture({
       depth: common.depth,
       trigger: reached
         ? {
@@ -98,6 +99,7 @@ export async function demoCommand(raw: RawDemo): Promise<void> {
           }
         : null,
     });
+    collector.close();
     write(render(snap, common.format, false));
     if (!reached) {
       throw demoError(`load1 did not reach ${threshold.toFixed(2)} within ${seconds}s; the snapshot above was taken anyway`);

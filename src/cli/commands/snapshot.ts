@@ -3,9 +3,13 @@ import { render } from '../../format/index.ts';
 import { parseCommon, type RawCommon } from '../options.ts';
 import { write } from '../output.ts';
 
-export function snapshotCommand(raw: RawCommon): void {
+export async function snapshotCommand(raw: RawCommon): Promise<void> {
   const opts = parseCommon(raw);
   const collector = openCollector(opts.source, opts.procRoot);
-  const snap = collector.capture({ depth: opts.depth });
-  write(render(snap, opts.format, false));
+  try {
+    const snap = await collector.capture({ depth: opts.depth });
+    write(render(snap, opts.format, false));
+  } finally {
+    collector.close();
+  }
 }

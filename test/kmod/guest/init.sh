@@ -96,8 +96,8 @@ done
 /lm/lm-fixture vfork 600 'x) R (y z' >>/tmp/fixtures.txt &
 /lm/lm-fixture vfork 600 "$(printf 'b\\s p\t\303\251')" >>/tmp/fixtures.txt &
 /lm/lm-fixture thread-vfork 600 >>/tmp/fixtures.txt &
-nice -n 19 /lm/lm-fixture busy >>/tmp/fixtures.txt &
-nice -n 19 /lm/lm-fixture busy >>/tmp/fixtures.txt &
+/lm/lm-fixture busy >>/tmp/fixtures.txt &
+/lm/lm-fixture busy >>/tmp/fixtures.txt &
 /lm/lm-fixture threads $NTHREADS >>/tmp/fixtures.txt &
 i=0
 while [ "$(grep -c . /tmp/fixtures.txt)" -lt $((NVFORK + 6)) ] && [ $i -lt 60 ]; do

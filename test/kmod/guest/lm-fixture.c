@@ -4,7 +4,7 @@
  *
  *   lm-fixture vfork SECS [COMM]   one process blocked in vfork() (state D)
  *                                  while its child sleeps SECS seconds
- *   lm-fixture busy                one busy loop (state R)
+ *   lm-fixture busy                one busy loop at nice 19 (state R)
  *   lm-fixture thread-vfork SECS   a 3-thread process whose second thread
  *                                  blocks in vfork()
  *   lm-fixture threads N           a process with N sleeping threads
@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -103,6 +104,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (argc >= 2 && !strcmp(argv[1], "busy")) {
+		/* lowest priority, so the test script still gets CPU time */
+		setpriority(PRIO_PROCESS, 0, 19);
 		announce("busy");
 		for (;;)
 			__asm__ volatile("" ::: "memory");

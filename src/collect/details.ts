@@ -1,0 +1,82 @@
+/**
+ * Per-task details that only matter for captured (R/D) tasks: kernel stack,
+ * wchan, cgroup. Reading /proc/PID/task/TID/stack takes the target's
+ * exec_update_lock (cred_guard_mutex before 5.10), which a task stuck in
+ * execve can hold indefinitely. A blocked read cannot be interrupted, and a
+ * blocked thread stops a Node process from exiting, so by default these
+ * reads run in a child process (ChildDetailReader) that is abandoned and
+ * killed when it misses its deadline: the capture then completes without the
+ * details it could not get, with a note naming the file that hung.
+ */
+
+import { ProcReader } from '../procfs/reader.ts';
+import { parseCgroup } from '../procfs/cgroup.ts';
+import { parseStack } from '../procfs/stack.ts';
+import { parseWchan } from '../procfs/wchan.ts';
+import { isDenied, isVanished } from '../errors.ts';
+
+export type StackStatus = 'ok' | 'denied' | 'vanished' | 'skipped' | 'timeout';
+
+export interface TaskDetails {
+  stack: string[];
+  stackStatus: StackStatus;
+  wchan: string | null;
+  cgroup: string | null;
+}
+
+export interface DetailBatch {
+  details: Map<string, TaskDetails>;
+  /** The task directory whose reads hung, if the deadline passed. */
+  stuckOn: string | null;
+}
+
+export interface DetailReader {
+  /** Details for each task directory ("/proc/PID/task/TID"); missing entries timed out. */
+  read(taskDirs: string[], depth: number): Promise<DetailBatch>;
+  close(): void;
+}
+
+/** Reads one task's details synchronously. Used in-process and inside the child. */
+export function readTaskDetails(reader: ProcReader, dir: string, depth: number): TaskDetails {
+  let stack: string[] = [];
+  let stackStatus: StackStatus = 'skipped';
+  if (depth > 0) {
+    try {
+      stack = parseStack(reader.readText(`${dir}/stack`), depth);
+      stackStatus = 'ok';
+    } catch (err) {
+      stackStatus = classify(err);
+    }
+  }
+  const wchan = optional(reader, `${dir}/wchan`, parseWchan);
+  const cgroup = optional(reader, `${dir}/cgroup`, parseCgroup);
+  return { stack, stackStatus, wchan, cgroup };
+}
+
+function classify(err: unknown): StackStatus {
+  if (isDenied(err)) return 'denied';
+  if (isVanished(err)) return 'vanished';
+  throw err;
+}
+
+function optional<T>(reader: ProcReader, path: string, parse: (text: string) => T | null): T | null {
+  try {
+    return parse(reader.readText(path));
+  } catch (err) {
+    if (isVanished(err) || isDenied(err)) return null;
+    throw err;
+  }
+}
+
+/** Synchronous, in-process reads: for fixtures and tests, where nothing can hang. */
+export class InlineDetailReader implements DetailReader {
+  private readonly reader = new ProcReader();
+
+  read(taskDirs: string[], depth: number): Promise<DetailBatch> {
+    const details = new Map<string, TaskDetails>();
+    for (const dir of taskDirs) details.set(dir, readTaskDetails(this.reader, dir, depth));
+    return Promise.resolve({ details, stuckOn: null });
+  }
+
+  close(): void {}
+}
