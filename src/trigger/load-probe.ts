@@ -22,6 +22,11 @@ export class LoadProbe {
   }
 
   load1(): number {
+    return this.read().load1;
+  }
+
+  /** load1, and the text of the three averages (to notice when the kernel updated them). */
+  read(): { load1: number; loads: string } {
     let n: number;
     try {
       n = readSync(this.fd, this.buf, 0, this.buf.length, 0);
@@ -30,7 +35,10 @@ export class LoadProbe {
     }
     const v = parseLoad1(this.buf, n);
     if (Number.isNaN(v)) throw procUnreadable(this.path, new Error('no load average in it'));
-    return v;
+    // "0.52 0.58 0.59 2/1234 5678": the averages end at the third space.
+    let end = 0;
+    for (let spaces = 0; end < n && spaces < 3; end++) if (this.buf[end] === 32) spaces++;
+    return { load1: v, loads: this.buf.toString('latin1', 0, end) };
   }
 
   close(): void {

@@ -4,6 +4,7 @@ import type { Collector } from '../collect/collector.ts';
 import type { Snapshot } from '../model/snapshot.ts';
 import { CaptureGate } from './gate.ts';
 import type { LoadProbe } from './load-probe.ts';
+import { UpdatePhase } from './update-phase.ts';
 import type { Watcher } from './watch.ts';
 
 export interface ThresholdWatcherOptions {
@@ -11,11 +12,16 @@ export interface ThresholdWatcherOptions {
   thresholdText: string;
   cooldownMs: number;
   depth: number;
+  intervalMs: number;
+  /** Start time on the watch clock (for the update-phase search). */
+  now: number;
 }
 
 export class ThresholdWatcher implements Watcher {
   private readonly gate: CaptureGate;
+  private readonly phase: UpdatePhase;
   private captures = 0;
+  private lastLoad1 = 0;
 
   constructor(
     private readonly collector: Collector,
@@ -23,10 +29,13 @@ export class ThresholdWatcher implements Watcher {
     private readonly opts: ThresholdWatcherOptions,
   ) {
     this.gate = new CaptureGate(opts.threshold, opts.cooldownMs);
+    this.phase = new UpdatePhase(opts.intervalMs, opts.now);
   }
 
   poll(nowMs: number): Promise<Snapshot> | null {
-    const load1 = this.probe.load1();
+    const { load1, loads } = this.probe.read();
+    this.phase.observe(loads, nowMs);
+    this.lastLoad1 = load1;
     if (!this.gate.check(load1, nowMs)) return null;
     this.captures++;
     return this.collector.capture({
@@ -40,6 +49,16 @@ export class ThresholdWatcher implements Watcher {
         capture_index: this.captures,
       },
     });
+  }
+
+  /**
+   * Next check: around the kernel's next load-average update, or when the
+   * cooldown ends if the load is already above the threshold.
+   */
+  nextDelay(nowMs: number): number {
+    const delay = this.phase.nextDelay(nowMs);
+    if (this.lastLoad1 < this.opts.threshold) return delay;
+    return Math.min(delay, Math.max(this.opts.intervalMs, this.gate.cooldownLeft(nowMs)));
   }
 
   close(): void {

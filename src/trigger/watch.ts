@@ -8,8 +8,10 @@
 import type { Snapshot } from '../model/snapshot.ts';
 
 export interface Watcher {
-  /** Called every interval; resolves with a snapshot when one is due. */
+  /** Called at every check; resolves with a snapshot when one is due. */
   poll(nowMs: number): Snapshot | null | Promise<Snapshot | null>;
+  /** Milliseconds until the next check (default: the interval). */
+  nextDelay?(nowMs: number): number;
   close(): void;
 }
 
@@ -26,39 +28,54 @@ export function runWatch(w: Watcher, opts: WatchLoopOptions, emit: (s: Snapshot)
   let emitted = 0;
   return new Promise<number>((resolve, reject) => {
     let timer: NodeJS.Timeout | undefined;
+    const schedule = (): void => {
+      if (done) return;
+      const delay = w.nextDelay ? w.nextDelay(now()) : opts.intervalMs;
+      timer = setTimeout(tick, Math.max(0, delay));
+    };
     let busy = false;
     let done = false;
     const finish = (err?: unknown): void => {
       if (done) return;
       done = true;
-      if (timer) clearInterval(timer);
+      if (timer) clearTimeout(timer);
       opts.signal.removeEventListener('abort', onAbort);
       w.close();
       if (err === undefined) resolve(emitted);
       else reject(err);
     };
     const onAbort = (): void => finish();
+    const deliver = (s: Snapshot | null): void => {
+      busy = false;
+      if (s && !done) {
+        emit(s);
+        emitted++;
+        if (opts.count !== undefined && emitted >= opts.count) finish();
+      }
+      schedule();
+    };
+    const fail = (err: unknown): void => {
+      busy = false;
+      finish(err);
+    };
+    // The common "nothing to do" case stays synchronous, with no promise
+    // allocated. The next check is scheduled only once a capture has been
+    // emitted, so captures never overlap.
     const tick = (): void => {
-      // A capture can outlast the interval: never start a second one beside it.
       if (busy || done) return;
+      let r: ReturnType<Watcher['poll']>;
+      try {
+        r = w.poll(now());
+      } catch (err) {
+        fail(err);
+        return;
+      }
+      if (r === null) return schedule();
       busy = true;
-      Promise.resolve()
-        .then(() => w.poll(now()))
-        .then((s) => {
-          busy = false;
-          if (!s || done) return;
-          emit(s);
-          emitted++;
-          if (opts.count !== undefined && emitted >= opts.count) finish();
-        })
-        .catch((err: unknown) => {
-          busy = false;
-          finish(err);
-        });
+      Promise.resolve(r).then(deliver, fail);
     };
     if (opts.signal.aborted) return finish();
     opts.signal.addEventListener('abort', onAbort);
-    timer = setInterval(tick, opts.intervalMs);
     // The first check happens at start, not one interval later.
     tick();
   });

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import type { Collector } from '../../src/collect/collector.ts';
 import { SNAPSHOT_SCHEMA, type Snapshot } from '../../src/model/snapshot.ts';
 import { CaptureGate } from '../../src/trigger/gate.ts';
+import { LOAD_FREQ_MS, UpdatePhase } from '../../src/trigger/update-phase.ts';
 import type { LoadProbe } from '../../src/trigger/load-probe.ts';
 import { ThresholdWatcher } from '../../src/trigger/procfs-watcher.ts';
 import { runWatch, type Watcher } from '../../src/trigger/watch.ts';
@@ -51,7 +52,13 @@ function fakeSnapshot(load1: number): Snapshot {
 test('threshold watcher: captures with trigger details, respects cooldown', async () => {
   const loads = [1, 4, 4, 4, 2, 4];
   let i = 0;
-  const probe = { load1: () => loads[i++]!, close: () => {} } as unknown as LoadProbe;
+  const probe = {
+    read: () => {
+      const load1 = loads[i++]!;
+      return { load1, loads: `${load1.toFixed(2)} 0.00 0.00 ` };
+    },
+    close: () => {},
+  } as unknown as LoadProbe;
   const captured: Snapshot[] = [];
   const collector: Collector = {
     source: 'procfs',
@@ -63,7 +70,14 @@ test('threshold watcher: captures with trigger details, respects cooldown', asyn
     },
     close: () => {},
   };
-  const w = new ThresholdWatcher(collector, probe, { threshold: 3, thresholdText: '3', cooldownMs: 100, depth: 20 });
+  const w = new ThresholdWatcher(collector, probe, {
+    threshold: 3,
+    thresholdText: '3',
+    cooldownMs: 100,
+    depth: 20,
+    intervalMs: 10,
+    now: 0,
+  });
   const times = [0, 10, 50, 110, 300, 400];
   const out = await Promise.all(times.map((t) => w.poll(t)));
   assert.deepEqual(
@@ -104,4 +118,51 @@ test('watch loop: abort stops it cleanly; a poll error rejects', async () => {
     close: () => {},
   };
   await assert.rejects(runWatch(bad, { intervalMs: 2, signal: new AbortController().signal }, () => {}), /boom/);
+});
+
+test('update phase: fast reads while searching, then only around each expected update', () => {
+  const p = new UpdatePhase(10, 0, { marginMs: 150, idleMs: 250, searchMs: 6000 });
+  // Searching: every interval.
+  assert.equal(p.nextDelay(0), 10);
+  assert.equal(p.observe('0.10 0.05 0.01 ', 0), false);
+  assert.equal(p.observe('0.10 0.05 0.01 ', 1000), false);
+  assert.equal(p.nextDelay(1000), 10);
+  // The kernel updates between the reads at 1990 and 2000.
+  p.observe('0.10 0.05 0.01 ', 1990);
+  assert.equal(p.observe('0.20 0.07 0.02 ', 2000), true);
+  // Right after an update: sleep in idle-sized steps until the window opens.
+  assert.equal(p.nextDelay(2000), 250);
+  // Window for the next update (expected at 1990 + 5000) opens 150 ms early.
+  assert.equal(p.nextDelay(6700), 140);
+  assert.equal(p.nextDelay(6840), 10);
+  assert.equal(p.nextDelay(7000), 10);
+  // ... and closes after expected + slack + margin.
+  assert.equal(p.nextDelay(7150), 10);
+  assert.equal(p.nextDelay(7200), 250);
+  // No change seen in that window (same values): the phase carries on by itself.
+  assert.equal(p.nextDelay(11_800), 40);
+  assert.equal(p.nextDelay(11_845), 10);
+});
+
+test('update phase: long intervals are used as they are; search gives up after searchMs', () => {
+  assert.equal(new UpdatePhase(1000, 0).nextDelay(0), 1000);
+  const p = new UpdatePhase(10, 0, { searchMs: 6000, idleMs: 250 });
+  p.observe('0.00 0.00 0.00 ', 0);
+  assert.equal(p.nextDelay(5999), 10);
+  assert.equal(p.nextDelay(6001), 250);
+  assert.equal(LOAD_FREQ_MS, 5000);
+});
+
+test('threshold watcher: above threshold, the next check comes when the cooldown ends', async () => {
+  let t = 0;
+  const probe = { read: () => ({ load1: 5, loads: '5.00 1.00 1.00 ' }), close: () => {} } as unknown as LoadProbe;
+  const collector: Collector = { source: 'procfs', capture: () => Promise.resolve(fakeSnapshot(5)), close: () => {} };
+  const w = new ThresholdWatcher(collector, probe, { threshold: 3, thresholdText: '3', cooldownMs: 20_000, depth: 20, intervalMs: 10, now: 0 });
+  assert.ok(await w.poll(t));
+  t = 7000; // searching phase would say 10 ms; the phase never changes here, so search ends at 6 s
+  assert.equal(w.poll(t), null);
+  assert.equal(w.nextDelay(t), 250);
+  t = 19_900;
+  assert.equal(w.poll(t), null);
+  assert.equal(w.nextDelay(t), 100);
 });

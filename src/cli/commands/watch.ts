@@ -47,6 +47,8 @@ export function openWatcher(opts: WatchOptions, quiet: boolean): Watcher {
     thresholdText: opts.threshold.text,
     cooldownMs: opts.cooldownMs,
     depth: opts.depth,
+    intervalMs: opts.intervalMs,
+    now: performance.now(),
   });
 }
 

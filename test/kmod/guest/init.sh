@@ -58,6 +58,7 @@ idle_tids() {
 	done
 }
 
+echo
 info "kernel $(uname -r) cpus $(grep -c ^processor /proc/cpuinfo)"
 
 # ---- 1. invalid parameters must make insmod fail -------------------------
@@ -150,6 +151,12 @@ cat /tmp/idle-before.txt /tmp/idle-after.txt | sort -n | uniq >/tmp/idle.txt
 section idle-tids /tmp/idle.txt
 check "printk=1 logs the seed layout" \
 	sh -c "dmesg | grep -q 'load_monitor: dump uninterrupted task.'"
+# small read() calls must give the same text as one big read
+echo 100000 >$PARAMS/threshold
+sleep 1
+cat "$PROCF" >/tmp/big.txt
+dd if="$PROCF" of=/tmp/small.txt bs=37 2>/dev/null
+check "reads of 37 bytes give the same text" cmp -s /tmp/big.txt /tmp/small.txt
 check "rmmod main" rmmod load_monitor
 check "/proc/load_monitor gone after rmmod" [ ! -e "$PROCF" ]
 
