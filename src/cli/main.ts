@@ -8,6 +8,7 @@ import { Command, CommanderError, Option } from 'commander';
 
 import { LoadmonError } from '../errors.ts';
 import { demoCommand } from './commands/demo.ts';
+import { kmodBuildCommand, kmodLoadCommand, kmodStatusCommand, kmodUnloadCommand } from './commands/kmod.ts';
 import { snapshotCommand } from './commands/snapshot.ts';
 import { watchCommand } from './commands/watch.ts';
 import { DEFAULTS, FORMATS, SOURCES } from './options.ts';
@@ -60,6 +61,34 @@ export function buildProgram(): Command {
     .addOption(new Option('--format <format>', `output format: ${FORMATS.join(', ')} (default: text)`))
     .option('--json', 'machine output (same as --format json)')
     .action((o) => demoCommand(o));
+
+  const kmod = program.command('kmod').description('build, load, unload and inspect the load_monitor kernel module');
+  kmod
+    .command('build')
+    .description('build kernel/load_monitor.ko against a kernel build tree')
+    .option('--kdir <dir>', 'kernel build directory (default: /lib/modules/$(uname -r)/build)')
+    .action((o) => kmodBuildCommand(o));
+  kmod
+    .command('load')
+    .description('insmod the module with parameters (root)')
+    .option('--ko <path>', 'the .ko file to load (default: kernel/load_monitor.ko)')
+    .option('--threshold <load>', 'load1 at which the module captures (module default 3)')
+    .option('--interval <duration>', 'how often the module checks the load (module default 10ms)')
+    .option('--cooldown <duration>', 'minimum time between captures, whole seconds (module default 20s)')
+    .option('--depth <frames>', 'kernel frames kept per task, 1-64 (module default 20)')
+    .option('--max-tasks <n>', 'tasks stored per snapshot (module default 512)')
+    .option('--keep <n>', 'snapshots kept in /proc/load_monitor (module default 4)')
+    .option('--printk', "also print the seed's dmesg layout (rate-limited)")
+    .action((o) => kmodLoadCommand(o));
+  kmod
+    .command('unload')
+    .description('rmmod the module (root)')
+    .action(() => kmodUnloadCommand());
+  kmod
+    .command('status')
+    .description('module support, headers, build and load state, parameters')
+    .option('--json', 'machine output')
+    .action((o) => kmodStatusCommand(o));
 
   return program;
 }

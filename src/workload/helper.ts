@@ -7,11 +7,9 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 
-/** helpers/ sits at the package root, two levels above src/workload and dist/workload. */
-export const HELPERS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'helpers');
+import { HELPERS_DIR } from '../paths.ts';
 
 export class HelperBuildError extends Error {}
 

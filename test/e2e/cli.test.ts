@@ -107,3 +107,20 @@ test('unprivileged (nobody): states still listed, one note explains the missing 
   assert.equal(text.code, 0);
   assert.match(text.stdout, /kernel stacks need root/);
 });
+
+test('kmod commands explain what is missing on a kernel without module support', async () => {
+  const st = await runCli(['kmod', 'status', '--json']);
+  assert.equal(st.code, 0, st.stderr);
+  const s = JSON.parse(st.stdout) as { moduleSupport: boolean; loaded: boolean };
+  if (!s.moduleSupport) {
+    const load = await runCli(['kmod', 'load']);
+    assert.equal(load.code, 1);
+    assert.match(load.stderr, /no loadable module support/);
+  }
+  const build = await runCli(['kmod', 'build', '--kdir', '/nonexistent/kdir']);
+  assert.equal(build.code, 1);
+  assert.match(build.stderr, /no kernel build tree at \/nonexistent\/kdir/);
+  const bad = await runCli(['kmod', 'load', '--depth', '0']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--depth/);
+});

@@ -136,8 +136,8 @@ bench() {
 			ps[++np] = v["ns"] * 1000 / v["threads"]; pthr = v["threads"]
 		}
 		END {
-			if (nl) printf "summary module_walk_ns_per_1000_threads=%d threads=%d samples=%d\n", med(lm, nl), thr, nl
-			if (np) printf "summary procfs_scan_ns_per_1000_threads=%d threads=%d samples=%d\n", med(ps, np), pthr, np
+			if (nl) printf "summary module_walk_ns_per_1000_threads=%.0f threads=%d samples=%d\n", med(lm, nl), thr, nl
+			if (np) printf "summary procfs_scan_ns_per_1000_threads=%.0f threads=%d samples=%d\n", med(ps, np), pthr, np
 		}
 	' "$out/bench.txt" >>"$out/bench.txt"
 }
