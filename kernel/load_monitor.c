@@ -180,7 +180,7 @@ struct lm_snap {
 	unsigned int dropped;
 	unsigned int nr_tasks;
 	struct lm_task *tasks;
-	unsigned long *frames;	/* nr_tasks rows of lm_depth.val entries */
+	unsigned long *frames;	/* nr_tasks rows of lm_nr_depth entries */
 };
 
 typedef unsigned int (*lm_save_tsk_t)(struct task_struct *task,
@@ -286,15 +286,20 @@ static unsigned int lm_task_state(struct task_struct *p)
 #endif
 }
 
-/* 'R', 'D' or 0; mirrors task_contributes_to_load() for D */
-static char lm_classify(unsigned int state)
+/* 'R', 'D' or 0; D mirrors task_contributes_to_load() */
+static char lm_classify(struct task_struct *p)
 {
+	unsigned int state = lm_task_state(p);
+
 	if (state == TASK_RUNNING)
 		return 'R';
 	if (!(state & TASK_UNINTERRUPTIBLE) || (state & TASK_NOLOAD))
 		return 0;
 #ifdef TASK_FROZEN
 	if (state & TASK_FROZEN)
+		return 0;
+#else
+	if (READ_ONCE(p->flags) & PF_FROZEN)
 		return 0;
 #endif
 	return 'D';
@@ -321,7 +326,7 @@ static void lm_walk(struct lm_snap *s)
 	rcu_read_lock();
 	for_each_process_thread(g, p) {
 		s->threads++;
-		state = lm_classify(lm_task_state(p));
+		state = lm_classify(p);
 		if (!state)
 			continue;
 		if (state == 'R')
@@ -500,32 +505,64 @@ static void lm_show_snap(struct seq_file *m, const struct lm_snap *s)
 	seq_printf(m, "end seq=%llu\n", s->seq);
 }
 
-static int lm_proc_show(struct seq_file *m, void *v)
+/*
+ * The file is a sequence of records: the header, then the kept snapshots in
+ * increasing seq order.  The position is the seq number the next record must
+ * have, so a reader that is overtaken by new captures between two read()
+ * calls skips the snapshots it missed but never sees a partial or repeated
+ * one.  lm_lock is held from ->start to ->stop: within one read() call the
+ * ring does not change.
+ */
+static struct lm_snap *lm_find(u64 want)
 {
+	struct lm_snap *s;
 	unsigned int i, slot;
 
-	seq_printf(m, "load_monitor %d\n", LM_FORMAT_VERSION);
-	mutex_lock(&lm_lock);
-	/* oldest first, newest last */
-	for (i = 0; i < lm_ring_count; i++) {
+	for (i = 0; i < lm_ring_count; i++) {	/* oldest first */
 		slot = (lm_ring_head + lm_nr_keep - lm_ring_count + i) %
 		       lm_nr_keep;
-		lm_show_snap(m, lm_ring[slot]);
+		s = lm_ring[slot];
+		if (s->seq >= want)
+			return s;
 	}
+	return NULL;
+}
+
+static void *lm_seq_start(struct seq_file *m, loff_t *pos)
+{
+	mutex_lock(&lm_lock);
+	if (!*pos)
+		return SEQ_START_TOKEN;
+	return lm_find(*pos);
+}
+
+static void *lm_seq_next(struct seq_file *m, void *v, loff_t *pos)
+{
+	const struct lm_snap *s = v;
+
+	*pos = v == SEQ_START_TOKEN ? 1 : s->seq + 1;
+	return lm_find(*pos);
+}
+
+static void lm_seq_stop(struct seq_file *m, void *v)
+{
 	mutex_unlock(&lm_lock);
+}
+
+static int lm_seq_show(struct seq_file *m, void *v)
+{
+	if (v == SEQ_START_TOKEN)
+		seq_printf(m, "load_monitor %d\n", LM_FORMAT_VERSION);
+	else
+		lm_show_snap(m, v);
 	return 0;
 }
 
-static int lm_proc_open(struct inode *inode, struct file *file)
-{
-	return single_open(file, lm_proc_show, NULL);
-}
-
-static const struct proc_ops lm_proc_ops = {
-	.proc_open = lm_proc_open,
-	.proc_read = seq_read,
-	.proc_lseek = seq_lseek,
-	.proc_release = single_release,
+static const struct seq_operations lm_seq_ops = {
+	.start = lm_seq_start,
+	.next = lm_seq_next,
+	.stop = lm_seq_stop,
+	.show = lm_seq_show,
 };
 
 /* ---- resolving stack_trace_save_tsk ------------------------------------ */
@@ -647,7 +684,7 @@ static int __init lm_init(void)
 
 	INIT_WORK(&lm_work, lm_capture);
 
-	lm_proc = proc_create(KBUILD_MODNAME, 0400, NULL, &lm_proc_ops);
+	lm_proc = proc_create_seq(KBUILD_MODNAME, 0400, NULL, &lm_seq_ops);
 	if (!lm_proc) {
 		pr_err("cannot create /proc/%s\n", KBUILD_MODNAME);
 		lm_buffers_free();

@@ -42,7 +42,7 @@ export interface ProcfsCollectorOptions {
 }
 
 /** A thread found in R or D by the stat pass, before its details are read. */
-interface Candidate {
+export interface Candidate {
   pid: number;
   tid: number;
   comm: string;
@@ -92,8 +92,11 @@ export class ProcfsCollector implements Collector {
     this.details.close();
   }
 
-  /** The stat pass: every thread's state, from one read each. */
-  private scanStates(): { candidates: Candidate[]; threadsScanned: number } {
+  /**
+   * The stat pass alone: every thread's state from one read each, no stacks.
+   * Cheap enough for periodic sampling (the recorder's timeline).
+   */
+  scanStates(): { candidates: Candidate[]; threadsScanned: number } {
     const candidates: Candidate[] = [];
     let threadsScanned = 0;
     const self = this.excludeSelf ? process.pid : -1;
