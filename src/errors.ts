@@ -10,7 +10,12 @@ export type ErrorCode =
   | 'E_SOURCE_UNAVAILABLE'
   | 'E_KMOD_FORMAT'
   | 'E_KMOD'
-  | 'E_DEMO';
+  | 'E_DEMO'
+  | 'E_STORE_LOCKED'
+  | 'E_STORE_MISSING'
+  | 'E_STORE'
+  | 'E_STORE_VERSION'
+  | 'E_CAPTURE_NOT_FOUND';
 
 /** Exit status per code: 2 for anything the user typed wrong, 1 otherwise. */
 const EXIT_STATUS: Record<ErrorCode, number> = {
@@ -21,6 +26,11 @@ const EXIT_STATUS: Record<ErrorCode, number> = {
   E_KMOD_FORMAT: 1,
   E_KMOD: 1,
   E_DEMO: 1,
+  E_STORE_LOCKED: 1,
+  E_STORE_MISSING: 2,
+  E_STORE: 1,
+  E_STORE_VERSION: 1,
+  E_CAPTURE_NOT_FOUND: 2,
 };
 
 export class LoadmonError extends Error {
@@ -58,6 +68,47 @@ export function kmodError(message: string): LoadmonError {
 
 export function demoError(message: string): LoadmonError {
   return new LoadmonError('E_DEMO', message);
+}
+
+/** Another live `loadmon record` holds the store (its lock file names it). */
+export function storeLocked(db: string, holder: string): LoadmonError {
+  return new LoadmonError('E_STORE_LOCKED', `${db} is already being recorded into by ${holder}; stop it first (one writer per store)`);
+}
+
+/** `report --db PATH` on a path that holds no store: the user named the wrong file. */
+export function storeMissing(db: string): LoadmonError {
+  return new LoadmonError('E_STORE_MISSING', `invalid value for --db: '${db}' (no loadmon store there; run loadmon record first)`);
+}
+
+/** The store could not be opened, read or written (I/O, permissions, corruption, disk full). */
+export function storeError(db: string, cause: unknown): LoadmonError {
+  return new LoadmonError('E_STORE', `store ${db}: ${describeStoreFailure(cause)}`, { cause });
+}
+
+export function storeVersion(db: string, found: number, known: number): LoadmonError {
+  return new LoadmonError(
+    'E_STORE_VERSION',
+    `store ${db} has schema version ${found}, newer than this loadmon understands (${known}); upgrade loadmon`,
+  );
+}
+
+export function captureNotFound(id: string): LoadmonError {
+  return new LoadmonError('E_CAPTURE_NOT_FOUND', `invalid value for --capture: '${id}' (no such capture in the store)`);
+}
+
+/** One line a person can act on, from an errno or SQLite error. */
+export function describeStoreFailure(cause: unknown): string {
+  const e = cause as { code?: string; message?: string } | undefined;
+  const code = e?.code ?? '';
+  if (code === 'EROFS' || code === 'SQLITE_READONLY' || /read-only|readonly/i.test(e?.message ?? '')) {
+    return `read-only file system or file (${e?.message ?? code})`;
+  }
+  if (code === 'ENOSPC' || code === 'SQLITE_FULL' || /disk is full|no space/i.test(e?.message ?? '')) {
+    return `disk full (${e?.message ?? code})`;
+  }
+  if (code === 'EACCES' || code === 'EPERM') return `permission denied (${e?.message ?? code})`;
+  if (code === 'ENOTDIR') return `a path component is not a directory (${e?.message ?? code})`;
+  return e?.message ?? String(cause);
 }
 
 /** errno codes that mean "the task went away while we looked": normal, skip silently. */

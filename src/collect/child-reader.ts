@@ -9,7 +9,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 import type { DetailMessage, DetailRequest } from './detail-child.ts';
-import type { DetailBatch, DetailReader, TaskDetails } from './details.ts';
+import type { Candidate, DetailBatch, DetailReader, TaskDetails } from './details.ts';
 
 /** How long one capture may wait for its details before giving up on them. */
 export const DEFAULT_DETAIL_TIMEOUT_MS = 3000;
@@ -20,11 +20,12 @@ export class ChildDetailReader implements DetailReader {
   private child: ChildProcess | null = null;
   private nextId = 1;
 
-  constructor(private readonly timeoutMs = timeoutFromEnv()) {
+  constructor(private readonly timeoutMs = detailTimeoutMs(DEFAULT_DETAIL_TIMEOUT_MS)) {
     this.spawn();
   }
 
-  read(taskDirs: string[], depth: number): Promise<DetailBatch> {
+  read(candidates: Candidate[], depth: number): Promise<DetailBatch> {
+    const taskDirs = candidates.map((c) => c.dir);
     const details = new Map<string, TaskDetails>();
     if (taskDirs.length === 0) return Promise.resolve({ details, stuckOn: null });
     const child = this.child ?? this.spawn();
@@ -88,7 +89,8 @@ export class ChildDetailReader implements DetailReader {
   }
 }
 
-function timeoutFromEnv(): number {
+/** LOADMON_DETAIL_TIMEOUT_MS overrides the deadline (tests use a short one). */
+export function detailTimeoutMs(fallback: number): number {
   const v = Number(process.env.LOADMON_DETAIL_TIMEOUT_MS);
-  return Number.isFinite(v) && v > 0 ? v : DEFAULT_DETAIL_TIMEOUT_MS;
+  return Number.isFinite(v) && v > 0 ? v : fallback;
 }

@@ -9,6 +9,7 @@
  * details it could not get, with a note naming the file that hung.
  */
 
+import type { Snapshot, TaskState } from '../model/snapshot.ts';
 import { ProcReader } from '../procfs/reader.ts';
 import { parseCgroup } from '../procfs/cgroup.ts';
 import { parseStack } from '../procfs/stack.ts';
@@ -30,9 +31,27 @@ export interface DetailBatch {
   stuckOn: string | null;
 }
 
+/** A thread found in R or D by the stat pass, before its details are read. */
+export interface Candidate {
+  pid: number;
+  tid: number;
+  comm: string;
+  state: TaskState;
+  /** Its directory, "/proc/PID/task/TID". */
+  dir: string;
+}
+
+/** Everything of a snapshot that is known before the details are read. */
+export interface CaptureContext {
+  base: Omit<Snapshot, 'tasks' | 'notes' | 'capture'>;
+  threadsScanned: number;
+  /** Start of the capture, ms since the epoch (performance.timeOrigin + now()). */
+  startedAt: number;
+}
+
 export interface DetailReader {
-  /** Details for each task directory ("/proc/PID/task/TID"); missing entries timed out. */
-  read(taskDirs: string[], depth: number): Promise<DetailBatch>;
+  /** Details for each candidate, by directory; missing entries were not read in time. */
+  read(candidates: Candidate[], depth: number, ctx: CaptureContext): Promise<DetailBatch>;
   close(): void;
 }
 
@@ -72,9 +91,9 @@ function optional<T>(reader: ProcReader, path: string, parse: (text: string) => 
 export class InlineDetailReader implements DetailReader {
   private readonly reader = new ProcReader();
 
-  read(taskDirs: string[], depth: number): Promise<DetailBatch> {
+  read(candidates: Candidate[], depth: number): Promise<DetailBatch> {
     const details = new Map<string, TaskDetails>();
-    for (const dir of taskDirs) details.set(dir, readTaskDetails(this.reader, dir, depth));
+    for (const c of candidates) details.set(c.dir, readTaskDetails(this.reader, c.dir, depth));
     return Promise.resolve({ details, stuckOn: null });
   }
 

@@ -15,40 +15,41 @@
 
 import { readdirSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { performance } from 'node:perf_hooks';
 
 import { isDenied, isVanished, procUnreadable } from '../errors.ts';
-import { SNAPSHOT_SCHEMA, type Snapshot, type TaskSample, type TaskState } from '../model/snapshot.ts';
+import { SNAPSHOT_SCHEMA, type Snapshot, type TaskState } from '../model/snapshot.ts';
 import { countCpus } from '../procfs/cpus.ts';
 import { parseLoadavg } from '../procfs/loadavg.ts';
 import { ProcReader } from '../procfs/reader.ts';
 import { parseTaskStat } from '../procfs/stat.ts';
 import { ChildDetailReader } from './child-reader.ts';
 import type { CaptureOptions, Collector } from './collector.ts';
-import { type DetailBatch, type DetailReader, InlineDetailReader } from './details.ts';
+import { assembleSnapshot, epochMs } from './assemble.ts';
+import { type Candidate, type CaptureContext, type DetailReader, InlineDetailReader } from './details.ts';
+import { WatchdogDetailReader } from './watchdog-reader.ts';
 
 const CLOSE_PAREN = 0x29;
 const STATE_R = 0x52;
 const STATE_D = 0x44;
 
-export const NOTE_NO_STACKS = 'kernel stacks need root (CAP_SYS_ADMIN); states are shown without them';
+export { NOTE_NO_STACKS } from './assemble.ts';
 
 export interface ProcfsCollectorOptions {
   procRoot?: string;
   /** Leave this process's own threads out (default true): loadmon is always R while it scans. */
   excludeSelf?: boolean;
-  /** 'child' (default): stack reads in a child process with a deadline; 'inline': in-process. */
-  details?: 'child' | 'inline' | DetailReader;
+  /**
+   * How stacks, wchan and cgroup are read (details.ts): 'child' (default) in
+   * a child process with a deadline, for long-running commands; 'watchdog'
+   * in-process with a watchdog thread that prints the capture and ends the
+   * process if a read hangs, for one-shot commands (no second process to
+   * start); 'inline' in-process, unguarded, for fixtures and benchmarks.
+   */
+  details?: 'child' | 'watchdog' | 'inline' | DetailReader;
+  /** With 'watchdog': how the emergency output is rendered. */
+  emergency?: { format: 'text' | 'seed' | 'json'; stream: boolean };
 }
 
-/** A thread found in R or D by the stat pass, before its details are read. */
-export interface Candidate {
-  pid: number;
-  tid: number;
-  comm: string;
-  state: TaskState;
-  dir: string;
-}
 
 export class ProcfsCollector implements Collector {
   readonly source = 'procfs' as const;
@@ -61,31 +62,33 @@ export class ProcfsCollector implements Collector {
     this.root = (opts.procRoot ?? '/proc').replace(/\/+$/, '') || '/';
     this.excludeSelf = opts.excludeSelf ?? true;
     const d = opts.details ?? 'child';
-    this.details = d === 'child' ? new ChildDetailReader() : d === 'inline' ? new InlineDetailReader() : d;
+    if (d === 'child') this.details = new ChildDetailReader();
+    else if (d === 'inline') this.details = new InlineDetailReader();
+    else if (d === 'watchdog') this.details = new WatchdogDetailReader(opts.emergency ?? { format: 'json', stream: false });
+    else this.details = d;
   }
 
   async capture(opts: CaptureOptions): Promise<Snapshot> {
-    const started = performance.now();
-    const time = new Date();
+    const startedAt = epochMs();
+    const time = new Date(startedAt);
     const loadavg = parseLoadavg(this.readRequired(`${this.root}/loadavg`));
     const cpus = countCpus(this.readRequired(`${this.root}/stat`));
     const { candidates, threadsScanned } = this.scanStates();
-    const batch = await this.details.read(
-      candidates.map((c) => c.dir),
-      opts.depth,
-    );
-    return {
-      schema: SNAPSHOT_SCHEMA,
-      time: time.toISOString(),
-      host: hostname(),
-      source: 'procfs',
-      cpus,
-      loadavg,
-      trigger: opts.trigger ?? null,
-      capture: { ms: round2(performance.now() - started), threads_scanned: threadsScanned },
-      tasks: toTasks(candidates, batch),
-      notes: notesFor(candidates, batch),
+    const ctx: CaptureContext = {
+      base: {
+        schema: SNAPSHOT_SCHEMA,
+        time: time.toISOString(),
+        host: hostname(),
+        source: 'procfs',
+        cpus,
+        loadavg,
+        trigger: opts.trigger ?? null,
+      },
+      threadsScanned,
+      startedAt,
     };
+    const batch = await this.details.read(candidates, opts.depth, ctx);
+    return assembleSnapshot(ctx, candidates, batch);
   }
 
   close(): void {
@@ -158,58 +161,8 @@ export class ProcfsCollector implements Collector {
   }
 }
 
-function toTasks(candidates: Candidate[], batch: DetailBatch): TaskSample[] {
-  return candidates.map((c) => {
-    const d = batch.details.get(c.dir);
-    return {
-      pid: c.pid,
-      tid: c.tid,
-      comm: c.comm,
-      state: c.state,
-      stack: d?.stack ?? [],
-      wchan: d?.wchan ?? null,
-      cgroup: d?.cgroup ?? null,
-    };
-  });
-}
-
-function notesFor(candidates: Candidate[], batch: DetailBatch): string[] {
-  const notes: string[] = [];
-  let denied = 0;
-  let read = 0;
-  let runningEmpty = 0;
-  let deniedExample = '';
-  for (const c of candidates) {
-    const d = batch.details.get(c.dir);
-    if (!d) continue;
-    if (d.stackStatus === 'denied') {
-      denied++;
-      deniedExample ||= c.dir;
-    } else if (d.stackStatus === 'ok') {
-      read++;
-      if (c.state === 'R' && d.stack.length === 0) runningEmpty++;
-    }
-  }
-  if (denied > 0 && read === 0) notes.push(NOTE_NO_STACKS);
-  else if (denied > 0) notes.push(`kernel stacks of ${denied} task(s) could not be read (permission denied, e.g. ${deniedExample})`);
-  if (runningEmpty > 0) {
-    notes.push(`${runningEmpty} R task(s) have no kernel stack: the kernel does not unwind a task while it runs on another CPU`);
-  }
-  if (batch.stuckOn !== null) {
-    const missing = candidates.length - batch.details.size;
-    notes.push(
-      `reading ${batch.stuckOn}/stack (or its wchan/cgroup) blocked for too long; ` +
-        `stacks, wchan and cgroup of ${missing} task(s) are missing (a task may hold its exec lock)`,
-    );
-  }
-  return notes;
-}
-
 function isNumeric(name: string): boolean {
   const c = name.charCodeAt(0);
   return c >= 48 && c <= 57;
 }
 
-function round2(x: number): number {
-  return Math.round(x * 100) / 100;
-}

@@ -5,7 +5,11 @@ import { write } from '../output.ts';
 
 export async function snapshotCommand(raw: RawCommon): Promise<void> {
   const opts = parseCommon(raw);
-  const collector = openCollector(opts.source, opts.procRoot);
+  // One-shot: read stacks in-process under a watchdog thread instead of starting a child process.
+  const collector = openCollector(opts.source, opts.procRoot, {
+    details: 'watchdog',
+    emergency: { format: opts.format, stream: false },
+  });
   try {
     const snap = await collector.capture({ depth: opts.depth });
     write(render(snap, opts.format, false));

@@ -1,0 +1,37 @@
+/**
+ * The recorder's timeline: one light sample per --sample period. Unlike a
+ * capture it has no stacks; it says how loaded the machine was and, while
+ * the load is high enough to matter, which processes had threads in R or D.
+ */
+
+import type { Pressure, PressureResource } from '../procfs/pressure.ts';
+
+/** R and D threads of one process at one sample. */
+export interface ProcessCount {
+  pid: number;
+  comm: string;
+  cgroup: string | null;
+  r: number;
+  d: number;
+}
+
+/** The light scan's result: thread states only (stat), no stacks. */
+export interface StateScan {
+  r: number;
+  d: number;
+  procs: ProcessCount[];
+}
+
+export interface TimelineSample {
+  /** Wall-clock time of the sample, ms since the epoch. */
+  timeMs: number;
+  load1: number;
+  load5: number;
+  load15: number;
+  runnable: number | null;
+  threads: number | null;
+  /** PSI per resource, where /proc/pressure exists. */
+  pressure: Partial<Record<PressureResource, Pressure>>;
+  /** null when load1 was below the scan level (half the threshold): no per-process data. */
+  scan: StateScan | null;
+}

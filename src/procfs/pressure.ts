@@ -1,0 +1,55 @@
+/**
+ * Parser for /proc/pressure/{cpu,io,memory} (PSI, Linux >= 4.20):
+ *
+ *   some avg10=0.08 avg60=0.06 avg300=0.03 total=5073794
+ *   full avg10=0.04 avg60=0.02 avg300=0.00 total=4287993
+ *
+ * avgN are percentages of wall time over the last N seconds; total is the
+ * cumulative stall time in microseconds. cpu has no `full` line before 5.13,
+ * and a kernel booted with psi=0 refuses the read (EOPNOTSUPP): the caller
+ * handles the read, this function only the text.
+ */
+
+export interface PressureLine {
+  avg10: number;
+  avg60: number;
+  avg300: number;
+  /** Cumulative stall time, microseconds. */
+  totalUs: number;
+}
+
+export interface Pressure {
+  /** Some tasks stalled on the resource. */
+  some: PressureLine | null;
+  /** All non-idle tasks stalled at once (null when the kernel does not report it). */
+  full: PressureLine | null;
+}
+
+export type PressureResource = 'cpu' | 'io' | 'memory';
+export const PRESSURE_RESOURCES: readonly PressureResource[] = ['cpu', 'io', 'memory'];
+
+export function parsePressure(text: string): Pressure {
+  const out: Pressure = { some: null, full: null };
+  for (const line of text.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    const kind = f[0];
+    if (kind !== 'some' && kind !== 'full') continue;
+    const parsed = parseFields(f.slice(1));
+    if (parsed) out[kind] = parsed;
+  }
+  return out;
+}
+
+function parseFields(fields: string[]): PressureLine | null {
+  const v: Record<string, number> = {};
+  for (const kv of fields) {
+    const eq = kv.indexOf('=');
+    if (eq < 0) continue;
+    const n = Number(kv.slice(eq + 1));
+    if (!Number.isFinite(n) || n < 0) return null;
+    v[kv.slice(0, eq)] = n;
+  }
+  const { avg10, avg60, avg300, total } = v;
+  if (avg10 === undefined || avg60 === undefined || avg300 === undefined || total === undefined) return null;
+  return { avg10, avg60, avg300, totalUs: total };
+}

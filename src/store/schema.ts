@@ -1,0 +1,108 @@
+/**
+ * The store's schema and its migrations. PRAGMA user_version holds the
+ * version; migration N takes a store from version N-1 to N inside one
+ * transaction, so a crash mid-migration leaves the previous version intact.
+ * A new file (or an empty one) starts at version 0 and runs them all.
+ * The tables are documented in docs/store.md.
+ */
+
+import type Database from 'better-sqlite3';
+
+import { storeVersion } from '../errors.ts';
+
+export const STORE_ID = 'loadmon.store';
+
+type Migration = (db: Database.Database) => void;
+
+const MIGRATIONS: readonly Migration[] = [
+  // 1: timeline, per-process counts, captures, sessions.
+  (db) => {
+    db.exec(`
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+      CREATE TABLE sessions (
+        id INTEGER PRIMARY KEY,
+        started_ms INTEGER NOT NULL,
+        host TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        cpus INTEGER NOT NULL,
+        source TEXT NOT NULL,
+        threshold REAL NOT NULL,
+        threshold_spec TEXT NOT NULL,
+        scan_above REAL NOT NULL,
+        sample_ms INTEGER NOT NULL
+      );
+      -- One row per --sample tick. Loads and PSI averages are stored x100 as
+      -- integers (the kernel prints two decimals): half the bytes of REAL.
+      CREATE TABLE samples (
+        t_ms INTEGER PRIMARY KEY,
+        session_id INTEGER NOT NULL,
+        load1_c INTEGER NOT NULL,
+        load5_c INTEGER NOT NULL,
+        load15_c INTEGER NOT NULL,
+        runnable INTEGER,
+        threads INTEGER,
+        scanned INTEGER NOT NULL,
+        r INTEGER,
+        d INTEGER,
+        cpu_some_c INTEGER, cpu_some_us INTEGER, cpu_full_c INTEGER, cpu_full_us INTEGER,
+        io_some_c INTEGER, io_some_us INTEGER, io_full_c INTEGER, io_full_us INTEGER,
+        mem_some_c INTEGER, mem_some_us INTEGER, mem_full_c INTEGER, mem_full_us INTEGER
+      );
+      -- A process as seen by the light scan; last_ms lets retention drop the unreferenced.
+      CREATE TABLE procs (
+        id INTEGER PRIMARY KEY,
+        pid INTEGER NOT NULL,
+        comm TEXT NOT NULL,
+        cgroup TEXT,
+        last_ms INTEGER NOT NULL,
+        UNIQUE (pid, comm, cgroup)
+      );
+      CREATE TABLE sample_procs (
+        t_ms INTEGER NOT NULL,
+        proc_id INTEGER NOT NULL,
+        r INTEGER NOT NULL,
+        d INTEGER NOT NULL,
+        PRIMARY KEY (t_ms, proc_id)
+      ) WITHOUT ROWID;
+      -- AUTOINCREMENT: a capture id is never reused after retention deleted it.
+      CREATE TABLE captures (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        t_ms INTEGER NOT NULL,
+        session_id INTEGER NOT NULL,
+        source TEXT NOT NULL,
+        load1 REAL NOT NULL,
+        r INTEGER NOT NULL,
+        d INTEGER NOT NULL,
+        context_from_ms INTEGER NOT NULL,
+        snapshot BLOB NOT NULL
+      );
+      CREATE INDEX captures_t ON captures (t_ms);
+    `);
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Brings the store to SCHEMA_VERSION; refuses a store written by a newer loadmon. */
+export function migrate(db: Database.Database, path: string, nowMs: number): void {
+  const from = db.pragma('user_version', { simple: true }) as number;
+  if (from > SCHEMA_VERSION) throw storeVersion(path, from, SCHEMA_VERSION);
+  if (from === SCHEMA_VERSION) return;
+  if (from === 0) {
+    // Only settable before the first table exists: lets retention give the
+    // freed pages back to the file system (incremental_vacuum) instead of
+    // keeping the file at its high-water mark.
+    db.pragma('auto_vacuum = INCREMENTAL');
+  }
+  for (let v = from; v < SCHEMA_VERSION; v++) {
+    db.transaction(() => {
+      MIGRATIONS[v]!(db);
+      if (v === 0) {
+        const put = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
+        put.run('store', STORE_ID);
+        put.run('created', new Date(nowMs).toISOString());
+      }
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * Writes the timeline and the captures. Every call is one transaction, so a
+ * kill -9 loses at most the row being written. Errors are thrown raw: the
+ * recorder decides what a full disk means (keep watching, retry).
+ */
+
+import type Database from 'better-sqlite3';
+
+import type { Snapshot } from '../model/snapshot.ts';
+import type { TimelineSample } from '../model/timeline.ts';
+import { encodeSnapshot } from './codec.ts';
+import { openForWrite } from './open.ts';
+import { enforceRetention, type RetentionPolicy, type RetentionResult } from './retention.ts';
+
+/** Seconds of light samples before a capture that report shows with it (its pre-trigger context). */
+export const CONTEXT_MS = 60_000;
+
+export interface SessionInfo {
+  startedMs: number;
+  host: string;
+  pid: number;
+  cpus: number;
+  source: string;
+  threshold: number;
+  thresholdSpec: string;
+  scanAbove: number;
+  sampleMs: number;
+}
+
+/** How often a known process's last_ms is refreshed (retention keeps procs seen within this much slack). */
+const PROC_TOUCH_MS = 60_000;
+
+export class StoreWriter {
+  private readonly insSample: Database.Statement;
+  private readonly insProcCount: Database.Statement;
+  private readonly findProc: Database.Statement;
+  private readonly insProc: Database.Statement;
+  private readonly touchProc: Database.Statement;
+  private readonly insCapture: Database.Statement;
+  private readonly procIds = new Map<string, { id: number; touched: number }>();
+  private sessionId = 0;
+
+  private constructor(
+    readonly path: string,
+    private readonly db: Database.Database,
+  ) {
+    this.insSample = db.prepare(`INSERT OR REPLACE INTO samples VALUES (
+      @t, @session, @l1, @l5, @l15, @runnable, @threads, @scanned, @r, @d,
+      @cpu_some_c, @cpu_some_us, @cpu_full_c, @cpu_full_us,
+      @io_some_c, @io_some_us, @io_full_c, @io_full_us,
+      @mem_some_c, @mem_some_us, @mem_full_c, @mem_full_us)`);
+    this.insProcCount = db.prepare('INSERT OR REPLACE INTO sample_procs (t_ms, proc_id, r, d) VALUES (?, ?, ?, ?)');
+    this.findProc = db.prepare('SELECT id FROM procs WHERE pid = ? AND comm = ? AND cgroup IS ?');
+    this.insProc = db.prepare('INSERT INTO procs (pid, comm, cgroup, last_ms) VALUES (?, ?, ?, ?)');
+    this.touchProc = db.prepare('UPDATE procs SET last_ms = ? WHERE id = ?');
+    this.insCapture = db.prepare(
+      'INSERT INTO captures (t_ms, session_id, source, load1, r, d, context_from_ms, snapshot) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+  }
+
+  static open(path: string, nowMs = Date.now()): StoreWriter {
+    return new StoreWriter(path, openForWrite(path, nowMs));
+  }
+
+  beginSession(s: SessionInfo): number {
+    const r = this.db
+      .prepare(
+        `INSERT INTO sessions (started_ms, host, pid, cpus, source, threshold, threshold_spec, scan_above, sample_ms)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(s.startedMs, s.host, s.pid, s.cpus, s.source, s.threshold, s.thresholdSpec, s.scanAbove, s.sampleMs);
+    this.sessionId = Number(r.lastInsertRowid);
+    return this.sessionId;
+  }
+
+  insertSample(s: TimelineSample): void {
+    this.db.transaction(() => {
+      const p = s.pressure;
+      this.insSample.run({
+        t: s.timeMs,
+        session: this.sessionId,
+        l1: centi(s.load1),
+        l5: centi(s.load5),
+        l15: centi(s.load15),
+        runnable: s.runnable,
+        threads: s.threads,
+        scanned: s.scan ? 1 : 0,
+        r: s.scan?.r ?? null,
+        d: s.scan?.d ?? null,
+        cpu_some_c: centiOrNull(p.cpu?.some?.avg10),
+        cpu_some_us: p.cpu?.some?.totalUs ?? null,
+        cpu_full_c: centiOrNull(p.cpu?.full?.avg10),
+        cpu_full_us: p.cpu?.full?.totalUs ?? null,
+        io_some_c: centiOrNull(p.io?.some?.avg10),
+        io_some_us: p.io?.some?.totalUs ?? null,
+        io_full_c: centiOrNull(p.io?.full?.avg10),
+        io_full_us: p.io?.full?.totalUs ?? null,
+        mem_some_c: centiOrNull(p.memory?.some?.avg10),
+        mem_some_us: p.memory?.some?.totalUs ?? null,
+        mem_full_c: centiOrNull(p.memory?.full?.avg10),
+        mem_full_us: p.memory?.full?.totalUs ?? null,
+      });
+      for (const pc of s.scan?.procs ?? []) {
+        this.insProcCount.run(s.timeMs, this.procId(pc.pid, pc.comm, pc.cgroup, s.timeMs), pc.r, pc.d);
+      }
+    })();
+  }
+
+  /** Stores a capture; returns its id. The pre-trigger context is the samples of the CONTEXT_MS before it. */
+  insertCapture(s: Snapshot): number {
+    const t = Date.parse(s.time);
+    let r = 0;
+    let d = 0;
+    for (const task of s.tasks) task.state === 'R' ? r++ : d++;
+    const res = this.insCapture.run(t, this.sessionId, s.source, s.loadavg.load1, r, d, t - CONTEXT_MS, encodeSnapshot(s));
+    return Number(res.lastInsertRowid);
+  }
+
+  enforceRetention(policy: RetentionPolicy, nowMs: number): RetentionResult {
+    const res = enforceRetention(this.db, policy, nowMs);
+    // Ids of deleted procs must not be reused from the cache.
+    if (res.procsDeleted > 0) this.procIds.clear();
+    return res;
+  }
+
+  /** Checkpoints the WAL into the main file and closes. */
+  close(): void {
+    try {
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch {
+      /* a full disk or read-only file: the WAL stays, SQLite replays it on next open */
+    }
+    this.db.close();
+  }
+
+  private procId(pid: number, comm: string, cgroup: string | null, nowMs: number): number {
+    const key = `${pid}\0${comm}\0${cgroup ?? ''}`;
+    const hit = this.procIds.get(key);
+    if (hit) {
+      if (nowMs - hit.touched >= PROC_TOUCH_MS) {
+        this.touchProc.run(nowMs, hit.id);
+        hit.touched = nowMs;
+      }
+      return hit.id;
+    }
+    const row = this.findProc.get(pid, comm, cgroup) as { id: number } | undefined;
+    let id: number;
+    if (row) {
+      id = row.id;
+      this.touchProc.run(nowMs, id);
+    } else {
+      id = Number(this.insProc.run(pid, comm, cgroup, nowMs).lastInsertRowid);
+    }
+    this.procIds.set(key, { id, touched: nowMs });
+    // Bound the cache on hosts with heavy process churn.
+    if (this.procIds.size > 50_000) this.procIds.clear();
+    return id;
+  }
+}
+
+function centi(x: number): number {
+  return Math.round(x * 100);
+}
+
+function centiOrNull(x: number | undefined): number | null {
+  return x === undefined ? null : centi(x);
+}
+
+export { PROC_TOUCH_MS };
