@@ -7,10 +7,9 @@
 import { Command, CommanderError, Option } from 'commander';
 
 import { LoadmonError } from '../errors.ts';
-import { demoCommand } from './commands/demo.ts';
-import { kmodBuildCommand, kmodLoadCommand, kmodStatusCommand, kmodUnloadCommand } from './commands/kmod.ts';
-import { snapshotCommand } from './commands/snapshot.ts';
-import { watchCommand } from './commands/watch.ts';
+// Commands are imported when they run: a snapshot should not pay for loading
+// the demo, the kernel-module tooling or the store (startup is most of a
+// one-shot capture's cost).
 import { DEFAULTS, FORMATS, SOURCES } from './options.ts';
 import { installStdoutGuard } from './output.ts';
 
@@ -40,7 +39,7 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: () => {} });
 
   commonOptions(program.command('snapshot').description('capture the R and D tasks with their kernel stacks, once, now')).action(
-    (o) => snapshotCommand(o),
+    async (o) => (await import('./commands/snapshot.ts')).snapshotCommand(o),
   );
 
   watchOptions(
@@ -49,7 +48,7 @@ export function buildProgram(): Command {
       .description('check the load every --interval; capture when load1 >= --threshold and --cooldown has passed'),
   )
     .option('--quiet', 'no status line on stderr')
-    .action((o) => watchCommand(o));
+    .action(async (o) => (await import('./commands/watch.ts')).watchCommand(o));
 
   program
     .command('demo')
@@ -60,14 +59,14 @@ export function buildProgram(): Command {
     .option('--blocked <n>', 'D-state tasks to start', '6')
     .addOption(new Option('--format <format>', `output format: ${FORMATS.join(', ')} (default: text)`))
     .option('--json', 'machine output (same as --format json)')
-    .action((o) => demoCommand(o));
+    .action(async (o) => (await import('./commands/demo.ts')).demoCommand(o));
 
   const kmod = program.command('kmod').description('build, load, unload and inspect the load_monitor kernel module');
   kmod
     .command('build')
     .description('build kernel/load_monitor.ko against a kernel build tree')
     .option('--kdir <dir>', 'kernel build directory (default: /lib/modules/$(uname -r)/build)')
-    .action((o) => kmodBuildCommand(o));
+    .action(async (o) => (await import('./commands/kmod.ts')).kmodBuildCommand(o));
   kmod
     .command('load')
     .description('insmod the module with parameters (root)')
@@ -79,16 +78,16 @@ export function buildProgram(): Command {
     .option('--max-tasks <n>', 'tasks stored per snapshot (module default 512)')
     .option('--keep <n>', 'snapshots kept in /proc/load_monitor (module default 4)')
     .option('--printk', "also print the seed's dmesg layout (rate-limited)")
-    .action((o) => kmodLoadCommand(o));
+    .action(async (o) => (await import('./commands/kmod.ts')).kmodLoadCommand(o));
   kmod
     .command('unload')
     .description('rmmod the module (root)')
-    .action(() => kmodUnloadCommand());
+    .action(async () => (await import('./commands/kmod.ts')).kmodUnloadCommand());
   kmod
     .command('status')
     .description('module support, headers, build and load state, parameters')
     .option('--json', 'machine output')
-    .action((o) => kmodStatusCommand(o));
+    .action(async (o) => (await import('./commands/kmod.ts')).kmodStatusCommand(o));
 
   return program;
 }
