@@ -43,13 +43,16 @@ test('demo: the load climbs, the capture shows R busy loops and D vfork tasks, e
   const s = JSON.parse(r.stdout) as Snapshot;
   assert.ok(s.trigger, 'captured because the threshold was reached');
   assert.ok(s.trigger.load1 >= s.trigger.threshold);
-  const demoTasks = s.tasks.filter((t) => t.comm === 'loadmon-loadgen');
+  const pids = new Set(/demo: started pids ([\d ]+)/.exec(r.stderr)![1]!.trim().split(' ').map(Number));
+  assert.equal(pids.size, 8);
+  const demoTasks = s.tasks.filter((t) => pids.has(t.pid));
+  assert.ok(demoTasks.every((t) => t.comm === 'loadmon-loadgen'));
   assert.equal(demoTasks.filter((t) => t.state === 'D').length, 6);
   assert.ok(demoTasks.filter((t) => t.state === 'R').length >= 1);
   for (const t of demoTasks.filter((x) => x.state === 'D')) assert.equal(t.stack[0]?.replace(/\+.*/, ''), 'kernel_clone');
   assert.match(r.stderr, /waiting for load1 to climb|capturing when it reaches/);
   assert.match(r.stderr, /stopped and reaped 8 process/);
-  for (const t of demoTasks) assert.equal(alive(t.pid), false, `pid ${t.pid} still alive`);
+  for (const pid of pids) assert.equal(alive(pid), false, `pid ${pid} still alive`);
 });
 
 test('demo: Ctrl-C stops and reaps every process it started', async () => {

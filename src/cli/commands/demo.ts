@@ -78,6 +78,7 @@ export async function demoCommand(raw: RawDemo): Promise<void> {
       if (loadgen) await work.vfork(seconds);
       else await work.directIo(seconds, join(scratch!, `io-${i}`));
     }
+    info(`demo: started pids ${work.pids.join(' ')}`);
     info(`demo: load1 is ${load0.toFixed(2)}; capturing when it reaches ${threshold.toFixed(2)} (it updates every 5 s)`);
     const reached = await waitForLoad(probe, threshold, durationMs, ac.signal);
     if (ac.signal.aborted) {
