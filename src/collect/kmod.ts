@@ -12,6 +12,10 @@ import { type KmodSnapshot, parseLoadMonitor } from '../kmod/format.ts';
 import { SNAPSHOT_SCHEMA, type Snapshot, type Trigger } from '../model/snapshot.ts';
 import type { CaptureOptions, Collector } from './collector.ts';
 
+export const NO_KMOD_SNAPSHOT =
+  'the load_monitor module has made no snapshot yet (it captures when load1 reaches its threshold; ' +
+  'see /sys/module/load_monitor/parameters/threshold)';
+
 export function kmodPath(procRoot: string): string {
   return `${procRoot.replace(/\/+$/, '')}/load_monitor`;
 }
@@ -53,13 +57,15 @@ export class KmodCollector implements Collector {
   private captureSync(opts: CaptureOptions): Snapshot {
     const all = this.readAll();
     const newest = all[all.length - 1];
-    if (!newest) {
-      throw kmodError(
-        `the load_monitor module has made no snapshot yet (it captures when load1 reaches its threshold; ` +
-          `see /sys/module/load_monitor/parameters/threshold)`,
+    if (!newest) throw kmodError(NO_KMOD_SNAPSHOT);
+    const snap = kmodToSnapshot(newest, opts.trigger ?? null, opts.depth);
+    const ageS = Math.round((Date.now() - Date.parse(snap.time)) / 1000);
+    if (ageS >= 2) {
+      snap.notes.push(
+        `the module took this snapshot ${ageS}s ago (seq ${newest.seq}); it captures only when load1 reaches its threshold`,
       );
     }
-    return kmodToSnapshot(newest, opts.trigger ?? null, opts.depth);
+    return snap;
   }
 }
 

@@ -64,6 +64,7 @@ test('--source kmod with --proc-root reads a copy of /proc/load_monitor', async 
   const s = JSON.parse(r.stdout) as Snapshot;
   assert.equal(s.source, 'kmod');
   assert.equal(s.capture.seq, 8);
+  assert.match(s.notes.join(' '), /the module took this snapshot \d+s ago \(seq 8\)/);
   const auto = await runCli(['snapshot', '--json', '--proc-root', join(FIXTURES, 'kmod-root')]);
   assert.equal((JSON.parse(auto.stdout) as Snapshot).source, 'kmod');
   const missing = await runCli(['snapshot', '--source', 'kmod', '--proc-root', join(FIXTURES, 'proc-tree')]);
@@ -123,4 +124,15 @@ test('kmod commands explain what is missing on a kernel without module support',
   const bad = await runCli(['kmod', 'load', '--depth', '0']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--depth/);
+});
+
+test('--source auto with the module loaded but no snapshot yet: a procfs capture, with a note', async () => {
+  const r = await runCli(['snapshot', '--json', '--proc-root', join(FIXTURES, 'kmod-root-empty')]);
+  assert.equal(r.code, 0, r.stderr);
+  const s = JSON.parse(r.stdout) as Snapshot;
+  assert.equal(s.source, 'procfs');
+  assert.match(s.notes.join(' '), /no snapshot yet.*made with procfs/);
+  const k = await runCli(['snapshot', '--source', 'kmod', '--proc-root', join(FIXTURES, 'kmod-root-empty')]);
+  assert.equal(k.code, 1);
+  assert.match(k.stderr, /no snapshot yet/);
 });
