@@ -199,10 +199,16 @@ static unsigned int lm_ring_count;
 static struct lm_snap *lm_scratch;	/* owned by the work item */
 static char lm_symbuf[KSYM_SYMBOL_LEN];
 
-static u64 lm_seq;			/* owned by the work item */
-static ktime_t lm_last_capture;		/* written by the work item */
+/*
+ * LM_BUSY is taken by the timer when it decides to capture and released by
+ * the work item when the capture is published (or by the timer if the
+ * cooldown has not passed).  Whoever holds it owns the fields below.
+ */
+#define LM_BUSY			0
+static unsigned long lm_flags;
+static u64 lm_seq;
+static ktime_t lm_last_capture;		/* start of the last capture */
 static bool lm_captured;
-static unsigned long lm_busy;		/* bit 0: work queued or running */
 
 static struct hrtimer lm_timer;
 static struct work_struct lm_work;
@@ -401,8 +407,8 @@ static void lm_capture(struct work_struct *work)
 	struct lm_snap *s = lm_scratch;
 	ktime_t start = ktime_get();
 
-	WRITE_ONCE(lm_last_capture, start);
-	WRITE_ONCE(lm_captured, true);
+	lm_last_capture = start;
+	lm_captured = true;
 
 	s->seq = ++lm_seq;
 	s->time_ns = ktime_get_real_ns();
@@ -420,32 +426,37 @@ static void lm_capture(struct work_struct *work)
 	s->walk_ns = ktime_to_ns(ktime_sub(ktime_get(), start));
 	lm_publish();
 
-	clear_bit(0, &lm_busy);
+	clear_bit_unlock(LM_BUSY, &lm_flags);
 }
 
 /* ---- the timer (hardirq context: only decide and queue) -------------- */
 
-static bool lm_should_capture(void)
+static bool lm_load_high(void)
 {
 	u64 threshold = (u64)READ_ONCE(lm_threshold_centi) * FIXED_1;
-	u64 cooldown = (u64)READ_ONCE(lm_cooldown.val) * NSEC_PER_SEC;
-	ktime_t since;
 
-	/* avenrun[0] >= threshold, both in FIXED_1 units */
-	if ((u64)READ_ONCE(avenrun[0]) * 100 < threshold)
-		return false;
-	if (test_bit(0, &lm_busy))
-		return false;
-	if (!READ_ONCE(lm_captured))
+	/* avenrun[0] >= threshold, compared in FIXED_1 units */
+	return (u64)READ_ONCE(avenrun[0]) * 100 >= threshold;
+}
+
+/* called with LM_BUSY held: the last capture's fields are stable */
+static bool lm_cooled_down(void)
+{
+	u64 cooldown = (u64)READ_ONCE(lm_cooldown.val) * NSEC_PER_SEC;
+
+	if (!lm_captured)
 		return true;
-	since = ktime_sub(ktime_get(), READ_ONCE(lm_last_capture));
-	return ktime_to_ns(since) >= cooldown;
+	return ktime_to_ns(ktime_sub(ktime_get(), lm_last_capture)) >= cooldown;
 }
 
 static enum hrtimer_restart lm_timer_fn(struct hrtimer *timer)
 {
-	if (lm_should_capture() && !test_and_set_bit(0, &lm_busy))
-		queue_work(system_unbound_wq, &lm_work);
+	if (lm_load_high() && !test_and_set_bit_lock(LM_BUSY, &lm_flags)) {
+		if (lm_cooled_down())
+			queue_work(system_unbound_wq, &lm_work);
+		else
+			clear_bit_unlock(LM_BUSY, &lm_flags);
+	}
 	hrtimer_forward_now(timer, ms_to_ktime(READ_ONCE(lm_interval.val)));
 	return HRTIMER_RESTART;
 }
@@ -506,64 +517,24 @@ static void lm_show_snap(struct seq_file *m, const struct lm_snap *s)
 }
 
 /*
- * The file is a sequence of records: the header, then the kept snapshots in
- * increasing seq order.  The position is the seq number the next record must
- * have, so a reader that is overtaken by new captures between two read()
- * calls skips the snapshots it missed but never sees a partial or repeated
- * one.  lm_lock is held from ->start to ->stop: within one read() call the
- * ring does not change.
+ * The whole file is produced by one call under lm_lock (seq_file retries
+ * with a larger buffer until it fits), so a reader always sees the ring as
+ * it was at one instant: complete snapshots, oldest first, at most "keep".
  */
-static struct lm_snap *lm_find(u64 want)
+static int lm_proc_show(struct seq_file *m, void *v)
 {
-	struct lm_snap *s;
 	unsigned int i, slot;
 
-	for (i = 0; i < lm_ring_count; i++) {	/* oldest first */
+	seq_printf(m, "load_monitor %d\n", LM_FORMAT_VERSION);
+	mutex_lock(&lm_lock);
+	for (i = 0; i < lm_ring_count; i++) {
 		slot = (lm_ring_head + lm_nr_keep - lm_ring_count + i) %
 		       lm_nr_keep;
-		s = lm_ring[slot];
-		if (s->seq >= want)
-			return s;
+		lm_show_snap(m, lm_ring[slot]);
 	}
-	return NULL;
-}
-
-static void *lm_seq_start(struct seq_file *m, loff_t *pos)
-{
-	mutex_lock(&lm_lock);
-	if (!*pos)
-		return SEQ_START_TOKEN;
-	return lm_find(*pos);
-}
-
-static void *lm_seq_next(struct seq_file *m, void *v, loff_t *pos)
-{
-	const struct lm_snap *s = v;
-
-	*pos = v == SEQ_START_TOKEN ? 1 : s->seq + 1;
-	return lm_find(*pos);
-}
-
-static void lm_seq_stop(struct seq_file *m, void *v)
-{
 	mutex_unlock(&lm_lock);
-}
-
-static int lm_seq_show(struct seq_file *m, void *v)
-{
-	if (v == SEQ_START_TOKEN)
-		seq_printf(m, "load_monitor %d\n", LM_FORMAT_VERSION);
-	else
-		lm_show_snap(m, v);
 	return 0;
 }
-
-static const struct seq_operations lm_seq_ops = {
-	.start = lm_seq_start,
-	.next = lm_seq_next,
-	.stop = lm_seq_stop,
-	.show = lm_seq_show,
-};
 
 /* ---- resolving stack_trace_save_tsk ------------------------------------ */
 
@@ -684,7 +655,7 @@ static int __init lm_init(void)
 
 	INIT_WORK(&lm_work, lm_capture);
 
-	lm_proc = proc_create_seq(KBUILD_MODNAME, 0400, NULL, &lm_seq_ops);
+	lm_proc = proc_create_single(KBUILD_MODNAME, 0400, NULL, lm_proc_show);
 	if (!lm_proc) {
 		pr_err("cannot create /proc/%s\n", KBUILD_MODNAME);
 		lm_buffers_free();
