@@ -154,6 +154,30 @@ static const struct kernel_param_ops lm_threshold_ops = {
 module_param_cb(threshold, &lm_threshold_ops, NULL, 0644);
 MODULE_PARM_DESC(threshold, "1-minute load that triggers a capture, e.g. 3 or 1.5 (default 3)");
 
+/*
+ * last_seq: the sequence number of the newest snapshot, so that a reader
+ * can poll one small sysfs file instead of regenerating /proc/load_monitor.
+ */
+static u64 lm_published_seq;
+
+static int lm_last_seq_set(const char *val, const struct kernel_param *kp)
+{
+	return -EPERM;
+}
+
+static int lm_last_seq_get(char *buf, const struct kernel_param *kp)
+{
+	return scnprintf(buf, PAGE_SIZE, "%llu\n", READ_ONCE(lm_published_seq));
+}
+
+static const struct kernel_param_ops lm_last_seq_ops = {
+	.set = lm_last_seq_set,
+	.get = lm_last_seq_get,
+};
+
+module_param_cb(last_seq, &lm_last_seq_ops, NULL, 0444);
+MODULE_PARM_DESC(last_seq, "sequence number of the newest snapshot (read-only, 0 before the first)");
+
 static bool force_kprobe;
 module_param(force_kprobe, bool, 0444);
 MODULE_PARM_DESC(force_kprobe, "resolve stack_trace_save_tsk through kprobes even when exported (testing)");
@@ -331,6 +355,9 @@ static void lm_walk(struct lm_snap *s)
 
 	rcu_read_lock();
 	for_each_process_thread(g, p) {
+		/* the worker running this walk is not what makes the load */
+		if (p == current)
+			continue;
 		s->threads++;
 		state = lm_classify(p);
 		if (!state)
@@ -362,7 +389,7 @@ static void lm_printk_snap(const struct lm_snap *s)
 	unsigned int i, f, pass;
 	unsigned long *frames;
 
-	pr_info("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n");
+	pr_info("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n");
 	pr_info("Load: %lu.%02lu, %lu.%02lu, %lu.%02lu\n",
 		LOAD_INT(s->load[0]), LOAD_FRAC(s->load[0]),
 		LOAD_INT(s->load[1]), LOAD_FRAC(s->load[1]),
@@ -378,7 +405,7 @@ static void lm_printk_snap(const struct lm_snap *s)
 				t->comm, t->tid);
 			frames = s->frames + (size_t)i * lm_nr_depth;
 			for (f = 0; f < t->nr_frames; f++)
-				pr_info("  %s\n", lm_sym(frames[f]));
+				pr_info(" %s\n", lm_sym(frames[f]));
 		}
 	}
 	if (s->dropped)
@@ -396,6 +423,7 @@ static void lm_publish(void)
 	lm_ring_head = (lm_ring_head + 1) % lm_nr_keep;
 	if (lm_ring_count < lm_nr_keep)
 		lm_ring_count++;
+	WRITE_ONCE(lm_published_seq, lm_scratch->seq);
 	if (READ_ONCE(lm_printk.val) && __ratelimit(&lm_printk_rs))
 		lm_printk_snap(lm_scratch);
 	mutex_unlock(&lm_lock);

@@ -6,7 +6,7 @@ import { isDenied, kmodError } from '../errors.ts';
 
 export const PARAMS_DIR = '/sys/module/load_monitor/parameters';
 
-export type ParamName = 'threshold' | 'interval_ms' | 'cooldown_s' | 'depth' | 'max_tasks' | 'keep' | 'printk';
+export type ParamName = 'threshold' | 'interval_ms' | 'cooldown_s' | 'depth' | 'max_tasks' | 'keep' | 'printk' | 'last_seq';
 
 export function readParam(name: ParamName, dir = PARAMS_DIR): string | null {
   try {

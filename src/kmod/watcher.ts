@@ -3,9 +3,11 @@
  * new snapshot (by sequence number) as it appears. Options the user gave
  * explicitly are written to the module's parameters first.
  *
- * Re-reading /proc/load_monitor costs as much as the snapshots it holds, so
- * it is polled at most every KMOD_MIN_POLL_MS whatever --interval says; the
- * module itself checks the load at its own interval_ms.
+ * Re-reading /proc/load_monitor costs as much as the snapshots it holds (the
+ * module symbolises every frame on each read), so on a live system we poll
+ * the module's one-number `last_seq` parameter every --interval and read the
+ * file only when it changed. A copy given with --proc-root has no such
+ * parameter: it is re-read at most every KMOD_MIN_POLL_MS.
  */
 
 import { availableParallelism } from 'node:os';
@@ -20,32 +22,39 @@ import type { KmodSnapshot } from './format.ts';
 import { readParam, writeParam } from './params.ts';
 
 export const KMOD_MIN_POLL_MS = 200;
+/** How often last_seq is checked at most: the module already triggers at hrtimer precision. */
+export const KMOD_SEQ_POLL_MS = 100;
 
 export function openKmodWatcher(opts: WatchOptions, quiet: boolean): Watcher {
   const collector = new KmodCollector(opts.procRoot);
   const live = opts.procRoot.replace(/\/+$/, '') === '/proc';
   const existing = collector.readAll();
-  if (live) applyParams(opts, existing[existing.length - 1]?.cpus);
+  if (live) applyParams(opts, existing[existing.length - 1]?.cpus, quiet);
   const threshold = Number(readParam('threshold') ?? 'NaN');
   const cooldownS = Number(readParam('cooldown_s') ?? 'NaN');
   if (!quiet) {
     info(
       `watching the load_monitor module's snapshots (threshold ${readParam('threshold') ?? '?'},` +
         ` interval ${readParam('interval_ms') ?? '?'}ms, cooldown ${readParam('cooldown_s') ?? '?'}s),` +
-        ` polling every ${formatDuration(Math.max(opts.intervalMs, KMOD_MIN_POLL_MS))}; Ctrl-C stops`,
+        ` checking for new ones every ${formatDuration(Math.max(opts.intervalMs, live ? KMOD_SEQ_POLL_MS : KMOD_MIN_POLL_MS))}; Ctrl-C stops`,
     );
   }
-  return new KmodWatcher(collector, existing[existing.length - 1]?.seq ?? 0, opts, threshold, cooldownS);
+  const seqProbe = live ? () => readParam('last_seq') : null;
+  return new KmodWatcher(collector, existing[existing.length - 1]?.seq ?? 0, opts, threshold, cooldownS, seqProbe);
 }
 
-function applyParams(opts: WatchOptions, cpus: number | undefined): void {
+function applyParams(opts: WatchOptions, cpus: number | undefined, quiet: boolean): void {
   if (opts.given.threshold) {
     const n = cpus ?? availableParallelism();
-    writeParam('threshold', String(resolveThreshold(opts.threshold, n)));
+    writeParam('threshold', String(Math.round(resolveThreshold(opts.threshold, n) * 100) / 100));
   }
-  if (opts.given.interval) writeParam('interval_ms', String(opts.intervalMs));
+  if (opts.given.interval) writeParam('interval_ms', String(Math.min(opts.intervalMs, 10_000)));
   if (opts.given.cooldown) writeParam('cooldown_s', String(Math.ceil(opts.cooldownMs / 1000)));
-  if (opts.depthGiven) writeParam('depth', String(opts.depth));
+  // depth sizes the module's buffers, so it is fixed at load time: stacks are cut here instead.
+  const moduleDepth = Number(readParam('depth'));
+  if (opts.depthGiven && !quiet && opts.depth > moduleDepth) {
+    info(`the module keeps ${moduleDepth} frames per task (set at load time: loadmon kmod load --depth N)`);
+  }
 }
 
 class KmodWatcher implements Watcher {
@@ -59,11 +68,25 @@ class KmodWatcher implements Watcher {
     private readonly opts: WatchOptions,
     private readonly threshold: number,
     private readonly cooldownS: number,
+    private readonly seqProbe: (() => string | null) | null,
   ) {}
 
+  /** True when the module may have a snapshot we have not reported. */
+  private changed(nowMs: number): boolean {
+    const seq = this.seqProbe?.();
+    if (seq !== undefined && seq !== null) return Number(seq) > this.lastSeq;
+    if (nowMs - this.lastPoll < KMOD_MIN_POLL_MS) return false;
+    this.lastPoll = nowMs;
+    return true;
+  }
+
+  nextDelay(): number {
+    if (this.queue.length > 0) return 0;
+    return Math.max(this.opts.intervalMs, this.seqProbe ? KMOD_SEQ_POLL_MS : KMOD_MIN_POLL_MS);
+  }
+
   poll(nowMs: number): Snapshot | null {
-    if (this.queue.length === 0 && nowMs - this.lastPoll >= KMOD_MIN_POLL_MS) {
-      this.lastPoll = nowMs;
+    if (this.queue.length === 0 && this.changed(nowMs)) {
       for (const k of this.collector.readAll()) {
         if (k.seq > this.lastSeq) this.queue.push(k);
       }

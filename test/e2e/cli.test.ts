@@ -136,3 +136,30 @@ test('--source auto with the module loaded but no snapshot yet: a procfs capture
   assert.equal(k.code, 1);
   assert.match(k.stderr, /no snapshot yet/);
 });
+
+test('watch --source kmod reports each new module snapshot by sequence number', async () => {
+  const { mkdtempSync, writeFileSync, readFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'loadmon-kmod-'));
+  try {
+    const text = readFileSync(join(FIXTURES, 'kmod', 'two-snapshots.txt'), 'utf8');
+    // Start with only seq 7: it existed before watch started and is not reported.
+    const first = text.slice(0, text.indexOf('snapshot seq=8'));
+    writeFileSync(join(dir, 'load_monitor'), first);
+    const run = runCli(['watch', '--source', 'kmod', '--proc-root', dir, '--count', '2', '--json'], { timeoutMs: 20_000 });
+    await new Promise((r) => setTimeout(r, 1200));
+    // The module publishes seq 8, then seq 9 (a renumbered copy of 8).
+    writeFileSync(join(dir, 'load_monitor'), text);
+    await new Promise((r) => setTimeout(r, 600));
+    const nine = text.slice(text.indexOf('snapshot seq=8')).replaceAll('seq=8', 'seq=9');
+    writeFileSync(join(dir, 'load_monitor'), `${text}${nine}`);
+    const r = await run;
+    assert.equal(r.code, 0, r.stderr);
+    const snaps = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Snapshot);
+    assert.deepEqual(snaps.map((s) => s.capture.seq), [8, 9]);
+    assert.ok(snaps.every((s) => s.source === 'kmod' && s.trigger?.reason === 'load1>=threshold'));
+    assert.deepEqual(snaps.map((s) => s.trigger!.capture_index), [1, 2]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

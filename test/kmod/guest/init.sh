@@ -63,7 +63,7 @@ info "kernel $(uname -r) cpus $(grep -c ^processor /proc/cpuinfo)"
 
 # ---- 1. invalid parameters must make insmod fail -------------------------
 for bad in threshold=abc threshold=1.234 threshold=-1 interval_ms=0 \
-	   interval_ms=10001 cooldown_s=86401 depth=1000 depth=0 \
+	   interval_ms=10001 cooldown_s=86401 depth=1000 depth=0 last_seq=5 \
 	   max_tasks=0 max_tasks=65537 keep=0 keep=65 printk=2; do
 	if insmod "$KO" "$bad" 2>/dev/null; then
 		fail "insmod $bad: accepted"
@@ -157,6 +157,13 @@ sleep 1
 cat "$PROCF" >/tmp/big.txt
 dd if="$PROCF" of=/tmp/small.txt bs=37 2>/dev/null
 check "reads of 37 bytes give the same text" cmp -s /tmp/big.txt /tmp/small.txt
+check "last_seq is the newest snapshot's seq" \
+	[ "$(cat $PARAMS/last_seq)" = "$(grep '^end seq=' /tmp/big.txt | tail -1 | cut -d= -f2)" ]
+check "last_seq is read-only (0444)" [ "$(stat -c %a $PARAMS/last_seq)" = 444 ]
+check "printk=1 logs the seed banner (30 '!')" \
+	sh -c "dmesg | grep -q 'load_monitor: !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\$'"
+check "the walking worker does not capture itself" \
+	sh -c "! grep -q '^frame lm_capture' /tmp/big.txt"
 check "rmmod main" rmmod load_monitor
 check "/proc/load_monitor gone after rmmod" [ ! -e "$PROCF" ]
 
