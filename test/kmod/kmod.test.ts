@@ -12,10 +12,13 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseLoadMonitor, type KmodSnapshot, type KmodTask } from '../../src/kmod/format.ts';
+import type { Snapshot } from '../../src/model/snapshot.ts';
+import { runCli } from '../helpers/cli.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const OUT = process.env.LOADMON_KMOD_OUT ?? join(HERE, 'out');
@@ -229,6 +232,34 @@ describe('load_monitor.ko in QEMU', { skip: SKIP }, () => {
           }
           const others = d.filter((t) => !fixtureTids.has(t.tid)).length;
           assert.ok(others < idle.size / 2, `${others} non-fixture D tasks vs ${idle.size} idle threads`);
+        }
+      });
+
+      test('loadmon snapshot --source kmod reads the guest\'s file: same answers as procfs would give', async () => {
+        const dir = mkdtempSync(join(tmpdir(), 'loadmon-kmod-cli-'));
+        try {
+          writeFileSync(join(dir, 'load_monitor'), artifact(rel, 'load_monitor-main.txt'));
+          const r = await runCli(['snapshot', '--source', 'kmod', '--proc-root', dir, '--json']);
+          assert.equal(r.code, 0, r.stderr);
+          const s = JSON.parse(r.stdout) as Snapshot;
+          assert.equal(s.schema, 'loadmon.snapshot/v1');
+          assert.equal(s.source, 'kmod');
+          const fx = fixtures(rel);
+          const byTid = new Map(s.tasks.map((t) => [t.tid, t]));
+          for (const f of fx.filter((x) => x.kind === 'vfork' || x.kind === 'thread-vfork')) {
+            const t = byTid.get(f.tid);
+            assert.equal(t?.state, 'D', `tid ${f.tid}`);
+            assert.equal(t.pid, f.pid);
+            assert.equal(t.stack[0]?.replace(/\+.*/, ''), 'kernel_clone');
+          }
+          for (const f of fx.filter((x) => x.kind === 'busy')) assert.equal(byTid.get(f.tid)?.state, 'R');
+          for (const comm of HOSTILE_COMMS) assert.ok(s.tasks.some((t) => t.comm === comm), comm);
+          const seed = await runCli(['snapshot', '--source', 'kmod', '--proc-root', dir, '--format', 'seed']);
+          assert.equal(seed.code, 0);
+          const vf = fx.find((x) => x.kind === 'vfork')!;
+          assert.match(seed.stdout, new RegExp(`^uninterrupted task, comm: \\S+, pid ${vf.tid}\\n kernel_clone\\+`, 'm'));
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
         }
       });
 
