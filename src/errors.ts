@@ -15,7 +15,8 @@ export type ErrorCode =
   | 'E_STORE_MISSING'
   | 'E_STORE'
   | 'E_STORE_VERSION'
-  | 'E_CAPTURE_NOT_FOUND';
+  | 'E_CAPTURE_NOT_FOUND'
+  | 'E_OUTPUT';
 
 /** Exit status per code: 2 for anything the user typed wrong, 1 otherwise. */
 const EXIT_STATUS: Record<ErrorCode, number> = {
@@ -31,6 +32,7 @@ const EXIT_STATUS: Record<ErrorCode, number> = {
   E_STORE: 1,
   E_STORE_VERSION: 1,
   E_CAPTURE_NOT_FOUND: 2,
+  E_OUTPUT: 1,
 };
 
 export class LoadmonError extends Error {
@@ -94,6 +96,10 @@ export function storeVersion(db: string, found: number, known: number): LoadmonE
 
 export function captureNotFound(id: string): LoadmonError {
   return new LoadmonError('E_CAPTURE_NOT_FOUND', `invalid value for --capture: '${id}' (no such capture in the store)`);
+}
+
+export function outputError(path: string, cause: unknown): LoadmonError {
+  return new LoadmonError('E_OUTPUT', `cannot write ${path}: ${describeStoreFailure(cause)}`, { cause });
 }
 
 /** One line a person can act on, from an errno or SQLite error. */

@@ -12,6 +12,7 @@ import { LoadmonError } from '../errors.ts';
 // one-shot capture's cost).
 import { DEFAULTS, FORMATS, SOURCES } from './options.ts';
 import { installStdoutGuard } from './output.ts';
+import { DEFAULT_DB, RECORD_DEFAULTS, REPORT_FORMATS } from './store-options.ts';
 
 function commonOptions(cmd: Command): Command {
   return cmd
@@ -49,6 +50,31 @@ export function buildProgram(): Command {
   )
     .option('--quiet', 'no status line on stderr')
     .action(async (o) => (await import('./commands/watch.ts')).watchCommand(o));
+
+  watchOptions(
+    program
+      .command('record')
+      .description('watch like `watch`, and keep a timeline and every capture in an embedded store for `report`'),
+  )
+    .option('--db <path>', 'the store (SQLite, WAL)', RECORD_DEFAULTS.db)
+    .option('--sample <duration>', 'timeline sample period', RECORD_DEFAULTS.sample)
+    .option('--retain <age>', 'keep this much history (s, m, h, d, w)', RECORD_DEFAULTS.retain)
+    .option('--max-size <size>', 'keep the store under this size (KiB, MiB, GiB, kB, MB, GB)', RECORD_DEFAULTS.maxSize)
+    .option('--quiet', 'no status lines on stderr (store failures are still reported)')
+    .action(async (o) => (await import('./commands/record.ts')).recordCommand(o));
+
+  program
+    .command('report')
+    .description('summarise a recorded period: load curve, captures, verdict, attribution, stacks; or export one capture')
+    .option('--db <path>', 'the store', DEFAULT_DB)
+    .option('--since <when>', 'start: a duration before now (1h, 7d) or an ISO date/time')
+    .option('--until <when>', 'end: a duration before now or an ISO date/time')
+    .option('--capture <id>', 'one stored capture')
+    .addOption(new Option('--format <format>', `output format: ${REPORT_FORMATS.join(', ')}`))
+    .option('--json', 'same as --format json')
+    .option('--top <n>', 'rows per table (processes, cgroups, stacks)', '10')
+    .option('--out <file>', 'write to a file instead of stdout')
+    .action(async (o) => (await import('./commands/report.ts')).reportCommand(o));
 
   program
     .command('demo')

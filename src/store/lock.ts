@@ -43,7 +43,7 @@ export function acquireStoreLock(dbPath: string, procRoot = '/proc'): StoreLock 
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       }
       const holder = readHolder(path);
-      if (holder && holder.pid !== process.pid && isAlive(holder, procRoot)) {
+      if (holder && isAlive(holder, procRoot)) {
         throw storeLocked(dbPath, `loadmon record (pid ${holder.pid}, lock ${path})`);
       }
       // Stale (its process is gone) or unreadable garbage: take it over.

@@ -10,6 +10,13 @@ import { migrate } from './schema.ts';
 export function openForWrite(path: string, nowMs: number): Database.Database {
   const db = new Database(path);
   try {
+    if ((db.pragma('user_version', { simple: true }) as number) === 0) {
+      // Only settable while the file is new (before WAL mode or the first
+      // table write page 1): lets retention give freed pages back to the
+      // file system (incremental_vacuum) instead of keeping the file at its
+      // high-water mark.
+      db.pragma('auto_vacuum = INCREMENTAL');
+    }
     // WAL: readers (report) never block the recorder, and a kill -9 at any
     // point leaves the last committed transaction intact. synchronous=NORMAL
     // in WAL mode is crash-safe for the process; only a power loss can drop

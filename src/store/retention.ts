@@ -69,9 +69,11 @@ function deleteBefore(db: Database.Database, cut: number, res: RetentionResult, 
     res.samplesDeleted += db.prepare('DELETE FROM samples WHERE t_ms < ?').run(sampleCut).changes;
     db.prepare('DELETE FROM sample_procs WHERE t_ms < ?').run(sampleCut);
     res.procsDeleted += db.prepare('DELETE FROM procs WHERE last_ms < ?').run(sampleCut - PROC_SLACK_MS).changes;
-    db.prepare('DELETE FROM sessions WHERE id NOT IN (SELECT session_id FROM samples UNION SELECT session_id FROM captures) AND started_ms < ?').run(
-      sampleCut,
-    );
+    // Sessions only grow, so every session older than the oldest one still referenced can go.
+    const a = db.prepare('SELECT session_id AS s FROM samples ORDER BY t_ms LIMIT 1').get() as { s: number } | undefined;
+    const b = db.prepare('SELECT session_id AS s FROM captures ORDER BY t_ms LIMIT 1').get() as { s: number } | undefined;
+    const keepFrom = Math.min(a?.s ?? Number.MAX_SAFE_INTEGER, b?.s ?? Number.MAX_SAFE_INTEGER);
+    if (keepFrom !== Number.MAX_SAFE_INTEGER) db.prepare('DELETE FROM sessions WHERE id < ?').run(keepFrom);
   })();
 }
 

@@ -88,12 +88,6 @@ export function migrate(db: Database.Database, path: string, nowMs: number): voi
   const from = db.pragma('user_version', { simple: true }) as number;
   if (from > SCHEMA_VERSION) throw storeVersion(path, from, SCHEMA_VERSION);
   if (from === SCHEMA_VERSION) return;
-  if (from === 0) {
-    // Only settable before the first table exists: lets retention give the
-    // freed pages back to the file system (incremental_vacuum) instead of
-    // keeping the file at its high-water mark.
-    db.pragma('auto_vacuum = INCREMENTAL');
-  }
   for (let v = from; v < SCHEMA_VERSION; v++) {
     db.transaction(() => {
       MIGRATIONS[v]!(db);

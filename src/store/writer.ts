@@ -73,6 +73,11 @@ export class StoreWriter {
     return this.sessionId;
   }
 
+  /** Continues a session begun on an earlier connection (after the store came back). */
+  useSession(id: number): void {
+    this.sessionId = id;
+  }
+
   insertSample(s: TimelineSample): void {
     this.db.transaction(() => {
       const p = s.pressure;

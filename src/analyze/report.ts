@@ -1,0 +1,158 @@
+/**
+ * Builds the report for a period from the store: the load curve, the
+ * captures, the verdict, the attribution and the stacks. Heavy aggregation
+ * is done by SQL; only the replay window (15 min) and the captures are
+ * read row by row.
+ */
+
+import { REPORT_SCHEMA, type MeanAttribution, type Report, type ReportCapture } from '../model/report.ts';
+import type { StoreReader } from '../store/reader.ts';
+import { attributeLoad1, byCgroup, type Contribution, REPLAY_WINDOW_MS } from './attribution.ts';
+import { aggregateStacks } from './stacks.ts';
+import { decideVerdict } from './verdict.ts';
+
+export const ATTRIBUTION_METHOD =
+  "replay of the kernel's load1 update (every 5 s, load1 = load1*1884/2048 + n*(1-1884/2048)) over the recorded per-process R/D counts; see docs/attribution.md";
+
+export interface ReportPeriod {
+  since: number | null;
+  until: number | null;
+  top: number;
+}
+
+export function buildReport(store: StoreReader, p: ReportPeriod): Report {
+  const span = store.span();
+  const from = p.since ?? span?.first ?? 0;
+  const to = p.until ?? span?.last ?? 0;
+  const sessions = store.sessions();
+  const session = [...sessions].reverse().find((s) => s.startedMs <= to) ?? sessions[sessions.length - 1] ?? null;
+  const cpus = session?.cpus ?? null;
+  const curve = span ? store.loadCurve(from, to) : null;
+
+  const captureRows = span ? store.captures(from, to) : [];
+  const captures: ReportCapture[] = captureRows.map((c) => {
+    const ctx = store.contextSummary(c.contextFromMs, c.t);
+    return {
+      id: c.id,
+      time: new Date(c.t).toISOString(),
+      source: c.source,
+      load1: c.load1,
+      r: c.r,
+      d: c.d,
+      context: { from: new Date(c.contextFromMs).toISOString(), samples: ctx.samples, scanned: ctx.scanned, max_load1: ctx.maxLoad1 },
+    };
+  });
+  const allStacks = span ? aggregateStacks(store.snapshots(from, to)) : [];
+
+  // Replay only the last REPLAY_WINDOW_MS: what came before has decayed below 1e-6.
+  const replayFrom = Math.max(from, to - REPLAY_WINDOW_MS);
+  const atEnd = span ? attributeLoad1(store.samples(replayFrom, to), store.procPoints(replayFrom, to), session?.sampleMs ?? 1000) : null;
+
+  let mean: MeanAttribution | null = null;
+  if (curve) {
+    const processes: Contribution[] = store
+      .processTotals(from, to)
+      .map((t) => ({
+        key: `pid ${t.pid} (${t.comm})`,
+        pid: t.pid,
+        comm: t.comm,
+        cgroup: t.cgroup,
+        r: t.r / curve.samples,
+        d: t.d / curve.samples,
+        total: (t.r + t.d) / curve.samples,
+      }))
+      .sort((a, b) => b.total - a.total);
+    const explained = processes.reduce((a, c) => a + c.total, 0);
+    mean = {
+      samples: curve.samples,
+      load1_avg: curve.avg,
+      processes,
+      cgroups: byCgroup(processes),
+      states: { R: curve.meanR, D: curve.meanD },
+      unattributed: Math.max(0, curve.avg - explained),
+    };
+  }
+
+  // The verdict looks at the time the load was high: the scanned samples, or the captures.
+  let meanR: number | null = null;
+  let meanD: number | null = null;
+  if (curve && curve.scanned > 0) {
+    meanR = (curve.meanR * curve.samples) / curve.scanned;
+    meanD = (curve.meanD * curve.samples) / curve.scanned;
+  } else if (captures.length > 0) {
+    meanR = captures.reduce((a, c) => a + c.r, 0) / captures.length;
+    meanD = captures.reduce((a, c) => a + c.d, 0) / captures.length;
+  }
+  const topR = (mean?.processes ?? [])
+    .filter((c) => c.r > 0)
+    .sort((a, b) => b.r - a.r)
+    .map((c) => ({ pid: c.pid!, tid: c.pid!, comm: c.comm!, cgroup: c.cgroup ?? null }));
+  const verdict = decideVerdict({
+    cpus: cpus ?? 1,
+    meanR,
+    meanD,
+    maxLoad1: curve?.max ?? null,
+    threshold: session?.threshold ?? null,
+    topR,
+    stacks: allStacks,
+  });
+
+  const peaks = span ? store.pressurePeaks(from, to) : null;
+  return {
+    schema: REPORT_SCHEMA,
+    store: store.path,
+    period: { from: span ? new Date(from).toISOString() : null, to: span ? new Date(to).toISOString() : null },
+    host: session?.host ?? null,
+    cpus,
+    threshold: session?.threshold ?? null,
+    load: curve
+      ? {
+          samples: curve.samples,
+          first: new Date(curve.firstMs).toISOString(),
+          last: new Date(curve.lastMs).toISOString(),
+          min: curve.min,
+          avg: round3(curve.avg),
+          max: curve.max,
+          above_threshold_s: curve.aboveThresholdMs / 1000,
+          sampled_s: curve.sampledMs / 1000,
+          scanned_samples: curve.scanned,
+          mean_r: round3(curve.meanR),
+          mean_d: round3(curve.meanD),
+        }
+      : null,
+    pressure_peak_avg10: peaks
+      ? { cpu_some: peaks.cpuSome, cpu_full: peaks.cpuFull, io_some: peaks.ioSome, io_full: peaks.ioFull, memory_some: peaks.memSome, memory_full: peaks.memFull }
+      : {},
+    captures,
+    verdict,
+    attribution: { method: ATTRIBUTION_METHOD, at_end: atEnd ? trimAttribution(atEnd, p.top) : null, mean: mean ? trimMean(mean, p.top) : null },
+    stacks: allStacks.slice(0, p.top).map((s) => ({ ...s, share: captures.length > 0 ? s.count / captures.length : 0 })),
+  };
+}
+
+function trimAttribution<T extends { processes: Contribution[]; cgroups: Contribution[] }>(a: T, top: number): T {
+  // The totals stay exact: what is cut is summed into one "others" row.
+  return { ...a, processes: withOthers(a.processes, top), cgroups: withOthers(a.cgroups, top) };
+}
+
+function trimMean(m: MeanAttribution, top: number): MeanAttribution {
+  return { ...m, processes: withOthers(m.processes, top), cgroups: withOthers(m.cgroups, top) };
+}
+
+function withOthers(list: Contribution[], top: number): Contribution[] {
+  if (list.length <= top) return list;
+  const rest = list.slice(top);
+  return [
+    ...list.slice(0, top),
+    {
+      key: `${rest.length} others`,
+      r: rest.reduce((a, c) => a + c.r, 0),
+      d: rest.reduce((a, c) => a + c.d, 0),
+      total: rest.reduce((a, c) => a + c.total, 0),
+    },
+  ];
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}

@@ -1,0 +1,60 @@
+/**
+ * Stacks across captures: identical stacks after normalisation (offsets
+ * stripped, so the same code path on two boots or two kernels builds is one
+ * stack) are counted together, with the tasks and captures they were seen in.
+ */
+
+import type { Snapshot, TaskState } from '../model/snapshot.ts';
+import { normalizeFrame } from '../procfs/stack.ts';
+import { type CauseId, classifyStack } from './causes.ts';
+
+export interface TaskRef {
+  pid: number;
+  tid: number;
+  comm: string;
+  cgroup: string | null;
+}
+
+export interface StackAggregate {
+  state: TaskState;
+  /** Normalised frames, innermost first (empty: no kernel stack, e.g. a task running on a CPU). */
+  frames: string[];
+  cause: CauseId;
+  /** Task observations: one per task per capture. */
+  count: number;
+  /** Distinct tasks (by tid), at most MAX_TASK_REFS kept. */
+  tasks: TaskRef[];
+  distinctTasks: number;
+  captures: number[];
+}
+
+const MAX_TASK_REFS = 50;
+
+export function normalizeStack(stack: readonly string[]): string[] {
+  return stack.map((f) => normalizeFrame(f.trim()));
+}
+
+export function aggregateStacks(captures: Iterable<{ id: number; snapshot: Snapshot }>): StackAggregate[] {
+  const m = new Map<string, StackAggregate & { tids: Set<number> }>();
+  for (const { id, snapshot } of captures) {
+    for (const t of snapshot.tasks) {
+      const frames = normalizeStack(t.stack);
+      const key = `${t.state}\n${frames.join('\n')}`;
+      let a = m.get(key);
+      if (!a) {
+        const cause = t.state === 'D' ? classifyStack(frames).cause : 'unknown';
+        m.set(key, (a = { state: t.state, frames, cause, count: 0, tasks: [], distinctTasks: 0, captures: [], tids: new Set() }));
+      }
+      a.count++;
+      if (!a.tids.has(t.tid)) {
+        a.tids.add(t.tid);
+        a.distinctTasks++;
+        if (a.tasks.length < MAX_TASK_REFS) a.tasks.push({ pid: t.pid, tid: t.tid, comm: t.comm, cgroup: t.cgroup });
+      }
+      if (a.captures[a.captures.length - 1] !== id) a.captures.push(id);
+    }
+  }
+  return [...m.values()]
+    .map(({ tids: _t, ...a }) => a)
+    .sort((a, b) => b.count - a.count || (a.state === 'D' ? -1 : 1) - (b.state === 'D' ? -1 : 1) || a.frames.length - b.frames.length);
+}

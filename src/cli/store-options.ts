@@ -1,0 +1,107 @@
+/** Options of `record` and `report`, validated (exit 2 naming the option on any mistake). */
+
+import { invalidOption, LoadmonError } from '../errors.ts';
+import { parseWatch, type RawWatch, type WatchOptions } from './options.ts';
+import { parseDuration, parseIntInRange } from './parse-values.ts';
+import { parseAge, parseSize, parseTimePoint } from './parse-store-values.ts';
+
+export const DEFAULT_DB = '/var/lib/loadmon/loadmon.db';
+
+export const RECORD_DEFAULTS = {
+  db: DEFAULT_DB,
+  sample: '1s',
+  retain: '7d',
+  maxSize: '256MiB',
+} as const;
+
+/** The smallest store worth having: the schema plus a few minutes of samples. */
+export const MIN_STORE_BYTES = 64 * 1024;
+
+export interface RawRecord extends RawWatch {
+  db?: string;
+  sample?: string;
+  retain?: string;
+  maxSize?: string;
+  quiet?: boolean;
+}
+
+export interface RecordOptions extends WatchOptions {
+  db: string;
+  sampleMs: number;
+  retainMs: number;
+  maxBytes: number;
+  quiet: boolean;
+}
+
+export function parseRecord(raw: RawRecord): RecordOptions {
+  const watch = parseWatch(raw);
+  if (watch.format !== 'text') throw invalidOption('--format', watch.format, 'record stores captures; read them with loadmon report');
+  const db = raw.db ?? RECORD_DEFAULTS.db;
+  if (db.trim() === '') throw invalidOption('--db', db, 'must be a file path');
+  const sampleMs = parseDuration('--sample', raw.sample ?? RECORD_DEFAULTS.sample);
+  if (sampleMs < 100) throw invalidOption('--sample', raw.sample ?? '', 'must be at least 100ms');
+  return {
+    ...watch,
+    db,
+    sampleMs,
+    retainMs: parseAge('--retain', raw.retain ?? RECORD_DEFAULTS.retain),
+    maxBytes: parseSize('--max-size', raw.maxSize ?? RECORD_DEFAULTS.maxSize, MIN_STORE_BYTES),
+    quiet: raw.quiet ?? false,
+  };
+}
+
+export type ReportFormat = 'text' | 'json' | 'folded' | 'speedscope' | 'svg' | 'seed';
+export const REPORT_FORMATS: readonly ReportFormat[] = ['text', 'json', 'folded', 'speedscope', 'svg', 'seed'];
+
+export interface RawReport {
+  db?: string;
+  since?: string;
+  until?: string;
+  capture?: string;
+  format?: string;
+  json?: boolean;
+  out?: string;
+  top?: string;
+}
+
+export interface ReportOptions {
+  db: string;
+  /** Inclusive bounds, ms since the epoch; null: from the first / to the last thing stored. */
+  since: number | null;
+  until: number | null;
+  capture: number | null;
+  format: ReportFormat;
+  out: string | null;
+  top: number;
+}
+
+export function parseReport(raw: RawReport, nowMs = Date.now()): ReportOptions {
+  let format: ReportFormat = 'text';
+  if (raw.format !== undefined) {
+    if (!(REPORT_FORMATS as readonly string[]).includes(raw.format)) {
+      throw invalidOption('--format', raw.format, `expected one of ${REPORT_FORMATS.join(', ')}`);
+    }
+    format = raw.format as ReportFormat;
+  }
+  if (raw.json) {
+    if (raw.format !== undefined && raw.format !== 'json') throw new LoadmonError('E_INVALID_OPTION', `--json conflicts with --format ${raw.format}`);
+    format = 'json';
+  }
+  const capture = raw.capture === undefined ? null : parseIntInRange('--capture', raw.capture, 1, Number.MAX_SAFE_INTEGER);
+  if (format === 'seed' && capture === null) throw invalidOption('--format', 'seed', 'the seed layout shows one capture: add --capture ID');
+  const since = raw.since === undefined ? null : parseTimePoint('--since', raw.since, nowMs);
+  const until = raw.until === undefined ? null : parseTimePoint('--until', raw.until, nowMs);
+  if (since !== null && until !== null && until < since) throw invalidOption('--until', raw.until!, 'is before --since');
+  const db = raw.db ?? DEFAULT_DB;
+  if (db.trim() === '') throw invalidOption('--db', db, 'must be a file path');
+  if (raw.out !== undefined && raw.out.trim() === '') throw invalidOption('--out', raw.out, 'must be a file path');
+  return {
+    db,
+    since,
+    until,
+    capture,
+    format,
+    out: raw.out ?? null,
+    top: parseIntInRange('--top', raw.top ?? '10', 1, 1000),
+  };
+}

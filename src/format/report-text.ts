@@ -1,0 +1,98 @@
+/** The report for people: header, load curve, verdict with evidence, attribution, stacks, captures. */
+
+import { CAUSES } from '../analyze/causes.ts';
+import type { Contribution } from '../analyze/attribution.ts';
+import type { Report } from '../model/report.ts';
+import { escapeComm } from './escape.ts';
+
+export function formatReportText(r: Report): string {
+  const out: string[] = [];
+  out.push(
+    `loadmon report  store ${r.store}  host ${r.host ?? '?'}  cpus ${r.cpus ?? '?'}  threshold ${r.threshold ?? '?'}`,
+    `period ${r.period.from ?? '-'} .. ${r.period.to ?? '-'}`,
+  );
+  if (!r.load) {
+    out.push('', 'no samples in this period');
+  } else {
+    const l = r.load;
+    const pct = l.sampled_s > 0 ? ` (${Math.round((l.above_threshold_s / l.sampled_s) * 100)}% of the sampled time)` : '';
+    out.push(
+      `load1: min ${l.min.toFixed(2)}  avg ${l.avg.toFixed(2)}  max ${l.max.toFixed(2)}; above the threshold ${dur(l.above_threshold_s)}${pct}`,
+      `samples: ${l.samples}, ${l.scanned_samples} with per-process R/D counts (taken while load1 >= half the threshold)`,
+    );
+    const p = r.pressure_peak_avg10;
+    const psi = (k: string): string => (p[k] === null || p[k] === undefined ? '-' : `${p[k]!.toFixed(1)}%`);
+    if (Object.keys(p).length > 0) {
+      out.push(
+        `pressure (peak avg10): cpu some ${psi('cpu_some')} full ${psi('cpu_full')}; io some ${psi('io_some')} full ${psi('io_full')};` +
+          ` memory some ${psi('memory_some')} full ${psi('memory_full')}`,
+      );
+    }
+  }
+
+  out.push('', 'verdict:');
+  r.verdict.forEach((v, i) => {
+    out.push(`  ${i + 1}. ${v.text}`);
+    for (const s of v.evidence.stacks) out.push(`     stack (${s.count}): ${s.frames.length ? s.frames.join(' <- ') : '(no kernel stack: on a CPU)'}`);
+    if (v.evidence.tasks.length) out.push(`     tasks: ${v.evidence.tasks.map((t) => `${escapeComm(t.comm)} pid ${t.pid}${t.tid !== t.pid ? ` tid ${t.tid}` : ''}`).join(', ')}`);
+    if (v.evidence.captures.length) out.push(`     captures: ${v.evidence.captures.map((c) => `#${c}`).join(' ')}`);
+  });
+
+  const end = r.attribution.at_end;
+  if (end) {
+    out.push(
+      '',
+      `load1 at ${new Date(end.atMs).toISOString()}: kernel ${end.kernelLoad1.toFixed(2)}, replayed ${end.modelLoad1.toFixed(2)}` +
+        ` (R ${end.states.R.toFixed(2)}, D ${end.states.D.toFixed(2)}, before the replay ${end.beforeWindow.toFixed(2)}, not scanned ${end.notScanned.toFixed(2)})`,
+      ...table('by process', end.processes, true),
+      ...table('by cgroup', end.cgroups, false),
+    );
+  }
+  const mean = r.attribution.mean;
+  if (mean) {
+    out.push(
+      '',
+      `share of the average load1 (${mean.load1_avg.toFixed(2)}) over the period: R ${mean.states.R.toFixed(2)}, D ${mean.states.D.toFixed(2)},` +
+        ` unattributed ${mean.unattributed.toFixed(2)}`,
+      ...table('by process', mean.processes, true),
+      ...table('by cgroup', mean.cgroups, false),
+    );
+  }
+
+  if (r.stacks.length) {
+    out.push('', `stacks (task observations in ${r.captures.length} capture(s), mean tasks per capture):`);
+    for (const s of r.stacks) {
+      const cause = s.state === 'D' ? CAUSES[s.cause].id : 'cpu';
+      out.push(
+        `  ${String(s.count).padStart(5)}  ${s.share.toFixed(2).padStart(6)}  ${s.state}  ${cause.padEnd(8)}  ${s.frames.length ? s.frames.slice(0, 6).join(' <- ') : '(no kernel stack)'}`,
+        `${' '.repeat(28)}tasks: ${s.tasks.slice(0, 5).map((t) => `${escapeComm(t.comm)} ${t.pid}/${t.tid}`).join(', ')}${s.distinctTasks > 5 ? `, +${s.distinctTasks - 5}` : ''}`,
+      );
+    }
+  }
+  if (r.captures.length) {
+    out.push('', 'captures:');
+    for (const c of r.captures) {
+      out.push(
+        `  #${c.id}  ${c.time}  load1 ${c.load1.toFixed(2)}  ${c.r} R  ${c.d} D  (${c.source}; context: ${c.context.samples} samples in the 60 s before` +
+          `${c.context.max_load1 !== null ? `, load1 up to ${c.context.max_load1.toFixed(2)}` : ''})`,
+      );
+    }
+  }
+  return `${out.join('\n')}\n`;
+}
+
+function table(title: string, rows: Contribution[], isProcess: boolean): string[] {
+  if (rows.length === 0) return [];
+  const out = [`  ${title}:    share      R      D`];
+  for (const c of rows) {
+    const name = isProcess && c.comm !== undefined ? `pid ${c.pid} ${escapeComm(c.comm)}${c.cgroup ? `  ${c.cgroup}` : ''}` : escapeComm(c.key);
+    out.push(`  ${c.total.toFixed(2).padStart(17)} ${c.r.toFixed(2).padStart(6)} ${c.d.toFixed(2).padStart(6)}  ${name}`);
+  }
+  return out;
+}
+
+function dur(s: number): string {
+  if (s < 60) return `${Math.round(s)}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${Math.round(s % 60)}s`;
+  return `${Math.floor(s / 3600)}h${Math.round((s % 3600) / 60)}m`;
+}

@@ -1,0 +1,83 @@
+/**
+ * `loadmon record`: the watch loop (same watchers, same collectors) plus the
+ * timeline sampler, both writing into the store. The sampler ticks on
+ * multiples of the sample period of the wall clock, so samples of one host
+ * line up across restarts.
+ */
+
+import type { Snapshot } from '../model/snapshot.ts';
+import { runWatch, type Watcher } from '../trigger/watch.ts';
+import { DurableStore } from './durable-store.ts';
+import { TimelineSampler } from './sampler.ts';
+import type { RetentionPolicy } from '../store/retention.ts';
+import type { SessionInfo } from '../store/writer.ts';
+
+export interface RecorderOptions {
+  db: string;
+  procRoot: string;
+  sampleMs: number;
+  intervalMs: number;
+  count: number | undefined;
+  policy: RetentionPolicy;
+  session: SessionInfo;
+  signal: AbortSignal;
+  /** Status lines for people (stderr); null when --quiet. Store failures are always reported. */
+  status: ((line: string) => void) | null;
+  warn: (line: string) => void;
+}
+
+/** Resolves with the number of captures taken once the watch ends (signal or --count). */
+export async function runRecorder(watcher: Watcher, opts: RecorderOptions): Promise<number> {
+  const store = new DurableStore({ path: opts.db, policy: opts.policy, session: opts.session, log: opts.warn, procRoot: opts.procRoot });
+  try {
+    store.start(Date.now());
+  } catch (err) {
+    watcher.close();
+    throw err;
+  }
+  const sampler = new TimelineSampler({ procRoot: opts.procRoot, scanAbove: opts.session.scanAbove });
+  let timer: NodeJS.Timeout | undefined;
+  let sampleError: unknown = null;
+  const inner = new AbortController();
+  const onAbort = (): void => inner.abort();
+  opts.signal.addEventListener('abort', onAbort);
+
+  const sampleTick = (): void => {
+    const now = Date.now();
+    try {
+      store.addSample(sampler.sample(now), now);
+      store.tick(now);
+    } catch (err) {
+      // /proc unreadable, or the store taken by another recorder: stop everything.
+      sampleError = err;
+      inner.abort();
+      return;
+    }
+    timer = setTimeout(sampleTick, opts.sampleMs - (Date.now() % opts.sampleMs));
+  };
+  sampleTick();
+
+  const onCapture = (s: Snapshot): void => {
+    const now = Date.now();
+    const id = store.addCapture(s, now);
+    const what = `load1 ${s.loadavg.load1.toFixed(2)}, ${countState(s, 'R')} R, ${countState(s, 'D')} D`;
+    if (id !== null) opts.status?.(`capture ${id} stored (${what})`);
+    else opts.status?.(`capture kept in memory until the store is writable (${what})`);
+  };
+
+  try {
+    return await runWatch(watcher, { intervalMs: opts.intervalMs, count: opts.count, signal: inner.signal }, onCapture);
+  } finally {
+    opts.signal.removeEventListener('abort', onAbort);
+    if (timer) clearTimeout(timer);
+    sampler.close();
+    store.close();
+    if (sampleError !== null) throw sampleError;
+  }
+}
+
+function countState(s: Snapshot, state: 'R' | 'D'): number {
+  let n = 0;
+  for (const t of s.tasks) if (t.state === state) n++;
+  return n;
+}

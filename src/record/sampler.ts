@@ -1,0 +1,112 @@
+/**
+ * The 1 s timeline sample: /proc/loadavg, PSI, and, while load1 is at least
+ * the scan level (half the capture threshold), a light scan of thread states
+ * (one stat read per thread, no stacks) counted per process, with each such
+ * process's cgroup. Below the scan level a sample costs four small reads.
+ *
+ * /proc/PID/cgroup is safe to read on a sick system (it takes no lock of the
+ * target's mm); it is read once per sample per process that has R or D
+ * threads, not per thread.
+ */
+
+import { procUnreadable } from '../errors.ts';
+import type { Candidate } from '../collect/details.ts';
+import { ProcfsCollector } from '../collect/procfs.ts';
+import type { ProcessCount, StateScan, TimelineSample } from '../model/timeline.ts';
+import { parseCgroup } from '../procfs/cgroup.ts';
+import { parseLoadavg } from '../procfs/loadavg.ts';
+import { parsePressure, type Pressure, PRESSURE_RESOURCES, type PressureResource } from '../procfs/pressure.ts';
+import { ProcReader } from '../procfs/reader.ts';
+
+export interface SamplerOptions {
+  procRoot: string;
+  /** load1 at or above which the light scan runs. */
+  scanAbove: number;
+}
+
+export class TimelineSampler {
+  private readonly root: string;
+  private readonly reader = new ProcReader();
+  private readonly scanner: ProcfsCollector;
+  /** Resources whose pressure file is readable; one that fails once (psi=0: EOPNOTSUPP) is dropped. */
+  private readonly psi = new Set<PressureResource>(PRESSURE_RESOURCES);
+
+  constructor(private readonly opts: SamplerOptions) {
+    this.root = opts.procRoot.replace(/\/+$/, '') || '/';
+    this.scanner = new ProcfsCollector({ procRoot: this.root, details: 'inline' });
+  }
+
+  sample(timeMs: number): TimelineSample {
+    const path = `${this.root}/loadavg`;
+    let la;
+    try {
+      la = parseLoadavg(this.reader.readText(path));
+    } catch (err) {
+      throw procUnreadable(path, err);
+    }
+    return {
+      timeMs,
+      load1: la.load1,
+      load5: la.load5,
+      load15: la.load15,
+      runnable: la.runnable,
+      threads: la.threads,
+      pressure: this.readPressure(),
+      scan: la.load1 >= this.opts.scanAbove ? this.scan() : null,
+    };
+  }
+
+  close(): void {
+    this.scanner.close();
+  }
+
+  private readPressure(): Partial<Record<PressureResource, Pressure>> {
+    const out: Partial<Record<PressureResource, Pressure>> = {};
+    for (const r of this.psi) {
+      try {
+        out[r] = parsePressure(this.reader.readText(`${this.root}/pressure/${r}`));
+      } catch {
+        this.psi.delete(r);
+      }
+    }
+    return out;
+  }
+
+  private scan(): StateScan {
+    const { candidates } = this.scanner.scanStates();
+    return countByProcess(candidates, (pid) => this.cgroupOf(pid));
+  }
+
+  private cgroupOf(pid: number): string | null {
+    try {
+      return parseCgroup(this.reader.readText(`${this.root}/${pid}/cgroup`));
+    } catch {
+      // Gone since the scan, or hidden (hidepid): the process is attributed without a cgroup.
+      return null;
+    }
+  }
+}
+
+/** Per-process R/D counts from the stat pass; the process's comm is its main thread's when that one is in the list. */
+export function countByProcess(candidates: readonly Pick<Candidate, 'pid' | 'tid' | 'comm' | 'state'>[], cgroupOf: (pid: number) => string | null): StateScan {
+  const byPid = new Map<number, ProcessCount>();
+  let r = 0;
+  let d = 0;
+  for (const c of candidates) {
+    let p = byPid.get(c.pid);
+    if (!p) {
+      p = { pid: c.pid, comm: c.comm, cgroup: null, r: 0, d: 0 };
+      byPid.set(c.pid, p);
+    }
+    if (c.tid === c.pid) p.comm = c.comm;
+    if (c.state === 'R') {
+      p.r++;
+      r++;
+    } else {
+      p.d++;
+      d++;
+    }
+  }
+  for (const p of byPid.values()) p.cgroup = cgroupOf(p.pid);
+  return { r, d, procs: [...byPid.values()] };
+}

@@ -1,0 +1,246 @@
+/**
+ * Read-only queries for `report`. Aggregation happens in SQL where the rows
+ * are many (7 days of 1 s samples are 600k rows); the recent window that
+ * the load-average attribution needs is read row by row.
+ */
+
+import type Database from 'better-sqlite3';
+
+import { captureNotFound } from '../errors.ts';
+import type { Snapshot } from '../model/snapshot.ts';
+import { decodeSnapshot } from './codec.ts';
+import { openForRead } from './open.ts';
+
+export interface Session {
+  id: number;
+  startedMs: number;
+  host: string;
+  cpus: number;
+  source: string;
+  threshold: number;
+  thresholdSpec: string;
+  scanAbove: number;
+  sampleMs: number;
+}
+
+export interface LoadCurve {
+  samples: number;
+  firstMs: number;
+  lastMs: number;
+  min: number;
+  avg: number;
+  max: number;
+  /** Samples with load1 >= their session's threshold, times the session's sample period. */
+  aboveThresholdMs: number;
+  /** Time the samples cover: their count times their session's sample period. */
+  sampledMs: number;
+  /** Samples where the light scan ran (per-process data exists). */
+  scanned: number;
+  meanR: number;
+  meanD: number;
+}
+
+/** Sums of R and D thread counts per process over the period. */
+export interface ProcessTotal {
+  pid: number;
+  comm: string;
+  cgroup: string | null;
+  r: number;
+  d: number;
+}
+
+export interface SamplePoint {
+  t: number;
+  load1: number;
+  load5: number;
+  load15: number;
+  scanned: boolean;
+  r: number | null;
+  d: number | null;
+}
+
+export interface ProcPoint {
+  t: number;
+  pid: number;
+  comm: string;
+  cgroup: string | null;
+  r: number;
+  d: number;
+}
+
+export interface CaptureRow {
+  id: number;
+  t: number;
+  source: string;
+  load1: number;
+  r: number;
+  d: number;
+  contextFromMs: number;
+}
+
+export interface PressurePoint {
+  t: number;
+  cpuSome: number | null;
+  cpuFull: number | null;
+  ioSome: number | null;
+  ioFull: number | null;
+  memSome: number | null;
+  memFull: number | null;
+}
+
+export class StoreReader {
+  private constructor(
+    readonly path: string,
+    private readonly db: Database.Database,
+  ) {}
+
+  static open(path: string): StoreReader {
+    return new StoreReader(path, openForRead(path));
+  }
+
+  /** First and last time held (samples or captures), or null for an empty store. */
+  span(): { first: number; last: number } | null {
+    const r = this.db
+      .prepare(
+        `SELECT MIN(lo) AS first, MAX(hi) AS last FROM (
+           SELECT MIN(t_ms) AS lo, MAX(t_ms) AS hi FROM samples
+           UNION ALL SELECT MIN(t_ms), MAX(t_ms) FROM captures)`,
+      )
+      .get() as { first: number | null; last: number | null };
+    return r.first === null || r.last === null ? null : { first: r.first, last: r.last };
+  }
+
+  sessions(): Session[] {
+    return (this.db.prepare('SELECT * FROM sessions ORDER BY id').all() as Array<Record<string, unknown>>).map((r) => ({
+      id: r.id as number,
+      startedMs: r.started_ms as number,
+      host: r.host as string,
+      cpus: r.cpus as number,
+      source: r.source as string,
+      threshold: r.threshold as number,
+      thresholdSpec: r.threshold_spec as string,
+      scanAbove: r.scan_above as number,
+      sampleMs: r.sample_ms as number,
+    }));
+  }
+
+  loadCurve(from: number, to: number): LoadCurve | null {
+    const r = this.db
+      .prepare(
+        `SELECT COUNT(*) AS n, MIN(s.t_ms) AS first, MAX(s.t_ms) AS last,
+                MIN(load1_c) AS lo, AVG(load1_c) AS av, MAX(load1_c) AS hi,
+                SUM(CASE WHEN load1_c >= CAST(ROUND(x.threshold * 100) AS INTEGER) THEN x.sample_ms ELSE 0 END) AS above,
+                SUM(COALESCE(x.sample_ms, 1000)) AS sampled, SUM(scanned) AS scanned, SUM(COALESCE(r, 0)) AS rs, SUM(COALESCE(d, 0)) AS ds
+         FROM samples s LEFT JOIN sessions x ON x.id = s.session_id
+         WHERE s.t_ms BETWEEN ? AND ?`,
+      )
+      .get(from, to) as Record<string, number | null>;
+    if (!r.n) return null;
+    const n = r.n;
+    return {
+      samples: n,
+      firstMs: r.first!,
+      lastMs: r.last!,
+      min: r.lo! / 100,
+      avg: r.av! / 100,
+      max: r.hi! / 100,
+      aboveThresholdMs: r.above ?? 0,
+      sampledMs: r.sampled ?? 0,
+      scanned: r.scanned ?? 0,
+      meanR: (r.rs ?? 0) / n,
+      meanD: (r.ds ?? 0) / n,
+    };
+  }
+
+  processTotals(from: number, to: number): ProcessTotal[] {
+    return this.db
+      .prepare(
+        `SELECT p.pid AS pid, p.comm AS comm, p.cgroup AS cgroup, SUM(sp.r) AS r, SUM(sp.d) AS d
+         FROM sample_procs sp JOIN procs p ON p.id = sp.proc_id
+         WHERE sp.t_ms BETWEEN ? AND ?
+         GROUP BY sp.proc_id`,
+      )
+      .all(from, to) as ProcessTotal[];
+  }
+
+  samples(from: number, to: number): SamplePoint[] {
+    return (
+      this.db
+        .prepare('SELECT t_ms, load1_c, load5_c, load15_c, scanned, r, d FROM samples WHERE t_ms BETWEEN ? AND ? ORDER BY t_ms')
+        .raw()
+        .all(from, to) as Array<[number, number, number, number, number, number | null, number | null]>
+    ).map(([t, l1, l5, l15, sc, r, d]) => ({ t, load1: l1 / 100, load5: l5 / 100, load15: l15 / 100, scanned: sc === 1, r, d }));
+  }
+
+  procPoints(from: number, to: number): ProcPoint[] {
+    return this.db
+      .prepare(
+        `SELECT sp.t_ms AS t, p.pid AS pid, p.comm AS comm, p.cgroup AS cgroup, sp.r AS r, sp.d AS d
+         FROM sample_procs sp JOIN procs p ON p.id = sp.proc_id
+         WHERE sp.t_ms BETWEEN ? AND ? ORDER BY sp.t_ms`,
+      )
+      .all(from, to) as ProcPoint[];
+  }
+
+  /** Peak PSI avg10 per resource over the period (percent), null where not recorded. */
+  pressurePeaks(from: number, to: number): Omit<PressurePoint, 't'> {
+    const r = this.db
+      .prepare(
+        `SELECT MAX(cpu_some_c) AS cs, MAX(cpu_full_c) AS cf, MAX(io_some_c) AS ios, MAX(io_full_c) AS iof,
+                MAX(mem_some_c) AS ms, MAX(mem_full_c) AS mf FROM samples WHERE t_ms BETWEEN ? AND ?`,
+      )
+      .get(from, to) as Record<string, number | null>;
+    const p = (x: number | null | undefined): number | null => (x === null || x === undefined ? null : x / 100);
+    return { cpuSome: p(r.cs), cpuFull: p(r.cf), ioSome: p(r.ios), ioFull: p(r.iof), memSome: p(r.ms), memFull: p(r.mf) };
+  }
+
+  captures(from: number, to: number): CaptureRow[] {
+    return this.db
+      .prepare(
+        `SELECT id, t_ms AS t, source, load1, r, d, context_from_ms AS contextFromMs
+         FROM captures WHERE t_ms BETWEEN ? AND ? ORDER BY t_ms`,
+      )
+      .all(from, to) as CaptureRow[];
+  }
+
+  captureRow(id: number): CaptureRow | null {
+    return (
+      (this.db
+        .prepare('SELECT id, t_ms AS t, source, load1, r, d, context_from_ms AS contextFromMs FROM captures WHERE id = ?')
+        .get(id) as CaptureRow | undefined) ?? null
+    );
+  }
+
+  /** The stored snapshot of capture `id`; E_CAPTURE_NOT_FOUND when there is none. */
+  snapshot(id: number): Snapshot {
+    const r = this.db.prepare('SELECT snapshot FROM captures WHERE id = ?').get(id) as { snapshot: Buffer } | undefined;
+    if (!r) throw captureNotFound(String(id));
+    return decodeSnapshot(r.snapshot);
+  }
+
+  /** Every snapshot in the period, oldest first, decoded one at a time. */
+  *snapshots(from: number, to: number): Generator<{ id: number; snapshot: Snapshot }> {
+    const it = this.db.prepare('SELECT id, snapshot FROM captures WHERE t_ms BETWEEN ? AND ? ORDER BY t_ms').iterate(from, to);
+    for (const r of it as Iterable<{ id: number; snapshot: Buffer }>) yield { id: r.id, snapshot: decodeSnapshot(r.snapshot) };
+  }
+
+  /** The light samples of a capture's pre-trigger context window. */
+  contextSummary(from: number, to: number): { samples: number; scanned: number; maxLoad1: number | null } {
+    const r = this.db
+      .prepare('SELECT COUNT(*) AS n, SUM(scanned) AS sc, MAX(load1_c) AS hi FROM samples WHERE t_ms BETWEEN ? AND ?')
+      .get(from, to) as { n: number; sc: number | null; hi: number | null };
+    return { samples: r.n, scanned: r.sc ?? 0, maxLoad1: r.hi === null ? null : r.hi / 100 };
+  }
+
+  schemaVersion(): number {
+    return this.db.pragma('user_version', { simple: true }) as number;
+  }
+
+  integrityOk(): boolean {
+    return (this.db.pragma('quick_check', { simple: true }) as string) === 'ok';
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

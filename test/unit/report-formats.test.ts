@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { renderFlameGraph } from '../../src/format/flamegraph.ts';
+import { foldSnapshots, formatFolded, parseFolded } from '../../src/format/folded.ts';
+import { SPEEDSCOPE_SCHEMA, toSpeedscope } from '../../src/format/speedscope.ts';
+import type { Snapshot } from '../../src/model/snapshot.ts';
+import { fixture } from '../helpers/fixtures.ts';
+import { checkWellFormedXml } from '../helpers/xml.ts';
+
+const vfork = JSON.parse(fixture('verdict', 'vfork.json')) as Snapshot;
+const nfs = JSON.parse(fixture('verdict', 'netfs.json')) as Snapshot;
+// A hostile comm: markup, an entity, a separator and a control character.
+nfs.tasks[0]!.comm = '<b>&x;y\u0001';
+
+test('folded: comm;outermost..innermost count, offsets stripped, counts summed', () => {
+  const text = formatFolded(foldSnapshots([vfork, vfork]));
+  assert.equal(
+    text,
+    'busy;[R: no kernel stack] 2\n' +
+      'vfork-worker;entry_SYSCALL_64_after_hwframe;do_syscall_64;__do_sys_vfork;kernel_clone 8\n',
+  );
+  assert.deepEqual(parseFolded(text).map((s) => s.count), [2, 8]);
+});
+
+test('folded: a comm cannot add frames or lines', () => {
+  const lines = formatFolded(foldSnapshots([nfs])).trimEnd().split('\n');
+  assert.equal(lines.length, 3);
+  const hostile = lines.find((l) => l.startsWith('<b>'))!;
+  assert.equal(hostile.split(';')[0], '<b>&x:y\\x01');
+});
+
+test('speedscope: the schema\'s required fields, root-first stacks, weights = task counts', () => {
+  const folded = foldSnapshots([vfork, nfs]);
+  const f = JSON.parse(JSON.stringify(toSpeedscope(folded, 'test', 'loadmon test'))) as Record<string, any>;
+  assert.equal(f.$schema, SPEEDSCOPE_SCHEMA);
+  for (const k of ['$schema', 'shared', 'profiles']) assert.ok(k in f, k);
+  assert.ok(Array.isArray(f.shared.frames) && f.shared.frames.every((x: any) => typeof x.name === 'string'));
+  assert.equal(f.profiles.length, 1);
+  const p = f.profiles[0];
+  for (const k of ['type', 'name', 'unit', 'startValue', 'endValue', 'samples', 'weights']) assert.ok(k in p, k);
+  assert.equal(p.type, 'sampled');
+  assert.ok(['none', 'nanoseconds', 'microseconds', 'milliseconds', 'seconds', 'bytes'].includes(p.unit));
+  assert.equal(p.samples.length, p.weights.length);
+  for (const s of p.samples) for (const i of s) assert.ok(Number.isInteger(i) && i >= 0 && i < f.shared.frames.length);
+  assert.equal(p.endValue - p.startValue, p.weights.reduce((a: number, b: number) => a + b, 0));
+  const vforkSample = p.samples.find((s: number[]) => f.shared.frames[s[s.length - 1]!].name === 'kernel_clone');
+  assert.equal(f.shared.frames[vforkSample[0]].name, 'vfork-worker', 'root first');
+});
+
+test('svg: well-formed XML with a tooltip and a rectangle for every frame, and the search script', () => {
+  const folded = foldSnapshots([vfork, nfs]);
+  const svg = renderFlameGraph(folded, { title: 'test <&> "graph"' });
+  const { elements } = checkWellFormedXml(svg);
+  assert.ok(elements > 10);
+  const titles = [...svg.matchAll(/<title>([^<]*) \(\d+ task observations?/g)].map((m) => m[1] ?? '');
+  const unescape = (s: string): string => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
+  const drawn = titles.map(unescape);
+  for (const s of folded) for (const fr of s.frames) assert.ok(drawn.includes(fr), `frame ${fr} drawn`);
+  assert.match(svg, /<script type="text\/ecmascript"><!\[CDATA\[/);
+  assert.match(svg, /function search\(\)/);
+  assert.doesNotMatch(svg, /\u0001/);
+  assert.equal(renderFlameGraph(folded, { title: 't' }), renderFlameGraph(folded, { title: 't' }), 'pure');
+  checkWellFormedXml(renderFlameGraph([], { title: 'empty' }));
+});
+
+test('the XML check rejects what is not well-formed', () => {
+  const bad = [
+    '<a><b></a></b>',
+    '<a x="1" x="2"/>',
+    '<a x=1/>',
+    '<a>&nbsp;</a>',
+    '<a>&</a>',
+    '<a/><b/>',
+    '<a>',
+    'text',
+    '<a x="<"/>',
+    '<a><!-- x -- y --></a>',
+  ];
+  for (const doc of bad) assert.throws(() => checkWellFormedXml(doc), /not well-formed/, doc);
+  assert.equal(checkWellFormedXml('<?xml version="1.0"?><a x="&amp;"><b/><![CDATA[<&>]]>t&#65;</a>').elements, 2);
+});

@@ -1,0 +1,135 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+
+import Database from 'better-sqlite3';
+
+import { LoadmonError } from '../../src/errors.ts';
+import { acquireStoreLock, lockPathFor, SCHEMA_VERSION, StoreReader, StoreWriter } from '../../src/store/index.ts';
+import { liveBytes } from '../../src/store/retention.ts';
+import { sample, SESSION, snapshot } from '../helpers/store.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'loadmon-store-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const DAY = 86_400_000;
+
+test('store: schema is created from an empty file, and reopening does not migrate again', () => {
+  const path = join(dir, 'empty.db');
+  writeFileSync(path, '');
+  const w = StoreWriter.open(path, 1000);
+  w.beginSession(SESSION);
+  w.close();
+  const db = new Database(path, { readonly: true });
+  assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+  assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+  assert.equal(db.pragma('auto_vacuum', { simple: true }), 2, 'incremental auto_vacuum');
+  const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as Array<{ name: string }>).map((r) => r.name);
+  for (const t of ['captures', 'meta', 'procs', 'sample_procs', 'samples', 'sessions']) assert.ok(tables.includes(t), t);
+  assert.deepEqual(db.prepare("SELECT value FROM meta WHERE key = 'store'").get(), { value: 'loadmon.store' });
+  db.close();
+  const again = StoreWriter.open(path, 2000);
+  again.close();
+  const r = StoreReader.open(path);
+  assert.equal(r.schemaVersion(), SCHEMA_VERSION);
+  assert.equal(r.sessions().length, 1);
+  r.close();
+});
+
+test('store: a store from a newer loadmon is refused with E_STORE_VERSION', () => {
+  const path = join(dir, 'future.db');
+  StoreWriter.open(path).close();
+  const db = new Database(path);
+  db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+  db.close();
+  assert.throws(() => StoreWriter.open(path), (e: unknown) => e instanceof LoadmonError && e.code === 'E_STORE_VERSION' && /newer/.test(e.message));
+});
+
+test('store: samples, per-process counts and captures round-trip', () => {
+  const path = join(dir, 'rt.db');
+  const w = StoreWriter.open(path);
+  w.beginSession(SESSION);
+  w.insertSample(sample(10_000, 4.25, [{ pid: 7, comm: 'a', r: 2, d: 1 }, { pid: 8, comm: 'b', r: 0, d: 3, cgroup: '/b' }]));
+  w.insertSample(sample(11_000, 4.5, null));
+  const snap = snapshot(11_500, [{ pid: 7, state: 'D', stack: ['io_schedule+0x1/0x2'] }]);
+  const id = w.insertCapture(snap);
+  w.close();
+  const r = StoreReader.open(path);
+  assert.deepEqual(r.snapshot(id), snap);
+  const curve = r.loadCurve(0, 20_000)!;
+  assert.equal(curve.samples, 2);
+  assert.equal(curve.max, 4.5);
+  assert.equal(curve.scanned, 1);
+  const totals = r.processTotals(0, 20_000).sort((a, b) => a.pid - b.pid);
+  assert.deepEqual(totals, [
+    { pid: 7, comm: 'a', cgroup: '/test.slice', r: 2, d: 1 },
+    { pid: 8, comm: 'b', cgroup: '/b', r: 0, d: 3 },
+  ]);
+  assert.equal(r.pressurePeaks(0, 20_000).cpuSome, 12.5);
+  assert.throws(() => r.snapshot(id + 1), (e: unknown) => e instanceof LoadmonError && e.code === 'E_CAPTURE_NOT_FOUND');
+  r.close();
+});
+
+test('store: retention by age drops old data but keeps the 60 s context of a kept capture', () => {
+  const path = join(dir, 'age.db');
+  const w = StoreWriter.open(path);
+  w.beginSession(SESSION);
+  const now = 10 * DAY;
+  for (let t = now - 8 * DAY; t <= now; t += 3_600_000) w.insertSample(sample(t, 1, [{ pid: 1, comm: 'x', r: 1, d: 0 }]));
+  // Context samples just before the age cut, for a capture just after it.
+  const cut = now - 7 * DAY;
+  for (let t = cut - 50_000; t < cut; t += 10_000) w.insertSample(sample(t, 5, [{ pid: 2, comm: 'y', r: 0, d: 5 }]));
+  w.insertCapture(snapshot(cut - 2 * DAY, [{ pid: 3, state: 'R' }]));
+  const keptId = w.insertCapture(snapshot(cut + 5_000, [{ pid: 2, state: 'D' }]));
+  const res = w.enforceRetention({ retainMs: 7 * DAY, maxBytes: 1 << 30 }, now);
+  w.close();
+  assert.equal(res.capturesDeleted, 1);
+  const r = StoreReader.open(path);
+  assert.deepEqual(r.captures(0, now).map((c) => c.id), [keptId]);
+  const samples = r.samples(0, now);
+  assert.ok(samples.every((s) => s.t >= cut + 5_000 - 60_000), 'nothing older than the kept capture context');
+  assert.equal(samples.filter((s) => s.t < cut).length, 5, 'the context samples before the cut are kept');
+  assert.equal(r.contextSummary(cut + 5_000 - 60_000, cut + 5_000).maxLoad1, 5);
+  r.close();
+});
+
+test('store: retention by size keeps the store under --max-size, dropping the oldest first', () => {
+  const path = join(dir, 'size.db');
+  const w = StoreWriter.open(path);
+  w.beginSession(SESSION);
+  const procs = Array.from({ length: 8 }, (_, i) => ({ pid: 100 + i, comm: `worker-${i}`, r: 1, d: 1 }));
+  for (let t = 0; t < 20_000; t++) w.insertSample(sample(t * 1000, 3, procs));
+  for (let i = 0; i < 20; i++) w.insertCapture(snapshot(i * 1_000_000, [{ pid: 5, state: 'D', stack: ['a+0x1/0x2', 'b+0x1/0x2'] }]));
+  const max = 512 * 1024;
+  const res = w.enforceRetention({ retainMs: 365 * DAY, maxBytes: max }, 20_000_000);
+  w.close();
+  assert.ok(res.samplesDeleted > 0 && res.capturesDeleted > 0, JSON.stringify(res));
+  assert.ok(res.bytes <= max, `${res.bytes} > ${max}`);
+  const r = StoreReader.open(path);
+  const s = r.samples(0, 1e12);
+  assert.equal(s[s.length - 1]!.t, 19_999_000, 'the newest sample is kept');
+  assert.ok(s[0]!.t > 0, 'the oldest sample is gone');
+  const caps = r.captures(0, 1e12);
+  assert.equal(caps[caps.length - 1]!.t, 19_000_000, 'the newest capture is kept');
+  r.close();
+  const db = new Database(path);
+  assert.ok(liveBytes(db) <= max);
+  db.close();
+});
+
+test('lock: a second writer is refused while the first lives; a stale lock is taken over', () => {
+  const path = join(dir, 'lock.db');
+  const l = acquireStoreLock(path);
+  assert.throws(() => acquireStoreLock(path), (e: unknown) => e instanceof LoadmonError && e.code === 'E_STORE_LOCKED' && e.message.includes(`pid ${process.pid}`));
+  l.release();
+  assert.equal(existsSync(lockPathFor(path)), false);
+  // A lock left by a process that no longer exists (pid max is below 2^22).
+  writeFileSync(lockPathFor(path), '4194303 12345\n');
+  const l2 = acquireStoreLock(path);
+  assert.match(readFileSync(lockPathFor(path), 'utf8'), new RegExp(`^${process.pid} `));
+  l2.release();
+  // Our own pid but another start time: the pid was reused after a crash.
+  writeFileSync(lockPathFor(path), `${process.ppid} 1\n`);
+  acquireStoreLock(path).release();
+});
