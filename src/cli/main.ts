@@ -12,6 +12,7 @@ import { LoadmonError } from '../errors.ts';
 // one-shot capture's cost).
 import { DEFAULTS, FORMATS, SOURCES } from './options.ts';
 import { installStdoutGuard } from './output.ts';
+import { installShutdownHandlers } from './shutdown.ts';
 import { DEFAULT_DB, RECORD_DEFAULTS, REPORT_FORMATS } from './store-options.ts';
 
 function commonOptions(cmd: Command): Command {
@@ -118,8 +119,12 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** Commands that run until stopped: a signal asks them to finish instead of killing them. */
+const LONG_RUNNING = new Set(['watch', 'record', 'demo', 'serve']);
+
 export async function main(argv: string[]): Promise<number> {
   installStdoutGuard();
+  installShutdownHandlers(LONG_RUNNING.has(argv[0] ?? ''));
   const program = buildProgram();
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -18,6 +18,7 @@ import { buildLoadgen, HelperBuildError } from '../../workload/helper.ts';
 import { Workload } from '../../workload/workload.ts';
 import { parseCommon } from '../options.ts';
 import { info, write } from '../output.ts';
+import { stopping } from '../shutdown.ts';
 import { parseDuration, parseIntInRange, parseThreshold } from '../parse-values.ts';
 
 interface RawDemo {
@@ -34,11 +35,14 @@ const EXP_1 = Math.exp(-5 / 60);
 
 /**
  * A threshold the demo load reaches after two load-average updates (5-10 s):
- * 90% of the predicted load1 then, never below what is there already + 0.2.
+ * 90% of the load1 predicted then. When that is above the load now, keep it
+ * at least 0.2 above (a visible climb); on a machine whose load is already
+ * higher and decaying, the prediction is below it and the capture is at once.
  */
 export function demoThreshold(load1Now: number, tasks: number): number {
   const predicted = load1Now * EXP_1 ** 2 + tasks * (1 - EXP_1 ** 2);
-  return Math.max(Math.round(predicted * 0.9 * 100) / 100, Math.round((load1Now + 0.2) * 100) / 100);
+  const t = Math.round(predicted * 0.9 * 100) / 100;
+  return t > load1Now ? Math.max(t, Math.round((load1Now + 0.2) * 100) / 100) : t;
 }
 
 export async function demoCommand(raw: RawDemo): Promise<void> {
@@ -64,10 +68,6 @@ export async function demoCommand(raw: RawDemo): Promise<void> {
   const threshold = given?.value ?? demoThreshold(load0, busy + blocked);
   const work = new Workload(loadgen);
   const scratch = loadgen ? null : mkdtempSync(join(tmpdir(), 'loadmon-demo-'));
-  const ac = new AbortController();
-  const onSignal = (): void => ac.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
   try {
     info(
       `demo: starting ${busy} busy loop(s) (R: while :; do :; done) and ${blocked} task(s) in D ` +
@@ -80,8 +80,8 @@ export async function demoCommand(raw: RawDemo): Promise<void> {
     }
     info(`demo: started pids ${work.pids.join(' ')}`);
     info(`demo: load1 is ${load0.toFixed(2)}; capturing when it reaches ${threshold.toFixed(2)} (it updates every 5 s)`);
-    const reached = await waitForLoad(probe, threshold, durationMs, ac.signal);
-    if (ac.signal.aborted) {
+    const reached = await waitForLoad(probe, threshold, durationMs, stopping);
+    if (stopping.aborted) {
       info('demo: interrupted; stopping the synthetic load');
       process.exitCode = 130;
       return;
@@ -106,8 +106,6 @@ export async function demoCommand(raw: RawDemo): Promise<void> {
       throw demoError(`load1 did not reach ${threshold.toFixed(2)} within ${seconds}s; the snapshot above was taken anyway`);
     }
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
     probe.close();
     const n = work.pids.length;
     await work.stop();

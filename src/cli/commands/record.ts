@@ -6,6 +6,7 @@ import { countCpus } from '../../procfs/cpus.ts';
 import { ProcReader } from '../../procfs/reader.ts';
 import { runRecorder } from '../../record/recorder.ts';
 import { info } from '../output.ts';
+import { stopping } from '../shutdown.ts';
 import { formatDuration, resolveThreshold } from '../parse-values.ts';
 import { parseRecord, type RawRecord } from '../store-options.ts';
 import { openWatcher } from './watch.ts';
@@ -14,12 +15,8 @@ export async function recordCommand(raw: RawRecord): Promise<void> {
   const opts = parseRecord(raw);
   const cpus = countCpus(readOnce(`${opts.procRoot}/stat`));
   const threshold = resolveThreshold(opts.threshold, cpus);
-  const ac = new AbortController();
-  const stop = (): void => ac.abort();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
   const status = opts.quiet ? null : info;
-  try {
+  {
     const watcher = openWatcher(opts, opts.quiet);
     status?.(
       `recording into ${opts.db}: a sample every ${formatDuration(opts.sampleMs)} (R/D per process while load1 >= ${threshold / 2}),` +
@@ -43,13 +40,10 @@ export async function recordCommand(raw: RawRecord): Promise<void> {
         scanAbove: threshold / 2,
         sampleMs: opts.sampleMs,
       },
-      signal: ac.signal,
+      signal: stopping,
       status,
       warn: info,
     });
-  } finally {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
   }
 }
 

@@ -9,24 +9,16 @@ import { procUnreadable } from '../../errors.ts';
 import { parseWatch, type RawWatch, type WatchOptions } from '../options.ts';
 import { formatDuration, resolveThreshold } from '../parse-values.ts';
 import { info, write } from '../output.ts';
+import { stopping } from '../shutdown.ts';
 import { openKmodWatcher } from '../../kmod/watcher.ts';
 
 export async function watchCommand(raw: RawWatch & { quiet?: boolean }): Promise<void> {
   const opts = parseWatch(raw);
   const watcher = openWatcher(opts, raw.quiet ?? false);
-  const ac = new AbortController();
-  const stop = (): void => ac.abort();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  try {
-    await runWatch(watcher, { intervalMs: opts.intervalMs, count: opts.count, signal: ac.signal }, (s) => {
-      write(render(s, opts.format, true));
-      if (opts.format !== 'json') write('\n');
-    });
-  } finally {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
-  }
+  await runWatch(watcher, { intervalMs: opts.intervalMs, count: opts.count, signal: stopping }, (s) => {
+    write(render(s, opts.format, true));
+    if (opts.format !== 'json') write('\n');
+  });
 }
 
 export function openWatcher(opts: WatchOptions, quiet: boolean): Watcher {
