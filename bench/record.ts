@@ -13,48 +13,22 @@
  */
 
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+
+import { CLI, cpuNs, median } from './lib.ts';
 
 import type { Snapshot } from '../src/model/snapshot.ts';
 import type { TimelineSample } from '../src/model/timeline.ts';
 import { StoreWriter } from '../src/store/writer.ts';
 
-const ROOT = join(import.meta.dirname, '..');
-const CLI = join(ROOT, 'dist', 'cli', 'main.js');
 const RECORD_SECONDS = Number(process.env.BENCH_RECORD_SECONDS ?? '60');
 const DAYS = Number(process.env.BENCH_DAYS ?? '7');
 const CAPTURES = Number(process.env.BENCH_CAPTURES ?? '1000');
 const HIGH = Number(process.env.BENCH_HIGH ?? '0.1');
 const RUNS = Number(process.env.BENCH_RUNS ?? '3');
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-function cpuNs(pid: number): number {
-  let total = 0;
-  for (const p of [pid, ...childrenOf(pid)]) {
-    try {
-      for (const t of readdirSync(`/proc/${p}/task`)) total += Number(readFileSync(`/proc/${p}/task/${t}/schedstat`, 'utf8').split(' ')[0]);
-    } catch {
-      /* gone */
-    }
-  }
-  return total;
-}
-
-function childrenOf(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
 
 /**
  * record's own CPU, `extra` added to the default options. With the defaults

@@ -13,24 +13,17 @@
 
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+
+import { CLI, cpuNs, median } from './lib.ts';
 
 import { ProcfsCollector } from '../src/collect/procfs.ts';
 import { buildLoadgen } from '../src/workload/helper.ts';
 import { Workload } from '../src/workload/workload.ts';
 
-const ROOT = join(import.meta.dirname, '..');
-const CLI = join(ROOT, 'dist', 'cli', 'main.js');
 const SIZES = (process.env.BENCH_SIZES ?? '1000,5000,10000').split(',').map(Number);
 const WATCH_SECONDS = Number(process.env.BENCH_WATCH_SECONDS ?? '60');
 const RUNS = Number(process.env.BENCH_RUNS ?? '11');
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 function systemThreads(): number {
   let n = 0;
@@ -51,30 +44,6 @@ function timeCommand(cmd: string, args: string[]): number {
   const ms = performance.now() - t;
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed with ${r.status}`);
   return ms;
-}
-
-/** CPU time (ns) of a process and its children so far, from schedstat. */
-function cpuNs(pid: number): number {
-  let total = 0;
-  const pids = [pid, ...childrenOf(pid)];
-  for (const p of pids) {
-    try {
-      for (const t of readdirSync(`/proc/${p}/task`)) {
-        total += Number(readFileSync(`/proc/${p}/task/${t}/schedstat`, 'utf8').split(' ')[0]);
-      }
-    } catch {
-      /* gone */
-    }
-  }
-  return total;
-}
-
-function childrenOf(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
 }
 
 async function scanBench(): Promise<string[]> {

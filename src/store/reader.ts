@@ -9,18 +9,12 @@ import type Database from 'better-sqlite3';
 import { captureNotFound } from '../errors.ts';
 import type { Snapshot } from '../model/snapshot.ts';
 import { decodeSnapshot } from './codec.ts';
+import type { SessionInfo } from './writer.ts';
 import { openForRead } from './open.ts';
 
-export interface Session {
+/** A recording session as stored: what the writer was started with, less its pid. */
+export interface Session extends Omit<SessionInfo, 'pid'> {
   id: number;
-  startedMs: number;
-  host: string;
-  cpus: number;
-  source: string;
-  threshold: number;
-  thresholdSpec: string;
-  scanAbove: number;
-  sampleMs: number;
 }
 
 export interface LoadCurve {
