@@ -29,6 +29,24 @@ export type WatchdogMessage =
 
 const WORKER = new URL(import.meta.url.endsWith('.ts') ? './watchdog-worker.ts' : './watchdog-worker.js', import.meta.url);
 
+/**
+ * The module-loader flags of this process (--import tsx when running from
+ * source), which the worker needs to load its own module. Other flags are
+ * left out: Worker rejects V8 and process flags such as
+ * --max-semi-space-size in execArgv.
+ */
+export function loaderFlags(argv: readonly string[]): string[] {
+  const keep: string[] = [];
+  const LOADER = /^--(import|require|loader|experimental-loader)(=|$)/;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!LOADER.test(a)) continue;
+    keep.push(a);
+    if (!a.includes('=') && i + 1 < argv.length) keep.push(argv[++i]!);
+  }
+  return keep;
+}
+
 export class WatchdogDetailReader implements DetailReader {
   private readonly reader = new ProcReader();
   private readonly worker: Worker;
@@ -38,7 +56,7 @@ export class WatchdogDetailReader implements DetailReader {
     private readonly timeoutMs = detailTimeoutMs(DEFAULT_DETAIL_TIMEOUT_MS),
   ) {
     // Started now so that its boot overlaps the stat pass.
-    this.worker = new Worker(WORKER, { execArgv: process.execArgv });
+    this.worker = new Worker(WORKER, { execArgv: loaderFlags(process.execArgv) });
     this.worker.unref();
   }
 

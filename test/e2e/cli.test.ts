@@ -163,3 +163,13 @@ test('watch --source kmod reports each new module snapshot by sequence number', 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('node flags of the user (e.g. --max-old-space-size) do not break the snapshot', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { CLI } = await import('../helpers/cli.ts');
+  const r = spawnSync(process.execPath, ['--max-old-space-size=256', '--max-semi-space-size=16', CLI, 'snapshot', '--json', '--source', 'procfs'], {
+    encoding: 'utf8',
+  });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal((JSON.parse(r.stdout) as Snapshot).schema, 'loadmon.snapshot/v1');
+});

@@ -59,3 +59,15 @@ test('depth limits frames; depth 0 reads no stack', async () => {
 test('a missing proc root is a clear error', async () => {
   await assert.rejects(new ProcfsCollector({ procRoot: join(FIXTURES, 'nope'), details: 'inline' }).capture({ depth: 20 }), /cannot read .*nope\/loadavg/);
 });
+
+test('the watchdog worker gets only module-loader flags from execArgv (V8 flags would make Worker throw)', async () => {
+  const { loaderFlags } = await import('../../src/collect/watchdog-reader.ts');
+  assert.deepEqual(loaderFlags(['--max-semi-space-size=16', '--import', 'tsx', '--expose-gc', '--require=x.cjs', '-r', 'y']), [
+    '--import',
+    'tsx',
+    '--require=x.cjs',
+    '-r',
+    'y',
+  ]);
+  assert.deepEqual(loaderFlags([]), []);
+});
