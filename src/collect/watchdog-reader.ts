@@ -37,7 +37,7 @@ const WORKER = new URL(import.meta.url.endsWith('.ts') ? './watchdog-worker.ts' 
  */
 export function loaderFlags(argv: readonly string[]): string[] {
   const keep: string[] = [];
-  const LOADER = /^--(import|require|loader|experimental-loader)(=|$)/;
+  const LOADER = /^(--(import|require|loader|experimental-loader)|-r)(=|$)/;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (!LOADER.test(a)) continue;
