@@ -135,25 +135,49 @@ test('watch --threshold 0 --cooldown 2s --count 2 --json: two captures, at least
 });
 
 test('watch with a real threshold: fires once the load average reaches it', async () => {
-  const load1 = Number((await snapshotJson()).loadavg.load1);
-  // Our 7 D/R tasks keep pushing load1 up; a threshold just above now is reached at the next 5 s update.
-  const threshold = (Math.floor(load1 * 100) + 1) / 100;
-  const r = await runCli(['watch', '--threshold', String(threshold), '--count', '1', '--json', '--source', 'procfs'], { timeoutMs: 30_000 });
-  assert.equal(r.code, 0, r.stderr);
-  const s = JSON.parse(r.stdout) as Snapshot;
-  assert.ok(s.trigger!.load1 >= threshold, `${s.trigger!.load1} < ${threshold}`);
-  assert.equal(s.trigger!.threshold, threshold);
+  // Extra D tasks make the load rise at the next 5 s update whatever an earlier test left
+  // (load1 moves toward the number of R+D tasks by 8% of the gap per update).
+  // On a shared machine the load may already be high: start enough tasks to exceed it.
+  const extra = newWorkload();
+  try {
+    const before = Number((await snapshotJson()).loadavg.load1);
+    const n = Math.min(400, Math.max(40, Math.ceil(before) + 20));
+    const started: Array<{ pid: number; tid: number }> = [];
+    for (let i = 0; i < n; i++) started.push({ pid: (await extra.vfork(60)).pid, tid: 0 });
+    for (const t of started) t.tid = t.pid;
+    await waitForState(started, 'D', 15_000);
+    const load1 = Number((await snapshotJson()).loadavg.load1);
+    assert.ok(load1 < n, `load1 ${load1} is above the ${n} tasks started: the test cannot make it rise`);
+    const threshold = (Math.floor(load1 * 100) + 1) / 100;
+    const r = await runCli(['watch', '--threshold', String(threshold), '--count', '1', '--json', '--source', 'procfs'], {
+      timeoutMs: 30_000,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    const s = JSON.parse(r.stdout) as Snapshot;
+    assert.ok(s.trigger!.load1 >= threshold, `${s.trigger!.load1} < ${threshold}`);
+    assert.equal(s.trigger!.threshold, threshold);
+    assert.ok(s.tasks.filter((t) => t.state === 'D').length >= n);
+  } finally {
+    await extra.stop();
+  }
 });
 
 test('watch stops cleanly (exit 0) on SIGTERM and SIGINT', async () => {
+  const { spawn } = await import('node:child_process');
+  const { CLI } = await import('../helpers/cli.ts');
   for (const sig of ['SIGTERM', 'SIGINT'] as const) {
-    const { spawn } = await import('node:child_process');
-    const { CLI } = await import('../helpers/cli.ts');
-    const child = spawn(process.execPath, [CLI, 'watch', '--threshold', '1000', '--quiet'], { stdio: 'ignore' });
-    await new Promise((r) => setTimeout(r, 600));
+    const child = spawn(process.execPath, [CLI, 'watch', '--threshold', '1000'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    // Signal it once it says it is watching (before that, Node itself is still starting).
+    await new Promise<void>((resolve) => {
+      let err = '';
+      child.stderr.on('data', (d) => {
+        err += d;
+        if (err.includes('watching')) resolve();
+      });
+    });
+    const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
     child.kill(sig);
-    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
-    assert.equal(code, 0, sig);
+    assert.equal(await exited, 0, sig);
   }
 });
 
