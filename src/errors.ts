@@ -16,7 +16,16 @@ export type ErrorCode =
   | 'E_STORE'
   | 'E_STORE_VERSION'
   | 'E_CAPTURE_NOT_FOUND'
-  | 'E_OUTPUT';
+  | 'E_OUTPUT'
+  | 'E_BPF'
+  | 'E_BPF_PROTOCOL'
+  | 'E_SERVE_INSECURE'
+  | 'E_SERVE_LISTEN'
+  | 'E_HTTP_BAD_REQUEST'
+  | 'E_HTTP_NOT_FOUND'
+  | 'E_HTTP_UNAUTHORIZED'
+  | 'E_HTTP_FORBIDDEN'
+  | 'E_HTTP_UNAVAILABLE';
 
 /** Exit status per code: 2 for anything the user typed wrong, 1 otherwise. */
 const EXIT_STATUS: Record<ErrorCode, number> = {
@@ -33,6 +42,16 @@ const EXIT_STATUS: Record<ErrorCode, number> = {
   E_STORE_VERSION: 1,
   E_CAPTURE_NOT_FOUND: 2,
   E_OUTPUT: 1,
+  E_BPF: 1,
+  E_BPF_PROTOCOL: 1,
+  E_SERVE_INSECURE: 2,
+  E_SERVE_LISTEN: 1,
+  // HTTP errors are answered, not exited on; their HTTP status is httpStatus below.
+  E_HTTP_BAD_REQUEST: 1,
+  E_HTTP_NOT_FOUND: 1,
+  E_HTTP_UNAUTHORIZED: 1,
+  E_HTTP_FORBIDDEN: 1,
+  E_HTTP_UNAVAILABLE: 1,
 };
 
 export class LoadmonError extends Error {
@@ -100,6 +119,84 @@ export function captureNotFound(id: string): LoadmonError {
 
 export function outputError(path: string, cause: unknown): LoadmonError {
   return new LoadmonError('E_OUTPUT', `cannot write ${path}: ${describeStoreFailure(cause)}`, { cause });
+}
+
+/** The eBPF helper failed at run time (it died, the iterator failed, sampling could not start). */
+export function bpfError(message: string): LoadmonError {
+  return new LoadmonError('E_BPF', message);
+}
+
+/** The eBPF helper sent a line loadmon does not understand (a mismatched build). */
+export function bpfProtocol(why: string): LoadmonError {
+  return new LoadmonError('E_BPF_PROTOCOL', `eBPF helper output: ${why}`);
+}
+
+/** `serve --listen` on a non-loopback address without --token / LOADMON_TOKEN. */
+export function serveInsecure(listen: string): LoadmonError {
+  return new LoadmonError(
+    'E_SERVE_INSECURE',
+    `invalid value for --listen: '${listen}' (not a loopback address: anyone who can reach it would see kernel stacks, ` +
+      'process names and cgroups; give --token or set LOADMON_TOKEN, or listen on 127.0.0.1)',
+  );
+}
+
+/** The HTTP server could not listen (address in use, not local, no permission). */
+export function serveListen(listen: string, cause: unknown): LoadmonError {
+  const e = cause as { code?: string; message?: string } | undefined;
+  return new LoadmonError('E_SERVE_LISTEN', `cannot listen on ${listen}: ${e?.message ?? String(cause)}`, { cause });
+}
+
+/** A request the API cannot answer as asked (bad id, bad range, unknown format): HTTP 400. */
+export function httpBadRequest(message: string): LoadmonError {
+  return new LoadmonError('E_HTTP_BAD_REQUEST', message);
+}
+
+/** Nothing there (no such capture, no such route): HTTP 404. */
+export function httpNotFound(message: string): LoadmonError {
+  return new LoadmonError('E_HTTP_NOT_FOUND', message);
+}
+
+/** A token is configured and the request did not carry it: HTTP 401. */
+export function httpUnauthorized(): LoadmonError {
+  return new LoadmonError(
+    'E_HTTP_UNAUTHORIZED',
+    'this loadmon serve requires a token: send "Authorization: Bearer <token>", or open /login?token=<token> once in a browser',
+  );
+}
+
+/** A Host header that names neither loopback nor the listen address (DNS rebinding): HTTP 403. */
+export function httpForbiddenHost(host: string): LoadmonError {
+  return new LoadmonError(
+    'E_HTTP_FORBIDDEN',
+    `Host '${host}' is not this server's address; without a token only loopback names are answered (DNS rebinding protection)`,
+  );
+}
+
+/** The store cannot be read right now (not created yet, I/O error): HTTP 503. */
+export function httpUnavailable(message: string): LoadmonError {
+  return new LoadmonError('E_HTTP_UNAVAILABLE', message);
+}
+
+/** The HTTP status of an error answered by `serve` (500 for anything not made for HTTP). */
+export function httpStatus(err: unknown): number {
+  if (!(err instanceof LoadmonError)) return 500;
+  switch (err.code) {
+    case 'E_HTTP_BAD_REQUEST':
+      return 400;
+    case 'E_HTTP_UNAUTHORIZED':
+      return 401;
+    case 'E_HTTP_FORBIDDEN':
+      return 403;
+    case 'E_HTTP_NOT_FOUND':
+    case 'E_CAPTURE_NOT_FOUND':
+      return 404;
+    case 'E_HTTP_UNAVAILABLE':
+    case 'E_STORE_MISSING':
+    case 'E_STORE':
+      return 503;
+    default:
+      return 500;
+  }
 }
 
 /** One line a person can act on, from an errno or SQLite error. */

@@ -40,7 +40,9 @@ export function buildProgram(): Command {
     .exitOverride()
     .configureOutput({ outputError: () => {} });
 
-  commonOptions(program.command('snapshot').description('capture the R and D tasks with their kernel stacks, once, now')).action(
+  commonOptions(program.command('snapshot').description('capture the R and D tasks with their kernel stacks, once, now'))
+    .option('--profile <duration>', 'bpf: sample the CPUs this long for user stacks of R tasks (default 2s with --source bpf, else 0)')
+    .action(
     async (o) => (await import('./commands/snapshot.ts')).snapshotCommand(o),
   );
 
@@ -50,6 +52,7 @@ export function buildProgram(): Command {
       .description('check the load every --interval; capture when load1 >= --threshold and --cooldown has passed'),
   )
     .option('--quiet', 'no status line on stderr')
+    .option('--profile <duration>', 'bpf: after each capture, sample the CPUs this long for user stacks of R tasks (default 0)')
     .action(async (o) => (await import('./commands/watch.ts')).watchCommand(o));
 
   watchOptions(
@@ -63,6 +66,21 @@ export function buildProgram(): Command {
     .option('--max-size <size>', 'keep the store under this size (KiB, MiB, GiB, kB, MB, GB)', RECORD_DEFAULTS.maxSize)
     .option('--quiet', 'no status lines on stderr (store failures are still reported)')
     .action(async (o) => (await import('./commands/record.ts')).recordCommand(o));
+
+  watchOptions(
+    program
+      .command('serve')
+      .description('a local dashboard and Prometheus /metrics over HTTP, reading the store; --record also records into it'),
+  )
+    .option('--db <path>', 'the store (SQLite, WAL)', RECORD_DEFAULTS.db)
+    .option('--listen <host:port>', 'address to listen on; beyond loopback a token is required (port 0: any free port)', '127.0.0.1:9640')
+    .option('--token <token>', 'require this token on every request (or set LOADMON_TOKEN)')
+    .option('--record', 'also run the recorder in this process (the record options below apply)')
+    .option('--sample <duration>', '(--record) timeline sample period', RECORD_DEFAULTS.sample)
+    .option('--retain <age>', '(--record) keep this much history (s, m, h, d, w)', RECORD_DEFAULTS.retain)
+    .option('--max-size <size>', '(--record) keep the store under this size', RECORD_DEFAULTS.maxSize)
+    .option('--quiet', 'no status lines on stderr (failures and the URL are still printed)')
+    .action(async (o) => (await import('./commands/serve.ts')).serveCommand(o));
 
   program
     .command('report')

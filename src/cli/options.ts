@@ -12,9 +12,9 @@ import {
 } from './parse-values.ts';
 
 export type OutputFormat = 'text' | 'seed' | 'json';
-export type SourceChoice = 'procfs' | 'kmod' | 'auto';
+export type SourceChoice = 'procfs' | 'kmod' | 'bpf' | 'auto';
 
-export const SOURCES: readonly SourceChoice[] = ['auto', 'procfs', 'kmod'];
+export const SOURCES: readonly SourceChoice[] = ['auto', 'procfs', 'kmod', 'bpf'];
 export const FORMATS: readonly OutputFormat[] = ['text', 'seed', 'json'];
 
 export interface RawCommon {
@@ -23,6 +23,8 @@ export interface RawCommon {
   format?: string;
   source?: string;
   procRoot?: string;
+  /** snapshot and watch: on-CPU sampling window of the bpf source. */
+  profile?: string;
 }
 
 export interface RawWatch extends RawCommon {
@@ -39,6 +41,8 @@ export interface CommonOptions {
   format: OutputFormat;
   source: SourceChoice;
   procRoot: string;
+  /** --profile in ms, or null when not given (each command picks its default). */
+  profileMs: number | null;
 }
 
 export interface WatchOptions extends CommonOptions {
@@ -57,6 +61,10 @@ export const DEFAULTS = {
   source: 'auto',
   procRoot: '/proc',
 } as const;
+
+/** On-CPU sampling of `snapshot --source bpf` unless --profile says otherwise (docs/bpf.md). */
+export const DEFAULT_BPF_SNAPSHOT_PROFILE_MS = 2000;
+const MAX_PROFILE_MS = 60_000;
 
 /** procfs prints at most 64 frames (the kernel's stack-dump limit); so does the module. */
 export const MAX_DEPTH = 64;
@@ -82,7 +90,11 @@ export function parseCommon(raw: RawCommon): CommonOptions {
   }
   const procRoot = raw.procRoot ?? DEFAULTS.procRoot;
   if (procRoot === '') throw invalidOption('--proc-root', procRoot, 'must be a directory');
-  return { depth, depthGiven: raw.depth !== undefined, format, source: source as SourceChoice, procRoot };
+  // `--profile 0` (no unit) turns sampling off.
+  const profileMs =
+    raw.profile === undefined ? null : raw.profile.trim() === '0' ? 0 : parseDuration('--profile', raw.profile, { allowZero: true });
+  if (profileMs !== null && profileMs > MAX_PROFILE_MS) throw invalidOption('--profile', raw.profile!, 'at most 60s');
+  return { depth, depthGiven: raw.depth !== undefined, format, source: source as SourceChoice, procRoot, profileMs };
 }
 
 export function parseWatch(raw: RawWatch): WatchOptions {

@@ -1,27 +1,121 @@
 /**
- * Chooses the collector for --source: `procfs`, `kmod`, or `auto` (the
- * module when /proc/load_monitor exists, procfs otherwise).
+ * Chooses the collector for --source: `procfs`, `kmod`, `bpf`, or `auto`:
+ * the module when /proc/load_monitor exists, else the eBPF collector when it
+ * can work here (helper built, BTF, privileges; live /proc only), else
+ * procfs. When auto passes over bpf, or bpf fails to start, the snapshot
+ * says so in a note.
  */
 
 import { existsSync } from 'node:fs';
 
+import { bpfUnavailable } from '../bpf/availability.ts';
 import type { SourceChoice } from '../cli/options.ts';
-import type { Snapshot } from '../model/snapshot.ts';
+import { LoadmonError } from '../errors.ts';
+import type { Snapshot, SourceName } from '../model/snapshot.ts';
+import { BpfCollector, type BpfCollectorOptions } from './bpf.ts';
 import type { CaptureOptions, Collector } from './collector.ts';
 import { KmodCollector, kmodPath, NO_KMOD_SNAPSHOT } from './kmod.ts';
 import { ProcfsCollector, type ProcfsCollectorOptions } from './procfs.ts';
 
-export function resolveSource(choice: SourceChoice, procRoot: string): 'procfs' | 'kmod' {
-  if (choice !== 'auto') return choice;
-  return existsSync(kmodPath(procRoot)) ? 'kmod' : 'procfs';
+/** bpf reads the running kernel, so auto considers it only for the live proc tree. */
+function isLiveProc(procRoot: string): boolean {
+  return (procRoot.replace(/\/+$/, '') || '/') === '/proc';
 }
 
-/** `procfs` tunes the procfs collector (how details are read) when that is the one chosen. */
-export function openCollector(choice: SourceChoice, procRoot: string, procfs: Omit<ProcfsCollectorOptions, 'procRoot'> = {}): Collector {
+export function resolveSource(choice: SourceChoice, procRoot: string): SourceName {
+  return resolveWithReason(choice, procRoot).source;
+}
+
+function resolveWithReason(choice: SourceChoice, procRoot: string): { source: SourceName; bpfSkipped: string | null } {
+  if (choice !== 'auto') return { source: choice, bpfSkipped: null };
+  if (existsSync(kmodPath(procRoot))) return { source: 'kmod', bpfSkipped: null };
+  if (!isLiveProc(procRoot)) return { source: 'procfs', bpfSkipped: null };
+  const why = bpfUnavailable();
+  return why === null ? { source: 'bpf', bpfSkipped: null } : { source: 'procfs', bpfSkipped: why };
+}
+
+/**
+ * `procfs` tunes the procfs collector (how details are read) when that is
+ * the one chosen; `bpf` the eBPF one (`profileMs` applies to it only).
+ */
+export function openCollector(
+  choice: SourceChoice,
+  procRoot: string,
+  procfs: Omit<ProcfsCollectorOptions, 'procRoot'> = {},
+  bpf: Omit<BpfCollectorOptions, 'procRoot'> = {},
+): Collector {
   const openProcfs = (): Collector => new ProcfsCollector({ ...procfs, procRoot });
-  if (resolveSource(choice, procRoot) === 'procfs') return openProcfs();
+  const { source, bpfSkipped } = resolveWithReason(choice, procRoot);
+  if (source === 'procfs') return bpfSkipped === null ? openProcfs() : new NotedCollector(openProcfs(), bpfNote(bpfSkipped));
+  if (source === 'bpf') {
+    const collector = new BpfCollector({ ...bpf, procRoot });
+    return choice === 'auto' ? new BpfOrProcfs(collector, openProcfs) : collector;
+  }
   const kmod = new KmodCollector(procRoot);
   return choice === 'auto' ? new KmodOrProcfs(kmod, openProcfs) : kmod;
+}
+
+function bpfNote(why: string): string {
+  return `the eBPF collector was not used (${why}); this capture was made with procfs`;
+}
+
+/** A collector whose snapshots carry one more note. */
+class NotedCollector implements Collector {
+  constructor(
+    private readonly inner: Collector,
+    private readonly note: string,
+  ) {}
+
+  get source(): SourceName {
+    return this.inner.source;
+  }
+
+  async capture(opts: CaptureOptions): Promise<Snapshot> {
+    const snap = await this.inner.capture(opts);
+    snap.notes.push(this.note);
+    return snap;
+  }
+
+  close(): void {
+    this.inner.close();
+  }
+}
+
+/**
+ * --source auto where bpf looked possible: the eBPF collector, or procfs
+ * (for good, with a note) if its helper fails to start -- a kernel that
+ * refuses the programs, a locked-down system.
+ */
+class BpfOrProcfs implements Collector {
+  private fallback: Collector | null = null;
+
+  constructor(
+    private readonly bpf: BpfCollector,
+    private readonly openProcfs: () => Collector,
+  ) {}
+
+  get source(): SourceName {
+    return this.fallback ? this.fallback.source : 'bpf';
+  }
+
+  async capture(opts: CaptureOptions): Promise<Snapshot> {
+    if (!this.fallback) {
+      try {
+        await this.bpf.start();
+        return await this.bpf.capture(opts);
+      } catch (err) {
+        if (!(err instanceof LoadmonError)) throw err;
+        this.bpf.close();
+        this.fallback = new NotedCollector(this.openProcfs(), bpfNote(err.message.replace(/^source 'bpf' is not available: /, '')));
+      }
+    }
+    return this.fallback.capture(opts);
+  }
+
+  close(): void {
+    this.bpf.close();
+    this.fallback?.close();
+  }
 }
 
 /**

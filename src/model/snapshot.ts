@@ -9,7 +9,7 @@ export const SNAPSHOT_SCHEMA = 'loadmon.snapshot/v1';
 /** R: running or waiting for a CPU. D: uninterruptible and counting toward load. */
 export type TaskState = 'R' | 'D';
 
-export type SourceName = 'procfs' | 'kmod';
+export type SourceName = 'procfs' | 'kmod' | 'bpf';
 
 export interface TaskSample {
   /** Thread-group id (the process). */
@@ -22,6 +22,12 @@ export interface TaskSample {
   stack: string[];
   wchan: string | null;
   cgroup: string | null;
+  /** bpf, D tasks: milliseconds since the task went off CPU (docs/bpf.md). */
+  blocked_ms?: number;
+  /** bpf with a profile window, R tasks: the most sampled user stack, innermost first, symbolised. */
+  user_stack?: string[];
+  /** bpf with a profile window, R tasks: on-CPU samples of this thread in the window. */
+  samples?: number;
 }
 
 export interface LoadAvg {
@@ -54,6 +60,10 @@ export interface CaptureInfo {
   dropped?: number;
   /** kmod: the module's snapshot sequence number. */
   seq?: number;
+  /** bpf: time of the kernel's task-iterator pass alone, in milliseconds. */
+  walk_ms?: number;
+  /** bpf: length of the on-CPU sampling window after the capture, in milliseconds. */
+  profile_ms?: number;
 }
 
 export interface Snapshot {

@@ -82,6 +82,48 @@ export interface PressurePoint {
   memFull: number | null;
 }
 
+/**
+ * One bucket of a downsampled timeline (timelineBuckets): the first sample's
+ * time, and the maximum of each column over the bucket (peaks are what a
+ * forensic chart must not lose). Loads are load averages, PSI are avg10 in
+ * percent; null where no sample of the bucket had the value.
+ */
+export interface TimelineBucket {
+  t: number;
+  samples: number;
+  load1: number;
+  load5: number;
+  load15: number;
+  runnable: number | null;
+  r: number | null;
+  d: number | null;
+  cpuSome: number | null;
+  ioSome: number | null;
+  ioFull: number | null;
+  memSome: number | null;
+  memFull: number | null;
+}
+
+/** The newest timeline sample, every column. */
+export interface LatestSample extends PressurePoint {
+  load1: number;
+  load5: number;
+  load15: number;
+  runnable: number | null;
+  threads: number | null;
+  scanned: boolean;
+  r: number | null;
+  d: number | null;
+  sessionId: number;
+}
+
+/** R and D threads of one cgroup (summed over its processes). */
+export interface CgroupCount {
+  cgroup: string | null;
+  r: number;
+  d: number;
+}
+
 export class StoreReader {
   private constructor(
     readonly path: string,
@@ -96,9 +138,11 @@ export class StoreReader {
   span(): { first: number; last: number } | null {
     const r = this.db
       .prepare(
+        // One MIN or MAX per subquery: SQLite answers each from the index end
+        // (MIN and MAX in one SELECT would scan the whole table: 150 ms at 7 days).
         `SELECT MIN(lo) AS first, MAX(hi) AS last FROM (
-           SELECT MIN(t_ms) AS lo, MAX(t_ms) AS hi FROM samples
-           UNION ALL SELECT MIN(t_ms), MAX(t_ms) FROM captures)`,
+           SELECT (SELECT MIN(t_ms) FROM samples) AS lo, (SELECT MAX(t_ms) FROM samples) AS hi
+           UNION ALL SELECT (SELECT MIN(t_ms) FROM captures), (SELECT MAX(t_ms) FROM captures))`,
       )
       .get() as { first: number | null; last: number | null };
     return r.first === null || r.last === null ? null : { first: r.first, last: r.last };
@@ -224,6 +268,116 @@ export class StoreReader {
       .prepare('SELECT COUNT(*) AS n, SUM(scanned) AS sc, MAX(load1_c) AS hi FROM samples WHERE t_ms BETWEEN ? AND ?')
       .get(from, to) as { n: number; sc: number | null; hi: number | null };
     return { samples: r.n, scanned: r.sc ?? 0, maxLoad1: r.hi === null ? null : r.hi / 100 };
+  }
+
+  /**
+   * The samples of [from, to] in buckets of bucketMs (bucket k holds
+   * from + k*bucketMs <= t < from + (k+1)*bucketMs), oldest first; empty
+   * buckets are absent. One pass over the rows in SQL.
+   */
+  timelineBuckets(from: number, to: number, bucketMs: number): TimelineBucket[] {
+    const step = Math.max(1, Math.floor(bucketMs));
+    const rows = this.db
+      .prepare(
+        `SELECT MIN(t_ms), COUNT(*), MAX(load1_c), MAX(load5_c), MAX(load15_c), MAX(runnable), MAX(r), MAX(d),
+                MAX(cpu_some_c), MAX(io_some_c), MAX(io_full_c), MAX(mem_some_c), MAX(mem_full_c)
+         FROM samples WHERE t_ms BETWEEN ? AND ? GROUP BY CAST((t_ms - ?) / ? AS INTEGER) ORDER BY 1`,
+      )
+      .raw()
+      .all(from, to, from, step) as Array<Array<number | null>>;
+    const c = (x: number | null | undefined): number | null => (x === null || x === undefined ? null : x / 100);
+    return rows.map((r) => ({
+      t: r[0]!,
+      samples: r[1]!,
+      load1: r[2]! / 100,
+      load5: r[3]! / 100,
+      load15: r[4]! / 100,
+      runnable: r[5] ?? null,
+      r: r[6] ?? null,
+      d: r[7] ?? null,
+      cpuSome: c(r[8]),
+      ioSome: c(r[9]),
+      ioFull: c(r[10]),
+      memSome: c(r[11]),
+      memFull: c(r[12]),
+    }));
+  }
+
+  /** The newest sample, or null for a store without samples. */
+  latestSample(): LatestSample | null {
+    const r = this.db.prepare('SELECT * FROM samples ORDER BY t_ms DESC LIMIT 1').get() as Record<string, number | null> | undefined;
+    if (!r) return null;
+    const c = (x: number | null | undefined): number | null => (x === null || x === undefined ? null : x / 100);
+    return {
+      t: r.t_ms!,
+      sessionId: r.session_id!,
+      load1: r.load1_c! / 100,
+      load5: r.load5_c! / 100,
+      load15: r.load15_c! / 100,
+      runnable: r.runnable ?? null,
+      threads: r.threads ?? null,
+      scanned: r.scanned === 1,
+      r: r.r ?? null,
+      d: r.d ?? null,
+      cpuSome: c(r.cpu_some_c),
+      cpuFull: c(r.cpu_full_c),
+      ioSome: c(r.io_some_c),
+      ioFull: c(r.io_full_c),
+      memSome: c(r.mem_some_c),
+      memFull: c(r.mem_full_c),
+    };
+  }
+
+  /** R and D threads per cgroup at one sample time. */
+  cgroupCountsAt(t: number): CgroupCount[] {
+    return this.db
+      .prepare(
+        `SELECT p.cgroup AS cgroup, SUM(sp.r) AS r, SUM(sp.d) AS d
+         FROM sample_procs sp JOIN procs p ON p.id = sp.proc_id WHERE sp.t_ms = ? GROUP BY p.cgroup`,
+      )
+      .all(t) as CgroupCount[];
+  }
+
+  /** R plus D thread observations per cgroup over [from, to], busiest first. */
+  cgroupActivity(from: number, to: number, limit: number): Array<{ cgroup: string | null; total: number }> {
+    return this.db
+      .prepare(
+        `SELECT p.cgroup AS cgroup, SUM(sp.r + sp.d) AS total
+         FROM sample_procs sp JOIN procs p ON p.id = sp.proc_id WHERE sp.t_ms BETWEEN ? AND ?
+         GROUP BY p.cgroup ORDER BY total DESC, cgroup LIMIT ?`,
+      )
+      .all(from, to, limit) as Array<{ cgroup: string | null; total: number }>;
+  }
+
+  /** Captures ever stored in this store (AUTOINCREMENT's counter: retention does not lower it). */
+  capturesEverStored(): number {
+    const r = this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'captures'").get() as { seq: number } | undefined;
+    return r?.seq ?? 0;
+  }
+
+  /** Captures with an id above `afterId`, oldest first, at most `limit`, snapshots decoded. */
+  capturesAfter(afterId: number, limit: number): Array<{ id: number; snapshot: Snapshot }> {
+    return (
+      this.db.prepare('SELECT id, snapshot FROM captures WHERE id > ? ORDER BY id LIMIT ?').all(afterId, limit) as Array<{ id: number; snapshot: Buffer }>
+    ).map((r) => ({ id: r.id, snapshot: decodeSnapshot(r.snapshot) }));
+  }
+
+  /** The newest captures of [from, to] (at most `limit`), oldest first, and how many the range holds. */
+  capturesInRange(from: number, to: number, limit: number): { total: number; rows: CaptureRow[] } {
+    const total = (this.db.prepare('SELECT COUNT(*) AS n FROM captures WHERE t_ms BETWEEN ? AND ?').get(from, to) as { n: number }).n;
+    const rows = this.db
+      .prepare(
+        `SELECT id, t_ms AS t, source, load1, r, d, context_from_ms AS contextFromMs
+         FROM captures WHERE t_ms BETWEEN ? AND ? ORDER BY t_ms DESC LIMIT ?`,
+      )
+      .all(from, to, limit) as CaptureRow[];
+    return { total, rows: rows.reverse() };
+  }
+
+  /** The session a time falls in (the last one started at or before it), or the first. */
+  sessionAt(t: number): Session | null {
+    const all = this.sessions();
+    return [...all].reverse().find((s) => s.startedMs <= t) ?? all[0] ?? null;
   }
 
   schemaVersion(): number {

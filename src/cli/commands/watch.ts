@@ -5,7 +5,8 @@ import { ProcReader } from '../../procfs/reader.ts';
 import { LoadProbe } from '../../trigger/load-probe.ts';
 import { ThresholdWatcher } from '../../trigger/procfs-watcher.ts';
 import { runWatch, type Watcher } from '../../trigger/watch.ts';
-import { procUnreadable } from '../../errors.ts';
+import { bpfUnavailable } from '../../bpf/availability.ts';
+import { procUnreadable, sourceUnavailable } from '../../errors.ts';
 import { parseWatch, type RawWatch, type WatchOptions } from '../options.ts';
 import { formatDuration, resolveThreshold } from '../parse-values.ts';
 import { info, write } from '../output.ts';
@@ -14,6 +15,9 @@ import { openKmodWatcher } from '../../kmod/watcher.ts';
 
 export async function watchCommand(raw: RawWatch & { quiet?: boolean }): Promise<void> {
   const opts = parseWatch(raw);
+  // Say now, not at the first capture (which may be hours away), that bpf cannot work here.
+  const bpfMissing = opts.source === 'bpf' ? bpfUnavailable() : null;
+  if (bpfMissing !== null) throw sourceUnavailable('bpf', bpfMissing);
   const watcher = openWatcher(opts, raw.quiet ?? false);
   await runWatch(watcher, { intervalMs: opts.intervalMs, count: opts.count, signal: stopping }, (s) => {
     write(render(s, opts.format, true));
@@ -22,7 +26,7 @@ export async function watchCommand(raw: RawWatch & { quiet?: boolean }): Promise
 }
 
 export function openWatcher(opts: WatchOptions, quiet: boolean): Watcher {
-  const collector = openCollector(opts.source, opts.procRoot);
+  const collector = openCollector(opts.source, opts.procRoot, {}, { profileMs: opts.profileMs ?? 0 });
   if (collector.source === 'kmod') return openKmodWatcher(opts, quiet);
   const cpus = countCpus(readOnce(`${opts.procRoot}/stat`));
   const threshold = resolveThreshold(opts.threshold, cpus);
@@ -31,7 +35,7 @@ export function openWatcher(opts: WatchOptions, quiet: boolean): Watcher {
     const per = opts.threshold.perCpu ? ` (${opts.threshold.text} x ${cpus} CPUs)` : '';
     info(
       `watching load1 (now ${probe.load1().toFixed(2)}) for >= ${threshold}${per}, every ${formatDuration(opts.intervalMs)},` +
-        ` cooldown ${formatDuration(opts.cooldownMs)}, source procfs; Ctrl-C stops`,
+        ` cooldown ${formatDuration(opts.cooldownMs)}, source ${collector.source}; Ctrl-C stops`,
     );
   }
   return new ThresholdWatcher(collector, probe, {

@@ -1,0 +1,489 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * loadmon-bpf: the helper process behind `loadmon --source bpf`.
+ *
+ * Node starts it, writes one command a line on its stdin, and reads the
+ * answers, one record a line, on its stdout (docs/bpf.md, "Helper
+ * protocol"). It holds the loaded BPF programs between captures so that a
+ * capture costs one iterator pass and a pipe round trip.
+ *
+ * Everything it attaches is owned by file descriptors (iterator link, perf
+ * event links; nothing is pinned), so however it ends -- quit, EOF on stdin,
+ * SIGINT/SIGTERM, SIGKILL -- the kernel detaches it all.
+ *
+ * Kernel and user addresses go to Node only, which symbolises them; the
+ * helper prints them in hex on the pipe and nowhere else.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/perf_event.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "loadmon.h"
+#include "loadmon.skel.h"
+
+#define PROTOCOL_VERSION 1
+
+static struct loadmon_bpf *skel;
+static struct bpf_link *iter_link;
+static struct bpf_link **perf_links;
+static int nperf;
+static volatile sig_atomic_t stopping;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (getenv("LOADMON_BPF_DEBUG"))
+		return vfprintf(stderr, fmt, ap);
+	(void)level;
+	return 0;
+}
+
+static __u64 now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* One word for Node to act on: perm (privileges), btf, load (verifier,
+ * kernel too old), other. */
+static void fatal(const char *kind, int err, const char *what)
+{
+	printf("fatal %s %s: %s\n", kind, what, strerror(err < 0 ? -err : err));
+	fflush(stdout);
+	exit(3);
+}
+
+static void print_hex(const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		printf("%02x", p[i]);
+}
+
+static void stop_profile(void)
+{
+	for (int i = 0; i < nperf; i++)
+		bpf_link__destroy(perf_links[i]); /* also closes the perf event fd */
+	free(perf_links);
+	perf_links = NULL;
+	nperf = 0;
+}
+
+static void cleanup(void)
+{
+	stop_profile();
+	bpf_link__destroy(iter_link);
+	iter_link = NULL;
+	loadmon_bpf__destroy(skel);
+	skel = NULL;
+}
+
+/* ---- snapshot ---- */
+
+static void print_task(const struct lm_task *t)
+{
+	size_t clen = strnlen(t->comm, sizeof(t->comm));
+
+	printf("t %u %u %c ", t->tid, t->pid, (char)t->state);
+	if (t->blocked_ns == LM_BLOCKED_UNKNOWN)
+		printf("-");
+	else
+		printf("%llu", (unsigned long long)t->blocked_ns);
+	printf(" ");
+	if (clen == 0)
+		printf("-");
+	print_hex((const unsigned char *)t->comm, clen);
+	printf(" ");
+	if (t->ncgroups == 0)
+		printf("-");
+	for (__u32 i = 0; i < t->ncgroups && i < LM_MAX_CGROUPS; i++)
+		printf("%s%u:%llu", i ? "," : "", t->cgroups[i].hierarchy, (unsigned long long)t->cgroups[i].id);
+	printf(" ");
+	if (t->nframes < 0)
+		printf("!%d", -t->nframes);
+	else if (t->nframes == 0)
+		printf("-");
+	for (int i = 0; i < t->nframes && i < LM_MAX_DEPTH; i++)
+		printf("%s%llx", i ? "," : "", (unsigned long long)t->ips[i]);
+	printf("\n");
+}
+
+static void cmd_snapshot(unsigned long depth, unsigned long skip)
+{
+	static char *buf;
+	static size_t cap;
+	size_t len = 0, off = 0;
+	__u64 records = 0, t0, t1;
+	int fd;
+
+	if (depth > LM_MAX_DEPTH)
+		depth = LM_MAX_DEPTH;
+	skel->data->depth = depth;
+	skel->bss->skip_tgid_a = getpid();
+	skel->bss->skip_tgid_b = skip;
+	skel->bss->passed_over = 0;
+
+	t0 = now_ns();
+	fd = bpf_iter_create(bpf_link__fd(iter_link));
+	if (fd < 0) {
+		printf("err bpf_iter_create: %s\nend\n", strerror(errno));
+		return;
+	}
+	for (;;) {
+		ssize_t n;
+
+		if (cap - len < 65536) {
+			size_t ncap = cap ? cap * 2 : 1 << 20;
+			char *nb = realloc(buf, ncap);
+
+			if (!nb) {
+				close(fd);
+				printf("err out of memory\nend\n");
+				return;
+			}
+			buf = nb;
+			cap = ncap;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+
+			close(fd);
+			printf("err reading the task iterator: %s\nend\n", strerror(e));
+			return;
+		}
+		if (n == 0)
+			break;
+		len += n;
+	}
+	t1 = now_ns();
+	close(fd);
+
+	while (off + LM_TASK_HEADER_SIZE <= len) {
+		struct lm_task t;
+		size_t rlen = LM_TASK_HEADER_SIZE;
+
+		memcpy(&t, buf + off, LM_TASK_HEADER_SIZE);
+		if (t.nframes > 0)
+			rlen += (size_t)(t.nframes > LM_MAX_DEPTH ? LM_MAX_DEPTH : t.nframes) * sizeof(__u64);
+		if (off + rlen > len)
+			break;
+		memcpy(&t, buf + off, rlen);
+		off += rlen;
+		records++;
+		print_task(&t);
+	}
+	printf("end %llu %llu\n", (unsigned long long)(records + skel->bss->passed_over), (unsigned long long)(t1 - t0));
+}
+
+/* ---- on-CPU sampling ---- */
+
+static void cmd_profile_start(unsigned long hz)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_SOFTWARE,
+		.config = PERF_COUNT_SW_CPU_CLOCK,
+		.size = sizeof(attr),
+		.freq = 1,
+		.sample_freq = hz ? hz : 49,
+	};
+
+	if (nperf > 0) {
+		printf("err already profiling\n");
+		return;
+	}
+	if (ncpus <= 0) {
+		printf("err cannot count CPUs\n");
+		return;
+	}
+	skel->bss->sample_skip_tgid = getpid();
+	perf_links = calloc(ncpus, sizeof(*perf_links));
+	for (int cpu = 0; cpu < ncpus; cpu++) {
+		int fd = syscall(__NR_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+		struct bpf_link *l;
+
+		if (fd < 0) {
+			if (errno == ENODEV) /* offline CPU */
+				continue;
+			printf("err perf_event_open on CPU %d: %s\n", cpu, strerror(errno));
+			stop_profile();
+			return;
+		}
+		l = bpf_program__attach_perf_event(skel->progs.on_cpu_sample, fd);
+		if (!l) {
+			int e = errno;
+
+			close(fd);
+			printf("err attaching to the perf event on CPU %d: %s\n", cpu, strerror(e));
+			stop_profile();
+			return;
+		}
+		perf_links[nperf++] = l;
+	}
+	printf("ok %d\n", nperf);
+}
+
+static void cmd_profile_stop(void)
+{
+	int counts = bpf_map__fd(skel->maps.samples);
+	int stacks = bpf_map__fd(skel->maps.user_stacks);
+	struct lm_sample_key key, next, *prev = NULL;
+	static __u64 ips[LM_MAX_USER_DEPTH];
+	__s64 *ids = NULL;
+	size_t nids = 0, capids = 0;
+
+	stop_profile();
+	while (bpf_map_get_next_key(counts, prev, &next) == 0) {
+		__u64 c = 0;
+
+		if (bpf_map_lookup_elem(counts, &next, &c) == 0) {
+			printf("s %u %u %llu ", next.tid, next.pid, (unsigned long long)c);
+			if (next.user_stack_id < 0) {
+				printf("-\n");
+			} else {
+				printf("%lld\n", (long long)next.user_stack_id);
+				if (nids == capids) {
+					capids = capids ? capids * 2 : 64;
+					ids = realloc(ids, capids * sizeof(*ids));
+				}
+				ids[nids++] = next.user_stack_id;
+			}
+		}
+		key = next;
+		prev = &key;
+	}
+	/* Empty the maps for the next window. */
+	prev = NULL;
+	while (bpf_map_get_next_key(counts, NULL, &next) == 0)
+		bpf_map_delete_elem(counts, &next);
+	for (size_t i = 0; i < nids; i++) {
+		__u32 id = (__u32)ids[i];
+		int seen = 0;
+
+		for (size_t j = 0; j < i; j++)
+			seen |= ids[j] == ids[i];
+		if (seen)
+			continue;
+		memset(ips, 0, sizeof(ips));
+		if (bpf_map_lookup_elem(stacks, &id, ips) == 0) {
+			printf("u %u ", id);
+			for (int k = 0; k < LM_MAX_USER_DEPTH && ips[k]; k++)
+				printf("%s%llx", k ? "," : "", (unsigned long long)ips[k]);
+			printf("\n");
+		}
+		bpf_map_delete_elem(stacks, &id);
+	}
+	free(ids);
+	printf("end\n");
+}
+
+/* ---- /proc/PID/maps, read with a deadline ---- */
+
+/*
+ * Reading maps takes the target's mmap_lock, which a sick process may hold
+ * for minutes. The reads run in a forked child the helper kills at the
+ * deadline (mmap_lock is taken killably), so neither the helper nor Node
+ * can hang on it. The child sends "m" lines (executable mappings only) and
+ * "d PID" when a process is done; pids not done by the deadline get "x PID
+ * timeout".
+ */
+static void maps_child(int out, const unsigned long *pids, int n)
+{
+	FILE *o = fdopen(out, "w");
+	char path[64], line[4096 + 256];
+
+	for (int i = 0; i < n; i++) {
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/%lu/maps", pids[i]);
+		f = fopen(path, "re");
+		if (!f) {
+			fprintf(o, "x %lu %s\nd %lu\n", pids[i], errno == ENOENT ? "gone" : "denied", pids[i]);
+			fflush(o);
+			continue;
+		}
+		while (fgets(line, sizeof(line), f)) {
+			unsigned long long start, end, offset;
+			char perms[8];
+			int name_at = 0;
+
+			if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %n", &start, &end, perms, &offset, &name_at) < 4)
+				continue;
+			if (perms[2] != 'x')
+				continue;
+			line[strcspn(line, "\n")] = 0;
+			fprintf(o, "m %lu %llx %llx %llx ", pids[i], start, end, offset);
+			if (name_at > 0 && line[name_at]) {
+				for (const unsigned char *p = (const unsigned char *)line + name_at; *p; p++)
+					fprintf(o, "%02x", *p);
+			} else {
+				fprintf(o, "-");
+			}
+			fprintf(o, "\n");
+		}
+		fclose(f);
+		fprintf(o, "d %lu\n", pids[i]);
+		fflush(o);
+	}
+	fclose(o);
+	_exit(0);
+}
+
+static void cmd_maps(char *args)
+{
+	unsigned long pids[256], timeout_ms;
+	int done[256] = { 0 };
+	int n = 0, p[2];
+	char *tok, *save = NULL;
+	pid_t child;
+	FILE *in;
+	char line[16384];
+	__u64 deadline;
+
+	tok = strtok_r(args, " ", &save);
+	timeout_ms = tok ? strtoul(tok, NULL, 10) : 500;
+	while ((tok = strtok_r(NULL, " ", &save)) && n < 256)
+		pids[n++] = strtoul(tok, NULL, 10);
+	if (n == 0) {
+		printf("end\n");
+		return;
+	}
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		printf("err pipe: %s\nend\n", strerror(errno));
+		return;
+	}
+	fflush(stdout);
+	child = fork();
+	if (child < 0) {
+		printf("err fork: %s\nend\n", strerror(errno));
+		close(p[0]);
+		close(p[1]);
+		return;
+	}
+	if (child == 0) {
+		close(p[0]);
+		maps_child(p[1], pids, n);
+	}
+	close(p[1]);
+	deadline = now_ns() + timeout_ms * 1000000ull;
+	in = fdopen(p[0], "r");
+	for (;;) {
+		struct pollfd pfd = { .fd = p[0], .events = POLLIN };
+		__u64 t = now_ns();
+		int r;
+
+		if (t >= deadline)
+			break;
+		/* stdio may hold buffered lines: only poll when it has none. */
+		if (in->_IO_read_ptr >= in->_IO_read_end) {
+			r = poll(&pfd, 1, (int)((deadline - t) / 1000000ull) + 1);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0)
+				break;
+		}
+		if (!fgets(line, sizeof(line), in))
+			break;
+		if (line[0] == 'd') {
+			unsigned long pid = strtoul(line + 2, NULL, 10);
+
+			for (int i = 0; i < n; i++)
+				if (pids[i] == pid)
+					done[i] = 1;
+			continue;
+		}
+		fputs(line, stdout);
+	}
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	fclose(in);
+	for (int i = 0; i < n; i++)
+		if (!done[i])
+			printf("x %lu timeout\n", pids[i]);
+	printf("end\n");
+}
+
+/* ---- main loop ---- */
+
+static unsigned long arg_ul(const char *line, const char *name, unsigned long def)
+{
+	const char *p = strstr(line, name);
+
+	if (!p)
+		return def;
+	return strtoul(p + strlen(name), NULL, 10);
+}
+
+int main(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	char line[4096];
+	int err;
+
+	/* Node starts us in our own process group (so a terminal's Ctrl-C reaches
+	 * Node, which then says quit); if Node dies without a word, so do we. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	/* No SA_RESTART: a signal interrupts the read of the next command. */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	libbpf_set_print(quiet_print);
+
+	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0)
+		fatal("btf", errno, "/sys/kernel/btf/vmlinux");
+	skel = loadmon_bpf__open();
+	if (!skel)
+		fatal("load", errno, "opening the BPF object");
+	err = loadmon_bpf__load(skel);
+	if (err)
+		fatal(err == -EPERM || err == -EACCES ? "perm" : "load", err, "loading the BPF programs");
+	iter_link = bpf_program__attach_iter(skel->progs.dump_tasks, NULL);
+	if (!iter_link)
+		fatal(errno == EPERM || errno == EACCES ? "perm" : "load", errno, "attaching the task iterator");
+
+	printf("ready %d cpus=%d\n", PROTOCOL_VERSION, libbpf_num_possible_cpus());
+	fflush(stdout);
+	while (!stopping && fgets(line, sizeof(line), stdin)) {
+		line[strcspn(line, "\n")] = 0;
+		if (strncmp(line, "snapshot", 8) == 0)
+			cmd_snapshot(arg_ul(line, "depth=", 20), arg_ul(line, "skip=", 0));
+		else if (strncmp(line, "profile-start", 13) == 0)
+			cmd_profile_start(arg_ul(line, "hz=", 49));
+		else if (strcmp(line, "profile-stop") == 0)
+			cmd_profile_stop();
+		else if (strncmp(line, "maps ", 5) == 0)
+			cmd_maps(line + 5);
+		else if (strcmp(line, "quit") == 0)
+			break;
+		else
+			printf("err unknown command\n");
+		fflush(stdout);
+	}
+	cleanup();
+	return 0;
+}

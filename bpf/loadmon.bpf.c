@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * loadmon's BPF programs.
+ *
+ * dump_tasks (iter/task): one pass over every thread, like the load_monitor
+ * module's walk but with no module. It writes a struct lm_task only for the
+ * threads that make the load average (R, and D without TASK_NOLOAD), with
+ * their kernel stack, cgroups and, for D, how long they have been off CPU.
+ * Every other thread costs a few loads and a counter increment.
+ *
+ * on_cpu_sample (perf_event, SW_CPU_CLOCK): counts, per thread and user
+ * stack, which tasks are on the CPUs; it gives R tasks a user-space stack.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+
+#include "loadmon.h"
+
+/* bpf_get_task_stack and bpf_seq_write are GPL-only helpers. */
+char LICENSE[] SEC("license") = "GPL";
+
+/* Task state bits (include/linux/sched.h); stable since 4.14. */
+#define TASK_RUNNING 0x0000
+#define TASK_UNINTERRUPTIBLE 0x0002
+#define TASK_REPORT 0x007f
+#define TASK_NOLOAD 0x0400
+#define TASK_RTLOCK_WAIT 0x1000
+
+/* Set by the helper before each pass (globals are __u64: see docs/bpf.md). */
+__u64 depth = 20;
+__u64 skip_tgid_a = 0;
+__u64 skip_tgid_b = 0;
+/* Tasks visited that produced no record. Only tasks that write nothing are
+ * counted here, so a re-run of the program for a task whose record did not
+ * fit in the seq buffer cannot count it twice. */
+__u64 passed_over = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct lm_task);
+} scratch SEC(".maps");
+
+/* Kernels before 5.14 call the state field `state`. */
+struct task_struct___pre514 {
+	long state;
+} __attribute__((preserve_access_index));
+
+/* Direct loads, not BPF_CORE_READ: the iterator's task pointer is trusted,
+ * and these two reads are all that most tasks cost. */
+static __always_inline unsigned int task_state(struct task_struct *t)
+{
+	if (bpf_core_field_exists(t->__state))
+		return t->__state;
+	return ((struct task_struct___pre514 *)t)->state;
+}
+
+/* The letter /proc/PID/stat shows (fs/proc/array.c task_state_index), for the
+ * two states loadmon keeps; 0 for every other state. */
+static __always_inline char load_state(struct task_struct *t)
+{
+	unsigned int st = task_state(t);
+	unsigned int report = (st & TASK_REPORT) | (unsigned int)t->exit_state;
+
+	if (st == TASK_RTLOCK_WAIT)
+		return 'D';
+	if (report == TASK_RUNNING)
+		return 'R';
+	/* D is the highest reported bit; TASK_NOLOAD (idle kthreads, TASK_IDLE)
+	 * does not count toward the load average. */
+	if ((report & ~(TASK_UNINTERRUPTIBLE | 1)) == 0 && (report & TASK_UNINTERRUPTIBLE) && !(st & TASK_NOLOAD))
+		return 'D';
+	return 0;
+}
+
+/*
+ * How long a sleeping task has been off CPU. se.exec_start is set from its
+ * run queue's clock_task each time the task's runtime is accounted, the
+ * last time being when it was dequeued to sleep; it is not touched while the
+ * task sleeps (only a migration, which happens at wakeup, zeroes it). So the
+ * time asleep is that run queue's clock_task now minus exec_start. A run
+ * queue's clocks only advance when its CPU schedules or ticks, and an idle
+ * tickless CPU's are stale, so the staleness is added, measured against the
+ * clock of the CPU running this program (busy, so current to one tick):
+ * rq->clock is sched_clock_cpu(), comparable across CPUs.
+ *
+ * The run queue is reached through se.cfs_rq->rq (CONFIG_FAIR_GROUP_SCHED):
+ * the `runqueues` per-CPU symbol is not in kallsyms without KALLSYMS_ALL, so
+ * it cannot be a __ksym.
+ */
+static __always_inline struct rq *rq_of_task(struct task_struct *t)
+{
+	if (!bpf_core_field_exists(t->se.cfs_rq))
+		return NULL;
+	return BPF_CORE_READ(t, se.cfs_rq, rq);
+}
+
+static __always_inline __u64 blocked_ns(struct task_struct *t)
+{
+	__u64 start = BPF_CORE_READ(t, se.exec_start);
+	struct rq *rq = rq_of_task(t);
+	struct rq *here = rq_of_task(bpf_get_current_task_btf());
+	__u64 clock_task, clock, clock_here, stale = 0;
+
+	if (start == 0 || !rq || !here)
+		return LM_BLOCKED_UNKNOWN;
+	clock_task = BPF_CORE_READ(rq, clock_task);
+	clock = BPF_CORE_READ(rq, clock);
+	clock_here = BPF_CORE_READ(here, clock);
+	if (clock_task < start)
+		return LM_BLOCKED_UNKNOWN;
+	if (clock_here > clock)
+		stale = clock_here - clock;
+	return clock_task - start + stale;
+}
+
+static __always_inline __u32 read_cgroups(struct task_struct *t, struct lm_task *rec)
+{
+	struct css_set *cs = BPF_CORE_READ(t, cgroups);
+	struct list_head *head, *pos;
+	__u32 n = 0;
+
+	if (!cs)
+		return 0;
+	/* The v2 (default) hierarchy's cgroup, then one per mounted v1 hierarchy. */
+	rec->cgroups[0].hierarchy = 0;
+	rec->cgroups[0].id = BPF_CORE_READ(cs, dfl_cgrp, kn, id);
+	n = 1;
+	head = &cs->cgrp_links;
+	pos = BPF_CORE_READ(cs, cgrp_links.next);
+	for (int i = 0; i < LM_MAX_CGROUPS - 1; i++) {
+		struct cgrp_cset_link *link;
+		struct cgroup *cg;
+		int hier;
+
+		if (!pos || pos == head)
+			break;
+		link = (void *)pos - bpf_core_field_offset(struct cgrp_cset_link, cgrp_link);
+		cg = BPF_CORE_READ(link, cgrp);
+		hier = BPF_CORE_READ(cg, root, hierarchy_id);
+		if (hier != 0 && n < LM_MAX_CGROUPS) {
+			rec->cgroups[n & (LM_MAX_CGROUPS - 1)].hierarchy = hier;
+			rec->cgroups[n & (LM_MAX_CGROUPS - 1)].id = BPF_CORE_READ(cg, kn, id);
+			n++;
+		}
+		pos = BPF_CORE_READ(pos, next);
+	}
+	return n;
+}
+
+SEC("iter/task")
+int dump_tasks(struct bpf_iter__task *ctx)
+{
+	struct seq_file *seq = ctx->meta->seq;
+	struct task_struct *t = ctx->task;
+	struct lm_task *rec;
+	__u32 zero = 0;
+	__u64 d, len;
+	char st;
+	long n;
+
+	if (!t)
+		return 0;
+	st = load_state(t);
+	if (!st || t->tgid == skip_tgid_a || t->tgid == skip_tgid_b) {
+		/* One iterator pass runs on one CPU at a time: no atomic needed. */
+		passed_over++;
+		return 0;
+	}
+	rec = bpf_map_lookup_elem(&scratch, &zero);
+	if (!rec)
+		return 0;
+	rec->tid = t->pid;
+	rec->pid = t->tgid;
+	rec->state = st;
+	rec->blocked_ns = st == 'D' ? blocked_ns(t) : LM_BLOCKED_UNKNOWN;
+	bpf_probe_read_kernel(rec->comm, sizeof(rec->comm), t->comm);
+	rec->ncgroups = read_cgroups(t, rec);
+	rec->nframes = 0;
+	d = depth;
+	if (d > LM_MAX_DEPTH)
+		d = LM_MAX_DEPTH;
+	if (d > 0) {
+		n = bpf_get_task_stack(t, rec->ips, d * sizeof(__u64), 0);
+		rec->nframes = n < 0 ? n : n / sizeof(__u64);
+	}
+	len = LM_TASK_HEADER_SIZE;
+	if (rec->nframes > 0)
+		len += (__u64)rec->nframes * sizeof(__u64);
+	if (len > sizeof(*rec))
+		len = sizeof(*rec);
+	bpf_seq_write(seq, rec, len);
+	return 0;
+}
+
+/* ---- on-CPU sampling ---- */
+
+__u64 sample_skip_tgid = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, 16384);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, LM_MAX_USER_DEPTH * sizeof(__u64));
+} user_stacks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 32768);
+	__type(key, struct lm_sample_key);
+	__type(value, __u64);
+} samples SEC(".maps");
+
+SEC("perf_event")
+int on_cpu_sample(struct bpf_perf_event_data *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct lm_sample_key key = {};
+	__u64 one = 1, *count;
+
+	key.tid = (__u32)id;
+	key.pid = id >> 32;
+	if (key.tid == 0 || key.pid == sample_skip_tgid) /* idle, or the helper */
+		return 0;
+	key.user_stack_id = bpf_get_stackid(ctx, &user_stacks, BPF_F_USER_STACK);
+	count = bpf_map_lookup_elem(&samples, &key);
+	if (count)
+		__sync_fetch_and_add(count, 1);
+	else
+		bpf_map_update_elem(&samples, &key, &one, BPF_NOEXIST);
+	return 0;
+}

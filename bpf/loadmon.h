@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Record layouts shared by the BPF programs (loadmon.bpf.c) and the helper
+ * (loadmon-bpf.c). Plain fixed-width types only: this header is included
+ * both by BPF code (with vmlinux.h) and by the user-space helper.
+ */
+#ifndef LOADMON_H
+#define LOADMON_H
+
+/* Kernel frames kept per task: the /proc/PID/stack limit loadmon uses too. */
+#define LM_MAX_DEPTH 64
+/* cgroup hierarchies reported per task (the v2 one plus v1 ones). */
+#define LM_MAX_CGROUPS 16
+/* User frames kept per sample (perf's default max stack is 127). */
+#define LM_MAX_USER_DEPTH 127
+
+#define LM_BLOCKED_UNKNOWN (~0ULL)
+
+struct lm_cgroup {
+	__u32 hierarchy; /* cgroup_root.hierarchy_id: 0 is the v2 (default) hierarchy */
+	__u32 pad;
+	__u64 id; /* kernfs node id == inode number of the cgroup directory */
+};
+
+/* One R or D task, written by the task iterator with bpf_seq_write. */
+struct lm_task {
+	__u32 tid;
+	__u32 pid; /* tgid */
+	__u64 blocked_ns; /* D only: time since it went off CPU; LM_BLOCKED_UNKNOWN otherwise */
+	__u32 state; /* 'R' or 'D' */
+	__u32 ncgroups;
+	__s32 nframes; /* < 0: bpf_get_task_stack's error */
+	__u32 pad;
+	char comm[16];
+	struct lm_cgroup cgroups[LM_MAX_CGROUPS];
+	__u64 ips[LM_MAX_DEPTH]; /* only nframes of them are written */
+};
+
+#define LM_TASK_HEADER_SIZE (sizeof(struct lm_task) - LM_MAX_DEPTH * sizeof(__u64))
+
+/* Key of the on-CPU sample counts map (perf_event program). */
+struct lm_sample_key {
+	__u32 tid;
+	__u32 pid;
+	__s64 user_stack_id; /* < 0: no user stack (kernel thread, or unwinding failed) */
+};
+
+#endif

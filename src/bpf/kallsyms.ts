@@ -1,0 +1,221 @@
+/**
+ * Kernel symbolisation from /proc/kallsyms, producing exactly the text
+ * /proc/PID/stack prints for a frame: `func+0xoff/0xsize`, with ` [module]`
+ * for module (and BPF) code. The stack holds return addresses, so, as the
+ * kernel's %pB does, the symbol is looked up for address-1 (a call that is
+ * the last instruction of a function returns into the next one) and the
+ * offset is from the address itself. A symbol's size is the distance to the
+ * next higher symbol of the same image (core kernel, or one module), which
+ * is how kallsyms computes it; the last core symbol ends at _etext or
+ * _einittext. Addresses are never part of the output: an address no symbol
+ * covers becomes "?".
+ */
+
+import { readFileSync } from 'node:fs';
+
+/**
+ * One symbol table image: the core kernel, a module, or "bpf". Addresses are
+ * split into their top 12 bits (`hi`, the same for a whole image: kernel
+ * addresses all start 0xfff...) and the low 52 bits as a plain number, which
+ * is exact in a double and far cheaper to parse and compare than a BigInt.
+ */
+interface Image {
+  hi: number;
+  starts: Float64Array;
+  ends: Float64Array;
+  names: string[];
+  /** "" for the core kernel; the module name otherwise. */
+  module: string;
+}
+
+export const UNKNOWN_FRAME = '?';
+const MISS_RELOAD_MS = 10_000;
+const LOW_BITS = 52n;
+const LOW_MASK = (1n << LOW_BITS) - 1n;
+
+export class KernelSymbols {
+  private constructor(private readonly images: Image[]) {}
+
+  /**
+   * Parses /proc/kallsyms text. Lines with zeroed addresses (no privilege)
+   * are ignored. `modules` (/proc/modules) bounds each module's last symbol
+   * by the module's end, as the kernel does.
+   */
+  static parse(text: string, modules = ''): KernelSymbols {
+    const moduleEnds = parseModuleEnds(modules);
+    const groups = new Map<string, { hi: number; module: string; starts: number[]; names: string[] }>();
+    const coreEnds: Array<{ hi: number; lo: number }> = [];
+    let start = 0;
+    while (start < text.length) {
+      let end = text.indexOf('\n', start);
+      if (end < 0) end = text.length;
+      const sp1 = text.indexOf(' ', start);
+      const lineStart = start;
+      start = end + 1;
+      if (sp1 < 0 || sp1 > end || sp1 - lineStart !== 16 || sp1 + 3 > end) continue;
+      const type = text.charCodeAt(sp1 + 1) | 0x20; // lower case: t, w, d, r, b, a
+      // Only code is ever on a stack; data symbols would split functions' sizes wrongly.
+      if (type !== 0x74 && type !== 0x77) continue;
+      const hi = parseInt(text.slice(lineStart, lineStart + 3), 16);
+      const lo = parseInt(text.slice(lineStart + 3, sp1), 16);
+      if (hi === 0 && lo === 0) continue;
+      const rest = text.slice(sp1 + 3, end); // "name" or "name\t[module]"
+      const tab = rest.indexOf('\t');
+      const name = tab < 0 ? rest : rest.slice(0, tab);
+      const module = tab < 0 ? '' : rest.slice(tab + 1).replace(/^\[|\]$/g, '');
+      // Section ends are markers, not functions: code lies below them.
+      if (module === '' && (name === '_etext' || name === '_einittext')) {
+        coreEnds.push({ hi, lo });
+        continue;
+      }
+      const key = `${module}\0${hi}`;
+      let g = groups.get(key);
+      if (!g) groups.set(key, (g = { hi, module, starts: [], names: [] }));
+      g.starts.push(lo);
+      g.names.push(name);
+    }
+    const images: Image[] = [];
+    for (const g of groups.values()) {
+      let order: number[] | null = null;
+      for (let i = 1; i < g.starts.length; i++) {
+        if (g.starts[i]! < g.starts[i - 1]!) {
+          order = g.starts.map((_, k) => k).sort((x, y) => g.starts[x]! - g.starts[y]!);
+          break;
+        }
+      }
+      const n = g.starts.length;
+      const starts = new Float64Array(n);
+      const names = new Array<string>(n);
+      for (let i = 0; i < n; i++) {
+        const k = order ? order[i]! : i;
+        starts[i] = g.starts[k]!;
+        names[i] = g.names[k]!;
+      }
+      // Size: up to the next higher address (aliases share an address).
+      const ends = new Float64Array(n);
+      const ends0 = g.module === '' ? coreEnds : moduleEnds.get(g.module) ?? [];
+      const sectionEnds = ends0.filter((e) => e.hi === g.hi).map((e) => e.lo);
+      let next = -1;
+      for (let i = n - 1; i >= 0; i--) {
+        const a = starts[i]!;
+        if (i + 1 < n && starts[i + 1]! > a) next = starts[i + 1]!;
+        ends[i] = next >= 0 ? next : lastEnd(a, sectionEnds);
+      }
+      images.push({ hi: g.hi, starts, ends, names, module: g.module });
+    }
+    return new KernelSymbols(images);
+  }
+
+  get size(): number {
+    return this.images.reduce((n, i) => n + i.names.length, 0);
+  }
+
+  /** The frame text for a return address, or null when no symbol covers it. */
+  lookup(address: bigint): string | null {
+    const hi = Number(address >> LOW_BITS);
+    const lo = Number(address & LOW_MASK);
+    const probe = lo - 1;
+    for (const img of this.images) {
+      if (img.hi !== hi) continue;
+      let i = floorIndex(img.starts, probe);
+      if (i < 0) continue;
+      // Aliases share an address; the kernel names the first in kallsyms order.
+      while (i > 0 && img.starts[i - 1] === img.starts[i]) i--;
+      const start = img.starts[i]!;
+      const end = img.ends[i]!;
+      if (probe >= end) continue;
+      const text = `${img.names[i]}+0x${(lo - start).toString(16)}/0x${(end - start).toString(16)}`;
+      return img.module === '' ? text : `${text} [${img.module}]`;
+    }
+    return null;
+  }
+}
+
+/** "name size refs deps state 0xaddress" lines: where each module ends. */
+function parseModuleEnds(text: string): Map<string, Array<{ hi: number; lo: number }>> {
+  const out = new Map<string, Array<{ hi: number; lo: number }>>();
+  for (const line of text.split('\n')) {
+    const f = line.split(' ');
+    const m = /^0x([0-9a-f]{16})$/.exec(f[5] ?? '');
+    if (!m || !/^\d+$/.test(f[1] ?? '')) continue;
+    const end = BigInt(`0x${m[1]}`) + BigInt(f[1]!);
+    if (end === BigInt(f[1]!)) continue; // address hidden
+    out.set(f[0]!, [{ hi: Number(end >> LOW_BITS), lo: Number(end & LOW_MASK) }]);
+  }
+  return out;
+}
+
+/** The last symbol of an image ends at the first section end above it, else one page later. */
+function lastEnd(addr: number, ends: number[]): number {
+  let best = -1;
+  for (const e of ends) if (e > addr && (best < 0 || e < best)) best = e;
+  return best >= 0 ? best : addr + 0x1000;
+}
+
+/** Index of the greatest element <= x, or -1. */
+function floorIndex(a: Float64Array, x: number): number {
+  let lo = 0;
+  let hi = a.length - 1;
+  let ans = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (a[mid]! <= x) {
+      ans = mid;
+      lo = mid + 1;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  return ans;
+}
+
+/**
+ * /proc/kallsyms, parsed once and kept: reading it costs ~100 ms. The core
+ * kernel's symbols never move; modules and BPF programs come and go, so the
+ * table is re-read when /proc/modules changes, or once when a capture meets
+ * an address it does not cover (a BPF program loaded since).
+ */
+export class KallsymsCache {
+  private table: KernelSymbols | null = null;
+  private modulesKey: string | null = null;
+  private loadedAt = 0;
+
+  constructor(private readonly procRoot = '/proc') {}
+
+  symbols(): KernelSymbols {
+    const key = this.readModules();
+    if (this.table === null || key !== this.modulesKey) this.reload(key);
+    return this.table!;
+  }
+
+  /** Frame texts for a stack, innermost first; "?" for an address nothing covers. */
+  symbolize(stack: readonly bigint[]): string[] {
+    return this.symbolizeAll([stack])[0]!;
+  }
+
+  /** Symbolises many stacks with at most one reload between them. */
+  symbolizeAll(stacks: ReadonlyArray<readonly bigint[]>): string[][] {
+    const table = this.symbols();
+    // A running task's stack can hold an address no symbol covers for good:
+    // re-read at most every MISS_RELOAD_MS, not at every capture.
+    if (Date.now() - this.loadedAt > MISS_RELOAD_MS && stacks.some((s) => s.some((a) => table.lookup(a) === null))) {
+      this.reload(this.readModules());
+    }
+    const t = this.table!;
+    return stacks.map((s) => s.map((a) => t.lookup(a) ?? UNKNOWN_FRAME));
+  }
+
+  private reload(key: string): void {
+    this.table = KernelSymbols.parse(readFileSync(`${this.procRoot}/kallsyms`, 'latin1'), key);
+    this.modulesKey = key;
+    this.loadedAt = Date.now();
+  }
+
+  private readModules(): string {
+    try {
+      return readFileSync(`${this.procRoot}/modules`, 'latin1');
+    } catch {
+      return ''; // CONFIG_MODULES=n
+    }
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * `loadmon serve`: the dashboard and /metrics over HTTP, reading a store;
+ * with --record it also runs the recorder (the `record` loop) in the same
+ * process, so one command gives a live dashboard. Binds loopback by default;
+ * any other address needs a token (--token or LOADMON_TOKEN), or serve
+ * refuses to start (exit 2). The URL is printed on stderr once listening.
+ */
+
+import { hostname } from 'node:os';
+
+import { resolveSource } from '../../collect/select.ts';
+import { invalidOption, procUnreadable, serveInsecure, serveListen } from '../../errors.ts';
+import { countCpus } from '../../procfs/cpus.ts';
+import { ProcReader } from '../../procfs/reader.ts';
+import { runRecorder } from '../../record/recorder.ts';
+import { DEFAULT_LISTEN, isLoopback, parseListen, urlFor } from '../../web/listen.ts';
+import { buildServer } from '../../web/server.ts';
+import { StoreAccess } from '../../web/store-access.ts';
+import { info } from '../output.ts';
+import { formatDuration, resolveThreshold } from '../parse-values.ts';
+import { stopping } from '../shutdown.ts';
+import { DEFAULT_DB, parseRecord, type RawRecord } from '../store-options.ts';
+import { openWatcher } from './watch.ts';
+
+export interface RawServe extends RawRecord {
+  listen?: string;
+  token?: string;
+  record?: boolean;
+}
+
+export async function serveCommand(raw: RawServe): Promise<void> {
+  const listen = parseListen(raw.listen ?? DEFAULT_LISTEN);
+  const token = raw.token ?? process.env.LOADMON_TOKEN ?? null;
+  if (token !== null && token.trim().length < 8) {
+    throw invalidOption(raw.token !== undefined ? '--token' : 'LOADMON_TOKEN', '…', 'a token must be at least 8 characters');
+  }
+  if (token === null && !isLoopback(listen.host)) throw serveInsecure(listen.text);
+  const db = raw.db ?? DEFAULT_DB;
+  if (db.trim() === '') throw invalidOption('--db', db, 'must be a file path');
+
+  const store = new StoreAccess(db);
+  const inner = new AbortController();
+  const stop = (): void => inner.abort();
+  stopping.addEventListener('abort', stop);
+  let recorder: Promise<number> | null = null;
+  let recorderError: unknown = null;
+  try {
+    if (raw.record) {
+      recorder = startRecorder(raw, inner.signal);
+      recorder.catch((err: unknown) => {
+        recorderError = err;
+        inner.abort();
+      });
+      // The store is opened (or refused: another recorder holds it) synchronously at start.
+      await new Promise((r) => setImmediate(r));
+      if (recorderError !== null) throw recorderError;
+    } else {
+      store.openNow();
+    }
+
+    const { app } = await buildServer({ db, token: token?.trim() ?? null, listenHost: listen.host, recording: recorder !== null, log: info }, store);
+    try {
+      await app.listen({ host: listen.host, port: listen.port });
+    } catch (err) {
+      await app.close();
+      throw serveListen(listen.text, err);
+    }
+    const addr = app.server.address();
+    const port = typeof addr === 'object' && addr !== null ? addr.port : listen.port;
+    const url = urlFor(listen.host, port);
+    info(`serving ${url} (store ${db}${recorder ? ', recording' : ''}; /metrics for Prometheus)`);
+    if (token !== null) info(`a token is required: browsers open ${url}login?token=<token> once; Prometheus sends Authorization: Bearer <token>`);
+    if (!inner.signal.aborted) await new Promise((r) => inner.signal.addEventListener('abort', r, { once: true }));
+    await app.close();
+    if (recorder) await recorder.catch(() => 0);
+    if (recorderError !== null) throw recorderError;
+  } finally {
+    stopping.removeEventListener('abort', stop);
+    inner.abort();
+    store.close();
+  }
+}
+
+/** The `record` loop, as `loadmon record` runs it, stopped by `signal`. */
+function startRecorder(raw: RawServe, signal: AbortSignal): Promise<number> {
+  const opts = parseRecord(raw);
+  const cpus = countCpus(readOnce(`${opts.procRoot}/stat`));
+  const threshold = resolveThreshold(opts.threshold, cpus);
+  const status = opts.quiet ? null : info;
+  const watcher = openWatcher(opts, opts.quiet);
+  status?.(
+    `recording into ${opts.db}: a sample every ${formatDuration(opts.sampleMs)} (R/D per process while load1 >= ${threshold / 2}),` +
+      ` captures at load1 >= ${threshold}`,
+  );
+  return runRecorder(watcher, {
+    db: opts.db,
+    procRoot: opts.procRoot,
+    sampleMs: opts.sampleMs,
+    intervalMs: opts.intervalMs,
+    count: opts.count,
+    policy: { retainMs: opts.retainMs, maxBytes: opts.maxBytes },
+    session: {
+      startedMs: Date.now(),
+      host: hostname(),
+      pid: process.pid,
+      cpus,
+      source: resolveSource(opts.source, opts.procRoot),
+      threshold,
+      thresholdSpec: opts.threshold.text,
+      scanAbove: threshold / 2,
+      sampleMs: opts.sampleMs,
+    },
+    signal,
+    status,
+    warn: info,
+  });
+}
+
+function readOnce(path: string): string {
+  try {
+    return new ProcReader().readText(path);
+  } catch (err) {
+    throw procUnreadable(path, err);
+  }
+}

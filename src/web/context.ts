@@ -1,0 +1,14 @@
+/** What the API routes share: the store, the capture-summary cache, how the server runs. */
+
+import type { StoreAccess } from './store-access.ts';
+import type { CaptureSummaries } from './views.ts';
+
+export const VERSION = '0.1.0';
+export const EXPORTER = `loadmon ${VERSION}`;
+
+export interface ApiContext {
+  store: StoreAccess;
+  summaries: CaptureSummaries;
+  /** True when this process also runs the recorder (serve --record). */
+  recording: boolean;
+}

@@ -1,0 +1,195 @@
+/**
+ * /metrics for Prometheus (prom-client, text format 0.0.4). One registry per
+ * server, refreshed from the store at every scrape; with --record the
+ * recorder in the same process writes a sample every --sample, so the
+ * values are at most one sample period old.
+ *
+ * Per-cgroup series are bounded: the 20 cgroups with the most R+D thread
+ * observations over the last 5 minutes get their own series, everything
+ * else is summed into cgroup="other" (cgroup paths start with '/', so no
+ * real cgroup can be called that). R/D counts exist only for samples taken
+ * with a light scan (load1 at least half the threshold); otherwise those
+ * series are absent and loadmon_sample_scanned is 0.
+ */
+
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+import type { StoreReader } from '../../store/reader.ts';
+
+export const TOP_CGROUPS = 20;
+export const OTHER = 'other';
+export const ACTIVITY_WINDOW_MS = 5 * 60_000;
+export const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/**
+ * A gauge without labels that can be absent: prom-client prints an
+ * unlabelled gauge as 0 after reset(), but "not measured" must not read
+ * as zero threads. unset() makes it print no sample (HELP and TYPE stay).
+ */
+class OptionalGauge extends Gauge {
+  private known = false;
+
+  /** Sets the value (the only way these gauges are set: they have no labels). */
+  put(value: number): void {
+    this.known = true;
+    this.set(value);
+  }
+
+  unset(): void {
+    this.known = false;
+    this.reset();
+  }
+
+  override async get(): Promise<Awaited<ReturnType<Gauge['get']>>> {
+    const m = await super.get();
+    return this.known ? m : { ...m, values: [] };
+  }
+}
+
+export class LoadmonMetrics {
+  readonly registry = new Registry();
+  private readonly load = new Map<'1' | '5' | '15', OptionalGauge>();
+  private readonly running: OptionalGauge;
+  private readonly blocked: OptionalGauge;
+  private readonly cgRunning: Gauge<'cgroup'>;
+  private readonly cgBlocked: Gauge<'cgroup'>;
+  private readonly scanned: OptionalGauge;
+  private readonly lastSample: OptionalGauge;
+  private readonly threshold: OptionalGauge;
+  private readonly pressure: Gauge<'resource' | 'kind'>;
+  private readonly recording: Gauge;
+  private readonly captures: Counter;
+  private readonly duration: Histogram;
+  /** Captures with an id above this have not been observed in the histogram yet. */
+  private seenId: number | null = null;
+
+  constructor(opts: { recording: boolean }) {
+    const r = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    for (const n of ['1', '5', '15'] as const) {
+      this.load.set(n, new OptionalGauge({ name: `loadmon_load${n}`, help: `The ${n}-minute load average (/proc/loadavg) in the newest sample`, registers: r }));
+    }
+    this.running = new OptionalGauge({ name: 'loadmon_runnable_threads', help: 'Threads running or waiting for a CPU (state R) in the newest scanned sample', registers: r });
+    this.blocked = new OptionalGauge({ name: 'loadmon_uninterruptible_threads', help: 'Threads in uninterruptible sleep (state D, counted in the load average) in the newest scanned sample', registers: r });
+    this.cgRunning = new Gauge({
+      name: 'loadmon_cgroup_runnable_threads',
+      help: `R threads per cgroup in the newest scanned sample; the ${TOP_CGROUPS} busiest cgroups of the last 5 minutes, the rest summed as cgroup="other"`,
+      labelNames: ['cgroup'],
+      registers: r,
+    });
+    this.cgBlocked = new Gauge({
+      name: 'loadmon_cgroup_uninterruptible_threads',
+      help: `D threads per cgroup in the newest scanned sample; the ${TOP_CGROUPS} busiest cgroups of the last 5 minutes, the rest summed as cgroup="other"`,
+      labelNames: ['cgroup'],
+      registers: r,
+    });
+    this.scanned = new OptionalGauge({ name: 'loadmon_sample_scanned', help: '1 when the newest sample counted R and D threads (load1 >= half the threshold), else 0', registers: r });
+    this.lastSample = new OptionalGauge({ name: 'loadmon_last_sample_timestamp_seconds', help: 'Time of the newest timeline sample, seconds since the epoch', registers: r });
+    this.threshold = new OptionalGauge({ name: 'loadmon_threshold_load1', help: 'The load1 threshold captures are taken at (the recording session of the newest sample)', registers: r });
+    this.pressure = new Gauge({
+      name: 'loadmon_pressure_avg10_ratio',
+      help: 'Pressure stall information, avg10 (/proc/pressure), as a ratio of time',
+      labelNames: ['resource', 'kind'],
+      registers: r,
+    });
+    this.recording = new Gauge({ name: 'loadmon_recording', help: '1 when this process also runs the recorder (serve --record)', registers: r });
+    this.recording.set(opts.recording ? 1 : 0);
+    this.captures = new Counter({ name: 'loadmon_captures_total', help: 'Captures ever stored in the store', registers: r });
+    this.duration = new Histogram({
+      name: 'loadmon_capture_duration_seconds',
+      help: 'Time a capture took (snapshot capture.ms), for captures stored since this server started',
+      buckets: DURATION_BUCKETS,
+      registers: r,
+    });
+  }
+
+  /** Reads the store's current state into the metrics. */
+  refresh(store: StoreReader): void {
+    const latest = store.latestSample();
+    const all = [this.running, this.blocked, this.scanned, this.lastSample, this.threshold, ...this.load.values()];
+    if (!latest) {
+      for (const g of all) g.unset();
+      this.cgRunning.reset();
+      this.cgBlocked.reset();
+      this.pressure.reset();
+    } else {
+      this.load.get('1')!.put(latest.load1);
+      this.load.get('5')!.put(latest.load5);
+      this.load.get('15')!.put(latest.load15);
+      this.lastSample.put(latest.t / 1000);
+      this.scanned.put(latest.scanned ? 1 : 0);
+      const session = store.sessionAt(latest.t);
+      if (session) this.threshold.put(session.threshold);
+      else this.threshold.unset();
+      this.setCounts(store, latest.t, latest.scanned ? { r: latest.r ?? 0, d: latest.d ?? 0 } : null);
+      this.pressure.reset();
+      const psi: Array<[string, string, number | null]> = [
+        ['cpu', 'some', latest.cpuSome], ['cpu', 'full', latest.cpuFull],
+        ['io', 'some', latest.ioSome], ['io', 'full', latest.ioFull],
+        ['memory', 'some', latest.memSome], ['memory', 'full', latest.memFull],
+      ];
+      for (const [resource, kind, v] of psi) if (v !== null) this.pressure.set({ resource, kind }, v / 100);
+    }
+    this.captures.reset();
+    this.captures.inc(store.capturesEverStored());
+    this.observeNewCaptures(store);
+  }
+
+  private setCounts(store: StoreReader, t: number, totals: { r: number; d: number } | null): void {
+    this.cgRunning.reset();
+    this.cgBlocked.reset();
+    if (!totals) {
+      this.running.unset();
+      this.blocked.unset();
+      return;
+    }
+    this.running.put(totals.r);
+    this.blocked.put(totals.d);
+    const top = new Set(store.cgroupActivity(t - ACTIVITY_WINDOW_MS, t, TOP_CGROUPS).map((c) => label(c.cgroup)));
+    const now = store.cgroupCountsAt(t);
+    let otherR = 0;
+    let otherD = 0;
+    let others = false;
+    for (const c of now) {
+      const name = label(c.cgroup);
+      if (top.has(name)) {
+        this.cgRunning.set({ cgroup: name }, c.r);
+        this.cgBlocked.set({ cgroup: name }, c.d);
+        top.delete(name);
+      } else {
+        otherR += c.r;
+        otherD += c.d;
+        others = true;
+      }
+    }
+    // Busy recently, idle now: 0, so a series does not vanish the moment its cgroup goes quiet.
+    for (const name of top) {
+      this.cgRunning.set({ cgroup: name }, 0);
+      this.cgBlocked.set({ cgroup: name }, 0);
+    }
+    if (others || now.length > 0) {
+      this.cgRunning.set({ cgroup: OTHER }, otherR);
+      this.cgBlocked.set({ cgroup: OTHER }, otherD);
+    }
+  }
+
+  private observeNewCaptures(store: StoreReader): void {
+    if (this.seenId === null) {
+      this.seenId = store.capturesEverStored();
+      return;
+    }
+    for (;;) {
+      const batch = store.capturesAfter(this.seenId, 200);
+      for (const c of batch) {
+        this.duration.observe(c.snapshot.capture.ms / 1000);
+        this.seenId = c.id;
+      }
+      if (batch.length < 200) break;
+    }
+  }
+}
+
+/** A cgroup label value: its path, or "unknown" when the process's cgroup could not be read. */
+function label(cgroup: string | null): string {
+  return cgroup ?? 'unknown';
+}

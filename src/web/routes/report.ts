@@ -1,0 +1,33 @@
+/**
+ * GET /api/report?from&to&top: the loadmon.report/v1 object of a range
+ * (verdict, attribution by process, cgroup, state and stack), as
+ * `loadmon report --format json` prints it.
+ * GET /api/flame?from&to&limit: the folded stacks of the range's captures.
+ */
+
+import type { FastifyInstance } from 'fastify';
+
+import { buildReport } from '../../analyze/report.ts';
+import type { ApiContext } from '../context.ts';
+import { parseInt, parseRange } from '../params.ts';
+import { foldRange } from '../views.ts';
+
+export async function reportRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
+  app.get('/api/report', async (req) => {
+    const q = req.query as Record<string, unknown>;
+    const top = parseInt('top', q.top, 1, 1000, 20);
+    return ctx.store.use((s) => {
+      const range = parseRange(q, s.span());
+      return buildReport(s, { since: range.from, until: range.to, top });
+    });
+  });
+
+  app.get('/api/flame', async (req) => {
+    const q = req.query as Record<string, unknown>;
+    const limit = parseInt('limit', q.limit, 1, 5000, 1000);
+    return ctx.store.use((s) => {
+      const { captures, stacks } = foldRange(s, parseRange(q, s.span()), limit);
+      return { captures, total: stacks.reduce((a, x) => a + x.count, 0), stacks };
+    });
+  });
+}

@@ -1,0 +1,63 @@
+/**
+ * The `loadmon serve` HTTP server: one fastify instance, one plugin per
+ * concern. Read-only: no route writes the store, runs a command or changes
+ * the system. buildServer() does not listen (tests use inject()); start()
+ * in cli/commands/serve.ts does.
+ */
+
+import Fastify, { type FastifyInstance } from 'fastify';
+
+import type { ApiContext } from './context.ts';
+import { installErrorReplies } from './error-reply.ts';
+import { captureRoutes } from './routes/captures.ts';
+import { exportRoutes } from './routes/exports.ts';
+import { metaRoutes } from './routes/meta.ts';
+import { metricsRoutes } from './routes/metrics.ts';
+import { reportRoutes } from './routes/report.ts';
+import { timelineRoutes } from './routes/timeline.ts';
+import { installSecurity } from './security.ts';
+import { staticRoutes } from './static.ts';
+import { StoreAccess } from './store-access.ts';
+import { CaptureSummaries } from './views.ts';
+
+export interface ServerOptions {
+  /** The store to read. */
+  db: string;
+  /** Required on every request when set. */
+  token: string | null;
+  /** The listen host (allowed in Host headers when there is no token). */
+  listenHost: string;
+  /** This process also runs the recorder. */
+  recording: boolean;
+  /** Where server-side problems are reported (stderr in the CLI). */
+  log: (line: string) => void;
+  /** The page's directory (default: web/ of the package). */
+  webRoot?: string;
+}
+
+export interface LoadmonServer {
+  app: FastifyInstance;
+  store: StoreAccess;
+}
+
+export async function buildServer(opts: ServerOptions, store = new StoreAccess(opts.db)): Promise<LoadmonServer> {
+  const app = Fastify({
+    logger: false,
+    // Only GET routes: no body is ever read.
+    bodyLimit: 1024,
+    routerOptions: { maxParamLength: 200 },
+    return503OnClosing: true,
+  });
+  installSecurity(app, { token: opts.token, listenHost: opts.listenHost });
+  installErrorReplies(app, opts.log);
+  const ctx: ApiContext = { store, summaries: new CaptureSummaries(), recording: opts.recording };
+  await app.register(staticRoutes, opts.webRoot === undefined ? {} : { root: opts.webRoot });
+  await app.register(metaRoutes, ctx);
+  await app.register(timelineRoutes, ctx);
+  await app.register(captureRoutes, ctx);
+  await app.register(reportRoutes, ctx);
+  await app.register(exportRoutes, ctx);
+  await app.register(metricsRoutes, ctx);
+  app.addHook('onClose', async () => store.close());
+  return { app, store };
+}

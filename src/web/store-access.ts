@@ -1,0 +1,53 @@
+/**
+ * The server's read connection to the store. Opened lazily and reopened
+ * after a failure, because with --record the store may not exist yet (the
+ * recorder creates it) or may be briefly unreadable; a request then gets a
+ * 503 with a JSON error instead of a crash. Readers never block the writer
+ * (WAL), so one connection serves every request (better-sqlite3 is
+ * synchronous: requests are answered one at a time).
+ */
+
+import { httpUnavailable, LoadmonError } from '../errors.ts';
+import { StoreReader } from '../store/reader.ts';
+
+export class StoreAccess {
+  private reader: StoreReader | null = null;
+
+  constructor(readonly path: string) {}
+
+  /** Opens now; throws the store error (E_STORE_MISSING, E_STORE) as is. Used at start without --record. */
+  openNow(): void {
+    this.reader ??= StoreReader.open(this.path);
+  }
+
+  /** Runs `fn` on the open reader; a store that cannot be opened is a 503. */
+  use<T>(fn: (r: StoreReader) => T): T {
+    if (!this.reader) {
+      try {
+        this.reader = StoreReader.open(this.path);
+      } catch (err) {
+        const why = err instanceof LoadmonError && err.code === 'E_STORE_MISSING' ? 'no loadmon store there yet' : (err as Error).message;
+        throw httpUnavailable(`store ${this.path} cannot be read: ${why}`);
+      }
+    }
+    try {
+      return fn(this.reader);
+    } catch (err) {
+      // SQLite errors (I/O, a replaced file): drop the connection, reopen on the next request.
+      if (!(err instanceof LoadmonError)) {
+        this.close();
+        throw httpUnavailable(`store ${this.path}: ${(err as Error).message}`);
+      }
+      throw err;
+    }
+  }
+
+  close(): void {
+    try {
+      this.reader?.close();
+    } catch {
+      /* already unusable */
+    }
+    this.reader = null;
+  }
+}

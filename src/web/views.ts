@@ -1,0 +1,207 @@
+/**
+ * What the API answers, built from the store with loadmon's own analysis
+ * (src/analyze): the downsampled timeline, a capture's summary line and its
+ * full view (verdict, stacks grouped after normalisation), and the folded
+ * stacks behind every flame graph. Pure functions of a StoreReader.
+ */
+
+import { CAUSES, type CauseId } from '../analyze/causes.ts';
+import { aggregateStacks, normalizeStack } from '../analyze/stacks.ts';
+import { decideVerdict, type VerdictLine } from '../analyze/verdict.ts';
+import { foldSnapshots, type FoldedStack } from '../format/folded.ts';
+import type { Snapshot } from '../model/snapshot.ts';
+import type { CaptureRow, StoreReader } from '../store/reader.ts';
+import type { Range } from './params.ts';
+
+export interface TimelineResponse {
+  from: number;
+  to: number;
+  /** Width of a point in ms (the sample period when not downsampled). */
+  step_ms: number;
+  /** Samples the range holds. */
+  samples: number;
+  threshold: number | null;
+  /** Columns of equal length; a null row marks a gap (no samples) so a chart does not join across it. */
+  columns: {
+    t: number[];
+    load1: Array<number | null>;
+    load5: Array<number | null>;
+    load15: Array<number | null>;
+    runnable: Array<number | null>;
+    r: Array<number | null>;
+    d: Array<number | null>;
+    cpu_some: Array<number | null>;
+    io_some: Array<number | null>;
+    io_full: Array<number | null>;
+    memory_some: Array<number | null>;
+    memory_full: Array<number | null>;
+  };
+}
+
+/** At most `points` points over the range: buckets of equal width, each the maximum of its samples. */
+export function buildTimeline(store: StoreReader, range: Range, points: number): TimelineResponse {
+  const session = store.sessionAt(range.to);
+  const sampleMs = session?.sampleMs ?? 1000;
+  const span = range.to - range.from + 1;
+  const step = Math.max(sampleMs, Math.ceil(span / points));
+  const buckets = store.timelineBuckets(range.from, range.to, step);
+  const cols: TimelineResponse['columns'] = {
+    t: [], load1: [], load5: [], load15: [], runnable: [], r: [], d: [],
+    cpu_some: [], io_some: [], io_full: [], memory_some: [], memory_full: [],
+  };
+  const gap = (t: number): void => {
+    cols.t.push(t);
+    for (const k of Object.keys(cols) as Array<keyof typeof cols>) if (k !== 't') (cols[k] as Array<number | null>).push(null);
+  };
+  let samples = 0;
+  let prev: number | null = null;
+  for (const b of buckets) {
+    if (prev !== null && b.t - prev > 2 * step + sampleMs && cols.t.length < 2 * points) gap(prev + step);
+    samples += b.samples;
+    cols.t.push(b.t);
+    cols.load1.push(b.load1);
+    cols.load5.push(b.load5);
+    cols.load15.push(b.load15);
+    cols.runnable.push(b.runnable);
+    cols.r.push(b.r);
+    cols.d.push(b.d);
+    cols.cpu_some.push(b.cpuSome);
+    cols.io_some.push(b.ioSome);
+    cols.io_full.push(b.ioFull);
+    cols.memory_some.push(b.memSome);
+    cols.memory_full.push(b.memFull);
+    prev = b.t;
+  }
+  return { from: range.from, to: range.to, step_ms: step, samples, threshold: session?.threshold ?? null, columns: cols };
+}
+
+/** One capture's verdict, decided on that capture alone (its R and D counts and stacks). */
+export function captureVerdict(id: number, snap: Snapshot): VerdictLine[] {
+  let r = 0;
+  let d = 0;
+  for (const t of snap.tasks) t.state === 'R' ? r++ : d++;
+  const seen = new Set<number>();
+  const topR = snap.tasks
+    .filter((t) => t.state === 'R' && !seen.has(t.pid) && seen.add(t.pid))
+    .map((t) => ({ pid: t.pid, tid: t.tid, comm: t.comm, cgroup: t.cgroup }));
+  return decideVerdict({
+    cpus: snap.cpus,
+    meanR: r,
+    meanD: d,
+    maxLoad1: snap.loadavg.load1,
+    threshold: snap.trigger?.threshold ?? null,
+    topR,
+    stacks: aggregateStacks([{ id, snapshot: snap }]),
+  });
+}
+
+export interface CaptureSummary {
+  id: number;
+  time: string;
+  t: number;
+  source: string;
+  load1: number;
+  r: number;
+  d: number;
+  /** The capture's main verdict line. */
+  verdict: { kind: VerdictLine['kind']; cause: CauseId | null; text: string };
+}
+
+/**
+ * Summaries of captures. Captures never change once stored, so a verdict is
+ * computed once per id (decoding the snapshot) and remembered.
+ */
+export class CaptureSummaries {
+  private readonly cache = new Map<number, CaptureSummary['verdict']>();
+
+  constructor(private readonly max = 20_000) {}
+
+  summarise(store: StoreReader, rows: readonly CaptureRow[]): CaptureSummary[] {
+    return rows.map((c) => {
+      let v = this.cache.get(c.id);
+      if (!v) {
+        const line = captureVerdict(c.id, store.snapshot(c.id))[0]!;
+        v = { kind: line.kind, cause: line.cause, text: line.text };
+        if (this.cache.size >= this.max) this.cache.clear();
+        this.cache.set(c.id, v);
+      }
+      return { id: c.id, time: new Date(c.t).toISOString(), t: c.t, source: c.source, load1: c.load1, r: c.r, d: c.d, verdict: v };
+    });
+  }
+}
+
+export interface StackGroupView {
+  state: 'R' | 'D';
+  /** Normalised frames, innermost first. */
+  frames: string[];
+  cause: CauseId | null;
+  cause_label: string | null;
+  count: number;
+  pids: number[];
+  comms: string[];
+  cgroups: Array<string | null>;
+  tasks: Array<{ pid: number; tid: number; comm: string; cgroup: string | null; wchan: string | null }>;
+}
+
+export interface CaptureView {
+  capture: {
+    id: number;
+    time: string;
+    source: string;
+    load1: number;
+    r: number;
+    d: number;
+    context: { from: string; samples: number; scanned: number; max_load1: number | null };
+  };
+  verdict: VerdictLine[];
+  groups: StackGroupView[];
+  snapshot: Snapshot;
+}
+
+/** The full view of one capture: verdict with evidence, tasks grouped by normalised stack, the snapshot. */
+export function buildCaptureView(store: StoreReader, row: CaptureRow): CaptureView {
+  const snap = store.snapshot(row.id);
+  const ctx = store.contextSummary(row.contextFromMs, row.t);
+  const byKey = new Map<string, StackGroupView['tasks']>();
+  for (const t of snap.tasks) {
+    const key = `${t.state}\n${normalizeStack(t.stack).join('\n')}`;
+    let list = byKey.get(key);
+    if (!list) byKey.set(key, (list = []));
+    list.push({ pid: t.pid, tid: t.tid, comm: t.comm, cgroup: t.cgroup, wchan: t.wchan });
+  }
+  const groups = aggregateStacks([{ id: row.id, snapshot: snap }]).map((a): StackGroupView => {
+    const tasks = byKey.get(`${a.state}\n${a.frames.join('\n')}`) ?? [];
+    return {
+      state: a.state,
+      frames: a.frames,
+      cause: a.state === 'D' ? a.cause : null,
+      cause_label: a.state === 'D' ? CAUSES[a.cause].label : null,
+      count: a.count,
+      pids: [...new Set(tasks.map((t) => t.pid))],
+      comms: [...new Set(tasks.map((t) => t.comm))],
+      cgroups: [...new Set(tasks.map((t) => t.cgroup))],
+      tasks,
+    };
+  });
+  return {
+    capture: {
+      id: row.id,
+      time: new Date(row.t).toISOString(),
+      source: row.source,
+      load1: row.load1,
+      r: row.r,
+      d: row.d,
+      context: { from: new Date(row.contextFromMs).toISOString(), samples: ctx.samples, scanned: ctx.scanned, max_load1: ctx.maxLoad1 },
+    },
+    verdict: captureVerdict(row.id, snap),
+    groups,
+    snapshot: snap,
+  };
+}
+
+/** The folded stacks of the captures in a range (at most `limit` newest captures). */
+export function foldRange(store: StoreReader, range: Range, limit: number): { captures: number; stacks: FoldedStack[] } {
+  const { rows } = store.capturesInRange(range.from, range.to, limit);
+  const snaps = rows.map((r) => store.snapshot(r.id));
+  return { captures: snaps.length, stacks: foldSnapshots(snaps) };
+}

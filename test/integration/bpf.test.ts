@@ -1,0 +1,252 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { after, before, test } from 'node:test';
+
+import { helperPath } from '../../src/bpf/availability.ts';
+import { BpfHelper } from '../../src/bpf/helper.ts';
+import { BpfCollector } from '../../src/collect/bpf.ts';
+import type { Snapshot, TaskSample } from '../../src/model/snapshot.ts';
+import { normalizeFrame } from '../../src/procfs/stack.ts';
+import type { Workload } from '../../src/workload/workload.ts';
+import { runCli } from '../helpers/cli.ts';
+import { FIXTURES } from '../helpers/fixtures.ts';
+import { newWorkload, stateOf, waitForState } from '../helpers/workload.ts';
+
+const HOSTILE = 'x) R (y';
+const INSTALL = 'apt-get install clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev';
+
+let work: Workload;
+const dTasks: Array<{ pid: number; tid: number }> = [];
+const rTasks: Array<{ pid: number; tid: number }> = [];
+let hostileD: { pid: number; tid: number };
+let hostileS: number;
+let multi: { pid: number; tid: number };
+const tmp = mkdtempSync(join(tmpdir(), 'loadmon-bpf-test-'));
+const extra: ChildProcess[] = [];
+
+before(async () => {
+  work = newWorkload();
+  for (let i = 0; i < 3; i++) {
+    const s = await work.vfork(120);
+    dTasks.push({ pid: s.pid, tid: s.pid });
+  }
+  for (let i = 0; i < 2; i++) {
+    const s = await work.spin(120);
+    rTasks.push({ pid: s.pid, tid: s.pid });
+  }
+  const h = await work.vfork(120, HOSTILE);
+  hostileD = { pid: h.pid, tid: h.pid };
+  hostileS = (await work.threads(0, 120, HOSTILE)).pid;
+  const m = await work.vforkThread(5, 120);
+  multi = { pid: m.pid, tid: m.tid! };
+  await waitForState([...dTasks, hostileD, multi], 'D');
+  await waitForState(rTasks, 'R');
+});
+
+after(async () => {
+  await work.stop();
+  for (const c of extra) {
+    try {
+      process.kill(-c.pid!, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+function ours(s: Snapshot): TaskSample[] {
+  const pids = new Set(work.pids);
+  return s.tasks.filter((t) => pids.has(t.pid));
+}
+
+async function snapshotJson(source: string, ...more: string[]): Promise<Snapshot> {
+  const r = await runCli(['snapshot', '--json', '--source', source, ...more]);
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout) as Snapshot;
+}
+
+/** Starts a process that prints "ready PID" in its own process group; killed in after(). */
+function startReady(cmd: string, args: string[]): Promise<{ pid: number; readyAt: number }> {
+  const child = spawn(cmd, args, { detached: true, stdio: ['ignore', 'pipe', 'inherit'] });
+  extra.push(child);
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    createInterface({ input: child.stdout! }).once('line', (line) => {
+      const readyAt = Date.now();
+      const [word, pid] = line.split(' ');
+      if (word !== 'ready') reject(new Error(line));
+      else resolve({ pid: Number(pid), readyAt });
+    });
+  });
+}
+
+test('bpf and procfs see the same D tasks with the same stacks, the same R tasks, wchan and cgroup', async () => {
+  const b = await snapshotJson('bpf', '--profile', '0');
+  const p = await snapshotJson('procfs');
+  assert.equal(b.source, 'bpf');
+  assert.equal(b.schema, 'loadmon.snapshot/v1');
+  const key = (t: TaskSample): string => `${t.pid}/${t.tid}/${t.state}`;
+  const dOf = (s: Snapshot) => new Map(ours(s).filter((t) => t.state === 'D').map((t) => [t.tid, t]));
+  const bd = dOf(b);
+  const pd = dOf(p);
+  assert.deepEqual([...bd.keys()].sort(), [...pd.keys()].sort());
+  assert.deepEqual(
+    [...bd.keys()].sort(),
+    [...dTasks.map((t) => t.tid), hostileD.tid, multi.tid].sort(),
+  );
+  for (const [tid, t] of bd) {
+    const q = pd.get(tid)!;
+    assert.deepEqual(t.stack.map(normalizeFrame), q.stack.map(normalizeFrame), `tid ${tid}`);
+    for (const f of t.stack) assert.match(f, /^[\w.]+\+0x[0-9a-f]+\/0x[0-9a-f]+( \[\w+\])?$/);
+    assert.equal(t.comm, q.comm);
+    assert.equal(t.wchan, q.wchan);
+    assert.equal(t.cgroup, q.cgroup);
+    assert.equal(key(t), key(q));
+  }
+  assert.equal(bd.get(hostileD.tid)!.comm, HOSTILE);
+  assert.ok(!b.tasks.some((t) => t.pid === hostileS), 'a sleeping task named "x) R (y" must not be captured');
+  assert.deepEqual(
+    b.tasks.filter((t) => t.pid === multi.pid).map((t) => t.tid),
+    [multi.tid],
+  );
+  // R: our busy loops in both, unless one legitimately left R between the two captures.
+  for (const r of rTasks) {
+    const inB = b.tasks.some((t) => t.tid === r.tid && t.state === 'R');
+    const inP = p.tasks.some((t) => t.tid === r.tid && t.state === 'R');
+    assert.ok((inB && inP) || stateOf(r.pid, r.tid) !== 'R', `busy loop ${r.tid}: bpf ${inB}, procfs ${inP}`);
+  }
+  assert.ok(!b.tasks.some((t) => t.pid === process.pid), 'the test runner is not the CLI, but no task may be the CLI itself');
+  assert.ok(b.capture.threads_scanned >= work.pids.length);
+  for (const t of b.tasks) for (const f of [...t.stack, ...(t.user_stack ?? [])]) assert.doesNotMatch(f, /ffffffff|0x[0-9a-f]{9,}/);
+});
+
+test('blocked_ms of a vfork parent blocked for 3 s reads 3000 +- 300', async () => {
+  const loadgen = (work as unknown as { loadgen: string }).loadgen;
+  const collector = new BpfCollector({ profileMs: 0 });
+  try {
+    await collector.start();
+    const v = await startReady(loadgen, ['vfork', '60']);
+    await waitForState([{ pid: v.pid, tid: v.pid }], 'D');
+    await new Promise((r) => setTimeout(r, v.readyAt + 3000 - Date.now()));
+    const s = await collector.capture({ depth: 20 });
+    const t = s.tasks.find((x) => x.tid === v.pid)!;
+    assert.equal(t.state, 'D');
+    assert.ok(Math.abs(t.blocked_ms! - 3000) <= 300, `blocked_ms ${t.blocked_ms}`);
+    // R tasks never carry it.
+    assert.ok(s.tasks.filter((x) => x.state === 'R').every((x) => x.blocked_ms === undefined));
+  } finally {
+    collector.close();
+  }
+});
+
+test('snapshot --source bpf (default 2 s profile): a frame-pointer busy loop gets a user stack naming its functions', async () => {
+  const bin = join(tmp, 'loadmon-fpspin');
+  execFileSync('gcc', ['-O0', '-fno-omit-frame-pointer', '-o', bin, join(FIXTURES, 'bpf', 'fpspin.c')]);
+  const spin = await startReady(bin, ['60']);
+  await waitForState([{ pid: spin.pid, tid: spin.pid }], 'R');
+  const s = await snapshotJson('bpf');
+  assert.equal(s.capture.profile_ms, 2000);
+  const t = s.tasks.find((x) => x.tid === spin.pid);
+  assert.ok(t, 'the busy loop is captured');
+  assert.equal(t.state, 'R');
+  assert.ok(t.samples! > 10, `samples ${t.samples}`);
+  const fns = (t.user_stack ?? []).map((f) => normalizeFrame(f));
+  assert.deepEqual(fns.slice(0, 4), [
+    'loadmon_fp_inner (loadmon-fpspin)',
+    'loadmon_fp_middle (loadmon-fpspin)',
+    'loadmon_fp_outer (loadmon-fpspin)',
+    'main (loadmon-fpspin)',
+  ]);
+  // D tasks never get a user stack (their maps are never read).
+  assert.ok(s.tasks.filter((x) => x.state === 'D').every((x) => x.user_stack === undefined && x.samples === undefined));
+});
+
+test('watch --source bpf captures with source bpf', async () => {
+  const r = await runCli(['watch', '--source', 'bpf', '--threshold', '0', '--count', '1', '--json', '--quiet']);
+  assert.equal(r.code, 0, r.stderr);
+  const s = JSON.parse(r.stdout) as Snapshot;
+  assert.equal(s.source, 'bpf');
+  assert.equal(ours(s).filter((t) => t.state === 'D').length, 5);
+});
+
+test('without privileges (uid 65534): --source bpf exits 2 saying so; --source auto falls back to procfs with a note', async () => {
+  const opts = { uid: 65534, gid: 65534, cwd: '/' };
+  const r = await runCli(['snapshot', '--source', 'bpf'], opts);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /^loadmon: source 'bpf' is not available: loading BPF programs needs root, or CAP_BPF with CAP_PERFMON/);
+  assert.equal(r.stderr.trim().split('\n').length, 1);
+  assert.equal(r.stdout, '');
+  const a = await runCli(['snapshot', '--json'], opts);
+  assert.equal(a.code, 0, a.stderr);
+  const s = JSON.parse(a.stdout) as Snapshot;
+  assert.equal(s.source, 'procfs');
+  assert.ok(s.notes.some((n) => /eBPF collector was not used \(loading BPF programs needs root/.test(n)), s.notes.join(' | '));
+  assert.equal(a.stderr, '');
+});
+
+test('without the helper built: --source bpf exits 2 naming the packages; auto falls back with a note', async () => {
+  const env = { ...process.env, LOADMON_BPF_HELPER: join(tmp, 'no-such-helper') };
+  for (const cmd of [['snapshot'], ['watch', '--threshold', '0', '--count', '1']]) {
+    const r = await runCli([...cmd, '--source', 'bpf'], { env });
+    assert.equal(r.code, 2, r.stderr);
+    assert.ok(r.stderr.includes(INSTALL), r.stderr);
+    assert.match(r.stderr, /no-such-helper is not built/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
+  }
+  const a = await runCli(['snapshot', '--json'], { env });
+  assert.equal(a.code, 0, a.stderr);
+  const s = JSON.parse(a.stdout) as Snapshot;
+  assert.equal(s.source, 'procfs');
+  assert.ok(s.notes.some((n) => n.includes('eBPF collector was not used') && n.includes(INSTALL)), s.notes.join(' | '));
+});
+
+test('--source auto uses bpf here (root, BTF, helper built) and says so', async () => {
+  const s = await snapshotJson('auto');
+  assert.equal(s.source, 'bpf');
+  assert.equal(s.capture.profile_ms, undefined, 'auto does not sample unless --profile is given');
+});
+
+type BpfObject = { id: number; name?: string; prog_id?: number };
+
+function bpftool(kind: 'prog' | 'link'): BpfObject[] {
+  return JSON.parse(execFileSync('bpftool', ['-j', kind, 'show'], { encoding: 'utf8' }) || '[]') as BpfObject[];
+}
+
+const OUR_PROGS = new Set(['dump_tasks', 'on_cpu_sample']);
+
+test('a helper killed (SIGKILL) or stopped (SIGTERM) while sampling leaves no program or link attached', async () => {
+  for (const sig of ['SIGKILL', 'SIGTERM'] as const) {
+    const old = new Set(bpftool('prog').map((p) => p.id));
+    const h = await BpfHelper.start(helperPath());
+    try {
+      const ncpus = await h.profileStart(49);
+      assert.ok(ncpus >= 1);
+      // bpftool here cannot tell which process holds what: ours are the new programs with our names.
+      const progs = bpftool('prog').filter((p) => !old.has(p.id) && OUR_PROGS.has(p.name ?? '')).map((p) => p.id);
+      assert.equal(progs.length, 2, `our programs: ${progs}`);
+      const links = bpftool('link').filter((l) => progs.includes(l.prog_id ?? -1)).map((l) => l.id);
+      assert.ok(links.length >= 1 + ncpus, `our links: ${links}`);
+      process.kill(h.pid, sig);
+      const alive = (): number[] => {
+        const p = new Set(bpftool('prog').map((x) => x.id));
+        const l = new Set(bpftool('link').map((x) => x.id));
+        return [...progs.filter((id) => p.has(id)), ...links.filter((id) => l.has(id))];
+      };
+      const end = Date.now() + 5000;
+      while (alive().length > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+      assert.deepEqual(alive(), [], sig);
+    } finally {
+      h.close();
+      try {
+        process.kill(h.pid, 'SIGKILL');
+      } catch {
+        /* gone, as it should be */
+      }
+    }
+  }
+});

@@ -1,0 +1,125 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+
+import type { FastifyInstance } from 'fastify';
+
+import { StoreWriter } from '../../src/store/writer.ts';
+import { buildServer } from '../../src/web/server.ts';
+import { sample, SESSION, snapshot } from '../helpers/store.ts';
+import { CGROUPS, parsePrometheus, T_END, writeFixtureStore } from '../helpers/web.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'loadmon-metrics-'));
+const db = join(dir, 'm.db');
+let app: FastifyInstance;
+
+before(async () => {
+  writeFixtureStore(db);
+  ({ app } = await buildServer({ db, token: null, listenHost: '127.0.0.1', recording: false, log: () => {} }));
+});
+after(async () => {
+  await app.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function scrape(a = app) {
+  const r = await a.inject({ url: '/metrics', headers: { host: 'localhost' } });
+  assert.equal(r.statusCode, 200);
+  assert.match(String(r.headers['content-type']), /^text\/plain; version=0\.0\.4/);
+  return parsePrometheus(r.body);
+}
+
+const value = (fams: ReturnType<typeof parsePrometheus>, name: string, labels: Record<string, string> = {}): number | undefined =>
+  [...fams.values()].flatMap((f) => f.samples).find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
+
+test('metrics: the strict checker refuses what Prometheus would refuse', () => {
+  const ok = '# HELP a_b x\n# TYPE a_b gauge\na_b{c="d",e="f\\"g"} 1.5e3\n';
+  assert.equal(parsePrometheus(ok).get('a_b')!.samples[0]!.labels.e, 'f\\"g');
+  for (const bad of [
+    'a_b 1\n', // no HELP/TYPE
+    '# HELP a_b x\na_b 1\n', // no TYPE
+    '# HELP a_b x\n# TYPE a_b gauge\na_b{c=d} 1\n', // unquoted label
+    '# HELP a_b x\n# TYPE a_b gauge\na_b one\n', // bad value
+    '# HELP a_b x\n# TYPE a_b gauge\na-b 1\n', // bad name
+    '# HELP a_b x\n# TYPE a_b gauge\nc_d 1\n', // sample of another family
+    '# HELP a_b x\n# TYPE a_b gauge\na_b{c="1",c="2"} 1\n', // duplicate label
+    '# HELP a_b x\n# TYPE a_b gauge\na_b 1', // no final newline
+    '# HELP a_b x\n# TYPE a_b wat\na_b 1\n', // unknown type
+  ]) {
+    assert.throws(() => parsePrometheus(bad), JSON.stringify(bad));
+  }
+});
+
+test('metrics: /metrics is valid exposition text with the load, R/D, captures and process metrics', async () => {
+  const f = await scrape();
+  assert.equal(value(f, 'loadmon_load1'), 4, 'the newest sample: load1 4 + (14:00:00 s % 20)/10');
+  assert.ok(value(f, 'loadmon_load5') !== undefined && value(f, 'loadmon_load15') !== undefined);
+  assert.equal(value(f, 'loadmon_runnable_threads'), 10);
+  assert.equal(value(f, 'loadmon_uninterruptible_threads'), 37);
+  assert.equal(value(f, 'loadmon_sample_scanned'), 1);
+  assert.equal(value(f, 'loadmon_last_sample_timestamp_seconds'), T_END / 1000);
+  assert.equal(value(f, 'loadmon_threshold_load1'), 3);
+  assert.equal(value(f, 'loadmon_captures_total'), 12);
+  assert.equal(f.get('loadmon_captures_total')!.type, 'counter');
+  assert.equal(f.get('loadmon_capture_duration_seconds')!.type, 'histogram');
+  assert.equal(value(f, 'loadmon_pressure_avg10_ratio', { resource: 'cpu', kind: 'some' }), 0.125);
+  assert.equal(value(f, 'loadmon_recording'), 0);
+  for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_heap_size_used_bytes']) assert.ok(f.has(name), name);
+  for (const name of f.keys()) assert.match(name, /^(loadmon|process|nodejs)_[a-z0-9_]+$/, name);
+  for (const fam of f.values()) if (fam.type === 'counter') assert.match(fam.name, /_total$/, fam.name);
+});
+
+test('metrics: per-cgroup series are bounded to the 20 busiest plus "other", and add up', async () => {
+  const f = await scrape();
+  for (const name of ['loadmon_cgroup_runnable_threads', 'loadmon_cgroup_uninterruptible_threads']) {
+    const samples = f.get(name)!.samples;
+    const cgroups = new Set(samples.map((s) => s.labels.cgroup));
+    assert.ok(cgroups.size <= 21, `${name}: ${cgroups.size} series`);
+    assert.equal(cgroups.size, 21, `${CGROUPS} cgroups in the fixture: 20 of their own and other`);
+    assert.ok(cgroups.has('other'));
+    assert.deepEqual(samples.map((s) => Object.keys(s.labels)), samples.map(() => ['cgroup']));
+  }
+  const sum = (name: string) => f.get(name)!.samples.reduce((a, s) => a + s.value, 0);
+  assert.equal(sum('loadmon_cgroup_runnable_threads'), value(f, 'loadmon_runnable_threads'));
+  assert.equal(sum('loadmon_cgroup_uninterruptible_threads'), value(f, 'loadmon_uninterruptible_threads'));
+});
+
+test('metrics: a new capture is counted and its duration observed; the counter never goes down', async () => {
+  const before = await scrape();
+  assert.equal(value(before, 'loadmon_capture_duration_seconds_count'), 0, 'the histogram counts captures stored since the server started');
+  const w = StoreWriter.open(db);
+  w.useSession(1);
+  const snap = snapshot(T_END + 500, [{ pid: 9, state: 'D', stack: ['io_schedule+0x1/0x2'] }]);
+  snap.capture.ms = 42;
+  w.insertCapture(snap);
+  w.close();
+  const f = await scrape();
+  assert.equal(value(f, 'loadmon_captures_total'), 13);
+  assert.equal(value(f, 'loadmon_capture_duration_seconds_count'), 1);
+  assert.equal(value(f, 'loadmon_capture_duration_seconds_sum'), 0.042);
+  assert.equal(value(f, 'loadmon_capture_duration_seconds_bucket', { le: '0.025' }), 0);
+  assert.equal(value(f, 'loadmon_capture_duration_seconds_bucket', { le: '0.05' }), 1);
+  assert.equal(value(await scrape(), 'loadmon_capture_duration_seconds_count'), 1, 'observed once');
+});
+
+test('metrics: below the scan level the R/D series are absent (unknown), not zero', async () => {
+  const path = join(dir, 'idle.db');
+  const w = StoreWriter.open(path);
+  w.beginSession(SESSION);
+  w.insertSample(sample(T_END, 0.4, null));
+  w.close();
+  const { app: idle } = await buildServer({ db: path, token: null, listenHost: '127.0.0.1', recording: false, log: () => {} });
+  try {
+    const f = await scrape(idle);
+    assert.equal(value(f, 'loadmon_sample_scanned'), 0);
+    assert.equal(value(f, 'loadmon_load1'), 0.4);
+    assert.equal(value(f, 'loadmon_runnable_threads'), undefined);
+    assert.equal(value(f, 'loadmon_uninterruptible_threads'), undefined);
+    assert.equal(f.get('loadmon_cgroup_runnable_threads')?.samples.length ?? 0, 0);
+    assert.equal(value(f, 'loadmon_captures_total'), 0);
+  } finally {
+    await idle.close();
+  }
+});
