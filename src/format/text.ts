@@ -57,11 +57,26 @@ function formatGroup(out: string[], g: StackGroup): void {
     const tids = threads.map((t) => t.tid).join(',');
     const comms = [...new Set(threads.map((t) => escapeComm(t.comm)))].join(',');
     const cg = first.cgroup ? `  cgroup ${first.cgroup}` : '';
-    out.push(`  pid ${first.pid} ${comms}  tid ${tids}${cg}`);
+    out.push(`  pid ${first.pid} ${comms}  tid ${tids}${cg}${blockedFor(threads)}`);
+    // bpf with a profile window: what the R threads were running in user space.
+    for (const t of threads) {
+      if (!t.user_stack?.length) continue;
+      out.push(`    tid ${t.tid} user stack (${t.samples ?? 0} samples): ${t.user_stack.join(' <- ')}`);
+    }
   }
   if (procs.length > MAX_PROCESSES_PER_GROUP) {
     out.push(`  ... and ${procs.length - MAX_PROCESSES_PER_GROUP} more processes (--format json lists all)`);
   }
+}
+
+/** bpf: how long the D threads have been off CPU (the longest, and the shortest if they differ). */
+function blockedFor(threads: TaskSample[]): string {
+  const ms = threads.flatMap((t) => (t.blocked_ms === undefined ? [] : [t.blocked_ms]));
+  if (ms.length === 0) return '';
+  const lo = Math.min(...ms);
+  const hi = Math.max(...ms);
+  const fmt = (x: number): string => (x >= 10_000 ? `${Math.round(x / 1000)}s` : `${(x / 1000).toFixed(1)}s`);
+  return lo === hi || fmt(lo) === fmt(hi) ? `  blocked ${fmt(hi)}` : `  blocked ${fmt(lo)}-${fmt(hi)}`;
 }
 
 function functionName(frame: string): string {

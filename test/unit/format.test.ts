@@ -72,3 +72,19 @@ test('text: header with load, cpus and counts; groups; notes; escaped comms', ()
   assert.match(t, /notes:\n {2}- a note/);
   assert.doesNotMatch(t, /\nrunning task, comm: fake/);
 });
+
+test('text: bpf extras — how long D tasks have been blocked, user stacks of sampled R tasks', () => {
+  const bpf: Snapshot = {
+    ...snap,
+    source: 'bpf',
+    tasks: [
+      { ...task(20, 'D', 'vf', VFORK), blocked_ms: 3012 },
+      { ...task(21, 'D', 'vf', VFORK, 20), blocked_ms: 45_400 },
+      { ...task(10, 'R', 'busy', []), user_stack: ['spin_inner', 'spin_outer', 'main'], samples: 97 },
+    ],
+  };
+  const t = formatText(bpf);
+  assert.match(t, /pid 20 vf {2}tid 20,21 {2}cgroup \/x\.slice {2}blocked 3\.0s-45s/);
+  assert.match(t, /tid 10 user stack \(97 samples\): spin_inner <- spin_outer <- main/);
+  assert.doesNotMatch(formatText(snap), /blocked|user stack/);
+});
