@@ -12,6 +12,8 @@
 
 import { closeSync, openSync, readSync } from 'node:fs';
 
+import { procUnreadable } from '../errors.ts';
+
 export class ProcReader {
   private buf: Buffer;
 
@@ -51,5 +53,14 @@ export class ProcReader {
     const next = Buffer.allocUnsafe(this.buf.length * 2);
     this.buf.copy(next);
     this.buf = next;
+  }
+}
+
+/** One whole file that must be readable (/proc/stat, /proc/loadavg): a clear error otherwise. */
+export function readRequired(path: string): string {
+  try {
+    return new ProcReader().readText(path);
+  } catch (err) {
+    throw procUnreadable(path, err);
   }
 }

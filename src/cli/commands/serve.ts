@@ -6,21 +6,15 @@
  * refuses to start (exit 2). The URL is printed on stderr once listening.
  */
 
-import { hostname } from 'node:os';
 
-import { resolveSource } from '../../collect/select.ts';
-import { invalidOption, procUnreadable, serveInsecure, serveListen } from '../../errors.ts';
-import { countCpus } from '../../procfs/cpus.ts';
-import { ProcReader } from '../../procfs/reader.ts';
-import { runRecorder } from '../../record/recorder.ts';
+import { invalidOption, serveInsecure, serveListen } from '../../errors.ts';
 import { DEFAULT_LISTEN, isLoopback, parseListen, urlFor } from '../../web/listen.ts';
 import { buildServer } from '../../web/server.ts';
 import { StoreAccess } from '../../web/store-access.ts';
 import { info } from '../output.ts';
-import { formatDuration, resolveThreshold } from '../parse-values.ts';
 import { stopping } from '../shutdown.ts';
-import { DEFAULT_DB, parseRecord, type RawRecord } from '../store-options.ts';
-import { openWatcher } from './watch.ts';
+import { DEFAULT_DB, type RawRecord } from '../store-options.ts';
+import { runRecordLoop } from './record.ts';
 
 export interface RawServe extends RawRecord {
   listen?: string;
@@ -46,7 +40,7 @@ export async function serveCommand(raw: RawServe): Promise<void> {
   let recorderError: unknown = null;
   try {
     if (raw.record) {
-      recorder = startRecorder(raw, inner.signal);
+      recorder = runRecordLoop(raw, inner.signal);
       recorder.catch((err: unknown) => {
         recorderError = err;
         inner.abort();
@@ -81,45 +75,3 @@ export async function serveCommand(raw: RawServe): Promise<void> {
   }
 }
 
-/** The `record` loop, as `loadmon record` runs it, stopped by `signal`. */
-function startRecorder(raw: RawServe, signal: AbortSignal): Promise<number> {
-  const opts = parseRecord(raw);
-  const cpus = countCpus(readOnce(`${opts.procRoot}/stat`));
-  const threshold = resolveThreshold(opts.threshold, cpus);
-  const status = opts.quiet ? null : info;
-  const watcher = openWatcher(opts, opts.quiet);
-  status?.(
-    `recording into ${opts.db}: a sample every ${formatDuration(opts.sampleMs)} (R/D per process while load1 >= ${threshold / 2}),` +
-      ` captures at load1 >= ${threshold}`,
-  );
-  return runRecorder(watcher, {
-    db: opts.db,
-    procRoot: opts.procRoot,
-    sampleMs: opts.sampleMs,
-    intervalMs: opts.intervalMs,
-    count: opts.count,
-    policy: { retainMs: opts.retainMs, maxBytes: opts.maxBytes },
-    session: {
-      startedMs: Date.now(),
-      host: hostname(),
-      pid: process.pid,
-      cpus,
-      source: resolveSource(opts.source, opts.procRoot),
-      threshold,
-      thresholdSpec: opts.threshold.text,
-      scanAbove: threshold / 2,
-      sampleMs: opts.sampleMs,
-    },
-    signal,
-    status,
-    warn: info,
-  });
-}
-
-function readOnce(path: string): string {
-  try {
-    return new ProcReader().readText(path);
-  } catch (err) {
-    throw procUnreadable(path, err);
-  }
-}

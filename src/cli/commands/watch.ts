@@ -1,12 +1,12 @@
 import { openCollector } from '../../collect/select.ts';
 import { countCpus } from '../../procfs/cpus.ts';
 import { render } from '../../format/index.ts';
-import { ProcReader } from '../../procfs/reader.ts';
+import { readRequired } from '../../procfs/reader.ts';
 import { LoadProbe } from '../../trigger/load-probe.ts';
 import { ThresholdWatcher } from '../../trigger/procfs-watcher.ts';
 import { runWatch, type Watcher } from '../../trigger/watch.ts';
 import { bpfUnavailable } from '../../bpf/availability.ts';
-import { procUnreadable, sourceUnavailable } from '../../errors.ts';
+import { sourceUnavailable } from '../../errors.ts';
 import { parseWatch, type RawWatch, type WatchOptions } from '../options.ts';
 import { formatDuration, resolveThreshold } from '../parse-values.ts';
 import { info, write } from '../output.ts';
@@ -28,7 +28,7 @@ export async function watchCommand(raw: RawWatch & { quiet?: boolean }): Promise
 export function openWatcher(opts: WatchOptions, quiet: boolean): Watcher {
   const collector = openCollector(opts.source, opts.procRoot, {}, { profileMs: opts.profileMs ?? 0 });
   if (collector.source === 'kmod') return openKmodWatcher(opts, quiet);
-  const cpus = countCpus(readOnce(`${opts.procRoot}/stat`));
+  const cpus = countCpus(readRequired(`${opts.procRoot}/stat`));
   const threshold = resolveThreshold(opts.threshold, cpus);
   const probe = new LoadProbe(`${opts.procRoot}/loadavg`);
   if (!quiet) {
@@ -46,12 +46,4 @@ export function openWatcher(opts: WatchOptions, quiet: boolean): Watcher {
     intervalMs: opts.intervalMs,
     now: performance.now(),
   });
-}
-
-function readOnce(path: string): string {
-  try {
-    return new ProcReader().readText(path);
-  } catch (err) {
-    throw procUnreadable(path, err);
-  }
 }
