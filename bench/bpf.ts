@@ -13,34 +13,16 @@
  */
 
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 
 import { BpfCollector } from '../src/collect/bpf.ts';
 import { ProcfsCollector } from '../src/collect/procfs.ts';
 import { buildLoadgen } from '../src/workload/helper.ts';
 import { Workload } from '../src/workload/workload.ts';
+import { median, systemThreads } from './lib.ts';
 
 const SIZES = (process.env.BENCH_BPF_SIZES ?? '5000,10000').split(',').map(Number);
 const RUNS = Number(process.env.BENCH_RUNS ?? '11');
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-function systemThreads(): number {
-  let n = 0;
-  for (const p of readdirSync('/proc')) {
-    if (!/^\d+$/.test(p)) continue;
-    try {
-      n += readdirSync(`/proc/${p}/task`).length;
-    } catch {
-      /* gone */
-    }
-  }
-  return n;
-}
 
 const rows = [
   '| threads alive | bpf walk, ms per 1,000 threads | bpf capture (Node, end to end), ms per 1,000 | procfs capture, ms per 1,000 | procfs / bpf walk | procfs / bpf capture |',

@@ -34,3 +34,17 @@ function childrenOf(pid: number): number[] {
     return [];
   }
 }
+
+/** Threads alive in the system now (all /proc/PID/task entries). */
+export function systemThreads(): number {
+  let n = 0;
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      n += readdirSync(`/proc/${p}/task`).length;
+    } catch {
+      /* gone */
+    }
+  }
+  return n;
+}

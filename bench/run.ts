@@ -12,10 +12,10 @@
  */
 
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
-import { CLI, cpuNs, median } from './lib.ts';
+import { CLI, cpuNs, median, systemThreads } from './lib.ts';
 
 import { ProcfsCollector } from '../src/collect/procfs.ts';
 import { buildLoadgen } from '../src/workload/helper.ts';
@@ -24,19 +24,6 @@ import { Workload } from '../src/workload/workload.ts';
 const SIZES = (process.env.BENCH_SIZES ?? '1000,5000,10000').split(',').map(Number);
 const WATCH_SECONDS = Number(process.env.BENCH_WATCH_SECONDS ?? '60');
 const RUNS = Number(process.env.BENCH_RUNS ?? '11');
-
-function systemThreads(): number {
-  let n = 0;
-  for (const p of readdirSync('/proc')) {
-    if (!/^\d+$/.test(p)) continue;
-    try {
-      n += readdirSync(`/proc/${p}/task`).length;
-    } catch {
-      /* gone */
-    }
-  }
-  return n;
-}
 
 function timeCommand(cmd: string, args: string[]): number {
   const t = performance.now();

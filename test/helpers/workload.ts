@@ -33,3 +33,45 @@ export async function waitForState(tasks: Array<{ pid: number; tid: number }>, s
 export function threadIds(pid: number): number[] {
   return readdirSync(`/proc/${pid}/task`).map(Number);
 }
+
+export interface TaskRef {
+  pid: number;
+  tid: number;
+}
+
+/** The standard mixed fixture: 3 vfork D, 2 busy R, a D and an S task named "x) R (y", a thread that vforks. */
+export interface MixedLoad {
+  work: Workload;
+  dTasks: TaskRef[];
+  rTasks: TaskRef[];
+  hostileD: TaskRef;
+  /** pid of a sleeping (S) process with the hostile comm: must never be captured. */
+  hostileS: number;
+  /** The one D thread of a multi-threaded process (tid != pid). */
+  multi: TaskRef;
+}
+
+export const HOSTILE_COMM = 'x) R (y';
+
+/** Starts the mixed fixture and waits until every task is in its state. */
+export async function startMixedLoad(seconds: number): Promise<MixedLoad> {
+  const work = newWorkload();
+  const dTasks: TaskRef[] = [];
+  const rTasks: TaskRef[] = [];
+  for (let i = 0; i < 3; i++) {
+    const s = await work.vfork(seconds);
+    dTasks.push({ pid: s.pid, tid: s.pid });
+  }
+  for (let i = 0; i < 2; i++) {
+    const s = await work.spin(seconds);
+    rTasks.push({ pid: s.pid, tid: s.pid });
+  }
+  const h = await work.vfork(seconds, HOSTILE_COMM);
+  const hostileD = { pid: h.pid, tid: h.pid };
+  const hostileS = (await work.threads(0, seconds, HOSTILE_COMM)).pid;
+  const m = await work.vforkThread(5, seconds);
+  const multi = { pid: m.pid, tid: m.tid! };
+  await waitForState([...dTasks, hostileD, multi], 'D');
+  await waitForState(rTasks, 'R');
+  return { work, dTasks, rTasks, hostileD, hostileS, multi };
+}

@@ -14,37 +14,22 @@ import { normalizeFrame } from '../../src/procfs/stack.ts';
 import type { Workload } from '../../src/workload/workload.ts';
 import { runCli } from '../helpers/cli.ts';
 import { FIXTURES } from '../helpers/fixtures.ts';
-import { newWorkload, stateOf, waitForState } from '../helpers/workload.ts';
+import { HOSTILE_COMM, startMixedLoad, stateOf, type TaskRef, waitForState } from '../helpers/workload.ts';
 
-const HOSTILE = 'x) R (y';
-const INSTALL = 'apt-get install clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev';
+const HOSTILE = HOSTILE_COMM;
 
 let work: Workload;
-const dTasks: Array<{ pid: number; tid: number }> = [];
-const rTasks: Array<{ pid: number; tid: number }> = [];
-let hostileD: { pid: number; tid: number };
+let dTasks: TaskRef[];
+let rTasks: TaskRef[];
+let hostileD: TaskRef;
 let hostileS: number;
-let multi: { pid: number; tid: number };
+let multi: TaskRef;
+const INSTALL = 'apt-get install clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev';
 const tmp = mkdtempSync(join(tmpdir(), 'loadmon-bpf-test-'));
 const extra: ChildProcess[] = [];
 
 before(async () => {
-  work = newWorkload();
-  for (let i = 0; i < 3; i++) {
-    const s = await work.vfork(120);
-    dTasks.push({ pid: s.pid, tid: s.pid });
-  }
-  for (let i = 0; i < 2; i++) {
-    const s = await work.spin(120);
-    rTasks.push({ pid: s.pid, tid: s.pid });
-  }
-  const h = await work.vfork(120, HOSTILE);
-  hostileD = { pid: h.pid, tid: h.pid };
-  hostileS = (await work.threads(0, 120, HOSTILE)).pid;
-  const m = await work.vforkThread(5, 120);
-  multi = { pid: m.pid, tid: m.tid! };
-  await waitForState([...dTasks, hostileD, multi], 'D');
-  await waitForState(rTasks, 'R');
+  ({ work, dTasks, rTasks, hostileD, hostileS, multi } = await startMixedLoad(120));
 });
 
 after(async () => {

@@ -4,34 +4,19 @@ import { after, before, test } from 'node:test';
 import type { Snapshot, TaskSample } from '../../src/model/snapshot.ts';
 import type { Workload } from '../../src/workload/workload.ts';
 import { runCli } from '../helpers/cli.ts';
-import { newWorkload, threadIds, waitForState } from '../helpers/workload.ts';
+import { HOSTILE_COMM, newWorkload, startMixedLoad, type TaskRef, threadIds, waitForState } from '../helpers/workload.ts';
 
-const HOSTILE = 'x) R (y';
+const HOSTILE = HOSTILE_COMM;
 
 let work: Workload;
-const dTasks: Array<{ pid: number; tid: number }> = [];
-const rTasks: Array<{ pid: number; tid: number }> = [];
-let hostileD: { pid: number; tid: number };
+let dTasks: TaskRef[];
+let rTasks: TaskRef[];
+let hostileD: TaskRef;
 let hostileS: number;
-let multi: { pid: number; tid: number };
+let multi: TaskRef;
 
 before(async () => {
-  work = newWorkload();
-  for (let i = 0; i < 3; i++) {
-    const s = await work.vfork(60);
-    dTasks.push({ pid: s.pid, tid: s.pid });
-  }
-  for (let i = 0; i < 2; i++) {
-    const s = await work.spin(60);
-    rTasks.push({ pid: s.pid, tid: s.pid });
-  }
-  const h = await work.vfork(60, HOSTILE);
-  hostileD = { pid: h.pid, tid: h.pid };
-  hostileS = (await work.threads(0, 60, HOSTILE)).pid;
-  const m = await work.vforkThread(5, 60);
-  multi = { pid: m.pid, tid: m.tid! };
-  await waitForState([...dTasks, hostileD, multi], 'D');
-  await waitForState(rTasks, 'R');
+  ({ work, dTasks, rTasks, hostileD, hostileS, multi } = await startMixedLoad(60));
 });
 
 after(async () => {
