@@ -6,7 +6,7 @@
  */
 
 import { REPORT_SCHEMA, type MeanAttribution, type Report, type ReportCapture } from '../model/report.ts';
-import type { StoreReader } from '../store/reader.ts';
+import type { CaptureRow, StoreReader } from '../store/reader.ts';
 import { attributeLoad1, byCgroup, type Contribution, REPLAY_WINDOW_MS } from './attribution.ts';
 import { aggregateStacks } from './stacks.ts';
 import { decideVerdict } from './verdict.ts';
@@ -30,18 +30,7 @@ export function buildReport(store: StoreReader, p: ReportPeriod): Report {
   const curve = span ? store.loadCurve(from, to) : null;
 
   const captureRows = span ? store.captures(from, to) : [];
-  const captures: ReportCapture[] = captureRows.map((c) => {
-    const ctx = store.contextSummary(c.contextFromMs, c.t);
-    return {
-      id: c.id,
-      time: new Date(c.t).toISOString(),
-      source: c.source,
-      load1: c.load1,
-      r: c.r,
-      d: c.d,
-      context: { from: new Date(c.contextFromMs).toISOString(), samples: ctx.samples, scanned: ctx.scanned, max_load1: ctx.maxLoad1 },
-    };
-  });
+  const captures = captureRows.map((c) => reportCapture(store, c));
   const allStacks = span ? aggregateStacks(store.snapshots(from, to)) : [];
 
   // Replay only the last REPLAY_WINDOW_MS: what came before has decayed below 1e-6.
@@ -155,4 +144,18 @@ function withOthers(list: Contribution[], top: number): Contribution[] {
 
 function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
+}
+
+/** A stored capture as the report and the API show it: its counts and its pre-trigger context. */
+export function reportCapture(store: StoreReader, c: CaptureRow): ReportCapture {
+  const ctx = store.contextSummary(c.contextFromMs, c.t);
+  return {
+    id: c.id,
+    time: new Date(c.t).toISOString(),
+    source: c.source,
+    load1: c.load1,
+    r: c.r,
+    d: c.d,
+    context: { from: new Date(c.contextFromMs).toISOString(), samples: ctx.samples, scanned: ctx.scanned, max_load1: ctx.maxLoad1 },
+  };
 }

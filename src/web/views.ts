@@ -6,9 +6,11 @@
  */
 
 import { CAUSES, type CauseId } from '../analyze/causes.ts';
+import { reportCapture } from '../analyze/report.ts';
 import { aggregateStacks, normalizeStack } from '../analyze/stacks.ts';
 import { decideVerdict, type VerdictLine } from '../analyze/verdict.ts';
 import { foldSnapshots, type FoldedStack } from '../format/folded.ts';
+import type { ReportCapture } from '../model/report.ts';
 import type { Snapshot } from '../model/snapshot.ts';
 import type { CaptureRow, StoreReader } from '../store/reader.ts';
 import type { Range } from './params.ts';
@@ -144,15 +146,7 @@ export interface StackGroupView {
 }
 
 export interface CaptureView {
-  capture: {
-    id: number;
-    time: string;
-    source: string;
-    load1: number;
-    r: number;
-    d: number;
-    context: { from: string; samples: number; scanned: number; max_load1: number | null };
-  };
+  capture: ReportCapture;
   verdict: VerdictLine[];
   groups: StackGroupView[];
   snapshot: Snapshot;
@@ -161,7 +155,6 @@ export interface CaptureView {
 /** The full view of one capture: verdict with evidence, tasks grouped by normalised stack, the snapshot. */
 export function buildCaptureView(store: StoreReader, row: CaptureRow): CaptureView {
   const snap = store.snapshot(row.id);
-  const ctx = store.contextSummary(row.contextFromMs, row.t);
   const byKey = new Map<string, StackGroupView['tasks']>();
   for (const t of snap.tasks) {
     const key = `${t.state}\n${normalizeStack(t.stack).join('\n')}`;
@@ -184,15 +177,7 @@ export function buildCaptureView(store: StoreReader, row: CaptureRow): CaptureVi
     };
   });
   return {
-    capture: {
-      id: row.id,
-      time: new Date(row.t).toISOString(),
-      source: row.source,
-      load1: row.load1,
-      r: row.r,
-      d: row.d,
-      context: { from: new Date(row.contextFromMs).toISOString(), samples: ctx.samples, scanned: ctx.scanned, max_load1: ctx.maxLoad1 },
-    },
+    capture: reportCapture(store, row),
     verdict: captureVerdict(row.id, snap),
     groups,
     snapshot: snap,
