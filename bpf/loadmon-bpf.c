@@ -43,6 +43,7 @@ static struct loadmon_bpf *skel;
 static struct bpf_link *iter_link;
 static struct bpf_link **perf_links;
 static int nperf;
+static struct bpf_link *offcpu_link;
 static volatile sig_atomic_t stopping;
 
 static void on_signal(int sig)
@@ -94,6 +95,8 @@ static void stop_profile(void)
 static void cleanup(void)
 {
 	stop_profile();
+	bpf_link__destroy(offcpu_link);
+	offcpu_link = NULL;
 	bpf_link__destroy(iter_link);
 	iter_link = NULL;
 	loadmon_bpf__destroy(skel);
@@ -130,7 +133,7 @@ static void print_task(const struct lm_task *t)
 	printf("\n");
 }
 
-static void cmd_snapshot(unsigned long depth, unsigned long skip)
+static void cmd_snapshot(unsigned long depth, unsigned long skip, unsigned long rstacks)
 {
 	static char *buf;
 	static size_t cap;
@@ -141,6 +144,7 @@ static void cmd_snapshot(unsigned long depth, unsigned long skip)
 	if (depth > LM_MAX_DEPTH)
 		depth = LM_MAX_DEPTH;
 	skel->data->depth = depth;
+	skel->data->r_stacks = rstacks;
 	skel->bss->skip_tgid_a = getpid();
 	skel->bss->skip_tgid_b = skip;
 	skel->bss->passed_over = 0;
@@ -300,6 +304,172 @@ static void cmd_profile_stop(void)
 	}
 	free(ids);
 	printf("end\n");
+}
+
+/* ---- D off-CPU time ---- */
+
+/*
+ * Every element of a hash map, keys and values side by side in *keys and
+ * *vals (grown as needed), in one batched walk where the kernel has it
+ * (5.6+), else key by key. Returns the count, or -1.
+ */
+static long read_map(int fd, size_t ksz, size_t vsz, __u32 max, void **keys, void **vals)
+{
+	__u64 in = 0, out = 0;
+	__u32 n = 0, chunk;
+	void *next = NULL, *prev = NULL;
+	int err;
+
+	*keys = realloc(*keys, (size_t)max * ksz);
+	*vals = realloc(*vals, (size_t)max * vsz);
+	if (!*keys || !*vals)
+		return -1;
+	for (int first = 1; n < max; first = 0) {
+		chunk = max - n;
+		err = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, (char *)*keys + n * ksz, (char *)*vals + n * vsz, &chunk, NULL);
+		if (err && errno != ENOENT)
+			break;
+		n += chunk;
+		if (err)
+			return n; /* ENOENT: the walk is complete */
+		in = out;
+	}
+	if (n > 0 || (errno != EINVAL && errno != ENOTSUP && errno != EOPNOTSUPP))
+		return n;
+	/* No batch operations: walk the keys (the map may change meanwhile; bounded by max). */
+	for (n = 0; n < max; n++) {
+		next = (char *)*keys + n * ksz;
+		if (bpf_map_get_next_key(fd, prev, next) != 0)
+			break;
+		if (bpf_map_lookup_elem(fd, next, (char *)*vals + n * vsz) != 0)
+			break;
+		prev = next;
+	}
+	return n;
+}
+
+static void print_frames(const __u64 *ips, int n)
+{
+	if (n <= 0)
+		printf("-");
+	for (int i = 0; i < n && i < LM_OFFCPU_DEPTH && ips[i]; i++)
+		printf("%s%llx", i ? "," : "", (unsigned long long)ips[i]);
+}
+
+static void print_comm(const char *comm)
+{
+	size_t clen = strnlen(comm, 16);
+
+	if (clen == 0)
+		printf("-");
+	print_hex((const unsigned char *)comm, clen);
+}
+
+static int frames_of(const __u64 *ips)
+{
+	int n = 0;
+
+	while (n < LM_OFFCPU_DEPTH && ips[n])
+		n++;
+	return n;
+}
+
+/* Forgets the open intervals (after a stop: they would close as one long interval at the next start). */
+static void clear_open(void)
+{
+	static void *keys, *vals;
+	int fd = bpf_map__fd(skel->maps.offcpu_open);
+	long n = read_map(fd, sizeof(__u32), sizeof(struct lm_offcpu_open), 16384, &keys, &vals);
+
+	for (long i = 0; i < n; i++)
+		bpf_map_delete_elem(fd, (__u32 *)keys + i);
+}
+
+static void cmd_offcpu_start(unsigned long skip)
+{
+	if (!offcpu_link) {
+		skel->bss->offcpu_skip_a = getpid();
+		skel->bss->offcpu_skip_b = skip;
+		skel->bss->offcpu_slot = 0;
+		skel->bss->offcpu_dropped = 0;
+		offcpu_link = bpf_program__attach(skel->progs.on_switch);
+		if (!offcpu_link) {
+			printf("err attaching to sched_switch: %s\n", strerror(errno));
+			return;
+		}
+	}
+	printf("ok %llu\n", (unsigned long long)now_ns());
+}
+
+/* Drains one sums map: prints (unless quiet) and deletes every element. */
+static void drain_sums(int fd, int quiet)
+{
+	static void *keys, *vals;
+	long n = read_map(fd, sizeof(struct lm_offcpu_key), sizeof(struct lm_offcpu_val), 16384, &keys, &vals);
+
+	for (long i = 0; i < n; i++) {
+		const struct lm_offcpu_key *k = (const struct lm_offcpu_key *)keys + i;
+		const struct lm_offcpu_val *v = (const struct lm_offcpu_val *)vals + i;
+
+		if (!quiet) {
+			printf("o %u %u %llu %llu %llu ", k->tid, k->pid, (unsigned long long)v->ns,
+			       (unsigned long long)v->count, (unsigned long long)v->cgroup);
+			print_comm(v->comm);
+			printf(" ");
+			print_frames(k->ips, frames_of(k->ips));
+			printf("\n");
+		}
+		bpf_map_delete_elem(fd, k);
+	}
+}
+
+/*
+ * Completed intervals since the last read (o lines), then the intervals
+ * still open (p lines), then "end NOW DROPPED". Switch-ins are first pointed
+ * at the other sums map, so the drained one no longer changes; an interval
+ * that closes between the drain and the read of the open ones is in neither
+ * and shows up in the next read's sums (Node accounts for that).
+ */
+static void cmd_offcpu_read(void)
+{
+	static void *keys, *vals;
+	const struct timespec grace = { 0, 1000000 };
+	__u64 old = skel->bss->offcpu_slot, now;
+	long n;
+
+	if (!offcpu_link) {
+		printf("err off-CPU tracking is not started\nend 0 0\n");
+		return;
+	}
+	skel->bss->offcpu_slot = !old;
+	/* A switch-in that read the old slot finishes within microseconds
+	 * (it runs with interrupts off, under the run queue lock). */
+	nanosleep(&grace, NULL);
+	drain_sums(bpf_map__fd(old ? skel->maps.offcpu_sums_1 : skel->maps.offcpu_sums_0), 0);
+	now = now_ns();
+	n = read_map(bpf_map__fd(skel->maps.offcpu_open), sizeof(__u32), sizeof(struct lm_offcpu_open), 16384, &keys, &vals);
+	for (long i = 0; i < n; i++) {
+		const struct lm_offcpu_open *o = (const struct lm_offcpu_open *)vals + i;
+
+		if (o->tid != ((const __u32 *)keys)[i])
+			continue; /* an element reused while it was read */
+		printf("p %u %u %llu %llu ", o->tid, o->pid, (unsigned long long)o->start_ns, (unsigned long long)o->cgroup);
+		print_comm(o->comm);
+		printf(" ");
+		print_frames(o->ips, o->nframes);
+		printf("\n");
+	}
+	printf("end %llu %llu\n", (unsigned long long)now, (unsigned long long)skel->bss->offcpu_dropped);
+}
+
+static void cmd_offcpu_stop(void)
+{
+	bpf_link__destroy(offcpu_link);
+	offcpu_link = NULL;
+	drain_sums(bpf_map__fd(skel->maps.offcpu_sums_0), 1);
+	drain_sums(bpf_map__fd(skel->maps.offcpu_sums_1), 1);
+	clear_open();
+	printf("ok\n");
 }
 
 /* ---- /proc/PID/maps, read with a deadline ---- */
@@ -471,11 +641,17 @@ int main(void)
 	while (!stopping && fgets(line, sizeof(line), stdin)) {
 		line[strcspn(line, "\n")] = 0;
 		if (strncmp(line, "snapshot", 8) == 0)
-			cmd_snapshot(arg_ul(line, "depth=", 20), arg_ul(line, "skip=", 0));
+			cmd_snapshot(arg_ul(line, "depth=", 20), arg_ul(line, "skip=", 0), arg_ul(line, "rstacks=", 1));
 		else if (strncmp(line, "profile-start", 13) == 0)
 			cmd_profile_start(arg_ul(line, "hz=", 49));
 		else if (strcmp(line, "profile-stop") == 0)
 			cmd_profile_stop();
+		else if (strncmp(line, "offcpu-start", 12) == 0)
+			cmd_offcpu_start(arg_ul(line, "skip=", 0));
+		else if (strcmp(line, "offcpu-read") == 0)
+			cmd_offcpu_read();
+		else if (strcmp(line, "offcpu-stop") == 0)
+			cmd_offcpu_stop();
 		else if (strncmp(line, "maps ", 5) == 0)
 			cmd_maps(line + 5);
 		else if (strcmp(line, "quit") == 0)

@@ -30,6 +30,8 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* Set by the helper before each pass (globals are __u64: see docs/bpf.md). */
 __u64 depth = 20;
+/* 0: kernel stacks for D tasks only (the recorder's 1 s samples). */
+__u64 r_stacks = 1;
 __u64 skip_tgid_a = 0;
 __u64 skip_tgid_b = 0;
 /* Tasks visited that produced no record. Only tasks that write nothing are
@@ -183,7 +185,7 @@ int dump_tasks(struct bpf_iter__task *ctx)
 	d = depth;
 	if (d > LM_MAX_DEPTH)
 		d = LM_MAX_DEPTH;
-	if (d > 0) {
+	if (d > 0 && (st == 'D' || r_stacks)) {
 		n = bpf_get_task_stack(t, rec->ips, d * sizeof(__u64), 0);
 		rec->nframes = n < 0 ? n : n / sizeof(__u64);
 	}
@@ -231,5 +233,131 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx)
 		__sync_fetch_and_add(count, 1);
 	else
 		bpf_map_update_elem(&samples, &key, &one, BPF_NOEXIST);
+	return 0;
+}
+
+/* ---- D off-CPU time (sched_switch) ---- */
+
+/*
+ * offcputime --state 2, done continuously: a thread switching out in D
+ * (not preempted: a preempted task is still runnable) opens an interval
+ * stamped with the time, its process and its kernel stack; when it is
+ * switched back in, the interval's length is added to the sums of its
+ * (thread, stack). The helper reads the sums every sample: switch-ins add to
+ * the map offcpu_slot names, and the helper flips the slot before draining
+ * the other, so nothing is added to a map while it is being read. The
+ * intervals still open are read from offcpu_open.
+ */
+
+#define OFFCPU_OPEN_MAX 16384
+#define OFFCPU_ACC_MAX 16384
+
+__u64 offcpu_slot = 0;
+/* loadmon's own processes (the helper and Node), left out as the iterator leaves them out. */
+__u64 offcpu_skip_a = 0;
+__u64 offcpu_skip_b = 0;
+/* Intervals lost because a map was full. */
+__u64 offcpu_dropped = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, OFFCPU_OPEN_MAX);
+	__type(key, __u32);
+	__type(value, struct lm_offcpu_open);
+} offcpu_open SEC(".maps");
+
+struct offcpu_sums {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, OFFCPU_ACC_MAX);
+	__type(key, struct lm_offcpu_key);
+	__type(value, struct lm_offcpu_val);
+};
+
+struct offcpu_sums offcpu_sums_0 SEC(".maps");
+struct offcpu_sums offcpu_sums_1 SEC(".maps");
+
+struct offcpu_scratch {
+	struct lm_offcpu_open open;
+	struct lm_offcpu_key key;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct offcpu_scratch);
+} offcpu_scratch SEC(".maps");
+
+static __always_inline void offcpu_begin(void *ctx, struct task_struct *prev, struct offcpu_scratch *s)
+{
+	struct lm_offcpu_open *o = &s->open;
+	struct task_struct *leader = prev->group_leader;
+	long n;
+
+	o->start_ns = bpf_ktime_get_ns();
+	o->tid = prev->pid;
+	o->pid = prev->tgid;
+	o->cgroup = BPF_CORE_READ(prev, cgroups, dfl_cgrp, kn, id);
+	bpf_probe_read_kernel_str(o->comm, sizeof(o->comm), &leader->comm);
+	/* bpf_get_stack zero-fills the buffer past the frames it writes. */
+	n = bpf_get_stack(ctx, o->ips, sizeof(o->ips), 0);
+	o->nframes = n < 0 ? n : n / sizeof(__u64);
+	if (bpf_map_update_elem(&offcpu_open, &o->tid, o, BPF_ANY))
+		__sync_fetch_and_add(&offcpu_dropped, 1);
+}
+
+static __always_inline void offcpu_add(void *sums, struct lm_offcpu_key *key, struct lm_offcpu_val *v)
+{
+	struct lm_offcpu_val *cur = bpf_map_lookup_elem(sums, key);
+
+	if (!cur && bpf_map_update_elem(sums, key, v, BPF_NOEXIST) == 0)
+		return;
+	if (!cur)
+		cur = bpf_map_lookup_elem(sums, key); /* another CPU added it */
+	if (!cur) {
+		__sync_fetch_and_add(&offcpu_dropped, 1);
+		return;
+	}
+	__sync_fetch_and_add(&cur->ns, v->ns);
+	__sync_fetch_and_add(&cur->count, 1);
+}
+
+static __always_inline void offcpu_end(struct task_struct *next, struct offcpu_scratch *s)
+{
+	__u32 tid = next->pid;
+	struct lm_offcpu_open *o = bpf_map_lookup_elem(&offcpu_open, &tid);
+	struct lm_offcpu_val v = {};
+	__u64 now = bpf_ktime_get_ns();
+
+	if (!o)
+		return;
+	s->key.tid = o->tid;
+	s->key.pid = o->pid;
+	__builtin_memcpy(s->key.ips, o->ips, sizeof(s->key.ips));
+	v.ns = now > o->start_ns ? now - o->start_ns : 0;
+	v.count = 1;
+	v.cgroup = o->cgroup;
+	__builtin_memcpy(v.comm, o->comm, sizeof(v.comm));
+	/* Closed before it is counted: the helper, reading the open intervals
+	 * after draining the sums, must never see one as both. */
+	bpf_map_delete_elem(&offcpu_open, &tid);
+	if (offcpu_slot)
+		offcpu_add(&offcpu_sums_1, &s->key, &v);
+	else
+		offcpu_add(&offcpu_sums_0, &s->key, &v);
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	struct offcpu_scratch *s;
+	__u32 zero = 0;
+
+	s = bpf_map_lookup_elem(&offcpu_scratch, &zero);
+	if (!s)
+		return 0;
+	if (!preempt && load_state(prev) == 'D' && prev->tgid != offcpu_skip_a && prev->tgid != offcpu_skip_b)
+		offcpu_begin(ctx, prev, s);
+	offcpu_end(next, s);
 	return 0;
 }

@@ -45,4 +45,35 @@ struct lm_sample_key {
 	__s64 user_stack_id; /* < 0: no user stack (kernel thread, or unwinding failed) */
 };
 
+/* Raw kernel frames kept per off-CPU interval: the scheduler's and the
+ * tracepoint's own frames come first and are dropped in Node. */
+#define LM_OFFCPU_DEPTH 40
+
+/* A thread that went off CPU in D: written at switch-out, read at switch-in
+ * (and by the helper for the intervals still open when it reads). */
+struct lm_offcpu_open {
+	__u64 start_ns; /* bpf_ktime_get_ns(), CLOCK_MONOTONIC */
+	__u64 cgroup; /* kernfs id of the thread's cgroup v2 */
+	__u32 tid;
+	__u32 pid;
+	__s32 nframes;
+	__u32 pad;
+	char comm[16]; /* the process's (group leader's) comm */
+	__u64 ips[LM_OFFCPU_DEPTH];
+};
+
+/* Completed D off-CPU time, summed per thread and raw stack. */
+struct lm_offcpu_key {
+	__u32 tid;
+	__u32 pid;
+	__u64 ips[LM_OFFCPU_DEPTH]; /* zero-filled past the stack's end */
+};
+
+struct lm_offcpu_val {
+	__u64 ns;
+	__u64 count; /* completed intervals */
+	__u64 cgroup;
+	char comm[16];
+};
+
 #endif

@@ -11,6 +11,11 @@ import { bpfError, sourceUnavailable } from '../errors.ts';
 import {
   type Fatal,
   type MapRecord,
+  type OffcpuEnd,
+  type OffcpuOpen,
+  type OffcpuSum,
+  parseOffcpuEnd,
+  parseOffcpuLine,
   parseMapFailure,
   parseMapLine,
   parseReady,
@@ -43,6 +48,12 @@ export interface HelperSnapshot {
 export interface HelperProfile {
   samples: SampleRecord[];
   stacks: Map<number, bigint[]>;
+}
+
+/** One read of the D off-CPU tracking (docs/bpf.md, "Time blocked, continuously"). */
+export interface HelperOffcpu extends OffcpuEnd {
+  sums: OffcpuSum[];
+  open: OffcpuOpen[];
 }
 
 export interface HelperMaps {
@@ -115,8 +126,9 @@ export class BpfHelper {
     return this.child.pid ?? -1;
   }
 
-  async snapshot(depth: number, skipPid: number): Promise<HelperSnapshot> {
-    const lines = await this.request(`snapshot depth=${depth} skip=${skipPid}`, (l) => l.startsWith('end'));
+  /** One iterator pass; `rStacks: false` leaves out the kernel stacks of R tasks (D ones keep theirs). */
+  async snapshot(depth: number, skipPid: number, rStacks = true): Promise<HelperSnapshot> {
+    const lines = await this.request(`snapshot depth=${depth} skip=${skipPid} rstacks=${rStacks ? 1 : 0}`, (l) => l.startsWith('end'));
     const tasks: TaskRecord[] = [];
     const errors: string[] = [];
     let end: SnapshotEnd | null = null;
@@ -149,6 +161,32 @@ export class BpfHelper {
       }
     }
     return { samples, stacks };
+  }
+
+  /** Attaches the sched_switch program (idempotent); returns the CLOCK_MONOTONIC ns it counts from. */
+  async offcpuStart(skipPid: number): Promise<number> {
+    const [line] = await this.request(`offcpu-start skip=${skipPid}`, () => true);
+    const m = /^ok (\d+)$/.exec(line!);
+    if (m) return Number(m[1]);
+    throw bpfError(`cannot track time blocked in D: ${line!.replace(/^err /, '')}`);
+  }
+
+  /** The intervals completed since the last read, summed per (thread, stack), and the ones still open. */
+  async offcpuRead(): Promise<HelperOffcpu> {
+    const lines = await this.request('offcpu-read', (l) => l.startsWith('end'));
+    const out: HelperOffcpu = { sums: [], open: [], nowNs: 0, dropped: 0 };
+    for (const l of lines) {
+      if (l.startsWith('o ')) out.sums.push(parseOffcpuLine(l) as OffcpuSum);
+      else if (l.startsWith('p ')) out.open.push(parseOffcpuLine(l) as OffcpuOpen);
+      else if (l.startsWith('err ')) throw bpfError(l.slice(4));
+      else if (l.startsWith('end')) Object.assign(out, parseOffcpuEnd(l));
+    }
+    return out;
+  }
+
+  /** Detaches the sched_switch program and forgets what it counted. */
+  async offcpuStop(): Promise<void> {
+    await this.request('offcpu-stop', () => true);
   }
 
   /** Executable mappings of these processes, read by the helper under a deadline. */

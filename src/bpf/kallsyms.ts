@@ -33,8 +33,25 @@ const MISS_RELOAD_MS = 10_000;
 const LOW_BITS = 52n;
 const LOW_MASK = (1n << LOW_BITS) - 1n;
 
+/** A range of core kernel text, [start, end), as top-12 / low-52 bit halves. */
+interface TextRange {
+  hi: number;
+  start: number;
+  end: number;
+}
+
+/** The sections the kernel's in_sched_functions() covers: scheduler and lock functions. */
+const SCHED_SECTIONS = [
+  ['__sched_text_start', '__sched_text_end'],
+  ['__lock_text_start', '__lock_text_end'],
+] as const;
+const MARKERS = new Set<string>(SCHED_SECTIONS.flat());
+
 export class KernelSymbols {
-  private constructor(private readonly images: Image[]) {}
+  private constructor(
+    private readonly images: Image[],
+    private readonly schedText: TextRange[],
+  ) {}
 
   /**
    * Parses /proc/kallsyms text. Lines with zeroed addresses (no privilege)
@@ -45,6 +62,7 @@ export class KernelSymbols {
     const moduleEnds = parseModuleEnds(modules);
     const groups = new Map<string, { hi: number; module: string; starts: number[]; names: string[] }>();
     const coreEnds: Array<{ hi: number; lo: number }> = [];
+    const markers = new Map<string, { hi: number; lo: number }>();
     let start = 0;
     while (start < text.length) {
       let end = text.indexOf('\n', start);
@@ -63,6 +81,7 @@ export class KernelSymbols {
       const tab = rest.indexOf('\t');
       const name = tab < 0 ? rest : rest.slice(0, tab);
       const module = tab < 0 ? '' : rest.slice(tab + 1).replace(/^\[|\]$/g, '');
+      if (module === '' && MARKERS.has(name)) markers.set(name, { hi, lo });
       // Section ends are markers, not functions: code lies below them.
       if (module === '' && (name === '_etext' || name === '_einittext')) {
         coreEnds.push({ hi, lo });
@@ -103,7 +122,28 @@ export class KernelSymbols {
       }
       images.push({ hi: g.hi, starts, ends, names, module: g.module });
     }
-    return new KernelSymbols(images);
+    const schedText: TextRange[] = [];
+    for (const [a, b] of SCHED_SECTIONS) {
+      const s = markers.get(a);
+      const e = markers.get(b);
+      if (s && e && s.hi === e.hi && e.lo > s.lo) schedText.push({ hi: s.hi, start: s.lo, end: e.lo });
+    }
+    return new KernelSymbols(images, schedText);
+  }
+
+  /** False when kallsyms did not show the section markers (then nothing can be filtered). */
+  get knowsSchedText(): boolean {
+    return this.schedText.length > 0;
+  }
+
+  /**
+   * The kernel's in_sched_functions(): the address is in the scheduler's or
+   * the lock functions' text. /proc/PID/stack leaves such frames out.
+   */
+  inSchedFunctions(address: bigint): boolean {
+    const hi = Number(address >> LOW_BITS);
+    const lo = Number(address & LOW_MASK);
+    return this.schedText.some((r) => r.hi === hi && lo >= r.start && lo < r.end);
   }
 
   get size(): number {

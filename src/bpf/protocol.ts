@@ -79,6 +79,11 @@ function int(field: string | undefined, what: string): number {
   return Number(field);
 }
 
+function bigUint(field: string | undefined, what: string): bigint {
+  if (field === undefined || !/^\d{1,20}$/.test(field)) throw bpfProtocol(`bad ${what} '${field ?? ''}'`);
+  return BigInt(field);
+}
+
 function addr(field: string, what: string): bigint {
   if (!/^[0-9a-f]{1,16}$/.test(field)) throw bpfProtocol(`bad ${what} '${field}'`);
   return BigInt(`0x${field}`);
@@ -166,4 +171,65 @@ export function parseMapFailure(line: string): { pid: number; reason: string } {
   const f = line.split(' ');
   if (f[0] !== 'x' || f.length !== 3) throw bpfProtocol(`bad maps failure line '${line.slice(0, 60)}'`);
   return { pid: int(f[1], 'pid'), reason: f[2]! };
+}
+
+/** A thread's D off-CPU interval(s): its process, the process's comm and cgroup v2 id, the raw kernel stack at switch-out. */
+export interface OffcpuInterval {
+  tid: number;
+  pid: number;
+  comm: string;
+  /** kernfs id of the thread's cgroup in the v2 hierarchy. */
+  cgroup: bigint;
+  /** Raw return addresses at switch-out, innermost first (tracepoint and scheduler frames included). */
+  stack: bigint[];
+}
+
+/** `o TID PID NS COUNT CGROUP COMM_HEX ADDR,...`: completed intervals since the last read, summed. */
+export interface OffcpuSum extends OffcpuInterval {
+  ns: number;
+  count: number;
+}
+
+/** `p TID PID START_NS CGROUP COMM_HEX ADDR,...`: an interval still open (the thread is off CPU in D). */
+export interface OffcpuOpen extends OffcpuInterval {
+  /** CLOCK_MONOTONIC ns at switch-out. */
+  startNs: number;
+}
+
+/** `end NOW_NS DROPPED`: the read's CLOCK_MONOTONIC time; intervals lost to full maps since the start. */
+export interface OffcpuEnd {
+  nowNs: number;
+  dropped: number;
+}
+
+export function parseOffcpuLine(line: string): OffcpuSum | OffcpuOpen {
+  const f = line.split(' ');
+  if ((f[0] !== 'o' || f.length !== 8) && (f[0] !== 'p' || f.length !== 7)) throw bpfProtocol(`bad off-CPU line '${line.slice(0, 60)}'`);
+  const base = {
+    tid: int(f[1], 'tid'),
+    pid: int(f[2], 'pid'),
+  };
+  if (f[0] === 'o') {
+    return {
+      ...base,
+      ns: int(f[3], 'off-CPU time'),
+      count: int(f[4], 'interval count'),
+      cgroup: bigUint(f[5], 'cgroup id'),
+      comm: hexBytes(f[6]!).toString('utf8'),
+      stack: addrList(f[7], 'kernel address'),
+    };
+  }
+  return {
+    ...base,
+    startNs: int(f[3], 'start time'),
+    cgroup: bigUint(f[4], 'cgroup id'),
+    comm: hexBytes(f[5]!).toString('utf8'),
+    stack: addrList(f[6], 'kernel address'),
+  };
+}
+
+export function parseOffcpuEnd(line: string): OffcpuEnd {
+  const f = line.split(' ');
+  if (f[0] !== 'end' || f.length !== 3) throw bpfProtocol(`bad end line '${line.slice(0, 60)}'`);
+  return { nowNs: int(f[1], 'time'), dropped: int(f[2], 'dropped count') };
 }

@@ -51,8 +51,9 @@ export class BpfCollector implements Collector {
   private readonly path: string;
   private helper: Promise<BpfHelper> | null = null;
   private readonly reader = new ProcReader();
-  private readonly kallsyms: KallsymsCache;
-  private readonly cgroups: CgroupResolver;
+  /** Shared with the recorder's sampler (src/record/bpf-scan.ts), which uses the same helper. */
+  readonly kallsyms: KallsymsCache;
+  readonly cgroups: CgroupResolver;
   private readonly users: UserSymbolizer;
 
   constructor(private readonly opts: BpfCollectorOptions = {}) {

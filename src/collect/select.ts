@@ -81,6 +81,13 @@ class NotedCollector implements Collector {
   }
 }
 
+/** The eBPF collector behind `collector` (bpf, or auto that chose bpf and has not fallen back), else null. */
+export function bpfCollectorOf(collector: Collector): BpfCollector | null {
+  if (collector instanceof BpfCollector) return collector;
+  if (collector instanceof BpfOrProcfs) return collector.bpfIfUsed();
+  return null;
+}
+
 /**
  * --source auto where bpf looked possible: the eBPF collector, or procfs
  * (for good, with a note) if its helper fails to start -- a kernel that
@@ -96,6 +103,10 @@ class BpfOrProcfs implements Collector {
 
   get source(): SourceName {
     return this.fallback ? this.fallback.source : 'bpf';
+  }
+
+  bpfIfUsed(): BpfCollector | null {
+    return this.fallback ? null : this.bpf;
   }
 
   async capture(opts: CaptureOptions): Promise<Snapshot> {

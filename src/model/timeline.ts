@@ -22,6 +22,22 @@ export interface StateScan {
   procs: ProcessCount[];
 }
 
+/**
+ * Time one process's threads spent off CPU in D within a sample's period,
+ * per kernel stack they blocked in (--source bpf, sched_switch tracking).
+ */
+export interface OffcpuEntry {
+  pid: number;
+  comm: string;
+  cgroup: string | null;
+  /** As /proc/PID/stack prints it, innermost first. */
+  stack: string[];
+  /** Time blocked in D within the period, ms (summed over the process's threads). */
+  ms: number;
+  /** Blocked intervals that ended within the period. */
+  ended: number;
+}
+
 export interface TimelineSample {
   /** Wall-clock time of the sample, ms since the epoch. */
   timeMs: number;
@@ -34,4 +50,9 @@ export interface TimelineSample {
   pressure: Partial<Record<PressureResource, Pressure>>;
   /** null when load1 was below the scan level (half the threshold): no per-process data. */
   scan: StateScan | null;
+  /**
+   * Present when the off-CPU tracking covered the period (since the previous
+   * sample): every process with time blocked in D in it (empty: none).
+   */
+  offcpu?: OffcpuEntry[];
 }

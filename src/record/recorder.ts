@@ -8,11 +8,13 @@
 import type { Snapshot } from '../model/snapshot.ts';
 import { runWatch, type Watcher } from '../trigger/watch.ts';
 import { DurableStore } from './durable-store.ts';
-import { TimelineSampler } from './sampler.ts';
+import { type ScanSource, TimelineSampler } from './sampler.ts';
 import type { RetentionPolicy } from '../store/retention.ts';
 import type { SessionInfo } from '../store/writer.ts';
 
 export interface RecorderOptions {
+  /** Where the per-process counts come from (default: procfs, above the session's scanAbove). */
+  scan?: ScanSource;
   db: string;
   procRoot: string;
   sampleMs: number;
@@ -35,27 +37,31 @@ export async function runRecorder(watcher: Watcher, opts: RecorderOptions): Prom
     watcher.close();
     throw err;
   }
-  const sampler = new TimelineSampler({ procRoot: opts.procRoot, scanAbove: opts.session.scanAbove });
+  const sampler = new TimelineSampler({ procRoot: opts.procRoot, scanAbove: opts.session.scanAbove, scan: opts.scan });
   let timer: NodeJS.Timeout | undefined;
   let sampleError: unknown = null;
   const inner = new AbortController();
   const onAbort = (): void => inner.abort();
   opts.signal.addEventListener('abort', onAbort);
 
-  const sampleTick = (): void => {
+  let stopped = false;
+  const sampleTick = async (): Promise<void> => {
     const now = Date.now();
     try {
-      store.addSample(sampler.sample(now), now);
-      store.tick(now);
+      const sample = await sampler.sample(now);
+      if (stopped) return;
+      store.addSample(sample, Date.now());
+      store.tick(Date.now());
     } catch (err) {
+      if (stopped) return;
       // /proc unreadable, or the store taken by another recorder: stop everything.
       sampleError = err;
       inner.abort();
       return;
     }
-    timer = setTimeout(sampleTick, opts.sampleMs - (Date.now() % opts.sampleMs));
+    timer = setTimeout(() => void sampleTick(), opts.sampleMs - (Date.now() % opts.sampleMs));
   };
-  sampleTick();
+  void sampleTick();
 
   const onCapture = (s: Snapshot): void => {
     const now = Date.now();
@@ -69,6 +75,7 @@ export async function runRecorder(watcher: Watcher, opts: RecorderOptions): Prom
     return await runWatch(watcher, { intervalMs: opts.intervalMs, count: opts.count, signal: inner.signal }, onCapture);
   } finally {
     opts.signal.removeEventListener('abort', onAbort);
+    stopped = true;
     if (timer) clearTimeout(timer);
     sampler.close();
     store.close();

@@ -1,8 +1,11 @@
 /**
- * The 1 s timeline sample: /proc/loadavg, PSI, and, while load1 is at least
- * the scan level (half the capture threshold), a light scan of thread states
- * (one stat read per thread, no stacks) counted per process, with each such
- * process's cgroup. Below the scan level a sample costs four small reads.
+ * The 1 s timeline sample: /proc/loadavg, PSI, and a scan of thread states
+ * counted per process. With procfs (ProcfsScan) the scan runs only while
+ * load1 is at least the scan level (half the capture threshold): one stat
+ * read per thread, no stacks, and each such process's cgroup; below the
+ * scan level a sample costs four small reads. With bpf (bpf-scan.ts) a
+ * task-iterator pass is cheap enough to run at every sample, and it adds the
+ * time blocked in D per process and stack.
  *
  * /proc/PID/cgroup is safe to read on a sick system (it takes no lock of the
  * target's mm); it is read once per sample per process that has R or D
@@ -12,7 +15,7 @@
 import { procUnreadable } from '../errors.ts';
 import type { Candidate } from '../collect/details.ts';
 import { ProcfsCollector } from '../collect/procfs.ts';
-import type { ProcessCount, StateScan, TimelineSample } from '../model/timeline.ts';
+import type { OffcpuEntry, ProcessCount, StateScan, TimelineSample } from '../model/timeline.ts';
 import { parseCgroup } from '../procfs/cgroup.ts';
 import { parseLoadavg } from '../procfs/loadavg.ts';
 import { parsePressure, type Pressure, PRESSURE_RESOURCES, type PressureResource } from '../procfs/pressure.ts';
@@ -20,23 +23,39 @@ import { ProcReader } from '../procfs/reader.ts';
 
 export interface SamplerOptions {
   procRoot: string;
-  /** load1 at or above which the light scan runs. */
+  /** load1 at or above which the light scan runs (a source that is `always` ignores it). */
   scanAbove: number;
+  /** Where the per-process counts come from; procfs stat reads by default. */
+  scan?: ScanSource;
+}
+
+/** What a timeline sample's scan yields. */
+export interface ScanResult {
+  scan: StateScan;
+  /** Time blocked in D since the previous sample, when the source tracks it. */
+  offcpu?: OffcpuEntry[];
+}
+
+export interface ScanSource {
+  /** Scan at every sample, whatever the load. */
+  readonly always: boolean;
+  scan(): ScanResult | Promise<ScanResult>;
+  close(): void;
 }
 
 export class TimelineSampler {
   private readonly root: string;
   private readonly reader = new ProcReader();
-  private readonly scanner: ProcfsCollector;
+  private readonly source: ScanSource;
   /** Resources whose pressure file is readable; one that fails once (psi=0: EOPNOTSUPP) is dropped. */
   private readonly psi = new Set<PressureResource>(PRESSURE_RESOURCES);
 
   constructor(private readonly opts: SamplerOptions) {
     this.root = opts.procRoot.replace(/\/+$/, '') || '/';
-    this.scanner = new ProcfsCollector({ procRoot: this.root, details: 'inline' });
+    this.source = opts.scan ?? new ProcfsScan(this.root, this.reader);
   }
 
-  sample(timeMs: number): TimelineSample {
+  async sample(timeMs: number): Promise<TimelineSample> {
     const path = `${this.root}/loadavg`;
     let la;
     try {
@@ -44,20 +63,24 @@ export class TimelineSampler {
     } catch (err) {
       throw procUnreadable(path, err);
     }
-    return {
+    const pressure = this.readPressure();
+    const res = this.source.always || la.load1 >= this.opts.scanAbove ? await this.source.scan() : null;
+    const sample: TimelineSample = {
       timeMs,
       load1: la.load1,
       load5: la.load5,
       load15: la.load15,
       runnable: la.runnable,
       threads: la.threads,
-      pressure: this.readPressure(),
-      scan: la.load1 >= this.opts.scanAbove ? this.scan() : null,
+      pressure,
+      scan: res?.scan ?? null,
     };
+    if (res?.offcpu) sample.offcpu = res.offcpu;
+    return sample;
   }
 
   close(): void {
-    this.scanner.close();
+    this.source.close();
   }
 
   private readPressure(): Partial<Record<PressureResource, Pressure>> {
@@ -72,9 +95,27 @@ export class TimelineSampler {
     return out;
   }
 
-  private scan(): StateScan {
+}
+
+/** The light procfs scan: thread states from stat, no stacks. */
+class ProcfsScan implements ScanSource {
+  readonly always = false;
+  private readonly scanner: ProcfsCollector;
+
+  constructor(
+    private readonly root: string,
+    private readonly reader: ProcReader,
+  ) {
+    this.scanner = new ProcfsCollector({ procRoot: root, details: 'inline' });
+  }
+
+  scan(): ScanResult {
     const { candidates } = this.scanner.scanStates();
-    return countByProcess(candidates, (pid) => this.cgroupOf(pid));
+    return { scan: countByProcess(candidates, (pid) => this.cgroupOf(pid)) };
+  }
+
+  close(): void {
+    this.scanner.close();
   }
 
   private cgroupOf(pid: number): string | null {

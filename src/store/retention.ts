@@ -68,6 +68,8 @@ function deleteBefore(db: Database.Database, cut: number, res: RetentionResult, 
     const sampleCut = force || oldest.c === null ? cut : Math.min(cut, oldest.c);
     res.samplesDeleted += db.prepare('DELETE FROM samples WHERE t_ms < ?').run(sampleCut).changes;
     db.prepare('DELETE FROM sample_procs WHERE t_ms < ?').run(sampleCut);
+    db.prepare('DELETE FROM sample_offcpu WHERE t_ms < ?').run(sampleCut);
+    db.prepare('DELETE FROM stacks WHERE last_ms < ?').run(sampleCut - PROC_SLACK_MS);
     res.procsDeleted += db.prepare('DELETE FROM procs WHERE last_ms < ?').run(sampleCut - PROC_SLACK_MS).changes;
     // Sessions only grow, so every session older than the oldest one still referenced can go.
     const a = db.prepare('SELECT session_id AS s FROM samples ORDER BY t_ms LIMIT 1').get() as { s: number } | undefined;

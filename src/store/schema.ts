@@ -79,6 +79,32 @@ const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX captures_t ON captures (t_ms);
     `);
   },
+  // 2: time blocked in D per process and kernel stack (--source bpf's sched_switch tracking).
+  (db) => {
+    db.exec(`
+      -- 1 when the sample's period was covered by the off-CPU tracking: its
+      -- sample_offcpu rows are then complete (none means nothing blocked).
+      ALTER TABLE samples ADD COLUMN offcpu INTEGER;
+      -- A kernel stack as /proc/PID/stack prints it, frames joined by newlines,
+      -- innermost first; stored once, touched (last_ms) like procs.
+      CREATE TABLE stacks (
+        id INTEGER PRIMARY KEY,
+        frames TEXT NOT NULL UNIQUE,
+        last_ms INTEGER NOT NULL
+      );
+      -- Time one process's threads spent off CPU in D within one sample's
+      -- period, per stack they blocked in (microseconds), and how many such
+      -- intervals ended in it.
+      CREATE TABLE sample_offcpu (
+        t_ms INTEGER NOT NULL,
+        proc_id INTEGER NOT NULL,
+        stack_id INTEGER NOT NULL,
+        us INTEGER NOT NULL,
+        ended INTEGER NOT NULL,
+        PRIMARY KEY (t_ms, proc_id, stack_id)
+      ) WITHOUT ROWID;
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

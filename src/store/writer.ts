@@ -37,7 +37,12 @@ export class StoreWriter {
   private readonly insProc: Database.Statement;
   private readonly touchProc: Database.Statement;
   private readonly insCapture: Database.Statement;
+  private readonly insOffcpu: Database.Statement;
+  private readonly findStack: Database.Statement;
+  private readonly insStack: Database.Statement;
+  private readonly touchStack: Database.Statement;
   private readonly procIds = new Map<string, { id: number; touched: number }>();
+  private readonly stackIds = new Map<string, { id: number; touched: number }>();
   private sessionId = 0;
 
   private constructor(
@@ -48,7 +53,11 @@ export class StoreWriter {
       @t, @session, @l1, @l5, @l15, @runnable, @threads, @scanned, @r, @d,
       @cpu_some_c, @cpu_some_us, @cpu_full_c, @cpu_full_us,
       @io_some_c, @io_some_us, @io_full_c, @io_full_us,
-      @mem_some_c, @mem_some_us, @mem_full_c, @mem_full_us)`);
+      @mem_some_c, @mem_some_us, @mem_full_c, @mem_full_us, @offcpu)`);
+    this.insOffcpu = db.prepare('INSERT OR REPLACE INTO sample_offcpu (t_ms, proc_id, stack_id, us, ended) VALUES (?, ?, ?, ?, ?)');
+    this.findStack = db.prepare('SELECT id FROM stacks WHERE frames = ?');
+    this.insStack = db.prepare('INSERT INTO stacks (frames, last_ms) VALUES (?, ?)');
+    this.touchStack = db.prepare('UPDATE stacks SET last_ms = ? WHERE id = ?');
     this.insProcCount = db.prepare('INSERT OR REPLACE INTO sample_procs (t_ms, proc_id, r, d) VALUES (?, ?, ?, ?)');
     this.findProc = db.prepare('SELECT id FROM procs WHERE pid = ? AND comm = ? AND cgroup IS ?');
     this.insProc = db.prepare('INSERT INTO procs (pid, comm, cgroup, last_ms) VALUES (?, ?, ?, ?)');
@@ -104,10 +113,25 @@ export class StoreWriter {
         mem_some_us: p.memory?.some?.totalUs ?? null,
         mem_full_c: centiOrNull(p.memory?.full?.avg10),
         mem_full_us: p.memory?.full?.totalUs ?? null,
+        offcpu: s.offcpu ? 1 : null,
       });
       for (const pc of s.scan?.procs ?? []) {
         this.insProcCount.run(s.timeMs, this.procId(pc.pid, pc.comm, pc.cgroup, s.timeMs), pc.r, pc.d);
       }
+      // Several threads of one process in one stack are one row.
+      const rows = new Map<string, [number, number, number, number]>();
+      for (const e of s.offcpu ?? []) {
+        const proc = this.procId(e.pid, e.comm, e.cgroup, s.timeMs);
+        const stack = this.stackId(e.stack.join('\n'), s.timeMs);
+        const row = rows.get(`${proc} ${stack}`);
+        if (row) {
+          row[2] += e.ms;
+          row[3] += e.ended;
+        } else {
+          rows.set(`${proc} ${stack}`, [proc, stack, e.ms, e.ended]);
+        }
+      }
+      for (const [proc, stack, ms, ended] of rows.values()) this.insOffcpu.run(s.timeMs, proc, stack, Math.round(ms * 1000), ended);
     })();
   }
 
@@ -125,6 +149,7 @@ export class StoreWriter {
     const res = enforceRetention(this.db, policy, nowMs);
     // Ids of deleted procs must not be reused from the cache.
     if (res.procsDeleted > 0) this.procIds.clear();
+    this.stackIds.clear();
     return res;
   }
 
@@ -139,28 +164,51 @@ export class StoreWriter {
   }
 
   private procId(pid: number, comm: string, cgroup: string | null, nowMs: number): number {
-    const key = `${pid}\0${comm}\0${cgroup ?? ''}`;
-    const hit = this.procIds.get(key);
-    if (hit) {
-      if (nowMs - hit.touched >= PROC_TOUCH_MS) {
-        this.touchProc.run(nowMs, hit.id);
-        hit.touched = nowMs;
-      }
-      return hit.id;
-    }
-    const row = this.findProc.get(pid, comm, cgroup) as { id: number } | undefined;
-    let id: number;
-    if (row) {
-      id = row.id;
-      this.touchProc.run(nowMs, id);
-    } else {
-      id = Number(this.insProc.run(pid, comm, cgroup, nowMs).lastInsertRowid);
-    }
-    this.procIds.set(key, { id, touched: nowMs });
-    // Bound the cache on hosts with heavy process churn.
-    if (this.procIds.size > 50_000) this.procIds.clear();
-    return id;
+    return touchedId(
+      this.procIds,
+      `${pid}\0${comm}\0${cgroup ?? ''}`,
+      nowMs,
+      (id) => this.touchProc.run(nowMs, id),
+      () => (this.findProc.get(pid, comm, cgroup) as { id: number } | undefined)?.id,
+      () => Number(this.insProc.run(pid, comm, cgroup, nowMs).lastInsertRowid),
+    );
   }
+
+  private stackId(frames: string, nowMs: number): number {
+    return touchedId(
+      this.stackIds,
+      frames,
+      nowMs,
+      (id) => this.touchStack.run(nowMs, id),
+      () => (this.findStack.get(frames) as { id: number } | undefined)?.id,
+      () => Number(this.insStack.run(frames, nowMs).lastInsertRowid),
+    );
+  }
+}
+
+function touchedId(
+  cache: Map<string, { id: number; touched: number }>,
+  key: string,
+  nowMs: number,
+  touch: (id: number) => void,
+  find: () => number | undefined,
+  insert: () => number,
+): number {
+  const hit = cache.get(key);
+  if (hit) {
+    if (nowMs - hit.touched >= PROC_TOUCH_MS) {
+      touch(hit.id);
+      hit.touched = nowMs;
+    }
+    return hit.id;
+  }
+  let id = find();
+  if (id !== undefined) touch(id);
+  else id = insert();
+  cache.set(key, { id, touched: nowMs });
+  // Bound the cache on hosts with heavy process churn.
+  if (cache.size > 50_000) cache.clear();
+  return id;
 }
 
 function centi(x: number): number {

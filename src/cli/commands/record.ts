@@ -1,6 +1,10 @@
 import { hostname } from 'node:os';
 
-import { resolveSource } from '../../collect/select.ts';
+import type { Collector } from '../../collect/collector.ts';
+import { bpfCollectorOf } from '../../collect/select.ts';
+import { LoadmonError } from '../../errors.ts';
+import { BpfScan } from '../../record/bpf-scan.ts';
+import type { RecordOptions } from '../store-options.ts';
 import { countCpus } from '../../procfs/cpus.ts';
 import { readRequired } from '../../procfs/reader.ts';
 import { runRecorder } from '../../record/recorder.ts';
@@ -8,24 +12,31 @@ import { info } from '../output.ts';
 import { stopping } from '../shutdown.ts';
 import { formatDuration, resolveThreshold } from '../parse-values.ts';
 import { parseRecord, type RawRecord } from '../store-options.ts';
-import { openWatcher } from './watch.ts';
+import { openWatchCollector, openWatcher } from './watch.ts';
 
 export async function recordCommand(raw: RawRecord): Promise<void> {
   await runRecordLoop(raw, stopping);
 }
 
 /** The record loop as `loadmon record` runs it (serve --record runs it too), until `signal`. */
-export function runRecordLoop(raw: RawRecord, signal: AbortSignal): Promise<number> {
+export async function runRecordLoop(raw: RawRecord, signal: AbortSignal): Promise<number> {
   const opts = parseRecord(raw);
   const cpus = countCpus(readRequired(`${opts.procRoot}/stat`));
   const threshold = resolveThreshold(opts.threshold, cpus);
   const status = opts.quiet ? null : info;
-  const watcher = openWatcher(opts, opts.quiet);
+  const collector = openWatchCollector(opts);
+  const scan = await bpfScanFor(collector, opts);
+  const watcher = openWatcher(opts, opts.quiet, collector);
+  const scanAbove = scan ? 0 : threshold / 2;
+  const what = scan
+    ? `R/D per process at every sample${scan.tracksOffcpu ? ', time blocked in D per stack' : ''}`
+    : `R/D per process while load1 >= ${scanAbove}`;
   status?.(
-    `recording into ${opts.db}: a sample every ${formatDuration(opts.sampleMs)} (R/D per process while load1 >= ${threshold / 2}),` +
+    `recording into ${opts.db}: a sample every ${formatDuration(opts.sampleMs)} (${what}),` +
       ` captures at load1 >= ${threshold}; retention ${Math.round(opts.retainMs / 3_600_000)}h / ${opts.maxBytes} bytes`,
   );
   return runRecorder(watcher, {
+    scan: scan ?? undefined,
     db: opts.db,
     procRoot: opts.procRoot,
     sampleMs: opts.sampleMs,
@@ -37,14 +48,37 @@ export function runRecordLoop(raw: RawRecord, signal: AbortSignal): Promise<numb
       host: hostname(),
       pid: process.pid,
       cpus,
-      source: resolveSource(opts.source, opts.procRoot),
+      source: collector.source,
       threshold,
       thresholdSpec: opts.threshold.text,
-      scanAbove: threshold / 2,
+      scanAbove,
       sampleMs: opts.sampleMs,
     },
     signal,
     status,
     warn: info,
   });
+}
+
+/**
+ * With the eBPF collector, the samples come from its helper too: a pass at
+ * every sample and the time blocked in D. Started now, so `--source bpf`
+ * fails before recording begins; `auto` falls back to procfs samples (the
+ * collector then falls back by itself at its first capture).
+ */
+async function bpfScanFor(collector: Collector, opts: RecordOptions): Promise<BpfScan | null> {
+  const bpf = bpfCollectorOf(collector);
+  if (!bpf) return null;
+  const scan = new BpfScan(bpf, { depth: opts.depth, offcpu: true, warn: info });
+  try {
+    await scan.start();
+  } catch (err) {
+    if (opts.source === 'bpf' || !(err instanceof LoadmonError)) {
+      collector.close();
+      throw err;
+    }
+    info(`the eBPF collector was not used (${err.message.replace(/^source 'bpf' is not available: /, '')}); samples are taken with procfs`);
+    return null;
+  }
+  return scan;
 }

@@ -1,3 +1,4 @@
+import type { Collector } from '../../collect/collector.ts';
 import { openCollector } from '../../collect/select.ts';
 import { countCpus } from '../../procfs/cpus.ts';
 import { render } from '../../format/index.ts';
@@ -25,8 +26,12 @@ export async function watchCommand(raw: RawWatch & { quiet?: boolean }): Promise
   });
 }
 
-export function openWatcher(opts: WatchOptions, quiet: boolean): Watcher {
-  const collector = openCollector(opts.source, opts.procRoot, {}, { profileMs: opts.profileMs ?? 0 });
+/** The collector `watch` and `record` capture with. */
+export function openWatchCollector(opts: WatchOptions): Collector {
+  return openCollector(opts.source, opts.procRoot, {}, { profileMs: opts.profileMs ?? 0 });
+}
+
+export function openWatcher(opts: WatchOptions, quiet: boolean, collector: Collector = openWatchCollector(opts)): Watcher {
   if (collector.source === 'kmod') return openKmodWatcher(opts, quiet);
   const cpus = countCpus(readRequired(`${opts.procRoot}/stat`));
   const threshold = resolveThreshold(opts.threshold, cpus);

@@ -1,0 +1,171 @@
+/**
+ * Time blocked in D per sample window, from the helper's sched_switch
+ * tracking (bpf/loadmon.bpf.c, on_switch).
+ *
+ * The kernel side only knows whole intervals: it adds an interval's length
+ * to its (thread, stack) sum when the thread is switched back in. A sample
+ * window wants the time blocked *within* it, so an interval still open at a
+ * read is credited up to that read here, and the part already credited is
+ * subtracted when its full length later arrives in the sums. The helper
+ * drains the sums before it reads the open intervals, so an interval that
+ * closes in between is in neither list; its sum arrives one read later and
+ * the pending subtraction (a "debt") waits for it.
+ *
+ * Intervals that began before tracking started are not in the kernel's
+ * lists at all; the sampler's own task-iterator pass sees those threads in D
+ * with their blocked time, and they are credited from there.
+ *
+ * Pure: everything comes in as arguments, so it is tested on sequences of
+ * reads (test/unit/offcpu.test.ts).
+ */
+
+import type { KernelSymbols } from './kallsyms.ts';
+import type { OffcpuInterval, OffcpuOpen, OffcpuSum } from './protocol.ts';
+
+/** Time a thread spent blocked in D within one window, with the stack it blocked in. */
+export interface OffcpuShare {
+  tid: number;
+  pid: number;
+  comm: string;
+  /** kernfs id of the cgroup v2, or null when it came from the iterator pass (then `cgroups` of the task apply). */
+  cgroup: bigint | null;
+  /** Raw return addresses; `fromSwitch` says whether they were taken at switch-out (scheduler frames included). */
+  stack: bigint[];
+  fromSwitch: boolean;
+  ns: number;
+  /** Intervals that ended in the window. */
+  ended: number;
+}
+
+/** A thread in D as the sampler's iterator pass saw it. */
+export interface BlockedThread {
+  tid: number;
+  pid: number;
+  comm: string;
+  stack: bigint[];
+  blockedNs: number;
+}
+
+export interface OffcpuReadLike {
+  sums: readonly OffcpuSum[];
+  open: readonly OffcpuOpen[];
+  nowNs: number;
+}
+
+interface OpenState {
+  startNs: number;
+  /** ns of this interval already credited to earlier windows. */
+  credited: number;
+  /** Where its full length will be summed: sumKey(tid, stack). */
+  key: string;
+}
+
+/** A pass and a read taken this far apart still describe the same moment. */
+const SAME_MOMENT_NS = 50e6;
+/** Reads a debt waits for its sum (one is enough; two allow for a late switch-in). */
+const DEBT_READS = 2;
+
+export class OffcpuAccount {
+  private readonly open = new Map<number, OpenState>();
+  private readonly debts = new Map<string, { ns: number; reads: number }>();
+  /** Threads blocked since before tracking started, credited from the iterator pass. */
+  private readonly legacy = new Set<number>();
+  private lastNs: number;
+
+  /** `startNs`: the CLOCK_MONOTONIC time the sched_switch program was attached. */
+  constructor(private readonly startNs: number) {
+    this.lastNs = startNs;
+  }
+
+  /**
+   * The window (previous read, this read]: every thread's D time in it.
+   * `blocked`: the D threads of an iterator pass taken at about the same time (or null).
+   */
+  window(read: OffcpuReadLike, blocked: readonly BlockedThread[] | null): OffcpuShare[] {
+    const now = read.nowNs;
+    const out = new Map<string, OffcpuShare>();
+    const add = (iv: OffcpuInterval, fromSwitch: boolean, ns: number, ended: number, cgroup: bigint | null): void => {
+      if (ns <= 0 && ended === 0) return;
+      const key = `${iv.tid}\0${fromSwitch ? 's' : 't'}\0${iv.stack.join(',')}`;
+      const e = out.get(key);
+      if (e) {
+        e.ns += Math.max(0, ns);
+        e.ended += ended;
+      } else {
+        out.set(key, { tid: iv.tid, pid: iv.pid, comm: iv.comm, cgroup, stack: iv.stack, fromSwitch, ns: Math.max(0, ns), ended });
+      }
+    };
+
+    // Open intervals: credit up to now what has not been credited yet.
+    const openNow = new Map<number, OffcpuOpen>();
+    for (const o of read.open) openNow.set(o.tid, o);
+    for (const [tid, st] of this.open) {
+      const o = openNow.get(tid);
+      if (o && o.startNs === st.startNs) continue;
+      // It closed: its full length is in these sums, or the next ones.
+      this.open.delete(tid);
+      if (st.credited > 0) {
+        const d = this.debts.get(st.key) ?? { ns: 0, reads: 0 };
+        d.ns += st.credited;
+        d.reads = 0;
+        this.debts.set(st.key, d);
+      }
+    }
+    for (const o of openNow.values()) {
+      const st = this.open.get(o.tid) ?? { startNs: o.startNs, credited: 0, key: sumKey(o.tid, o.stack) };
+      const upTo = Math.max(0, now - o.startNs);
+      add(o, true, upTo - st.credited, 0, o.cgroup);
+      st.credited = Math.max(st.credited, upTo);
+      this.open.set(o.tid, st);
+    }
+
+    // Completed intervals, less what was credited while they were open.
+    for (const s of read.sums) {
+      const key = sumKey(s.tid, s.stack);
+      const debt = this.debts.get(key);
+      let ns = s.ns;
+      if (debt) {
+        const paid = Math.min(ns, debt.ns);
+        ns -= paid;
+        debt.ns -= paid;
+        if (debt.ns <= 0) this.debts.delete(key);
+      }
+      add(s, true, ns, s.count, s.cgroup);
+    }
+    for (const [key, d] of this.debts) if (++d.reads > DEBT_READS) this.debts.delete(key);
+
+    // Blocked since before tracking started: the kernel side never saw them go off CPU.
+    const stillLegacy = new Set<number>();
+    for (const b of blocked ?? []) {
+      if (openNow.has(b.tid)) continue;
+      const began = now - b.blockedNs;
+      if (!this.legacy.has(b.tid) && began > this.startNs - SAME_MOMENT_NS) continue;
+      stillLegacy.add(b.tid);
+      add({ ...b, cgroup: 0n }, false, Math.min(b.blockedNs, now - this.lastNs), 0, null);
+    }
+    this.legacy.clear();
+    for (const t of stillLegacy) this.legacy.add(t);
+
+    this.lastNs = now;
+    return [...out.values()];
+  }
+}
+
+function sumKey(tid: number, stack: readonly bigint[]): string {
+  return `${tid}\0${stack.join(',')}`;
+}
+
+/**
+ * A stack taken at switch-out, reduced to what /proc/PID/stack shows for the
+ * sleeping task: the frames of the BPF program and the tracepoint come
+ * before the scheduler's (everything above the first scheduler frame is
+ * dropped), and the scheduler's and lock functions' frames are left out, as
+ * the kernel's stack_trace_save_tsk() leaves them out (in_sched_functions).
+ * Without the section markers in kallsyms the stack is returned as is.
+ */
+export function switchStackFrames(stack: readonly bigint[], syms: Pick<KernelSymbols, 'inSchedFunctions' | 'knowsSchedText'>): bigint[] {
+  if (!syms.knowsSchedText) return [...stack];
+  const first = stack.findIndex((a) => syms.inSchedFunctions(a));
+  if (first < 0) return [...stack];
+  return stack.slice(first).filter((a) => !syms.inSchedFunctions(a));
+}

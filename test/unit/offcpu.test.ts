@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { KernelSymbols } from '../../src/bpf/kallsyms.ts';
+import { type BlockedThread, OffcpuAccount, type OffcpuShare, switchStackFrames } from '../../src/bpf/offcpu.ts';
+import { type OffcpuOpen, type OffcpuSum, parseOffcpuEnd, parseOffcpuLine } from '../../src/bpf/protocol.ts';
+import { LoadmonError } from '../../src/errors.ts';
+import { fixture } from '../helpers/fixtures.ts';
+
+const MS = 1e6;
+const STACK = [0x10n, 0x20n];
+const OTHER = [0x30n];
+
+function open(tid: number, startNs: number, stack = STACK): OffcpuOpen {
+  return { tid, pid: tid, comm: 'w', cgroup: 1n, stack, startNs };
+}
+
+function sum(tid: number, ns: number, count = 1, stack = STACK): OffcpuSum {
+  return { tid, pid: tid, comm: 'w', cgroup: 1n, stack, ns, count };
+}
+
+function total(shares: OffcpuShare[], tid?: number): number {
+  return shares.filter((s) => tid === undefined || s.tid === tid).reduce((a, s) => a + s.ns, 0);
+}
+
+test('off-CPU protocol: o, p and end lines of a real helper read', () => {
+  const lines = fixture('bpf', 'offcpu-read.txt').trimEnd().split('\n');
+  const o = parseOffcpuLine(lines.find((l) => l.startsWith('o '))!) as OffcpuSum;
+  assert.equal(o.tid, 31152);
+  assert.equal(o.ns, 400605484);
+  assert.equal(o.count, 1);
+  assert.equal(o.cgroup, 1n);
+  assert.equal(o.comm, 'vf');
+  assert.equal(o.stack.length, 11);
+  const p = parseOffcpuLine(lines.find((l) => l.startsWith('p '))!) as OffcpuOpen;
+  assert.equal(p.startNs, 9130596309492);
+  assert.deepEqual(parseOffcpuEnd(lines[lines.length - 1]!), { nowNs: 9130814408590, dropped: 0 });
+  assert.throws(() => parseOffcpuLine('o 1 2 3'), LoadmonError);
+  assert.throws(() => parseOffcpuLine('p 1 2 x 1 - -'), LoadmonError);
+  assert.throws(() => parseOffcpuEnd('end 1'), LoadmonError);
+});
+
+test('switch-out stacks lose the tracepoint and scheduler frames, as /proc/PID/stack does', () => {
+  const syms = KernelSymbols.parse(fixture('bpf', 'kallsyms-sched'));
+  const lines = fixture('bpf', 'offcpu-read.txt').trimEnd().split('\n');
+  const o = parseOffcpuLine(lines.find((l) => l.startsWith('o '))!);
+  const frames = switchStackFrames(o.stack, syms).map((a) => syms.lookup(a)?.replace(/\+.*/, ''));
+  // The same frames the task iterator (and /proc/PID/stack) gives for a vfork parent.
+  assert.deepEqual(frames, ['kernel_clone', '__x64_sys_vfork', 'do_syscall_64', 'entry_SYSCALL_64_after_hwframe']);
+  assert.equal(syms.inSchedFunctions(0xffffffff82266833n), true); // schedule
+  assert.equal(syms.inSchedFunctions(0xffffffff8226f000n), true); // lock text
+  assert.equal(syms.inSchedFunctions(0xffffffff8135f6f3n), false);
+  // Without the section markers nothing can be told apart: the stack is kept whole.
+  const bare = KernelSymbols.parse('ffffffff81000000 T _stext\n');
+  assert.deepEqual(switchStackFrames(o.stack, bare), o.stack);
+});
+
+test('off-CPU account: an interval open across reads is credited once, in the windows it spans', () => {
+  const acc = new OffcpuAccount(0);
+  // Blocked at 100 ms, still blocked at the 1 s and 2 s reads, back on CPU at 2.5 s.
+  const w1 = acc.window({ sums: [], open: [open(7, 100 * MS)], nowNs: 1000 * MS }, null);
+  assert.equal(total(w1), 900 * MS);
+  const w2 = acc.window({ sums: [], open: [open(7, 100 * MS)], nowNs: 2000 * MS }, null);
+  assert.equal(total(w2), 1000 * MS);
+  const w3 = acc.window({ sums: [sum(7, 2400 * MS)], open: [], nowNs: 3000 * MS }, null);
+  assert.equal(total(w3), 500 * MS);
+  assert.equal(w3[0]!.ended, 1);
+  assert.equal(total(w1) + total(w2) + total(w3), 2400 * MS);
+});
+
+test('off-CPU account: a sum that arrives one read after its interval closed still pays what was credited', () => {
+  const acc = new OffcpuAccount(0);
+  acc.window({ sums: [], open: [open(7, 0)], nowNs: 1000 * MS }, null);
+  // Closed at 1.2 s between the helper's drain and its read of the open intervals: in neither list.
+  const w2 = acc.window({ sums: [], open: [], nowNs: 2000 * MS }, null);
+  assert.equal(total(w2), 0);
+  const w3 = acc.window({ sums: [sum(7, 1200 * MS)], open: [], nowNs: 3000 * MS }, null);
+  assert.equal(total(w3), 200 * MS);
+});
+
+test('off-CPU account: short intervals, several stacks and threads, re-blocking between reads', () => {
+  const acc = new OffcpuAccount(0);
+  const w1 = acc.window(
+    {
+      sums: [sum(7, 30 * MS, 3), sum(7, 5 * MS, 1, OTHER), sum(8, 1 * MS, 10)],
+      open: [open(7, 900 * MS)],
+      nowNs: 1000 * MS,
+    },
+    null,
+  );
+  assert.equal(total(w1, 7), 135 * MS);
+  assert.equal(total(w1, 8), 1 * MS);
+  assert.equal(w1.length, 3, 'one share per (thread, stack)');
+  // Thread 7's interval closed at 1.1 s (200 ms long, 100 ms credited) and it blocked again at 1.5 s.
+  const w2 = acc.window({ sums: [sum(7, 200 * MS)], open: [open(7, 1500 * MS)], nowNs: 2000 * MS }, null);
+  assert.equal(total(w2, 7), 100 * MS + 500 * MS);
+});
+
+test('off-CPU account: threads blocked since before tracking started are credited from the iterator pass', () => {
+  const acc = new OffcpuAccount(10_000 * MS);
+  const old: BlockedThread = { tid: 9, pid: 9, comm: 'old', stack: [0x40n], blockedNs: 60_000 * MS + 1000 * MS };
+  const recent: BlockedThread = { tid: 10, pid: 10, comm: 'new', stack: [0x40n], blockedNs: 300 * MS };
+  const w1 = acc.window({ sums: [], open: [open(10, 10_700 * MS)], nowNs: 11_000 * MS }, [{ ...old }, recent]);
+  assert.equal(total(w1, 9), 1000 * MS, 'the whole window');
+  assert.equal(w1.find((s) => s.tid === 9)!.fromSwitch, false);
+  assert.equal(total(w1, 10), 300 * MS, 'from the kernel side, not twice');
+  const w2 = acc.window({ sums: [], open: [], nowNs: 11_500 * MS }, [{ ...old, blockedNs: old.blockedNs + 500 * MS }]);
+  assert.equal(total(w2, 9), 500 * MS);
+  // It woke and blocked again after tracking started: the kernel side has it from now on.
+  const w3 = acc.window({ sums: [], open: [open(9, 11_900 * MS)], nowNs: 12_000 * MS }, [{ ...old, blockedNs: 100 * MS }]);
+  assert.equal(total(w3, 9), 100 * MS);
+  assert.equal(w3.find((s) => s.tid === 9)!.fromSwitch, true);
+});
