@@ -43,7 +43,7 @@ static struct loadmon_bpf *skel;
 static struct bpf_link *iter_link;
 static struct bpf_link **perf_links;
 static int nperf;
-static struct bpf_link *offcpu_link;
+static struct bpf_link *offcpu_link, *wakeup_link;
 static volatile sig_atomic_t stopping;
 
 static void on_signal(int sig)
@@ -95,6 +95,8 @@ static void stop_profile(void)
 static void cleanup(void)
 {
 	stop_profile();
+	bpf_link__destroy(wakeup_link);
+	wakeup_link = NULL;
 	bpf_link__destroy(offcpu_link);
 	offcpu_link = NULL;
 	bpf_link__destroy(iter_link);
@@ -397,6 +399,13 @@ static void cmd_offcpu_start(unsigned long skip)
 			printf("err attaching to sched_switch: %s\n", strerror(errno));
 			return;
 		}
+		wakeup_link = bpf_program__attach(skel->progs.on_wakeup);
+		if (!wakeup_link) {
+			printf("err attaching to sched_wakeup: %s\n", strerror(errno));
+			bpf_link__destroy(offcpu_link);
+			offcpu_link = NULL;
+			return;
+		}
 	}
 	printf("ok %llu\n", (unsigned long long)now_ns());
 }
@@ -464,6 +473,8 @@ static void cmd_offcpu_read(void)
 
 static void cmd_offcpu_stop(void)
 {
+	bpf_link__destroy(wakeup_link);
+	wakeup_link = NULL;
 	bpf_link__destroy(offcpu_link);
 	offcpu_link = NULL;
 	drain_sums(bpf_map__fd(skel->maps.offcpu_sums_0), 1);

@@ -242,8 +242,8 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx)
  * offcputime --state 2, done continuously: a thread switching out in D
  * (not preempted: a preempted task is still runnable) opens an interval
  * stamped with the time, its process and its kernel stack; when it is
- * switched back in, the interval's length is added to the sums of its
- * (thread, stack). The helper reads the sums every sample: switch-ins add to
+ * woken (or, failing that, switched back in), the interval's length is
+ * added to the sums of its (thread, stack). The helper reads the sums every sample: switch-ins add to
  * the map offcpu_slot names, and the helper flips the slot before draining
  * the other, so nothing is added to a map while it is being read. The
  * intervals still open are read from offcpu_open.
@@ -322,9 +322,9 @@ static __always_inline void offcpu_add(void *sums, struct lm_offcpu_key *key, st
 	__sync_fetch_and_add(&cur->count, 1);
 }
 
-static __always_inline void offcpu_end(struct task_struct *next, struct offcpu_scratch *s)
+static __always_inline void offcpu_end(struct task_struct *p, struct offcpu_scratch *s)
 {
-	__u32 tid = next->pid;
+	__u32 tid = p->pid;
 	struct lm_offcpu_open *o = bpf_map_lookup_elem(&offcpu_open, &tid);
 	struct lm_offcpu_val v = {};
 	__u64 now = bpf_ktime_get_ns();
@@ -358,6 +358,23 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 		return 0;
 	if (!preempt && load_state(prev) == 'D' && prev->tgid != offcpu_skip_a && prev->tgid != offcpu_skip_b)
 		offcpu_begin(ctx, prev, s);
+	/* Normally closed at wakeup already; this catches a wakeup missed while attaching. */
 	offcpu_end(next, s);
+	return 0;
+}
+
+/*
+ * The interval ends when the thread is woken, not when it gets a CPU again:
+ * from then on it is runnable, and the load average counts it as R.
+ */
+SEC("tp_btf/sched_wakeup")
+int BPF_PROG(on_wakeup, struct task_struct *p)
+{
+	struct offcpu_scratch *s;
+	__u32 zero = 0;
+
+	s = bpf_map_lookup_elem(&offcpu_scratch, &zero);
+	if (s)
+		offcpu_end(p, s);
 	return 0;
 }

@@ -9,6 +9,9 @@
  *   loadgen vfork-thread N SECONDS
  *                                 N sleeping threads plus one thread that
  *                                 vforks: only that thread is in D
+ *   loadgen pulse MS SECONDS      short blockages: in D for MS ms (vfork),
+ *                                 then asleep (S) for MS ms, repeated; in D
+ *                                 half the time, never for long
  *
  * LOADGEN_COMM=name in the environment renames the task (prctl PR_SET_NAME,
  * any bytes, e.g. "x) R (y"), to test parsers against hostile comms.
@@ -84,6 +87,24 @@ static int do_vfork(void)
 	return 0;
 }
 
+static int do_pulse(double ms)
+{
+	double end = now() + seconds;
+
+	printf("ready %d %d\n", getpid(), gettid_());
+	fflush(stdout);
+	while (now() < end) {
+		pid_t child = vfork();
+
+		if (child == 0) {
+			sleep_for(ms / 1000);
+			_exit(0);
+		}
+		sleep_for(ms / 1000);
+	}
+	return 0;
+}
+
 static void *sleeper(void *arg)
 {
 	(void)arg;
@@ -150,7 +171,7 @@ static int do_threads(long n, int with_vforker)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: loadgen spin|vfork SECONDS | threads|vfork-thread N SECONDS\n");
+	fprintf(stderr, "usage: loadgen spin|vfork SECONDS | threads|vfork-thread N SECONDS | pulse MS SECONDS\n");
 	return 2;
 }
 
@@ -174,6 +195,14 @@ int main(int argc, char **argv)
 		if (n < 0 || seconds <= 0)
 			return usage();
 		return do_threads(n, argv[1][0] == 'v');
+	}
+	if (argc == 4 && !strcmp(argv[1], "pulse")) {
+		double ms = atof(argv[2]);
+
+		seconds = atof(argv[3]);
+		if (ms <= 0 || seconds <= 0)
+			return usage();
+		return do_pulse(ms);
 	}
 	return usage();
 }

@@ -8,6 +8,7 @@
 import { REPORT_SCHEMA, type MeanAttribution, type Report, type ReportCapture } from '../model/report.ts';
 import type { CaptureRow, StoreReader } from '../store/reader.ts';
 import { attributeLoad1, byCgroup, type Contribution, REPLAY_WINDOW_MS } from './attribution.ts';
+import { blockedTime, MEASURED_D_COVERAGE } from './blocked.ts';
 import { aggregateStacks } from './stacks.ts';
 import { decideVerdict } from './verdict.ts';
 
@@ -37,27 +38,45 @@ export function buildReport(store: StoreReader, p: ReportPeriod): Report {
   const replayFrom = Math.max(from, to - REPLAY_WINDOW_MS);
   const atEnd = span ? attributeLoad1(store.samples(replayFrom, to), store.procPoints(replayFrom, to), session?.sampleMs ?? 1000) : null;
 
+  const blocked = curve ? blockedTime(store.offcpuTotals(from, to), store.offcpuCoverage(from, to), curve.samples, Number.MAX_SAFE_INTEGER) : null;
   let mean: MeanAttribution | null = null;
   if (curve) {
-    const processes: Contribution[] = store
-      .processTotals(from, to)
-      .map((t) => ({
+    const byKey = new Map<string, Contribution>();
+    for (const t of store.processTotals(from, to)) {
+      byKey.set(`${t.pid}\0${t.comm}\0${t.cgroup ?? ''}`, {
         key: `pid ${t.pid} (${t.comm})`,
         pid: t.pid,
         comm: t.comm,
         cgroup: t.cgroup,
         r: t.r / curve.samples,
         d: t.d / curve.samples,
-        total: (t.r + t.d) / curve.samples,
-      }))
+        total: 0,
+      });
+    }
+    // Measured beats sampled: where the off-CPU tracking covered the whole
+    // period, each process's D share is its time blocked over that time.
+    const measured = blocked !== null && blocked.coverage >= MEASURED_D_COVERAGE;
+    if (measured) {
+      for (const c of byKey.values()) c.d = 0;
+      for (const b of blocked.processes) {
+        const key = `${b.pid}\0${b.comm}\0${b.cgroup ?? ''}`;
+        const c = byKey.get(key) ?? { key: `pid ${b.pid} (${b.comm})`, pid: b.pid, comm: b.comm, cgroup: b.cgroup, r: 0, d: 0, total: 0 };
+        c.d = b.mean_d;
+        byKey.set(key, c);
+      }
+    }
+    const processes = [...byKey.values()]
+      .map((c) => ({ ...c, total: c.r + c.d }))
+      .filter((c) => c.total > 0)
       .sort((a, b) => b.total - a.total);
     const explained = processes.reduce((a, c) => a + c.total, 0);
     mean = {
       samples: curve.samples,
+      d_from: measured ? 'blocked_time' : 'samples',
       load1_avg: curve.avg,
       processes,
       cgroups: byCgroup(processes),
-      states: { R: curve.meanR, D: curve.meanD },
+      states: { R: curve.meanR, D: measured ? blocked.mean_d : curve.meanD },
       unattributed: Math.max(0, curve.avg - explained),
     };
   }
@@ -65,9 +84,9 @@ export function buildReport(store: StoreReader, p: ReportPeriod): Report {
   // The verdict looks at the time the load was high: the scanned samples, or the captures.
   let meanR: number | null = null;
   let meanD: number | null = null;
-  if (curve && curve.scanned > 0) {
-    meanR = (curve.meanR * curve.samples) / curve.scanned;
-    meanD = (curve.meanD * curve.samples) / curve.scanned;
+  if (curve && curve.highSamples > 0) {
+    meanR = curve.highMeanR;
+    meanD = curve.highMeanD;
   } else if (captures.length > 0) {
     meanR = captures.reduce((a, c) => a + c.r, 0) / captures.length;
     meanD = captures.reduce((a, c) => a + c.d, 0) / captures.length;
@@ -84,6 +103,7 @@ export function buildReport(store: StoreReader, p: ReportPeriod): Report {
     threshold: session?.threshold ?? null,
     topR,
     stacks: allStacks,
+    blocked: blocked?.stacks ?? [],
   });
 
   const peaks = span ? store.pressurePeaks(from, to) : null;
@@ -116,6 +136,7 @@ export function buildReport(store: StoreReader, p: ReportPeriod): Report {
     verdict,
     attribution: { method: ATTRIBUTION_METHOD, at_end: atEnd ? trimAttribution(atEnd, p.top) : null, mean: mean ? trimMean(mean, p.top) : null },
     stacks: allStacks.slice(0, p.top).map((s) => ({ ...s, share: captures.length > 0 ? s.count / captures.length : 0 })),
+    blocked: blocked ? { ...blocked, processes: blocked.processes.slice(0, p.top), stacks: blocked.stacks.slice(0, p.top) } : null,
   };
 }
 

@@ -7,8 +7,9 @@
  *     count; "severe" at twice it.
  *  2. Uninterruptible waits when the mean number of D threads is at least 1
  *     and at least a quarter of the load; one line per cause (causes.ts)
- *     that holds at least 10% of the D task observations in the captures,
- *     largest first. Without captures the cause is unknown.
+ *     that holds at least 10% of the measured time blocked in D (--source
+ *     bpf), else of the D task observations in the captures, largest first.
+ *     With neither the cause is unknown.
  *  3. Otherwise: no overload.
  *
  * Lines are ordered by their share of the load; each names its stacks,
@@ -16,6 +17,7 @@
  */
 
 import { CAUSES, type CauseId } from './causes.ts';
+import type { BlockedStack } from '../model/report.ts';
 import type { StackAggregate, TaskRef } from './stacks.ts';
 
 export interface VerdictEvidence {
@@ -44,6 +46,8 @@ export interface VerdictInput {
   /** The top R processes by contribution (for R evidence: running tasks have no stack). */
   topR: TaskRef[];
   stacks: readonly StackAggregate[];
+  /** Measured time blocked in D per stack over the period (--source bpf); preferred to the captures' stacks. */
+  blocked?: readonly BlockedStack[];
 }
 
 const SATURATION = 1;
@@ -73,7 +77,10 @@ export function decideVerdict(v: VerdictInput): VerdictLine[] {
       },
     });
   }
-  if (d >= MIN_D && d >= MIN_D_SHARE * (r + d)) {
+  const blockedTotal = (v.blocked ?? []).reduce((a, s) => a + s.blocked_s, 0);
+  if (d >= MIN_D && d >= MIN_D_SHARE * (r + d) && blockedTotal > 0) {
+    lines.push(...measuredCauses(v, d, blockedTotal));
+  } else if (d >= MIN_D && d >= MIN_D_SHARE * (r + d)) {
     const dStacks = v.stacks.filter((s) => s.state === 'D');
     const total = dStacks.reduce((a, s) => a + s.count, 0);
     if (total === 0) {
@@ -127,6 +134,37 @@ export function decideVerdict(v: VerdictInput): VerdictLine[] {
     });
   }
   return lines.sort((a, b) => b.share - a.share);
+}
+
+/** Rule 2 from the measured time blocked per stack: one line per cause with at least 10% of it. */
+function measuredCauses(v: VerdictInput, d: number, total: number): VerdictLine[] {
+  const byCause = new Map<CauseId, BlockedStack[]>();
+  for (const s of v.blocked ?? []) {
+    let l = byCause.get(s.cause);
+    if (!l) byCause.set(s.cause, (l = []));
+    l.push(s);
+  }
+  const dCaptures = v.stacks.filter((s) => s.state === 'D');
+  return [...byCause.entries()]
+    .map(([cause, ss]) => ({ cause, ss, t: ss.reduce((a, s) => a + s.blocked_s, 0) }))
+    .filter((c) => c.t / total >= MIN_CAUSE_SHARE)
+    .sort((a, b) => b.t - a.t)
+    .map((c) => {
+      const frac = c.t / total;
+      return {
+        kind: 'uninterruptible' as const,
+        cause: c.cause,
+        share: d * frac,
+        text:
+          `uninterruptible waits (D), ${CAUSES[c.cause].label}: ${Math.round(frac * 100)}% of the time blocked in D (measured),` +
+          ` ~${fmt(d * frac)} of the ${fmt(d)} D threads on average`,
+        evidence: {
+          stacks: c.ss.slice(0, 3).map((s) => ({ frames: s.frames, count: s.intervals })),
+          tasks: uniqTasks(c.ss.flatMap((s) => s.processes.map((p) => ({ pid: p.pid, tid: p.pid, comm: p.comm, cgroup: null })))).slice(0, 5),
+          captures: uniq(dCaptures.filter((s) => s.cause === c.cause).flatMap((s) => s.captures)).slice(0, 5),
+        },
+      };
+    });
 }
 
 function fmt(x: number): string {

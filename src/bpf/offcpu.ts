@@ -77,6 +77,11 @@ export class OffcpuAccount {
     this.lastNs = startNs;
   }
 
+  /** CLOCK_MONOTONIC ns of the last read (the start of the next window). */
+  get lastReadNs(): number {
+    return this.lastNs;
+  }
+
   /**
    * The window (previous read, this read]: every thread's D time in it.
    * `blocked`: the D threads of an iterator pass taken at about the same time (or null).

@@ -18,7 +18,7 @@ export function formatReportText(r: Report): string {
     const pct = l.sampled_s > 0 ? ` (${Math.round((l.above_threshold_s / l.sampled_s) * 100)}% of the sampled time)` : '';
     out.push(
       `load1: min ${l.min.toFixed(2)}  avg ${l.avg.toFixed(2)}  max ${l.max.toFixed(2)}; above the threshold ${dur(l.above_threshold_s)}${pct}`,
-      `samples: ${l.samples}, ${l.scanned_samples} with per-process R/D counts (taken while load1 >= half the threshold)`,
+      `samples: ${l.samples}, ${l.scanned_samples} with per-process R/D counts (${l.scanned_samples === l.samples ? 'every sample' : 'taken while load1 >= half the threshold'})`,
     );
     const p = r.pressure_peak_avg10;
     const psi = (k: string): string => (p[k] === null || p[k] === undefined ? '-' : `${p[k]!.toFixed(1)}%`);
@@ -53,10 +53,40 @@ export function formatReportText(r: Report): string {
     out.push(
       '',
       `share of the average load1 (${mean.load1_avg.toFixed(2)}) over the period: R ${mean.states.R.toFixed(2)}, D ${mean.states.D.toFixed(2)},` +
-        ` unattributed ${mean.unattributed.toFixed(2)}`,
+        ` unattributed ${mean.unattributed.toFixed(2)}${mean.d_from === 'blocked_time' ? ' (D from the measured time blocked)' : ''}`,
       ...table('by process', mean.processes, true),
       ...table('by cgroup', mean.cgroups, false),
     );
+  }
+
+  const b = r.blocked;
+  if (b) {
+    out.push(
+      '',
+      `time blocked in D, measured (eBPF off-CPU tracking over ${dur(b.covered_s)}, ${Math.round(b.coverage * 100)}% of the samples):` +
+        ` ${secs(b.blocked_s)}, a mean of ${b.mean_d.toFixed(2)} threads in D`,
+    );
+    if (b.processes.length) {
+      out.push('  by process:    blocked  mean D   ended');
+      for (const p of b.processes) {
+        out.push(
+          `  ${secs(p.blocked_s).padStart(17)} ${p.mean_d.toFixed(2).padStart(7)} ${String(p.intervals).padStart(7)}  pid ${p.pid} ${escapeComm(p.comm)}${p.cgroup ? `  ${p.cgroup}` : ''}`,
+        );
+      }
+    }
+    if (b.stacks.length) {
+      out.push('  by kernel stack:');
+      for (const s of b.stacks) {
+        out.push(
+          `  ${secs(s.blocked_s).padStart(17)} ${s.mean_d.toFixed(2).padStart(7)} ${String(s.intervals).padStart(7)}  ${CAUSES[s.cause].id.padEnd(8)}  ${
+            s.frames.length ? s.frames.slice(0, 6).join(' <- ') : '(no kernel stack)'
+          }`,
+          `${' '.repeat(36)}in: ${s.processes.map((x) => `${escapeComm(x.comm)} ${x.pid} (${secs(x.blocked_s)})`).join(', ')}${
+            (s.distinct_processes ?? 0) > s.processes.length ? `, +${s.distinct_processes! - s.processes.length}` : ''
+          }`,
+        );
+      }
+    }
   }
 
   if (r.stacks.length) {
@@ -89,6 +119,10 @@ function table(title: string, rows: Contribution[], isProcess: boolean): string[
     out.push(`  ${c.total.toFixed(2).padStart(17)} ${c.r.toFixed(2).padStart(6)} ${c.d.toFixed(2).padStart(6)}  ${name}`);
   }
   return out;
+}
+
+function secs(s: number): string {
+  return s >= 100 ? `${s.toFixed(0)} s` : s >= 1 ? `${s.toFixed(1)} s` : `${(s * 1000).toFixed(1)} ms`;
 }
 
 function dur(s: number): string {

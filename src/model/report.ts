@@ -39,12 +39,54 @@ export interface ReportLoad {
 
 export interface MeanAttribution {
   samples: number;
+  /**
+   * Where the D shares come from: the samples' D counts, or the measured time
+   * blocked in D (`blocked`, --source bpf) when it covered the whole period.
+   */
+  d_from: 'samples' | 'blocked_time';
   load1_avg: number;
   processes: Contribution[];
   cgroups: Contribution[];
   states: { R: number; D: number };
   /** Average load not explained by the scanned counts (unscanned time, tasks between samples). */
   unattributed: number;
+}
+
+export interface BlockedProcess {
+  pid: number;
+  comm: string;
+  cgroup: string | null;
+  /** Time its threads spent blocked in D, summed. */
+  blocked_s: number;
+  /** blocked_s / covered_s: its mean number of threads in D, its D share of the average load. */
+  mean_d: number;
+  /** Blocked intervals that ended in the period. */
+  intervals: number;
+}
+
+export interface BlockedStack {
+  frames: string[];
+  cause: CauseId;
+  blocked_s: number;
+  mean_d: number;
+  intervals: number;
+  /** The processes that blocked there most. */
+  processes: Array<{ pid: number; comm: string; blocked_s: number }>;
+  distinct_processes?: number;
+}
+
+/** Time blocked in D, measured by --source bpf's off-CPU tracking (null when the period has none). */
+export interface BlockedTime {
+  method: string;
+  /** Time the tracking covered within the period (samples x sample period). */
+  covered_s: number;
+  /** Share of the period's samples that the tracking covered. */
+  coverage: number;
+  blocked_s: number;
+  /** Mean threads in D over the covered time: the D part of the average load, measured. */
+  mean_d: number;
+  processes: BlockedProcess[];
+  stacks: BlockedStack[];
 }
 
 export interface ReportStack extends StackAggregate {
@@ -70,4 +112,5 @@ export interface Report {
     mean: MeanAttribution | null;
   };
   stacks: ReportStack[];
+  blocked: BlockedTime | null;
 }

@@ -51,8 +51,9 @@ export interface TimelineSample {
   /** null when load1 was below the scan level (half the threshold): no per-process data. */
   scan: StateScan | null;
   /**
-   * Present when the off-CPU tracking covered the period (since the previous
-   * sample): every process with time blocked in D in it (empty: none).
+   * Present when the off-CPU tracking covered the time since the previous
+   * sample (or since it started): how long that was, and every process with
+   * time blocked in D in it (none: nothing blocked).
    */
-  offcpu?: OffcpuEntry[];
+  offcpu?: { windowMs: number; entries: OffcpuEntry[] };
 }

@@ -10,10 +10,13 @@
  * cgroup caches: one helper per recorder.
  */
 
+import { readFileSync } from 'node:fs';
+
 import type { BpfHelper } from '../bpf/helper.ts';
 import { type BlockedThread, OffcpuAccount, type OffcpuShare, switchStackFrames } from '../bpf/offcpu.ts';
 import type { BpfCollector } from '../collect/bpf.ts';
 import type { OffcpuEntry, StateScan } from '../model/timeline.ts';
+import { parseCgroup } from '../procfs/cgroup.ts';
 import { countByProcess, type ScanResult, type ScanSource } from './sampler.ts';
 
 export interface BpfScanOptions {
@@ -78,12 +81,28 @@ export class BpfScan implements ScanSource {
     for (const t of pass.tasks) {
       if (t.state === 'D' && t.blockedNs !== null) blocked.push({ tid: t.tid, pid: t.pid, comm: t.comm, stack: t.stack, blockedNs: Number(t.blockedNs) });
     }
+    const windowMs = (read.nowNs - this.account.lastReadNs) / 1e6;
     const shares = this.account.window(read, blocked);
-    return { scan, offcpu: this.entries(shares, scan) };
+    return { scan, offcpu: { windowMs, entries: this.entries(shares, scan) } };
   }
 
   close(): void {
     // The helper belongs to the collector, which detaches everything when it closes.
+  }
+
+  /**
+   * The cgroup of a process that blocked in the window but was neither R nor
+   * D at the sample: /proc/PID/cgroup (which takes no lock of the target's),
+   * for the same path the scan would give (the kernel side only knows the
+   * v2 cgroup, and on a hybrid system the scan prefers a v1 path); the v2
+   * one when the process is gone.
+   */
+  private cgroupOf(pid: number, v2: bigint | null): string | null {
+    try {
+      return parseCgroup(readFileSync(`/proc/${pid}/cgroup`, 'utf8'));
+    } catch {
+      return v2 === null ? null : this.collector.cgroups.pathOf([{ hierarchy: 0, id: v2 }]);
+    }
   }
 
   /** Symbolised, trimmed to the depth, and summed per process and stack. */
@@ -93,6 +112,7 @@ export class BpfScan implements ScanSource {
       shares.map((s) => (s.fromSwitch ? switchStackFrames(s.stack, syms) : s.stack).slice(0, this.opts.depth)),
     );
     const procs = new Map(scan.procs.map((p) => [p.pid, p]));
+    const cgroups = new Map<number, string | null>();
     const out = new Map<string, OffcpuEntry>();
     shares.forEach((s, i) => {
       const stack = stacks[i]!;
@@ -104,10 +124,15 @@ export class BpfScan implements ScanSource {
         return;
       }
       const p = procs.get(s.pid);
+      let cgroup: string | null | undefined = p?.cgroup;
+      if (cgroup === undefined) {
+        cgroup = cgroups.get(s.pid);
+        if (cgroup === undefined) cgroups.set(s.pid, (cgroup = this.cgroupOf(s.pid, s.cgroup)));
+      }
       out.set(key, {
         pid: s.pid,
         comm: p?.comm ?? s.comm,
-        cgroup: p ? p.cgroup : s.cgroup !== null ? this.collector.cgroups.pathOf([{ hierarchy: 0, id: s.cgroup }]) : null,
+        cgroup,
         stack,
         ms: s.ns / 1e6,
         ended: s.ended,

@@ -33,7 +33,7 @@ export interface SamplerOptions {
 export interface ScanResult {
   scan: StateScan;
   /** Time blocked in D since the previous sample, when the source tracks it. */
-  offcpu?: OffcpuEntry[];
+  offcpu?: { windowMs: number; entries: OffcpuEntry[] };
 }
 
 export interface ScanSource {

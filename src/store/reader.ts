@@ -32,6 +32,14 @@ export interface LoadCurve {
   scanned: number;
   meanR: number;
   meanD: number;
+  /**
+   * Scanned samples taken while load1 was at least half the threshold (the
+   * procfs scan level; bpf scans every sample), and their mean R and D: the
+   * load while it was high, which the verdict judges.
+   */
+  highSamples: number;
+  highMeanR: number;
+  highMeanD: number;
 }
 
 /** Sums of R and D thread counts per process over the period. */
@@ -117,12 +125,26 @@ export interface LatestSample extends PressurePoint {
   sessionId: number;
 }
 
+/** Time blocked in D, summed over a period for one process and one stack (--source bpf). */
+export interface OffcpuTotal {
+  pid: number;
+  comm: string;
+  cgroup: string | null;
+  /** Frames as /proc/PID/stack prints them, innermost first. */
+  stack: string[];
+  ms: number;
+  ended: number;
+}
+
 /** R and D threads of one cgroup (summed over its processes). */
 export interface CgroupCount {
   cgroup: string | null;
   r: number;
   d: number;
 }
+
+/** A scanned sample taken while load1 was at least half its session's threshold. */
+const HIGH = '(scanned = 1 AND (x.threshold IS NULL OR load1_c >= CAST(ROUND(x.threshold * 50) AS INTEGER)))';
 
 export class StoreReader {
   private constructor(
@@ -168,7 +190,8 @@ export class StoreReader {
         `SELECT COUNT(*) AS n, MIN(s.t_ms) AS first, MAX(s.t_ms) AS last,
                 MIN(load1_c) AS lo, AVG(load1_c) AS av, MAX(load1_c) AS hi,
                 SUM(CASE WHEN load1_c >= CAST(ROUND(x.threshold * 100) AS INTEGER) THEN x.sample_ms ELSE 0 END) AS above,
-                SUM(COALESCE(x.sample_ms, 1000)) AS sampled, SUM(scanned) AS scanned, SUM(COALESCE(r, 0)) AS rs, SUM(COALESCE(d, 0)) AS ds
+                SUM(COALESCE(x.sample_ms, 1000)) AS sampled, SUM(scanned) AS scanned, SUM(COALESCE(r, 0)) AS rs, SUM(COALESCE(d, 0)) AS ds,
+                SUM(${HIGH}) AS hn, SUM(CASE WHEN ${HIGH} THEN r ELSE 0 END) AS hr, SUM(CASE WHEN ${HIGH} THEN d ELSE 0 END) AS hd
          FROM samples s LEFT JOIN sessions x ON x.id = s.session_id
          WHERE s.t_ms BETWEEN ? AND ?`,
       )
@@ -187,6 +210,9 @@ export class StoreReader {
       scanned: r.scanned ?? 0,
       meanR: (r.rs ?? 0) / n,
       meanD: (r.ds ?? 0) / n,
+      highSamples: r.hn ?? 0,
+      highMeanR: r.hn ? (r.hr ?? 0) / r.hn : 0,
+      highMeanD: r.hn ? (r.hd ?? 0) / r.hn : 0,
     };
   }
 
@@ -199,6 +225,34 @@ export class StoreReader {
          GROUP BY sp.proc_id`,
       )
       .all(from, to) as ProcessTotal[];
+  }
+
+  /**
+   * Samples of the period that the off-CPU tracking covered, and the time
+   * their windows add up to. 0 on a store written before the tracking existed.
+   */
+  offcpuCoverage(from: number, to: number): { samples: number; ms: number } {
+    if (this.schemaVersion() < 2) return { samples: 0, ms: 0 };
+    const r = this.db
+      .prepare('SELECT COUNT(*) AS n, SUM(offcpu) AS ms FROM samples WHERE t_ms BETWEEN ? AND ? AND offcpu IS NOT NULL')
+      .get(from, to) as { n: number; ms: number | null };
+    return { samples: r.n, ms: r.ms ?? 0 };
+  }
+
+  /** Time blocked in D per process and stack over the period, most first. */
+  offcpuTotals(from: number, to: number): OffcpuTotal[] {
+    if (this.schemaVersion() < 2) return [];
+    return (
+      this.db
+        .prepare(
+          `SELECT p.pid, p.comm, p.cgroup, k.frames, SUM(o.us) AS us, SUM(o.ended) AS ended
+           FROM sample_offcpu o JOIN procs p ON p.id = o.proc_id JOIN stacks k ON k.id = o.stack_id
+           WHERE o.t_ms BETWEEN ? AND ?
+           GROUP BY o.proc_id, o.stack_id ORDER BY us DESC`,
+        )
+        .raw()
+        .all(from, to) as Array<[number, string, string | null, string, number, number]>
+    ).map(([pid, comm, cgroup, frames, us, ended]) => ({ pid, comm, cgroup, stack: frames === '' ? [] : frames.split('\n'), ms: us / 1000, ended }));
   }
 
   samples(from: number, to: number): SamplePoint[] {

@@ -82,8 +82,9 @@ const MIGRATIONS: readonly Migration[] = [
   // 2: time blocked in D per process and kernel stack (--source bpf's sched_switch tracking).
   (db) => {
     db.exec(`
-      -- 1 when the sample's period was covered by the off-CPU tracking: its
-      -- sample_offcpu rows are then complete (none means nothing blocked).
+      -- When the off-CPU tracking covered the time since the previous sample:
+      -- that time in ms (its sample_offcpu rows are then complete; none means
+      -- nothing blocked). NULL otherwise.
       ALTER TABLE samples ADD COLUMN offcpu INTEGER;
       -- A kernel stack as /proc/PID/stack prints it, frames joined by newlines,
       -- innermost first; stored once, touched (last_ms) like procs.

@@ -113,14 +113,14 @@ export class StoreWriter {
         mem_some_us: p.memory?.some?.totalUs ?? null,
         mem_full_c: centiOrNull(p.memory?.full?.avg10),
         mem_full_us: p.memory?.full?.totalUs ?? null,
-        offcpu: s.offcpu ? 1 : null,
+        offcpu: s.offcpu ? Math.max(1, Math.round(s.offcpu.windowMs)) : null,
       });
       for (const pc of s.scan?.procs ?? []) {
         this.insProcCount.run(s.timeMs, this.procId(pc.pid, pc.comm, pc.cgroup, s.timeMs), pc.r, pc.d);
       }
       // Several threads of one process in one stack are one row.
       const rows = new Map<string, [number, number, number, number]>();
-      for (const e of s.offcpu ?? []) {
+      for (const e of s.offcpu?.entries ?? []) {
         const proc = this.procId(e.pid, e.comm, e.cgroup, s.timeMs);
         const stack = this.stackId(e.stack.join('\n'), s.timeMs);
         const row = rows.get(`${proc} ${stack}`);

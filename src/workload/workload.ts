@@ -38,6 +38,11 @@ export class Workload {
     return this.start('sh', ['-c', script]);
   }
 
+  /** In D for `ms` (vfork), then asleep for `ms`, over and over: short blockages, half the time. Needs loadgen. */
+  pulse(ms: number, seconds: number, comm?: string): Promise<Started> {
+    return this.start(this.required(), ['pulse', String(ms), String(seconds)], comm);
+  }
+
   threads(n: number, seconds: number, comm?: string): Promise<Started> {
     return this.start(this.required(), ['threads', String(n), String(seconds)], comm);
   }

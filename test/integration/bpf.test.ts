@@ -202,20 +202,22 @@ function bpftool(kind: 'prog' | 'link'): BpfObject[] {
   return JSON.parse(execFileSync('bpftool', ['-j', kind, 'show'], { encoding: 'utf8' }) || '[]') as BpfObject[];
 }
 
-const OUR_PROGS = new Set(['dump_tasks', 'on_cpu_sample']);
+const OUR_PROGS = new Set(['dump_tasks', 'on_cpu_sample', 'on_switch', 'on_wakeup']);
 
-test('a helper killed (SIGKILL) or stopped (SIGTERM) while sampling leaves no program or link attached', async () => {
+test('a helper killed (SIGKILL) or stopped (SIGTERM) while sampling and tracking D leaves no program or link attached', async () => {
   for (const sig of ['SIGKILL', 'SIGTERM'] as const) {
     const old = new Set(bpftool('prog').map((p) => p.id));
     const h = await BpfHelper.start(helperPath());
     try {
       const ncpus = await h.profileStart(49);
       assert.ok(ncpus >= 1);
+      assert.ok((await h.offcpuStart(process.pid)) > 0);
       // bpftool here cannot tell which process holds what: ours are the new programs with our names.
       const progs = bpftool('prog').filter((p) => !old.has(p.id) && OUR_PROGS.has(p.name ?? '')).map((p) => p.id);
-      assert.equal(progs.length, 2, `our programs: ${progs}`);
+      assert.equal(progs.length, 4, `our programs: ${progs}`);
       const links = bpftool('link').filter((l) => progs.includes(l.prog_id ?? -1)).map((l) => l.id);
-      assert.ok(links.length >= 1 + ncpus, `our links: ${links}`);
+      // The iterator, one perf event per CPU, sched_switch and sched_wakeup.
+      assert.ok(links.length >= 1 + ncpus + 2, `our links: ${links}`);
       process.kill(h.pid, sig);
       const alive = (): number[] => {
         const p = new Set(bpftool('prog').map((x) => x.id));

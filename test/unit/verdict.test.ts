@@ -77,3 +77,32 @@ test('verdict: both kinds, largest share first; below the rules, no overload', (
   assert.equal(noCapture[0]!.cause, 'unknown');
   assert.match(noCapture[0]!.text, /no capture/);
 });
+
+test('verdict: measured time blocked in D (bpf) splits the D load by cause, ahead of the captures', () => {
+  const blocked = [
+    {
+      frames: ['folio_wait_bit_common', 'filemap_fault', '__do_fault'],
+      cause: 'memory' as const,
+      blocked_s: 30,
+      mean_d: 3,
+      intervals: 900,
+      processes: [{ pid: 12, comm: 'java', blocked_s: 30 }],
+    },
+    { frames: ['kernel_clone', '__do_sys_vfork'], cause: 'vfork' as const, blocked_s: 9, mean_d: 0.9, intervals: 1, processes: [{ pid: 13, comm: 'sh', blocked_s: 9 }] },
+    { frames: ['rwsem_down_read_slowpath'], cause: 'lock' as const, blocked_s: 1, mean_d: 0.1, intervals: 40, processes: [{ pid: 14, comm: 'x', blocked_s: 1 }] },
+  ];
+  // The only capture saw the vfork task: the measured split wins.
+  const snap = load(names.find((n) => load(n)._expect === 'vfork')!);
+  const lines = decideVerdict({ cpus: 2, meanR: 0.5, meanD: 4, maxLoad1: 5, threshold: 3, topR: [], stacks: aggregateStacks([{ id: 3, snapshot: snap }]), blocked });
+  const d = lines.filter((l) => l.kind === 'uninterruptible');
+  assert.deepEqual(
+    d.map((l) => l.cause),
+    ['memory', 'vfork'],
+    'causes under 10% of the blocked time are left out',
+  );
+  assert.match(d[0]!.text, /75% of the time blocked in D \(measured\), ~3\.00 of the 4\.00 D threads/);
+  assert.deepEqual(d[0]!.evidence.stacks, [{ frames: blocked[0]!.frames, count: 900 }]);
+  assert.equal(d[0]!.evidence.tasks[0]!.pid, 12);
+  assert.deepEqual(d[0]!.evidence.captures, []);
+  assert.deepEqual(d[1]!.evidence.captures, [3], 'captures of the same cause are cited');
+});

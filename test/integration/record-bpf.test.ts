@@ -1,0 +1,118 @@
+/**
+ * `record --source bpf`: samples at every period whatever the load, and the
+ * time blocked in D measured per process and stack, as the report shows it.
+ * Workload: two vfork parents blocked for the whole run (blocked before the
+ * recorder starts: the iterator pass must account for them) and one process
+ * that blocks 40 ms at a time, half the time (the 1 s samples alone would
+ * see it at random; the sched_switch/sched_wakeup tracking measures it).
+ */
+
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+
+import { bpfUnavailable } from '../../src/bpf/availability.ts';
+import type { Report } from '../../src/model/report.ts';
+import { StoreReader } from '../../src/store/reader.ts';
+import { buildLoadgen } from '../../src/workload/helper.ts';
+import { Workload } from '../../src/workload/workload.ts';
+import { CLI, runCli } from '../helpers/cli.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'loadmon-recbpf-'));
+const db = join(dir, 'bpf.db');
+const RUN_MS = 8000;
+let work: Workload;
+let blockedPids: number[];
+let pulsePid: number;
+let report: Report;
+let recorderPid: number;
+let recordStderr = '';
+let recordCode: number | null;
+
+before(async () => {
+  assert.equal(bpfUnavailable(), null, 'the eBPF collector must work on this machine (root, helper built)');
+  work = new Workload(buildLoadgen());
+  blockedPids = [(await work.vfork(120)).pid, (await work.vfork(120)).pid];
+  pulsePid = (await work.pulse(40, 120)).pid;
+  await new Promise((r) => setTimeout(r, 300));
+  // Threshold far above the load: no capture, and a procfs recorder would not scan at all.
+  const child: ChildProcess = spawn(process.execPath, [CLI, 'record', '--db', db, '--source', 'bpf', '--threshold', '1000'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  recorderPid = child.pid!;
+  child.stderr!.on('data', (d) => (recordStderr += d));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  await new Promise((r) => setTimeout(r, RUN_MS));
+  child.kill('SIGTERM');
+  recordCode = await exited;
+  await work.stop();
+  const r = await runCli(['report', '--db', db, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  report = JSON.parse(r.stdout) as Report;
+});
+
+after(async () => {
+  await work?.stop();
+  if (!process.env.LOADMON_KEEP_TEST_FILES) rmSync(dir, { recursive: true, force: true });
+});
+
+test('record --source bpf samples every period, below the scan level too, and says what it records', () => {
+  assert.equal(recordCode, 0, recordStderr);
+  assert.match(recordStderr, /R\/D per process at every sample, time blocked in D per stack/);
+  assert.ok(report.load!.samples >= 6, `${report.load!.samples} samples`);
+  assert.equal(report.load!.scanned_samples, report.load!.samples);
+  const r = StoreReader.open(db);
+  try {
+    const s = r.sessions();
+    assert.equal(s[s.length - 1]!.source, 'bpf');
+    assert.equal(s[s.length - 1]!.scanAbove, 0);
+    // Every sample has the blocked vfork parents in its per-process counts.
+    const points = r.procPoints(0, 8.64e15);
+    for (const pid of blockedPids) {
+      assert.equal(points.filter((p) => p.pid === pid && p.d === 1).length, report.load!.samples, `pid ${pid} in every sample`);
+    }
+  } finally {
+    r.close();
+  }
+});
+
+test('time blocked in D: whole-run blockages read ~1 thread each, with their vfork stack', () => {
+  const b = report.blocked!;
+  assert.ok(b, 'the report has measured blocked time');
+  assert.equal(b.coverage, 1);
+  // Windows add up to the recorded time: from the start of tracking to the last sample.
+  assert.ok(b.covered_s > (RUN_MS / 1000) * 0.6 && b.covered_s < RUN_MS / 1000 + 1, `covered ${b.covered_s} s`);
+  for (const pid of blockedPids) {
+    const p = b.processes.find((x) => x.pid === pid);
+    assert.ok(p, `pid ${pid} in ${JSON.stringify(b.processes.map((x) => x.pid))}`);
+    assert.ok(p.mean_d > 0.95 && p.mean_d < 1.02, `pid ${pid}: mean D ${p.mean_d}`);
+  }
+  const vfork = b.stacks.find((s) => s.frames[0] === 'kernel_clone');
+  assert.ok(vfork, JSON.stringify(b.stacks.map((s) => s.frames.slice(0, 2))));
+  assert.equal(vfork.cause, 'vfork');
+  assert.equal(vfork.frames[1], '__do_sys_vfork');
+  assert.ok(!b.processes.some((p) => p.pid === recorderPid), 'loadmon leaves itself out');
+});
+
+test('time blocked in D: 40 ms blockages half the time are measured (~0.5), interval by interval', () => {
+  const p = report.blocked!.processes.find((x) => x.pid === pulsePid);
+  assert.ok(p, 'the pulsing process is there');
+  // 40 ms in D then 40 ms asleep, plus the vfork's own cost: a little under half.
+  assert.ok(p.mean_d > 0.4 && p.mean_d < 0.52, `mean D ${p.mean_d}`);
+  // One interval per 80 ms cycle.
+  const perSecond = p.intervals / report.blocked!.covered_s;
+  assert.ok(perSecond > 10 && perSecond < 12.6, `${perSecond.toFixed(1)} intervals per second`);
+});
+
+test('the report uses the measured D in its attribution of the average load', () => {
+  const mean = report.attribution.mean!;
+  assert.equal(mean.d_from, 'blocked_time');
+  const pulse = mean.processes.find((c) => c.pid === pulsePid)!;
+  assert.ok(Math.abs(pulse.d - report.blocked!.processes.find((x) => x.pid === pulsePid)!.mean_d) < 1e-9);
+  assert.ok(mean.states.D > 2.3 && mean.states.D < 2.6, `mean D ${mean.states.D}`);
+  // The load never came near the threshold: the verdict judges the high-load time only.
+  assert.equal(report.verdict[0]!.kind, 'no-overload');
+});
