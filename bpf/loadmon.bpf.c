@@ -322,15 +322,35 @@ static __always_inline void offcpu_add(void *sums, struct lm_offcpu_key *key, st
 	__sync_fetch_and_add(&cur->count, 1);
 }
 
-static __always_inline void offcpu_end(struct task_struct *p, struct offcpu_scratch *s)
+/*
+ * The scheduler sets sched_contributes_to_load when a task blocks, from the
+ * state it blocks in (D, not TASK_NOLOAD), and leaves it until it blocks
+ * again: at a wakeup or switch-in it says whether the task's last blockage
+ * was a D one. Almost every wakeup is of a task that slept in S, and this
+ * one load spares the hash lookup for all of them.
+ */
+static __always_inline int blocked_in_d(struct task_struct *t)
+{
+	/* (Not "p": the macro has a local of that name.) */
+	return BPF_CORE_READ_BITFIELD(t, sched_contributes_to_load);
+}
+
+static __always_inline void offcpu_end(struct task_struct *p)
 {
 	__u32 tid = p->pid;
-	struct lm_offcpu_open *o = bpf_map_lookup_elem(&offcpu_open, &tid);
+	struct lm_offcpu_open *o;
+	struct offcpu_scratch *s;
 	struct lm_offcpu_val v = {};
-	__u64 now = bpf_ktime_get_ns();
+	__u32 zero = 0;
+	__u64 now;
 
+	o = bpf_map_lookup_elem(&offcpu_open, &tid);
 	if (!o)
 		return;
+	s = bpf_map_lookup_elem(&offcpu_scratch, &zero);
+	if (!s)
+		return;
+	now = bpf_ktime_get_ns();
 	s->key.tid = o->tid;
 	s->key.pid = o->pid;
 	__builtin_memcpy(s->key.ips, o->ips, sizeof(s->key.ips));
@@ -350,31 +370,31 @@ static __always_inline void offcpu_end(struct task_struct *p, struct offcpu_scra
 SEC("tp_btf/sched_switch")
 int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	struct offcpu_scratch *s;
-	__u32 zero = 0;
+	if (!preempt && load_state(prev) == 'D' && prev->tgid != offcpu_skip_a && prev->tgid != offcpu_skip_b) {
+		struct offcpu_scratch *s;
+		__u32 zero = 0;
 
-	s = bpf_map_lookup_elem(&offcpu_scratch, &zero);
-	if (!s)
-		return 0;
-	if (!preempt && load_state(prev) == 'D' && prev->tgid != offcpu_skip_a && prev->tgid != offcpu_skip_b)
-		offcpu_begin(ctx, prev, s);
-	/* Normally closed at wakeup already; this catches a wakeup missed while attaching. */
-	offcpu_end(next, s);
+		s = bpf_map_lookup_elem(&offcpu_scratch, &zero);
+		if (s)
+			offcpu_begin(ctx, prev, s);
+	}
+	/* Normally closed at its wakeup already; this catches a wakeup missed
+	 * while the programs were being attached. */
+	if (blocked_in_d(next))
+		offcpu_end(next);
 	return 0;
 }
 
 /*
  * The interval ends when the thread is woken, not when it gets a CPU again:
  * from then on it is runnable, and the load average counts it as R.
+ * sched_wakeup fires after the waker has waited for the task to be fully
+ * switched out, so the interval it closes is always already open.
  */
 SEC("tp_btf/sched_wakeup")
 int BPF_PROG(on_wakeup, struct task_struct *p)
 {
-	struct offcpu_scratch *s;
-	__u32 zero = 0;
-
-	s = bpf_map_lookup_elem(&offcpu_scratch, &zero);
-	if (s)
-		offcpu_end(p, s);
+	if (blocked_in_d(p))
+		offcpu_end(p);
 	return 0;
 }
