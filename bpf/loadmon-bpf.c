@@ -37,7 +37,7 @@
 #include "loadmon.h"
 #include "loadmon.skel.h"
 
-#define PROTOCOL_VERSION 1
+#define PROTOCOL_VERSION 2
 
 static struct loadmon_bpf *skel;
 static struct bpf_link *iter_link;
@@ -439,17 +439,13 @@ static void drain_sums(int fd, int quiet)
  * that closes between the drain and the read of the open ones is in neither
  * and shows up in the next read's sums (Node accounts for that).
  */
-static void cmd_offcpu_read(void)
+static void offcpu_read(const char *end)
 {
 	static void *keys, *vals;
 	const struct timespec grace = { 0, 1000000 };
 	__u64 old = skel->bss->offcpu_slot, now;
 	long n;
 
-	if (!offcpu_link) {
-		printf("err off-CPU tracking is not started\nend 0 0\n");
-		return;
-	}
 	skel->bss->offcpu_slot = !old;
 	/* A switch-in that read the old slot finishes within microseconds
 	 * (it runs with interrupts off, under the run queue lock). */
@@ -468,7 +464,26 @@ static void cmd_offcpu_read(void)
 		print_frames(o->ips, o->nframes);
 		printf("\n");
 	}
-	printf("end %llu %llu\n", (unsigned long long)now, (unsigned long long)skel->bss->offcpu_dropped);
+	printf("%s %llu %llu\n", end, (unsigned long long)now, (unsigned long long)skel->bss->offcpu_dropped);
+}
+
+static void cmd_offcpu_read(void)
+{
+	if (!offcpu_link) {
+		printf("err off-CPU tracking is not started\nend 0 0\n");
+		return;
+	}
+	offcpu_read("end");
+}
+
+/* The recorder's per-sample command: the off-CPU read (ended by an "e"
+ * line) when the tracking runs, then a pass without R stacks. One round
+ * trip instead of two. */
+static void cmd_sample(unsigned long depth, unsigned long skip)
+{
+	if (offcpu_link)
+		offcpu_read("e");
+	cmd_snapshot(depth, skip, 0);
 }
 
 static void cmd_offcpu_stop(void)
@@ -659,6 +674,8 @@ int main(void)
 			cmd_profile_stop();
 		else if (strncmp(line, "offcpu-start", 12) == 0)
 			cmd_offcpu_start(arg_ul(line, "skip=", 0));
+		else if (strncmp(line, "sample", 6) == 0)
+			cmd_sample(arg_ul(line, "depth=", 20), arg_ul(line, "skip=", 0));
 		else if (strcmp(line, "offcpu-read") == 0)
 			cmd_offcpu_read();
 		else if (strcmp(line, "offcpu-stop") == 0)

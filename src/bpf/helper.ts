@@ -129,16 +129,18 @@ export class BpfHelper {
   /** One iterator pass; `rStacks: false` leaves out the kernel stacks of R tasks (D ones keep theirs). */
   async snapshot(depth: number, skipPid: number, rStacks = true): Promise<HelperSnapshot> {
     const lines = await this.request(`snapshot depth=${depth} skip=${skipPid} rstacks=${rStacks ? 1 : 0}`, (l) => l.startsWith('end'));
-    const tasks: TaskRecord[] = [];
-    const errors: string[] = [];
-    let end: SnapshotEnd | null = null;
-    for (const l of lines) {
-      if (l.startsWith('t ')) tasks.push(parseTaskLine(l));
-      else if (l.startsWith('err ')) errors.push(l.slice(4));
-      else if (l.startsWith('end')) end = l === 'end' ? { threads: 0, walkNs: 0 } : parseSnapshotEnd(l);
-    }
-    if (errors.length > 0 && tasks.length === 0) throw bpfError(`the task iterator failed: ${errors[0]}`);
-    return { tasks, end: end!, errors };
+    return parseSnapshotReply(lines);
+  }
+
+  /**
+   * The recorder's sample in one round trip: the off-CPU read (null when the
+   * tracking is not started), then a pass without the kernel stacks of R tasks.
+   */
+  async sample(depth: number, skipPid: number): Promise<{ offcpu: HelperOffcpu | null; pass: HelperSnapshot }> {
+    const lines = await this.request(`sample depth=${depth} skip=${skipPid}`, (l) => l.startsWith('end'));
+    const e = lines.findIndex((l) => l.startsWith('e '));
+    const offcpu = e < 0 ? null : parseOffcpuReply(lines.slice(0, e + 1));
+    return { offcpu, pass: parseSnapshotReply(lines.slice(e + 1)) };
   }
 
   /** Attaches the sampling program to every CPU at `hz`; returns how many CPUs. */
@@ -173,15 +175,7 @@ export class BpfHelper {
 
   /** The intervals completed since the last read, summed per (thread, stack), and the ones still open. */
   async offcpuRead(): Promise<HelperOffcpu> {
-    const lines = await this.request('offcpu-read', (l) => l.startsWith('end'));
-    const out: HelperOffcpu = { sums: [], open: [], nowNs: 0, dropped: 0 };
-    for (const l of lines) {
-      if (l.startsWith('o ')) out.sums.push(parseOffcpuLine(l) as OffcpuSum);
-      else if (l.startsWith('p ')) out.open.push(parseOffcpuLine(l) as OffcpuOpen);
-      else if (l.startsWith('err ')) throw bpfError(l.slice(4));
-      else if (l.startsWith('end')) Object.assign(out, parseOffcpuEnd(l));
-    }
-    return out;
+    return parseOffcpuReply(await this.request('offcpu-read', (l) => l.startsWith('end')));
   }
 
   /** Detaches the sched_switch program and forgets what it counted. */
@@ -238,6 +232,31 @@ export class BpfHelper {
       p.resolve(p.lines);
     }
   }
+}
+
+function parseSnapshotReply(lines: string[]): HelperSnapshot {
+  const tasks: TaskRecord[] = [];
+  const errors: string[] = [];
+  let end: SnapshotEnd | null = null;
+  for (const l of lines) {
+    if (l.startsWith('t ')) tasks.push(parseTaskLine(l));
+    else if (l.startsWith('err ')) errors.push(l.slice(4));
+    else if (l.startsWith('end')) end = l === 'end' ? { threads: 0, walkNs: 0 } : parseSnapshotEnd(l);
+  }
+  if (errors.length > 0 && tasks.length === 0) throw bpfError(`the task iterator failed: ${errors[0]}`);
+  return { tasks, end: end!, errors };
+}
+
+/** o and p lines, then `end NOW DROPPED` (`e NOW DROPPED` inside a sample reply). */
+function parseOffcpuReply(lines: string[]): HelperOffcpu {
+  const out: HelperOffcpu = { sums: [], open: [], nowNs: 0, dropped: 0 };
+  for (const l of lines) {
+    if (l.startsWith('o ')) out.sums.push(parseOffcpuLine(l) as OffcpuSum);
+    else if (l.startsWith('p ')) out.open.push(parseOffcpuLine(l) as OffcpuOpen);
+    else if (l.startsWith('err ')) throw bpfError(l.slice(4));
+    else if (l.startsWith('end ') || l.startsWith('e ')) Object.assign(out, parseOffcpuEnd(l.startsWith('e ') ? `end ${l.slice(2)}` : l));
+  }
+  return out;
 }
 
 function fatalError(f: Fatal): Error {

@@ -8,7 +8,7 @@
 
 import { bpfProtocol } from '../errors.ts';
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** `ready VERSION cpus=N`: the programs are loaded and attached. */
 export interface Ready {

@@ -54,6 +54,8 @@ export class BpfScan implements ScanSource {
       if (this.opts.offcpu) {
         try {
           this.account = new OffcpuAccount(await helper.offcpuStart(process.pid));
+          // Read now (~0.2 s, once) rather than at the first blockage.
+          this.collector.kallsyms.symbols();
         } catch (err) {
           this.opts.warn(`time blocked in D is not tracked: ${(err as Error).message}`);
         }
@@ -65,8 +67,7 @@ export class BpfScan implements ScanSource {
 
   async scan(): Promise<ScanResult> {
     const helper = await this.start();
-    const pass = await helper.snapshot(this.opts.depth, process.pid, false);
-    const read = this.account ? await helper.offcpuRead() : null;
+    const { offcpu: read, pass } = await helper.sample(this.opts.depth, process.pid);
     const now = Date.now();
     if (now - this.lastRewalk >= CGROUP_REWALK_MS) {
       this.collector.cgroups.beginCapture();
@@ -107,6 +108,7 @@ export class BpfScan implements ScanSource {
 
   /** Symbolised, trimmed to the depth, and summed per process and stack. */
   private entries(shares: OffcpuShare[], scan: StateScan): OffcpuEntry[] {
+    if (shares.length === 0) return [];
     const syms = this.collector.kallsyms.symbols();
     const stacks = this.collector.kallsyms.symbolizeAll(
       shares.map((s) => (s.fromSwitch ? switchStackFrames(s.stack, syms) : s.stack).slice(0, this.opts.depth)),
