@@ -23,7 +23,13 @@ interface Image {
   hi: number;
   starts: Float64Array;
   ends: Float64Array;
-  names: string[];
+  /**
+   * Where each symbol's name is in the kallsyms text (kept whole): 120,000
+   * small strings would be 120,000 objects for every major GC to mark, in a
+   * daemon that keeps the table for its life.
+   */
+  nameFrom: Uint32Array;
+  nameTo: Uint32Array;
   /** "" for the core kernel; the module name otherwise. */
   module: string;
 }
@@ -49,6 +55,7 @@ const MARKERS = new Set<string>(SCHED_SECTIONS.flat());
 
 export class KernelSymbols {
   private constructor(
+    private readonly text: string,
     private readonly images: Image[],
     private readonly schedText: TextRange[],
   ) {}
@@ -60,7 +67,7 @@ export class KernelSymbols {
    */
   static parse(text: string, modules = ''): KernelSymbols {
     const moduleEnds = parseModuleEnds(modules);
-    const groups = new Map<string, { hi: number; module: string; starts: number[]; names: string[] }>();
+    const groups = new Map<string, { hi: number; module: string; starts: number[]; from: number[]; to: number[] }>();
     const coreEnds: Array<{ hi: number; lo: number }> = [];
     const markers = new Map<string, { hi: number; lo: number }>();
     let start = 0;
@@ -77,10 +84,17 @@ export class KernelSymbols {
       const hi = parseInt(text.slice(lineStart, lineStart + 3), 16);
       const lo = parseInt(text.slice(lineStart + 3, sp1), 16);
       if (hi === 0 && lo === 0) continue;
-      const rest = text.slice(sp1 + 3, end); // "name" or "name\t[module]"
-      const tab = rest.indexOf('\t');
-      const name = tab < 0 ? rest : rest.slice(0, tab);
-      const module = tab < 0 ? '' : rest.slice(tab + 1).replace(/^\[|\]$/g, '');
+      // "name" or "name\t[module]"
+      // (Not indexOf: on a line without a tab it would scan on into the next lines.)
+      let nameTo = end;
+      for (let k = sp1 + 3; k < end; k++) {
+        if (text.charCodeAt(k) === 9) {
+          nameTo = k;
+          break;
+        }
+      }
+      const name = text.slice(sp1 + 3, nameTo);
+      const module = nameTo === end ? '' : text.slice(nameTo + 1, end).replace(/^\[|\]$/g, '');
       if (module === '' && MARKERS.has(name)) markers.set(name, { hi, lo });
       // Section ends are markers, not functions: code lies below them.
       if (module === '' && (name === '_etext' || name === '_einittext')) {
@@ -89,9 +103,10 @@ export class KernelSymbols {
       }
       const key = `${module}\0${hi}`;
       let g = groups.get(key);
-      if (!g) groups.set(key, (g = { hi, module, starts: [], names: [] }));
+      if (!g) groups.set(key, (g = { hi, module, starts: [], from: [], to: [] }));
       g.starts.push(lo);
-      g.names.push(name);
+      g.from.push(sp1 + 3);
+      g.to.push(nameTo);
     }
     const images: Image[] = [];
     for (const g of groups.values()) {
@@ -104,11 +119,13 @@ export class KernelSymbols {
       }
       const n = g.starts.length;
       const starts = new Float64Array(n);
-      const names = new Array<string>(n);
+      const nameFrom = new Uint32Array(n);
+      const nameTo = new Uint32Array(n);
       for (let i = 0; i < n; i++) {
         const k = order ? order[i]! : i;
         starts[i] = g.starts[k]!;
-        names[i] = g.names[k]!;
+        nameFrom[i] = g.from[k]!;
+        nameTo[i] = g.to[k]!;
       }
       // Size: up to the next higher address (aliases share an address).
       const ends = new Float64Array(n);
@@ -120,7 +137,7 @@ export class KernelSymbols {
         if (i + 1 < n && starts[i + 1]! > a) next = starts[i + 1]!;
         ends[i] = next >= 0 ? next : lastEnd(a, sectionEnds);
       }
-      images.push({ hi: g.hi, starts, ends, names, module: g.module });
+      images.push({ hi: g.hi, starts, ends, nameFrom, nameTo, module: g.module });
     }
     const schedText: TextRange[] = [];
     for (const [a, b] of SCHED_SECTIONS) {
@@ -128,7 +145,7 @@ export class KernelSymbols {
       const e = markers.get(b);
       if (s && e && s.hi === e.hi && e.lo > s.lo) schedText.push({ hi: s.hi, start: s.lo, end: e.lo });
     }
-    return new KernelSymbols(images, schedText);
+    return new KernelSymbols(images.length > 0 ? text : '', images, schedText);
   }
 
   /** False when kallsyms did not show the section markers (then nothing can be filtered). */
@@ -147,7 +164,7 @@ export class KernelSymbols {
   }
 
   get size(): number {
-    return this.images.reduce((n, i) => n + i.names.length, 0);
+    return this.images.reduce((n, i) => n + i.starts.length, 0);
   }
 
   /** The frame text for a return address, or null when no symbol covers it. */
@@ -164,7 +181,8 @@ export class KernelSymbols {
       const start = img.starts[i]!;
       const end = img.ends[i]!;
       if (probe >= end) continue;
-      const text = `${img.names[i]}+0x${(lo - start).toString(16)}/0x${(end - start).toString(16)}`;
+      const name = this.text.slice(img.nameFrom[i]!, img.nameTo[i]!);
+      const text = `${name}+0x${(lo - start).toString(16)}/0x${(end - start).toString(16)}`;
       return img.module === '' ? text : `${text} [${img.module}]`;
     }
     return null;
