@@ -6,7 +6,7 @@
  * highlight, "matched %", reset). A pure function: same stacks, same bytes.
  */
 
-import type { FoldedStack } from './folded.ts';
+import { type FoldedStack, USER_MARK } from './folded.ts';
 
 export interface FlameOptions {
   title: string;
@@ -151,12 +151,13 @@ function fx(n: number): string {
   return (Math.round(n * 100) / 100).toString();
 }
 
-/** Warm colours, deterministic per name; pseudo-frames (no kernel stack) in grey. */
+/** Warm colours for kernel frames, aqua for user-space ones (`_[u]`), deterministic per name; pseudo-frames (no kernel stack) in grey. */
 function color(name: string, level: number): string {
   if (level === 0) return 'rgb(200,200,200)';
   if (name.startsWith('[')) return 'rgb(190,190,210)';
   let h = 0;
   for (let i = 0; i < name.length; i++) h = (h * 31 + name.charCodeAt(i)) >>> 0;
+  if (name.endsWith(USER_MARK)) return `rgb(${50 + (h % 60)},${170 + ((h >>> 8) % 60)},${170 + ((h >>> 16) % 60)})`;
   const r = 205 + (h % 50);
   const g = 80 + ((h >>> 8) % 130);
   const b = (h >>> 16) % 55;

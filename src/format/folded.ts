@@ -3,12 +3,18 @@
  * `comm;outermost;...;innermost count`, the input of flamegraph.pl, speedscope,
  * and loadmon's own SVG renderer. Each task observation in a capture counts 1.
  * A task with no kernel stack (running on a CPU) gets one pseudo-frame naming
- * its state, so R load shows in the graph too.
+ * its state, so R load shows in the graph too. An R task sampled by the eBPF
+ * collector's profile window has a user-space stack: its frames come first
+ * (outermost first), each marked with the `_[u]` suffix, then its kernel
+ * frames, if any (unmarked, as in every other stack).
  */
 
 import type { Snapshot } from '../model/snapshot.ts';
 import { normalizeFrame } from '../procfs/stack.ts';
 import { escapeComm } from './escape.ts';
+
+/** Suffix of user-space frames (flamegraph.pl's annotations are `_[k]`, `_[j]`...; it shows this one as text). */
+export const USER_MARK = '_[u]';
 
 export interface FoldedStack {
   /** Outermost first; the first element is the comm. */
@@ -20,7 +26,9 @@ export function foldSnapshots(snapshots: Iterable<Snapshot>): FoldedStack[] {
   const m = new Map<string, FoldedStack>();
   for (const s of snapshots) {
     for (const t of s.tasks) {
-      const inner = t.stack.length > 0 ? t.stack.map((f) => cleanFrame(normalizeFrame(f.trim()))).reverse() : [`[${t.state}: no kernel stack]`];
+      const kernel = t.stack.map((f) => cleanFrame(normalizeFrame(f.trim()))).reverse();
+      const user = (t.user_stack ?? []).map((f) => `${cleanFrame(normalizeFrame(f.trim()))}${USER_MARK}`).reverse();
+      const inner = kernel.length + user.length > 0 ? [...user, ...kernel] : [`[${t.state}: no kernel stack]`];
       const frames = [cleanFrame(escapeComm(t.comm)), ...inner];
       const key = frames.join(';');
       const f = m.get(key);

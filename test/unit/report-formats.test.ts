@@ -80,3 +80,30 @@ test('the XML check rejects what is not well-formed', () => {
   for (const doc of bad) assert.throws(() => checkWellFormedXml(doc), /not well-formed/, doc);
   assert.equal(checkWellFormedXml('<?xml version="1.0"?><a x="&amp;"><b/><![CDATA[<&>]]>t&#65;</a>').elements, 2);
 });
+
+test('folded and svg: an R task with a user stack (bpf profile) shows its user frames, marked _[u], above its kernel frames', () => {
+  const snap = structuredClone(vfork);
+  const r = snap.tasks.find((t) => t.state === 'R')!;
+  r.user_stack = ['loadmon_fp_inner+0x4/0x1a (/tmp/fpspin)', 'loadmon_fp_outer+0x9/0x20 (/tmp/fpspin)', 'main+0x2f/0x40 (/tmp/fpspin)'];
+  r.samples = 98;
+  const withKernel = structuredClone(r);
+  withKernel.tid = r.tid + 1;
+  withKernel.stack = ['do_sys_poll+0x1/0x2', '__x64_sys_poll+0x3/0x4'];
+  snap.tasks.push(withKernel);
+  const lines = formatFolded(foldSnapshots([snap])).trimEnd().split('\n');
+  assert.ok(
+    lines.includes('busy;main (/tmp/fpspin)_[u];loadmon_fp_outer (/tmp/fpspin)_[u];loadmon_fp_inner (/tmp/fpspin)_[u] 1'),
+    lines.join('\n'),
+  );
+  assert.ok(lines.includes('busy;main (/tmp/fpspin)_[u];loadmon_fp_outer (/tmp/fpspin)_[u];loadmon_fp_inner (/tmp/fpspin)_[u];__x64_sys_poll;do_sys_poll 1'));
+  assert.ok(!lines.some((l) => l.includes('[R: no kernel stack]')), 'a task with a user stack needs no pseudo-frame');
+  // The SVG draws user frames in another colour family (aqua) than kernel frames (warm).
+  const svg = renderFlameGraph(foldSnapshots([snap]), { title: 't' });
+  const red = (name: string): number => {
+    const g = [...svg.matchAll(/<g class="f"><title>([^<]*) \(\d+ task observation[^<]*<\/title><rect [^>]*fill="rgb\((\d+),/g)].find((m) => m[1] === name);
+    assert.ok(g, `frame ${name} drawn`);
+    return Number(g[2]);
+  };
+  assert.ok(red('main (/tmp/fpspin)_[u]') < 120);
+  assert.ok(red('kernel_clone') >= 205);
+});

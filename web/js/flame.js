@@ -13,6 +13,8 @@ function colour(name, level) {
   if (name.startsWith('[')) return 'rgb(190,190,210)';
   let x = 0;
   for (let i = 0; i < name.length; i++) x = (x * 31 + name.charCodeAt(i)) >>> 0;
+  // User-space frames (the eBPF profile's, marked _[u]) in aqua, as the SVG export draws them.
+  if (name.endsWith('_[u]')) return `rgb(${50 + (x % 60)},${170 + ((x >>> 8) % 60)},${170 + ((x >>> 16) % 60)})`;
   return `rgb(${205 + (x % 50)},${80 + ((x >>> 8) % 130)},${(x >>> 16) % 55})`;
 }
 
