@@ -28,6 +28,7 @@ import { parseLoadavg } from '../procfs/loadavg.ts';
 import { ProcReader } from '../procfs/reader.ts';
 import { normalizeFrame } from '../procfs/stack.ts';
 import { epochMs } from './assemble.ts';
+import { BlockedTracking } from './bpf-tracking.ts';
 import type { CaptureOptions, Collector } from './collector.ts';
 
 export interface BpfCollectorOptions {
@@ -55,6 +56,7 @@ export class BpfCollector implements Collector {
   readonly kallsyms: KallsymsCache;
   readonly cgroups: CgroupResolver;
   private readonly users: UserSymbolizer;
+  private tracking: Promise<BlockedTracking | null> | null = null;
 
   constructor(private readonly opts: BpfCollectorOptions = {}) {
     this.root = (opts.procRoot ?? '/proc').replace(/\/+$/, '') || '/';
@@ -72,6 +74,22 @@ export class BpfCollector implements Collector {
       this.helper.catch(() => {}); // observed by the caller of capture()
     }
     return this.helper;
+  }
+
+  /**
+   * Starts the per-second samples and the time-blocked-in-D tracking (once;
+   * later calls return the same). `timer`: sample every second by itself
+   * (watch); otherwise the caller samples (record). null when the kernel
+   * refuses the tracking (said through `warn`). Throws E_SOURCE_UNAVAILABLE.
+   */
+  track(depth: number, warn: (line: string) => void, timer: boolean): Promise<BlockedTracking | null> {
+    this.tracking ??= (async () => {
+      const t = new BlockedTracking(await this.start(), this.kallsyms, this.cgroups, depth);
+      if (!(await t.start(warn))) return null;
+      if (timer) t.runTimer();
+      return t;
+    })();
+    return this.tracking;
   }
 
   async capture(opts: CaptureOptions): Promise<Snapshot> {
@@ -130,7 +148,7 @@ export class BpfCollector implements Collector {
       await this.attachUserStacks(helper, tasks, profile, notes);
     }
 
-    return {
+    const out: Snapshot = {
       schema: SNAPSHOT_SCHEMA,
       time,
       host: hostname(),
@@ -147,9 +165,14 @@ export class BpfCollector implements Collector {
       tasks,
       notes,
     };
+    const tracking = this.tracking ? await this.tracking : null;
+    const recent = tracking?.summary(startedAt);
+    if (recent) out.blocked_recent = recent;
+    return out;
   }
 
   close(): void {
+    void this.tracking?.then((t) => t?.stop(), () => {});
     const h = this.helper;
     this.helper = null;
     void h?.then((x) => x.close(), () => {});

@@ -5,7 +5,7 @@
  */
 
 import { countStates, groupByStack, type StackGroup } from '../analyze/group.ts';
-import type { Snapshot, TaskSample } from '../model/snapshot.ts';
+import type { BlockedRecent, Snapshot, TaskSample } from '../model/snapshot.ts';
 import { escapeComm } from './escape.ts';
 
 /** Process lines shown per group before "... and N more". */
@@ -33,11 +33,28 @@ export function formatText(s: Snapshot): string {
     out.push('');
     formatGroup(out, g);
   }
+  if (s.blocked_recent) formatBlockedRecent(out, s.blocked_recent);
   if (s.notes.length > 0) {
     out.push('', 'notes:');
     for (const n of s.notes) out.push(`  - ${n}`);
   }
   return `${out.join('\n')}\n`;
+}
+
+/** bpf in watch/record: what the D load was made of over the minute before the capture. */
+function formatBlockedRecent(out: string[], b: BlockedRecent): void {
+  out.push(
+    '',
+    `time blocked in D over the last ${Math.round(b.window_ms / 1000)} s (measured): a mean of ${b.mean_d.toFixed(2)} threads in D` +
+      (b.stacks.length ? '; largest first:' : ''),
+  );
+  for (const x of b.stacks) {
+    const ms = x.blocked_ms >= 1000 ? `${(x.blocked_ms / 1000).toFixed(1)}s` : `${x.blocked_ms.toFixed(1)}ms`;
+    out.push(
+      `  ${ms.padStart(8)}  ${String(x.ended).padStart(5)} ended  pid ${x.pid} ${escapeComm(x.comm)}  ` +
+        `${x.stack.length ? x.stack.slice(0, 5).map((f) => functionName(f)).join(' <- ') : '(no kernel stack)'}`,
+    );
+  }
 }
 
 function formatGroup(out: string[], g: StackGroup): void {

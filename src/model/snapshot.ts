@@ -66,6 +66,31 @@ export interface CaptureInfo {
   profile_ms?: number;
 }
 
+/** One process's time blocked in D in one kernel stack, measured over a recent window. */
+export interface BlockedStackRecent {
+  pid: number;
+  comm: string;
+  cgroup: string | null;
+  stack: string[];
+  blocked_ms: number;
+  /** Blockages that ended in the window. */
+  ended: number;
+}
+
+/**
+ * bpf captures of `watch` and `record`: the time blocked in D measured by the
+ * sched_switch/sched_wakeup tracking over the window before the capture
+ * (every blockage, not only those in progress at the capture instant).
+ */
+export interface BlockedRecent {
+  /** The window actually covered (up to 60 s; less right after the start). */
+  window_ms: number;
+  /** Mean threads in D over the window: the D part of the load, measured. */
+  mean_d: number;
+  /** Largest first, at most 10 (the rest is in mean_d). */
+  stacks: BlockedStackRecent[];
+}
+
 export interface Snapshot {
   schema: typeof SNAPSHOT_SCHEMA;
   time: string;
@@ -77,4 +102,6 @@ export interface Snapshot {
   capture: CaptureInfo;
   tasks: TaskSample[];
   notes: string[];
+  /** Only with --source bpf in watch and record. */
+  blocked_recent?: BlockedRecent;
 }

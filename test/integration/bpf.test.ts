@@ -151,12 +151,25 @@ test('snapshot --source bpf (default 2 s profile): a frame-pointer busy loop get
   assert.ok(s.tasks.filter((x) => x.state === 'D').every((x) => x.user_stack === undefined && x.samples === undefined));
 });
 
-test('watch --source bpf captures with source bpf', async () => {
-  const r = await runCli(['watch', '--source', 'bpf', '--threshold', '0', '--count', '1', '--json', '--quiet']);
+test('watch --source bpf captures with source bpf, and says what the D load was made of since it started', async () => {
+  const r = await runCli(['watch', '--source', 'bpf', '--threshold', '0', '--cooldown', '3s', '--count', '2', '--json', '--quiet']);
   assert.equal(r.code, 0, r.stderr);
-  const s = JSON.parse(r.stdout) as Snapshot;
-  assert.equal(s.source, 'bpf');
-  assert.equal(ours(s).filter((t) => t.state === 'D').length, 5);
+  const [first, second] = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Snapshot);
+  for (const s of [first!, second!]) {
+    assert.equal(s.source, 'bpf');
+    assert.equal(ours(s).filter((t) => t.state === 'D').length, 5);
+  }
+  // The second capture comes ~3 s later: the per-second tracking has measured the blocked time since.
+  const b = second!.blocked_recent!;
+  assert.ok(b, 'blocked_recent');
+  assert.ok(b.window_ms >= 1500 && b.window_ms <= 4000, `window ${b.window_ms} ms`);
+  assert.ok(b.mean_d >= 4.5, `mean D ${b.mean_d}`);
+  for (const d of dTasks) {
+    const x = b.stacks.find((k) => k.pid === d.pid);
+    assert.ok(x, `pid ${d.pid} in ${JSON.stringify(b.stacks.map((k) => k.pid))}`);
+    assert.ok(Math.abs(x.blocked_ms - b.window_ms) <= 0.05 * b.window_ms, `pid ${d.pid}: ${x.blocked_ms} of ${b.window_ms} ms`);
+    assert.equal(x.stack[0]!.replace(/\+.*/, ''), 'kernel_clone');
+  }
 });
 
 test('without privileges (uid 65534): --source bpf exits 2 saying so; --source auto falls back to procfs with a note', async () => {

@@ -69,7 +69,7 @@ export async function runRecordLoop(raw: RawRecord, signal: AbortSignal): Promis
 async function bpfScanFor(collector: Collector, opts: RecordOptions): Promise<BpfScan | null> {
   const bpf = bpfCollectorOf(collector);
   if (!bpf) return null;
-  const scan = new BpfScan(bpf, { depth: opts.depth, offcpu: true, warn: info });
+  const scan = new BpfScan(bpf, { depth: opts.depth, warn: info });
   try {
     await scan.start();
   } catch (err) {

@@ -1,5 +1,5 @@
 import type { Collector } from '../../collect/collector.ts';
-import { openCollector } from '../../collect/select.ts';
+import { bpfCollectorOf, openCollector } from '../../collect/select.ts';
 import { countCpus } from '../../procfs/cpus.ts';
 import { render } from '../../format/index.ts';
 import { readRequired } from '../../procfs/reader.ts';
@@ -7,7 +7,7 @@ import { LoadProbe } from '../../trigger/load-probe.ts';
 import { ThresholdWatcher } from '../../trigger/procfs-watcher.ts';
 import { runWatch, type Watcher } from '../../trigger/watch.ts';
 import { bpfUnavailable } from '../../bpf/availability.ts';
-import { sourceUnavailable } from '../../errors.ts';
+import { LoadmonError, sourceUnavailable } from '../../errors.ts';
 import { parseWatch, type RawWatch, type WatchOptions } from '../options.ts';
 import { formatDuration, resolveThreshold } from '../parse-values.ts';
 import { info, write } from '../output.ts';
@@ -19,11 +19,32 @@ export async function watchCommand(raw: RawWatch & { quiet?: boolean }): Promise
   // Say now, not at the first capture (which may be hours away), that bpf cannot work here.
   const bpfMissing = opts.source === 'bpf' ? bpfUnavailable() : null;
   if (bpfMissing !== null) throw sourceUnavailable('bpf', bpfMissing);
-  const watcher = openWatcher(opts, raw.quiet ?? false);
+  const collector = openWatchCollector(opts);
+  await trackBlocked(collector, opts);
+  const watcher = openWatcher(opts, raw.quiet ?? false, collector);
   await runWatch(watcher, { intervalMs: opts.intervalMs, count: opts.count, signal: stopping }, (s) => {
     write(render(s, opts.format, true));
     if (opts.format !== 'json') write('\n');
   });
+}
+
+/**
+ * With the eBPF collector, watch samples every second through its helper, so
+ * that each capture says what the D load was made of over the minute before
+ * it (`blocked_recent`). `auto` that cannot start the helper goes on without
+ * (its collector falls back to procfs at the first capture).
+ */
+async function trackBlocked(collector: Collector, opts: WatchOptions): Promise<void> {
+  const bpf = bpfCollectorOf(collector);
+  if (!bpf) return;
+  try {
+    await bpf.track(opts.depth, info, true);
+  } catch (err) {
+    if (opts.source === 'bpf' || !(err instanceof LoadmonError)) {
+      collector.close();
+      throw err;
+    }
+  }
 }
 
 /** The collector `watch` and `record` capture with. */
