@@ -36,13 +36,13 @@ async function launchChromium(profile: string): Promise<BrowserContext> {
   });
 }
 
-test('browser: serve --record with a real D-state workload; the chart is drawn, a capture opens, its flame graph shows the vfork path', async () => {
+test('browser: serve --record --source bpf with a real D-state workload; the chart is drawn, the measured blocked time is listed, a capture opens, its flame graph shows the vfork path', async () => {
   work = newWorkload();
   const blocked = await Promise.all([work.vfork(120, 'lm-web-vfork'), work.vfork(120, 'lm-web-vfork'), work.vfork(120, 'lm-web-vfork')]);
   await waitForState(blocked.map((s) => ({ pid: s.pid, tid: s.pid })), 'D', 15_000);
 
   const db = join(dir, 'live.db');
-  serve = spawn(process.execPath, [CLI, 'serve', '--record', '--listen', '127.0.0.1:0', '--threshold', '0', '--cooldown', '2s', '--db', db, '--source', 'procfs'], {
+  serve = spawn(process.execPath, [CLI, 'serve', '--record', '--listen', '127.0.0.1:0', '--threshold', '0', '--cooldown', '2s', '--db', db, '--source', 'bpf'], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -57,7 +57,8 @@ test('browser: serve --record with a real D-state workload; the chart is drawn, 
     throw new Error(`no ${what} within 30 s: ${stderr}`);
   };
   const url = (await waitFor(/serving (http:\/\/127\.0\.0\.1:\d+\/) /, 'URL'))[1]!;
-  await waitFor(/capture (\d+) stored/, 'capture');
+  // Two captures (cooldown 2 s): the newest, listed first, has the per-second tracking before it.
+  await waitFor(/capture (\d+) stored[^]*capture (\d+) stored/, 'two captures');
   const meta = (await (await fetch(`${url}api/meta`)).json()) as { recording: boolean; captures_stored: number };
   assert.equal(meta.recording, true);
   assert.ok(meta.captures_stored >= 1);
@@ -81,6 +82,12 @@ test('browser: serve --record with a real D-state workload; the chart is drawn, 
   assert.ok(painted.w > 300 && painted.h > 100, JSON.stringify(painted));
   assert.ok(painted.n > 1000, `the canvas is not empty: ${painted.n} painted pixels`);
 
+  // The period: time blocked in D measured by the eBPF tracking, per stack.
+  await page.waitForSelector('#period #blocked-stacks tbody tr', { timeout: 15_000 });
+  const blockedText = (await page.textContent('#period #blocked-stacks')) ?? '';
+  assert.match(blockedText, /kernel_clone ← __do_sys_vfork/);
+  assert.match(blockedText, /lm-web-vfork/);
+
   // The capture list, then one capture.
   const first = await page.waitForSelector('#captures li.cap', { timeout: 15_000 });
   await first.click();
@@ -91,6 +98,8 @@ test('browser: serve --record with a real D-state workload; the chart is drawn, 
   assert.ok(names.includes('lm-web-vfork'));
   assert.match((await page.textContent('#capture .verdict')) ?? '', /./);
   assert.match((await page.textContent('#capture table.groups')) ?? '', /kernel_clone ← __do_sys_vfork/);
+  // The newest capture is not the first: it says what the D load was made of over the time before it.
+  assert.match((await page.textContent('#capture table.recent-blocked')) ?? '', /lm-web-vfork \d+.*kernel_clone ← __do_sys_vfork/s);
 
   // Interactive: a tooltip on hover, click to zoom, search.
   const frame = page.locator('#capture .flame .fr[data-name="kernel_clone"]').first();

@@ -85,8 +85,27 @@ export function renderCapture(el, view, flameStacks, tooltip, onCapture) {
     flame.render(flameStacks.stacks),
     h('h3', { text: `Tasks by kernel stack (${view.groups.length} stack${view.groups.length === 1 ? '' : 's'})` }),
     groups,
+    recentBlocked(snap.blocked_recent),
     snap.notes.length ? [h('h3', { text: 'Notes' }), snap.notes.map((n) => h('div', { class: 'note', text: n }))] : null,
   );
+}
+
+/** bpf captures: the time blocked in D over the minute before (every blockage, not only the ones in progress). */
+function recentBlocked(b) {
+  if (!b) return null;
+  const ms = (x) => (x >= 1000 ? `${fmtNum(x / 1000)} s` : `${fmtNum(x)} ms`);
+  return [
+    h('h3', { text: `Time blocked in D over the ${fmtDuration(b.window_ms)} before (measured)` }),
+    h('div', { class: 'note', text: `a mean of ${fmtNum(b.mean_d)} threads in D` }),
+    h('table', { class: 'grid recent-blocked' },
+      h('thead', {}, h('tr', {}, h('th', { class: 'num', text: 'blocked' }), h('th', { class: 'num', text: 'ended' }), h('th', { text: 'process' }), h('th', { text: 'kernel stack (innermost first)' }))),
+      h('tbody', {}, b.stacks.map((x) => h('tr', {},
+        h('td', { class: 'num', text: ms(x.blocked_ms) }), h('td', { class: 'num', text: x.ended }),
+        h('td', { class: 'list', text: `${comm(x.comm)} ${x.pid}` }),
+        framesCell(x.stack.map((f) => f.replace(/\+0x[0-9a-f]+\/0x[0-9a-f]+/, ''))),
+      ))),
+    ),
+  ];
 }
 
 function contribTable(title, rows, kind) {
@@ -108,6 +127,25 @@ function contribTable(title, rows, kind) {
       })),
     ),
   );
+}
+
+/** Measured time blocked in D per kernel stack (record --source bpf), or nothing. */
+function blockedSection(b) {
+  if (!b) return null;
+  const secs = (x) => (x >= 1 ? `${fmtNum(x)} s` : `${fmtNum(x * 1000)} ms`);
+  return [
+    h('h3', { text: 'Time blocked in D, measured (eBPF)' }),
+    h('div', { class: 'note', text: `${secs(b.blocked_s)} blocked over ${fmtDuration(b.covered_s * 1000)} tracked (${Math.round(b.coverage * 100)}% of the samples): a mean of ${fmtNum(b.mean_d)} threads in D` }),
+    h('table', { class: 'grid', id: 'blocked-stacks' },
+      h('thead', {}, h('tr', {}, h('th', { class: 'num', text: 'blocked' }), h('th', { class: 'num', text: 'mean D' }), h('th', { class: 'num', text: 'ended' }), h('th', { text: 'cause' }), h('th', { text: 'kernel stack (innermost first)' }), h('th', { text: 'processes' }))),
+      h('tbody', {}, b.stacks.map((s) => h('tr', {},
+        h('td', { class: 'num', text: secs(s.blocked_s) }), h('td', { class: 'num', text: fmtNum(s.mean_d) }), h('td', { class: 'num', text: s.intervals }),
+        h('td', { class: 'cause', text: s.cause }),
+        framesCell(s.frames),
+        h('td', { class: 'list', text: list(s.processes.map((p) => `${comm(p.comm)} ${p.pid}`), 4) }),
+      ))),
+    ),
+  ];
 }
 
 export function renderPeriod(el, report, flameStacks, range, tooltip, onCapture) {
@@ -138,8 +176,9 @@ export function renderPeriod(el, report, flameStacks, range, tooltip, onCapture)
     h('h3', { text: 'Verdict' }),
     verdictCards(report.verdict, onCapture),
     end ? h('div', { class: 'note', text: `load1 at the end of the range: kernel ${fmtNum(end.kernelLoad1)}, replayed ${fmtNum(end.modelLoad1)} (R ${fmtNum(end.states.R)}, D ${fmtNum(end.states.D)}, not scanned ${fmtNum(end.notScanned)}, before the replay ${fmtNum(end.beforeWindow)})` }) : null,
-    mean ? h('div', { class: 'note', text: `share of the average load1 (${fmtNum(mean.load1_avg)}) over the range: R ${fmtNum(mean.states.R)}, D ${fmtNum(mean.states.D)}, unattributed ${fmtNum(mean.unattributed)}` }) : null,
+    mean ? h('div', { class: 'note', text: `share of the average load1 (${fmtNum(mean.load1_avg)}) over the range: R ${fmtNum(mean.states.R)}, D ${fmtNum(mean.states.D)}${mean.d_from === 'blocked_time' ? ' (measured)' : ''}, unattributed ${fmtNum(mean.unattributed)}` }) : null,
     h('div', { class: 'two' }, contribTable('By process', mean?.processes, 'process'), contribTable('By cgroup', mean?.cgroups, 'cgroup')),
+    blockedSection(report.blocked),
     h('h3', { text: `Stacks across ${report.captures.length} capture${report.captures.length === 1 ? '' : 's'}` }),
     report.stacks.length ? stacks : stateEl('No capture in this range, so no stacks.'),
     flameStacks.total > 0 ? [h('h3', { text: 'Flame graph of the range' }), flame.render(flameStacks.stacks)] : null,
