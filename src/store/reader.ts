@@ -8,6 +8,7 @@ import type Database from 'better-sqlite3';
 
 import { captureNotFound } from '../errors.ts';
 import type { Snapshot } from '../model/snapshot.ts';
+import type { OffcpuEntry } from '../model/timeline.ts';
 import { decodeSnapshot } from './codec.ts';
 import type { SessionInfo } from './writer.ts';
 import { openForRead } from './open.ts';
@@ -125,16 +126,8 @@ export interface LatestSample extends PressurePoint {
   sessionId: number;
 }
 
-/** Time blocked in D, summed over a period for one process and one stack (--source bpf). */
-export interface OffcpuTotal {
-  pid: number;
-  comm: string;
-  cgroup: string | null;
-  /** Frames as /proc/PID/stack prints them, innermost first. */
-  stack: string[];
-  ms: number;
-  ended: number;
-}
+/** Time blocked in D, summed over a period for one process and one stack (--source bpf): a sample's entry, over more time. */
+export type OffcpuTotal = OffcpuEntry;
 
 /** R and D threads of one cgroup (summed over its processes). */
 export interface CgroupCount {
