@@ -80,7 +80,11 @@ export function buildProgram(): Command {
     .option('--retain <age>', '(--record) keep this much history (s, m, h, d, w)', RECORD_DEFAULTS.retain)
     .option('--max-size <size>', '(--record) keep the store under this size', RECORD_DEFAULTS.maxSize)
     .option('--quiet', 'no status lines on stderr (failures and the URL are still printed)')
-    .action(async (o) => (await import('./commands/serve.ts')).serveCommand(o));
+    .action(async (o, cmd: Command) => {
+      // Which options were typed (not defaults): the record ones mean nothing without --record.
+      const given = cmd.options.map((x) => x.attributeName()).filter((k) => cmd.getOptionValueSource(k) === 'cli');
+      return (await import('./commands/serve.ts')).serveCommand({ ...o, given });
+    });
 
   program
     .command('report')

@@ -26,6 +26,8 @@ export interface RecorderOptions {
   /** Status lines for people (stderr); null when --quiet. Store failures are always reported. */
   status: ((line: string) => void) | null;
   warn: (line: string) => void;
+  /** Called once the store is open and locked (recording has begun). */
+  onStarted?: () => void;
 }
 
 /** Resolves with the number of captures taken once the watch ends (signal or --count). */
@@ -37,6 +39,7 @@ export async function runRecorder(watcher: Watcher, opts: RecorderOptions): Prom
     watcher.close();
     throw err;
   }
+  opts.onStarted?.();
   const sampler = new TimelineSampler({ procRoot: opts.procRoot, scanAbove: opts.session.scanAbove, scan: opts.scan });
   let timer: NodeJS.Timeout | undefined;
   let sampleError: unknown = null;

@@ -92,6 +92,9 @@ test('serve: option mistakes exit 2 with one line naming the option', async () =
     [['serve', '--db', db, '--listen', '127.0.0.1:70000'], '--listen'],
     [['serve', '--db', db, '--token', 'short'], '--token'],
     [['serve', '--db', db, '--record', '--sample', '0s', '--listen', '127.0.0.1:0'], '--sample'],
+    // Record options without --record would be silently ignored: refused instead.
+    [['serve', '--db', db, '--listen', '127.0.0.1:0', '--source', 'bpf'], '--source'],
+    [['serve', '--db', db, '--listen', '127.0.0.1:0', '--threshold', '2'], '--threshold'],
   ];
   for (const [args, option] of cases) {
     const r = await runCli(args, { timeoutMs: 15_000 });

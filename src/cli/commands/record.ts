@@ -18,8 +18,11 @@ export async function recordCommand(raw: RawRecord): Promise<void> {
   await runRecordLoop(raw, stopping);
 }
 
-/** The record loop as `loadmon record` runs it (serve --record runs it too), until `signal`. */
-export async function runRecordLoop(raw: RawRecord, signal: AbortSignal): Promise<number> {
+/**
+ * The record loop as `loadmon record` runs it (serve --record runs it too),
+ * until `signal`; `onStarted` once the store is open and locked.
+ */
+export async function runRecordLoop(raw: RawRecord, signal: AbortSignal, onStarted?: () => void): Promise<number> {
   const opts = parseRecord(raw);
   const cpus = countCpus(readRequired(`${opts.procRoot}/stat`));
   const threshold = resolveThreshold(opts.threshold, cpus);
@@ -31,10 +34,7 @@ export async function runRecordLoop(raw: RawRecord, signal: AbortSignal): Promis
   const what = scan
     ? `R/D per process at every sample${scan.tracksOffcpu ? ', time blocked in D per stack' : ''}`
     : `R/D per process while load1 >= ${scanAbove}`;
-  status?.(
-    `recording into ${opts.db}: a sample every ${formatDuration(opts.sampleMs)} (${what}),` +
-      ` captures at load1 >= ${threshold}; retention ${Math.round(opts.retainMs / 3_600_000)}h / ${opts.maxBytes} bytes`,
-  );
+
   return runRecorder(watcher, {
     scan: scan ?? undefined,
     db: opts.db,
@@ -57,6 +57,14 @@ export async function runRecordLoop(raw: RawRecord, signal: AbortSignal): Promis
     signal,
     status,
     warn: info,
+    onStarted: () => {
+      // Said once the store is ours: a refused store (another recorder) prints only the refusal.
+      status?.(
+        `recording into ${opts.db}: a sample every ${formatDuration(opts.sampleMs)} (${what}),` +
+          ` captures at load1 >= ${threshold}; retention ${Math.round(opts.retainMs / 3_600_000)}h / ${opts.maxBytes} bytes`,
+      );
+      onStarted?.();
+    },
   });
 }
 

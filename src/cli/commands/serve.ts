@@ -20,9 +20,32 @@ export interface RawServe extends RawRecord {
   listen?: string;
   token?: string;
   record?: boolean;
+  /** Attribute names of the options typed on the command line. */
+  given?: string[];
 }
 
+/** Options that only the recorder reads (attribute name -> flag). */
+const RECORD_ONLY: Record<string, string> = {
+  sample: '--sample',
+  retain: '--retain',
+  maxSize: '--max-size',
+  threshold: '--threshold',
+  interval: '--interval',
+  cooldown: '--cooldown',
+  count: '--count',
+  depth: '--depth',
+  source: '--source',
+  procRoot: '--proc-root',
+  format: '--format',
+  json: '--json',
+};
+
 export async function serveCommand(raw: RawServe): Promise<void> {
+  if (!raw.record) {
+    // Silently serving without recording what was asked for would lose it.
+    const stray = (raw.given ?? []).find((k) => k in RECORD_ONLY);
+    if (stray) throw invalidOption(RECORD_ONLY[stray]!, String((raw as Record<string, unknown>)[stray]), 'only applies with --record');
+  }
   const listen = parseListen(raw.listen ?? DEFAULT_LISTEN);
   const token = raw.token ?? process.env.LOADMON_TOKEN ?? null;
   if (token !== null && token.trim().length < 8) {
@@ -40,13 +63,16 @@ export async function serveCommand(raw: RawServe): Promise<void> {
   let recorderError: unknown = null;
   try {
     if (raw.record) {
-      recorder = runRecordLoop(raw, inner.signal);
+      // Listen only once the recorder holds the store (or has failed: another
+      // recorder holds it, bad options, the eBPF helper refused to start).
+      let started!: () => void;
+      const begun = new Promise<void>((r) => (started = r));
+      recorder = runRecordLoop(raw, inner.signal, started);
       recorder.catch((err: unknown) => {
         recorderError = err;
         inner.abort();
       });
-      // The store is opened (or refused: another recorder holds it) synchronously at start.
-      await new Promise((r) => setImmediate(r));
+      await Promise.race([begun, recorder.then(() => undefined, () => undefined)]);
       if (recorderError !== null) throw recorderError;
     } else {
       store.openNow();
