@@ -10,23 +10,19 @@ import { createInterface } from 'node:readline';
 import { bpfError, sourceUnavailable } from '../errors.ts';
 import {
   type Fatal,
+  type HelperOffcpu,
+  type HelperSnapshot,
   type MapRecord,
-  type OffcpuEnd,
-  type OffcpuOpen,
-  type OffcpuSum,
-  parseOffcpuEnd,
-  parseOffcpuLine,
   parseMapFailure,
   parseMapLine,
+  parseOffcpuReply,
   parseReady,
   parseSampleLine,
-  parseSnapshotEnd,
-  parseTaskLine,
+  parseSampleReply,
+  parseSnapshotReply,
   parseUserStackLine,
   PROTOCOL_VERSION,
   type SampleRecord,
-  type SnapshotEnd,
-  type TaskRecord,
 } from './protocol.ts';
 import { INSTALL_HINT, PRIVILEGE_HINT } from './availability.ts';
 
@@ -38,22 +34,9 @@ interface Pending {
   reject: (err: Error) => void;
 }
 
-export interface HelperSnapshot {
-  tasks: TaskRecord[];
-  end: SnapshotEnd;
-  /** `err` lines the helper sent (the pass may be incomplete). */
-  errors: string[];
-}
-
 export interface HelperProfile {
   samples: SampleRecord[];
   stacks: Map<number, bigint[]>;
-}
-
-/** One read of the D off-CPU tracking (docs/bpf.md, "Time blocked, continuously"). */
-export interface HelperOffcpu extends OffcpuEnd {
-  sums: OffcpuSum[];
-  open: OffcpuOpen[];
 }
 
 export interface HelperMaps {
@@ -138,9 +121,7 @@ export class BpfHelper {
    */
   async sample(depth: number, skipPid: number): Promise<{ offcpu: HelperOffcpu | null; pass: HelperSnapshot }> {
     const lines = await this.request(`sample depth=${depth} skip=${skipPid}`, (l) => l.startsWith('end'));
-    const e = lines.findIndex((l) => l.startsWith('e '));
-    const offcpu = e < 0 ? null : parseOffcpuReply(lines.slice(0, e + 1));
-    return { offcpu, pass: parseSnapshotReply(lines.slice(e + 1)) };
+    return parseSampleReply(lines);
   }
 
   /** Attaches the sampling program to every CPU at `hz`; returns how many CPUs. */
@@ -232,31 +213,6 @@ export class BpfHelper {
       p.resolve(p.lines);
     }
   }
-}
-
-function parseSnapshotReply(lines: string[]): HelperSnapshot {
-  const tasks: TaskRecord[] = [];
-  const errors: string[] = [];
-  let end: SnapshotEnd | null = null;
-  for (const l of lines) {
-    if (l.startsWith('t ')) tasks.push(parseTaskLine(l));
-    else if (l.startsWith('err ')) errors.push(l.slice(4));
-    else if (l.startsWith('end')) end = l === 'end' ? { threads: 0, walkNs: 0 } : parseSnapshotEnd(l);
-  }
-  if (errors.length > 0 && tasks.length === 0) throw bpfError(`the task iterator failed: ${errors[0]}`);
-  return { tasks, end: end!, errors };
-}
-
-/** o and p lines, then `end NOW DROPPED` (`e NOW DROPPED` inside a sample reply). */
-function parseOffcpuReply(lines: string[]): HelperOffcpu {
-  const out: HelperOffcpu = { sums: [], open: [], nowNs: 0, dropped: 0 };
-  for (const l of lines) {
-    if (l.startsWith('o ')) out.sums.push(parseOffcpuLine(l) as OffcpuSum);
-    else if (l.startsWith('p ')) out.open.push(parseOffcpuLine(l) as OffcpuOpen);
-    else if (l.startsWith('err ')) throw bpfError(l.slice(4));
-    else if (l.startsWith('end ') || l.startsWith('e ')) Object.assign(out, parseOffcpuEnd(l.startsWith('e ') ? `end ${l.slice(2)}` : l));
-  }
-  return out;
 }
 
 function fatalError(f: Fatal): Error {

@@ -6,7 +6,7 @@
  * symbolised before anything is printed).
  */
 
-import { bpfProtocol } from '../errors.ts';
+import { bpfError, bpfProtocol } from '../errors.ts';
 
 export const PROTOCOL_VERSION = 2;
 
@@ -232,4 +232,53 @@ export function parseOffcpuEnd(line: string): OffcpuEnd {
   const f = line.split(' ');
   if (f[0] !== 'end' || f.length !== 3) throw bpfProtocol(`bad end line '${line.slice(0, 60)}'`);
   return { nowNs: int(f[1], 'time'), dropped: int(f[2], 'dropped count') };
+}
+
+/* ---- whole replies ---- */
+
+/** A `snapshot` reply: t lines, err lines, `end THREADS WALK_NS`. */
+export interface HelperSnapshot {
+  tasks: TaskRecord[];
+  end: SnapshotEnd;
+  /** `err` lines the helper sent (the pass may be incomplete). */
+  errors: string[];
+}
+
+/** One read of the D off-CPU tracking (docs/bpf.md, "Time blocked, continuously"). */
+export interface HelperOffcpu extends OffcpuEnd {
+  sums: OffcpuSum[];
+  open: OffcpuOpen[];
+}
+
+/** Throws E_BPF when the pass produced nothing but errors. */
+export function parseSnapshotReply(lines: readonly string[]): HelperSnapshot {
+  const tasks: TaskRecord[] = [];
+  const errors: string[] = [];
+  let end: SnapshotEnd | null = null;
+  for (const l of lines) {
+    if (l.startsWith('t ')) tasks.push(parseTaskLine(l));
+    else if (l.startsWith('err ')) errors.push(l.slice(4));
+    else if (l.startsWith('end')) end = l === 'end' ? { threads: 0, walkNs: 0 } : parseSnapshotEnd(l);
+  }
+  if (errors.length > 0 && tasks.length === 0) throw bpfError(`the task iterator failed: ${errors[0]}`);
+  if (end === null) throw bpfProtocol('a snapshot reply without its end line');
+  return { tasks, end, errors };
+}
+
+/** An `offcpu-read` reply: o and p lines, then `end NOW DROPPED` (`e NOW DROPPED` inside a sample reply). */
+export function parseOffcpuReply(lines: readonly string[]): HelperOffcpu {
+  const out: HelperOffcpu = { sums: [], open: [], nowNs: 0, dropped: 0 };
+  for (const l of lines) {
+    if (l.startsWith('o ')) out.sums.push(parseOffcpuLine(l) as OffcpuSum);
+    else if (l.startsWith('p ')) out.open.push(parseOffcpuLine(l) as OffcpuOpen);
+    else if (l.startsWith('err ')) throw bpfError(l.slice(4));
+    else if (l.startsWith('end ') || l.startsWith('e ')) Object.assign(out, parseOffcpuEnd(l.startsWith('e ') ? `end ${l.slice(2)}` : l));
+  }
+  return out;
+}
+
+/** A `sample` reply: the off-CPU read up to its `e` line (absent when the tracking is not started), then a snapshot reply. */
+export function parseSampleReply(lines: readonly string[]): { offcpu: HelperOffcpu | null; pass: HelperSnapshot } {
+  const e = lines.findIndex((l) => l.startsWith('e '));
+  return { offcpu: e < 0 ? null : parseOffcpuReply(lines.slice(0, e + 1)), pass: parseSnapshotReply(lines.slice(e + 1)) };
 }

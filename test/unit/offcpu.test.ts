@@ -3,7 +3,7 @@ import { test } from 'node:test';
 
 import { KernelSymbols } from '../../src/bpf/kallsyms.ts';
 import { type BlockedThread, OffcpuAccount, type OffcpuShare, switchStackFrames } from '../../src/bpf/offcpu.ts';
-import { type OffcpuOpen, type OffcpuSum, parseOffcpuEnd, parseOffcpuLine } from '../../src/bpf/protocol.ts';
+import { type OffcpuOpen, type OffcpuSum, parseOffcpuEnd, parseOffcpuLine, parseOffcpuReply, parseSampleReply, parseSnapshotReply } from '../../src/bpf/protocol.ts';
 import { LoadmonError } from '../../src/errors.ts';
 import { fixture } from '../helpers/fixtures.ts';
 
@@ -110,4 +110,31 @@ test('off-CPU account: threads blocked since before tracking started are credite
   const w3 = acc.window({ sums: [], open: [open(9, 11_900 * MS)], nowNs: 12_000 * MS }, [{ ...old, blockedNs: 100 * MS }]);
   assert.equal(total(w3, 9), 100 * MS);
   assert.equal(w3.find((s) => s.tid === 9)!.fromSwitch, true);
+});
+
+test('sample reply (a real one): the off-CPU read up to its e line, then the pass', () => {
+  const lines = fixture('bpf', 'sample-reply.txt').trimEnd().split('\n').slice(2); // after "ready" and "ok"
+  const { offcpu, pass } = parseSampleReply(lines);
+  assert.ok(offcpu);
+  assert.equal(offcpu.sums.length, 2);
+  assert.equal(offcpu.open.length, 1);
+  assert.deepEqual([offcpu.nowNs, offcpu.dropped], [12980796545416, 0]);
+  // The pulsing process: 16 intervals ended, one open; the vfork parent blocked before the start is only in the pass.
+  const pulse = offcpu.sums.find((s) => s.tid === 20189)!;
+  assert.equal(pulse.count, 16);
+  assert.equal(offcpu.open[0]!.tid, 20189);
+  assert.deepEqual(
+    pass.tasks.map((t) => [t.tid, t.state]),
+    [
+      [20188, 'D'],
+      [20189, 'D'],
+    ],
+  );
+  assert.equal(pass.end.threads, 99);
+  // Without the tracking the reply is a plain pass.
+  assert.equal(parseSampleReply(lines.slice(lines.findIndex((l) => l.startsWith('e ')) + 1)).offcpu, null);
+  // A pass that is only errors fails; a reply cut short is a protocol error.
+  assert.throws(() => parseSnapshotReply(['err bpf_iter_create: Operation not permitted', 'end']), /task iterator failed/);
+  assert.throws(() => parseSnapshotReply(['t 1 1 R - 61 - -']), LoadmonError);
+  assert.equal(parseOffcpuReply(['o 1 1 5 1 1 61 -', 'end 9 2']).dropped, 2);
 });
