@@ -376,6 +376,15 @@ export class StoreReader {
   }
 
   /** R and D threads per cgroup at one sample time. */
+  /** The sample at `t`: the window its off-CPU tracking covered and the time blocked in D in it (ms); null without tracking. */
+  blockedAt(t: number): { windowMs: number; blockedMs: number } | null {
+    if (this.schemaVersion() < 2) return null;
+    const r = this.db
+      .prepare('SELECT s.offcpu AS w, (SELECT SUM(us) FROM sample_offcpu o WHERE o.t_ms = s.t_ms) AS us FROM samples s WHERE s.t_ms = ?')
+      .get(t) as { w: number | null; us: number | null } | undefined;
+    return r && r.w !== null ? { windowMs: r.w, blockedMs: (r.us ?? 0) / 1000 } : null;
+  }
+
   cgroupCountsAt(t: number): CgroupCount[] {
     return this.db
       .prepare(

@@ -119,7 +119,31 @@ test('metrics: below the scan level the R/D series are absent (unknown), not zer
     assert.equal(value(f, 'loadmon_uninterruptible_threads'), undefined);
     assert.equal(f.get('loadmon_cgroup_runnable_threads')?.samples.length ?? 0, 0);
     assert.equal(value(f, 'loadmon_captures_total'), 0);
+    assert.equal(value(f, 'loadmon_measured_uninterruptible_threads'), undefined, 'no bpf tracking: absent');
   } finally {
     await idle.close();
+  }
+});
+
+test('metrics: with the bpf tracking, the measured mean of threads in D over the newest sample period', async () => {
+  const path = join(dir, 'bpf.db');
+  const w = StoreWriter.open(path);
+  w.beginSession({ ...SESSION, source: 'bpf', scanAbove: 0 });
+  const s = sample(T_END, 0.4, [{ pid: 7, comm: 'fsync-loop', r: 0, d: 1 }]);
+  const stack = ['submit_bio_wait+0x74/0xc0', 'blkdev_issue_flush+0x7c/0xb0'];
+  s.offcpu = {
+    windowMs: 1000,
+    entries: [
+      { pid: 7, comm: 'fsync-loop', cgroup: '/test.slice', stack, ms: 600, ended: 40 },
+      { pid: 8, comm: 'other', cgroup: '/test.slice', stack, ms: 150, ended: 3 },
+    ],
+  };
+  w.insertSample(s);
+  w.close();
+  const { app: a } = await buildServer({ db: path, token: null, listenHost: '127.0.0.1', recording: false, log: () => {} });
+  try {
+    assert.equal(value(await scrape(a), 'loadmon_measured_uninterruptible_threads'), 0.75);
+  } finally {
+    await a.close();
   }
 });

@@ -118,6 +118,79 @@ test('store: retention by size keeps the store under --max-size, dropping the ol
   db.close();
 });
 
+test('store v2: time blocked in D per process and stack round-trips, is summed over a period, and ages out', () => {
+  const path = join(dir, 'offcpu.db');
+  const w = StoreWriter.open(path);
+  w.beginSession({ ...SESSION, source: 'bpf', scanAbove: 0 });
+  const vfork = ['kernel_clone+0x1d3/0x400', '__do_sys_vfork+0x66/0x90'];
+  const flush = ['submit_bio_wait+0x74/0xc0', 'blkdev_issue_flush+0x7c/0xb0'];
+  for (let i = 0; i < 3; i++) {
+    const s = sample(10_000 + i * 1000, 2, [{ pid: 7, comm: 'vf', r: 0, d: 1 }]);
+    s.offcpu = {
+      windowMs: 1000,
+      entries: [
+        { pid: 7, comm: 'vf', cgroup: '/test.slice', stack: vfork, ms: 1000, ended: 0 },
+        // Two threads of one process in one stack become one row.
+        { pid: 9, comm: 'db', cgroup: '/db.slice', stack: flush, ms: 12.5, ended: 4 },
+        { pid: 9, comm: 'db', cgroup: '/db.slice', stack: flush, ms: 7.5, ended: 2 },
+      ],
+    };
+    w.insertSample(s);
+  }
+  w.insertSample(sample(13_000, 2, null)); // a sample without the tracking
+  w.close();
+  const r = StoreReader.open(path);
+  assert.deepEqual(r.offcpuCoverage(0, 20_000), { samples: 3, ms: 3000 });
+  const totals = r.offcpuTotals(0, 20_000);
+  assert.deepEqual(
+    totals.map((t) => [t.pid, t.stack[0], t.ms, t.ended]),
+    [
+      [7, 'kernel_clone+0x1d3/0x400', 3000, 0],
+      [9, 'submit_bio_wait+0x74/0xc0', 60, 18],
+    ],
+  );
+  assert.deepEqual(r.blockedAt(11_000), { windowMs: 1000, blockedMs: 1020 });
+  assert.equal(r.blockedAt(13_000), null);
+  r.close();
+  // Retention drops the rows with their samples, and the stacks no row uses any more.
+  const w2 = StoreWriter.open(path);
+  w2.enforceRetention({ retainMs: 1000, maxBytes: 1 << 30 }, 13_000 + 130_000);
+  w2.close();
+  const db = new Database(path, { readonly: true });
+  assert.equal((db.prepare('SELECT COUNT(*) AS n FROM sample_offcpu').get() as { n: number }).n, 0);
+  assert.equal((db.prepare('SELECT COUNT(*) AS n FROM stacks').get() as { n: number }).n, 0);
+  db.close();
+});
+
+test('store: a version-1 store is migrated by the writer; the reader reads it either way', () => {
+  const path = join(dir, 'v1.db');
+  const w = StoreWriter.open(path);
+  w.beginSession(SESSION);
+  w.insertSample(sample(10_000, 3, [{ pid: 7, comm: 'a', r: 1, d: 1 }]));
+  w.close();
+  // Make it what loadmon 0.1 wrote: no v2 objects, user_version 1.
+  const db = new Database(path);
+  db.exec('DROP TABLE sample_offcpu; DROP TABLE stacks; ALTER TABLE samples DROP COLUMN offcpu;');
+  db.pragma('user_version = 1');
+  db.close();
+  const old = StoreReader.open(path);
+  assert.equal(old.schemaVersion(), 1);
+  assert.deepEqual(old.offcpuTotals(0, 20_000), []);
+  assert.deepEqual(old.offcpuCoverage(0, 20_000), { samples: 0, ms: 0 });
+  old.close();
+  const w2 = StoreWriter.open(path);
+  w2.useSession(1);
+  const s = sample(11_000, 3, null);
+  s.offcpu = { windowMs: 1000, entries: [] };
+  w2.insertSample(s);
+  w2.close();
+  const r = StoreReader.open(path);
+  assert.equal(r.schemaVersion(), SCHEMA_VERSION);
+  assert.equal(r.loadCurve(0, 20_000)!.samples, 2, 'the old sample is kept');
+  assert.deepEqual(r.offcpuCoverage(0, 20_000), { samples: 1, ms: 1000 });
+  r.close();
+});
+
 test('lock: a second writer is refused while the first lives; a stale lock is taken over', () => {
   const path = join(dir, 'lock.db');
   const l = acquireStoreLock(path);

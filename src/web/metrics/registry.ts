@@ -54,6 +54,7 @@ export class LoadmonMetrics {
   private readonly cgRunning: Gauge<'cgroup'>;
   private readonly cgBlocked: Gauge<'cgroup'>;
   private readonly scanned: OptionalGauge;
+  private readonly measuredD: OptionalGauge;
   private readonly lastSample: OptionalGauge;
   private readonly threshold: OptionalGauge;
   private readonly pressure: Gauge<'resource' | 'kind'>;
@@ -83,6 +84,11 @@ export class LoadmonMetrics {
       labelNames: ['cgroup'],
       registers: r,
     });
+    this.measuredD = new OptionalGauge({
+      name: 'loadmon_measured_uninterruptible_threads',
+      help: 'Threads in D on average over the newest sample period, from the time they spent blocked (record --source bpf; absent otherwise)',
+      registers: r,
+    });
     this.scanned = new OptionalGauge({ name: 'loadmon_sample_scanned', help: '1 when the newest sample counted R and D threads (load1 >= half the threshold), else 0', registers: r });
     this.lastSample = new OptionalGauge({ name: 'loadmon_last_sample_timestamp_seconds', help: 'Time of the newest timeline sample, seconds since the epoch', registers: r });
     this.threshold = new OptionalGauge({ name: 'loadmon_threshold_load1', help: 'The load1 threshold captures are taken at (the recording session of the newest sample)', registers: r });
@@ -106,7 +112,7 @@ export class LoadmonMetrics {
   /** Reads the store's current state into the metrics. */
   refresh(store: StoreReader): void {
     const latest = store.latestSample();
-    const all = [this.running, this.blocked, this.scanned, this.lastSample, this.threshold, ...this.load.values()];
+    const all = [this.running, this.blocked, this.measuredD, this.scanned, this.lastSample, this.threshold, ...this.load.values()];
     if (!latest) {
       for (const g of all) g.unset();
       this.cgRunning.reset();
@@ -122,6 +128,9 @@ export class LoadmonMetrics {
       if (session) this.threshold.put(session.threshold);
       else this.threshold.unset();
       this.setCounts(store, latest.t, latest.scanned ? { r: latest.r ?? 0, d: latest.d ?? 0 } : null);
+      const b = store.blockedAt(latest.t);
+      if (b && b.windowMs > 0) this.measuredD.put(b.blockedMs / b.windowMs);
+      else this.measuredD.unset();
       this.pressure.reset();
       const psi: Array<[string, string, number | null]> = [
         ['cpu', 'some', latest.cpuSome], ['cpu', 'full', latest.cpuFull],
