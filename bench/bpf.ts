@@ -48,6 +48,7 @@ const rows = [
   '|---:|---:|---:|---:|---:|---:|',
 ];
 const loadgen = buildLoadgen();
+let pass = '?';
 for (const size of PARTS.has('passes') ? SIZES : []) {
   const work = new Workload(loadgen);
   const bpf = new BpfCollector({ profileMs: 0 });
@@ -60,6 +61,7 @@ for (const size of PARTS.has('passes') ? SIZES : []) {
     await new Promise((r) => setTimeout(r, 500));
     const alive = systemThreads();
     await bpf.capture({ depth: 20 }); // warm: helper started, kallsyms and cgroups cached
+    pass = (await bpf.start()).pass;
     const walk: number[] = [];
     const cap: number[] = [];
     const pro: number[] = [];
@@ -175,7 +177,7 @@ console.log(
     '',
     `host: ${execFileSync('uname', ['-srm']).toString().trim()}, ${cpuinfo.match(/model name\s*:\s*(.*)/)?.[1] ?? '?'}, ${
       cpuinfo.match(/^processor/gm)?.length ?? '?'
-    } CPUs, node ${process.version}, ${RUNS} runs per figure (medians)`,
+    } CPUs, node ${process.version}, ${RUNS} runs per figure (medians), bpf pass: ${pass}`,
     '',
     ...rows,
     '',

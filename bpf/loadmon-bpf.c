@@ -32,6 +32,7 @@
 
 #include <linux/perf_event.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "loadmon.h"
@@ -41,6 +42,9 @@
 
 static struct loadmon_bpf *skel;
 static struct bpf_link *iter_link;
+/* The open-coded pass (dump_all) and its ring buffer, where the kernel has it. */
+static struct bpf_link *all_link;
+static struct ring_buffer *records_rb;
 static struct bpf_link **perf_links;
 static int nperf;
 static struct bpf_link *offcpu_link, *wakeup_link;
@@ -99,6 +103,10 @@ static void cleanup(void)
 	wakeup_link = NULL;
 	bpf_link__destroy(offcpu_link);
 	offcpu_link = NULL;
+	ring_buffer__free(records_rb);
+	records_rb = NULL;
+	bpf_link__destroy(all_link);
+	all_link = NULL;
 	bpf_link__destroy(iter_link);
 	iter_link = NULL;
 	loadmon_bpf__destroy(skel);
@@ -135,6 +143,53 @@ static void print_task(const struct lm_task *t)
 	printf("\n");
 }
 
+static int on_record(void *ctx, void *data, size_t size)
+{
+	struct lm_task t;
+
+	(void)ctx;
+	if (size < LM_TASK_HEADER_SIZE)
+		return 0;
+	memset(&t, 0, sizeof(t));
+	memcpy(&t, data, size < sizeof(t) ? size : sizeof(t));
+	if (t.nframes > 0 && LM_TASK_HEADER_SIZE + (size_t)t.nframes * sizeof(__u64) > size)
+		t.nframes = (size - LM_TASK_HEADER_SIZE) / sizeof(__u64);
+	print_task(&t);
+	return 0;
+}
+
+/* One pass of dump_all: the program runs once, for our thread, when the iterator is read. */
+static void snapshot_all(void)
+{
+	char buf[256];
+	__u64 t0, t1;
+	int fd;
+
+	skel->bss->walked = 0;
+	skel->bss->lost = 0;
+	t0 = now_ns();
+	fd = bpf_iter_create(bpf_link__fd(all_link));
+	if (fd < 0) {
+		printf("err bpf_iter_create: %s\nend\n", strerror(errno));
+		return;
+	}
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+
+		if (n > 0 || (n < 0 && errno == EINTR))
+			continue;
+		if (n < 0)
+			printf("err reading the task iterator: %s\n", strerror(errno));
+		break;
+	}
+	close(fd);
+	ring_buffer__consume(records_rb);
+	t1 = now_ns();
+	if (skel->bss->lost)
+		printf("err %llu R/D tasks did not fit in the ring buffer\n", (unsigned long long)skel->bss->lost);
+	printf("end %llu %llu\n", (unsigned long long)skel->bss->walked, (unsigned long long)(t1 - t0));
+}
+
 static void cmd_snapshot(unsigned long depth, unsigned long skip, unsigned long rstacks)
 {
 	static char *buf;
@@ -150,6 +205,10 @@ static void cmd_snapshot(unsigned long depth, unsigned long skip, unsigned long 
 	skel->bss->skip_tgid_a = getpid();
 	skel->bss->skip_tgid_b = skip;
 	skel->bss->passed_over = 0;
+	if (all_link) {
+		snapshot_all();
+		return;
+	}
 
 	t0 = now_ns();
 	fd = bpf_iter_create(bpf_link__fd(iter_link));
@@ -624,6 +683,39 @@ static void cmd_maps(char *args)
 	printf("end\n");
 }
 
+/* ---- choosing the pass ---- */
+
+/* The open-coded task iterator's kfuncs (6.7+), looked up in the kernel's BTF. */
+static int has_task_kfuncs(void)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	const char *force;
+	int found;
+
+	if (!btf)
+		return 0;
+	found = btf__find_by_name_kind(btf, "bpf_iter_task_new", BTF_KIND_FUNC) >= 0;
+	btf__free(btf);
+	force = getenv("LOADMON_BPF_ITER_TASK");
+	return found && !(force && *force);
+}
+
+/* dump_all for our own thread only (a task filter on the link, 5.19+); on any failure the pass stays with dump_tasks. */
+static void attach_all(void)
+{
+	union bpf_iter_link_info info = { .task.tid = (__u32)syscall(SYS_gettid) };
+	LIBBPF_OPTS(bpf_iter_attach_opts, opts, .link_info = &info, .link_info_len = sizeof(info));
+
+	all_link = bpf_program__attach_iter(skel->progs.dump_all, &opts);
+	if (!all_link)
+		return;
+	records_rb = ring_buffer__new(bpf_map__fd(skel->maps.records), on_record, NULL, NULL);
+	if (!records_rb) {
+		bpf_link__destroy(all_link);
+		all_link = NULL;
+	}
+}
+
 /* ---- main loop ---- */
 
 static unsigned long arg_ul(const char *line, const char *name, unsigned long def)
@@ -655,14 +747,20 @@ int main(void)
 	skel = loadmon_bpf__open();
 	if (!skel)
 		fatal("load", errno, "opening the BPF object");
+	if (!has_task_kfuncs()) {
+		bpf_program__set_autoload(skel->progs.dump_all, false);
+		bpf_map__set_max_entries(skel->maps.records, 4096);
+	}
 	err = loadmon_bpf__load(skel);
 	if (err)
 		fatal(err == -EPERM || err == -EACCES ? "perm" : "load", err, "loading the BPF programs");
 	iter_link = bpf_program__attach_iter(skel->progs.dump_tasks, NULL);
 	if (!iter_link)
 		fatal(errno == EPERM || errno == EACCES ? "perm" : "load", errno, "attaching the task iterator");
+	if (bpf_program__autoload(skel->progs.dump_all))
+		attach_all();
 
-	printf("ready %d cpus=%d\n", PROTOCOL_VERSION, libbpf_num_possible_cpus());
+	printf("ready %d cpus=%d pass=%s\n", PROTOCOL_VERSION, libbpf_num_possible_cpus(), all_link ? "task-list" : "iter-task");
 	fflush(stdout);
 	while (!stopping && fgets(line, sizeof(line), stdin)) {
 		line[strcspn(line, "\n")] = 0;

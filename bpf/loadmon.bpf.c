@@ -65,12 +65,15 @@ static __always_inline unsigned int task_state(struct task_struct *t)
 static __always_inline char load_state(struct task_struct *t)
 {
 	unsigned int st = task_state(t);
-	unsigned int report = (st & TASK_REPORT) | (unsigned int)t->exit_state;
+	unsigned int report = st & TASK_REPORT;
 
 	if (st == TASK_RTLOCK_WAIT)
 		return 'D';
+	/* exit_state is in another cache line of the task_struct: only running
+	 * (or dead) tasks read it -- an exiting task is a zombie, not R. Every
+	 * sleeping thread, most of a pass, costs one line. */
 	if (report == TASK_RUNNING)
-		return 'R';
+		return t->exit_state ? 0 : 'R';
 	/* D is the highest reported bit; TASK_NOLOAD (idle kthreads, TASK_IDLE)
 	 * does not count toward the load average. */
 	if ((report & ~(TASK_UNINTERRUPTIBLE | 1)) == 0 && (report & TASK_UNINTERRUPTIBLE) && !(st & TASK_NOLOAD))
@@ -153,28 +156,12 @@ static __always_inline __u32 read_cgroups(struct task_struct *t, struct lm_task 
 	return n;
 }
 
-SEC("iter/task")
-int dump_tasks(struct bpf_iter__task *ctx)
+/* Fills rec for an R or D task; returns the bytes of it to emit. */
+static __always_inline __u64 fill_task(struct task_struct *t, char st, struct lm_task *rec)
 {
-	struct seq_file *seq = ctx->meta->seq;
-	struct task_struct *t = ctx->task;
-	struct lm_task *rec;
-	__u32 zero = 0;
 	__u64 d, len;
-	char st;
 	long n;
 
-	if (!t)
-		return 0;
-	st = load_state(t);
-	if (!st || t->tgid == skip_tgid_a || t->tgid == skip_tgid_b) {
-		/* One iterator pass runs on one CPU at a time: no atomic needed. */
-		passed_over++;
-		return 0;
-	}
-	rec = bpf_map_lookup_elem(&scratch, &zero);
-	if (!rec)
-		return 0;
 	rec->tid = t->pid;
 	rec->pid = t->tgid;
 	rec->state = st;
@@ -194,7 +181,82 @@ int dump_tasks(struct bpf_iter__task *ctx)
 		len += (__u64)rec->nframes * sizeof(__u64);
 	if (len > sizeof(*rec))
 		len = sizeof(*rec);
-	bpf_seq_write(seq, rec, len);
+	return len;
+}
+
+static __always_inline int skipped(struct task_struct *t)
+{
+	return t->tgid == skip_tgid_a || t->tgid == skip_tgid_b;
+}
+
+SEC("iter/task")
+int dump_tasks(struct bpf_iter__task *ctx)
+{
+	struct task_struct *t = ctx->task;
+	struct lm_task *rec;
+	__u32 zero = 0;
+	char st;
+
+	if (!t)
+		return 0;
+	st = load_state(t);
+	if (!st || skipped(t)) {
+		/* One iterator pass runs on one CPU at a time: no atomic needed. */
+		passed_over++;
+		return 0;
+	}
+	rec = bpf_map_lookup_elem(&scratch, &zero);
+	if (!rec)
+		return 0;
+	bpf_seq_write(ctx->meta->seq, rec, fill_task(t, st, rec));
+	return 0;
+}
+
+/*
+ * The same pass, walking the task list itself (open-coded task iterator,
+ * 6.7+): iter/task looks every thread up by pid and takes a reference on
+ * it, which costs more than everything this program does per thread. This
+ * program is attached for the helper's own thread only, so it runs once per
+ * pass, under RCU, and sends its records through a ring buffer (one program
+ * run could not fit them in the seq_file buffer).
+ */
+extern int bpf_iter_task_new(struct bpf_iter_task *it, struct task_struct *task, unsigned int flags) __weak __ksym;
+extern struct task_struct *bpf_iter_task_next(struct bpf_iter_task *it) __weak __ksym;
+extern void bpf_iter_task_destroy(struct bpf_iter_task *it) __weak __ksym;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, LM_RINGBUF_BYTES);
+} records SEC(".maps");
+
+/* Threads walked, and records the ring buffer had no room for, in the last pass. */
+__u64 walked = 0;
+__u64 lost = 0;
+
+SEC("iter/task")
+int dump_all(struct bpf_iter__task *ctx)
+{
+	struct bpf_iter_task it;
+	struct task_struct *t;
+	struct lm_task *rec;
+	__u32 zero = 0;
+	char st;
+
+	if (!ctx->task)
+		return 0;
+	rec = bpf_map_lookup_elem(&scratch, &zero);
+	if (!rec)
+		return 0;
+	bpf_iter_task_new(&it, NULL, BPF_TASK_ITER_ALL_THREADS);
+	while ((t = bpf_iter_task_next(&it))) {
+		walked++;
+		st = load_state(t);
+		if (!st || skipped(t))
+			continue;
+		if (bpf_ringbuf_output(&records, rec, fill_task(t, st, rec), BPF_RB_NO_WAKEUP))
+			lost++;
+	}
+	bpf_iter_task_destroy(&it);
 	return 0;
 }
 

@@ -16,6 +16,9 @@
 
 #define LM_BLOCKED_UNKNOWN (~0ULL)
 
+/* Ring buffer of the open-coded pass: ~10,000 R/D tasks with 20-frame stacks. */
+#define LM_RINGBUF_BYTES (8 << 20)
+
 struct lm_cgroup {
 	__u32 hierarchy; /* cgroup_root.hierarchy_id: 0 is the v2 (default) hierarchy */
 	__u32 pad;

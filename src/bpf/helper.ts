@@ -48,7 +48,11 @@ export class BpfHelper {
   private readonly pending: Pending[] = [];
   private exited: string | null = null;
 
-  private constructor(private readonly child: ChildProcess) {
+  private constructor(
+    private readonly child: ChildProcess,
+    /** How the helper's snapshot pass walks the threads (docs/bpf.md, "The pass"). */
+    readonly pass: 'task-list' | 'iter-task',
+  ) {
     const rl = createInterface({ input: child.stdout! });
     rl.on('line', (line) => this.onLine(line));
     // A write to a helper that just died fails with EPIPE; its death is reported by 'close'.
@@ -100,7 +104,7 @@ export class BpfHelper {
         child.removeAllListeners('close');
         child.removeAllListeners('error');
         child.stdout!.pause();
-        resolve(new BpfHelper(child));
+        resolve(new BpfHelper(child, ready.pass));
       });
     });
   }

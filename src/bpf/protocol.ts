@@ -10,10 +10,12 @@ import { bpfError, bpfProtocol } from '../errors.ts';
 
 export const PROTOCOL_VERSION = 2;
 
-/** `ready VERSION cpus=N`: the programs are loaded and attached. */
+/** `ready VERSION cpus=N pass=task-list|iter-task`: the programs are loaded and attached. */
 export interface Ready {
   version: number;
   cpus: number;
+  /** How a snapshot pass walks the threads: one program run over the task list (6.7+), or iter/task. */
+  pass: 'task-list' | 'iter-task';
 }
 
 /** `fatal KIND message`: the helper could not start (exit status 3). */
@@ -103,7 +105,7 @@ export function parseReady(line: string): Ready | Fatal {
   }
   if (f[0] !== 'ready') throw bpfProtocol(`expected 'ready', got '${line.slice(0, 60)}'`);
   const cpus = /^cpus=(\d+)$/.exec(f[2] ?? '');
-  return { version: int(f[1], 'protocol version'), cpus: cpus ? Number(cpus[1]) : 0 };
+  return { version: int(f[1], 'protocol version'), cpus: cpus ? Number(cpus[1]) : 0, pass: f[3] === 'pass=task-list' ? 'task-list' : 'iter-task' };
 }
 
 export function parseTaskLine(line: string): TaskRecord {

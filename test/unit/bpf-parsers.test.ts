@@ -25,7 +25,8 @@ import { FIXTURES, fixture } from '../helpers/fixtures.ts';
 const lines = fixture('bpf', 'helper-output.txt').trimEnd().split('\n');
 
 test('helper protocol: ready and fatal lines', () => {
-  assert.deepEqual(parseReady(lines[0]!), { version: 1, cpus: 2 });
+  assert.deepEqual(parseReady(lines[0]!), { version: 1, cpus: 2, pass: 'iter-task' });
+  assert.deepEqual(parseReady('ready 2 cpus=8 pass=task-list'), { version: 2, cpus: 8, pass: 'task-list' });
   assert.deepEqual(parseReady(lines[lines.length - 1]!), { kind: 'perm', message: 'loading the BPF programs: Operation not permitted' });
   assert.throws(() => parseReady('hello'), LoadmonError);
 });
