@@ -158,6 +158,16 @@ static int on_record(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+/* A new read of an iterator link; on failure the reply (err + end) is printed. */
+static int open_iter(struct bpf_link *link)
+{
+	int fd = bpf_iter_create(bpf_link__fd(link));
+
+	if (fd < 0)
+		printf("err bpf_iter_create: %s\nend\n", strerror(errno));
+	return fd;
+}
+
 /* One pass of dump_all: the program runs once, for our thread, when the iterator is read. */
 static void snapshot_all(void)
 {
@@ -168,11 +178,9 @@ static void snapshot_all(void)
 	skel->bss->walked = 0;
 	skel->bss->lost = 0;
 	t0 = now_ns();
-	fd = bpf_iter_create(bpf_link__fd(all_link));
-	if (fd < 0) {
-		printf("err bpf_iter_create: %s\nend\n", strerror(errno));
+	fd = open_iter(all_link);
+	if (fd < 0)
 		return;
-	}
 	for (;;) {
 		ssize_t n = read(fd, buf, sizeof(buf));
 
@@ -211,11 +219,9 @@ static void cmd_snapshot(unsigned long depth, unsigned long skip, unsigned long 
 	}
 
 	t0 = now_ns();
-	fd = bpf_iter_create(bpf_link__fd(iter_link));
-	if (fd < 0) {
-		printf("err bpf_iter_create: %s\nend\n", strerror(errno));
+	fd = open_iter(iter_link);
+	if (fd < 0)
 		return;
-	}
 	for (;;) {
 		ssize_t n;
 
