@@ -40,6 +40,10 @@ export class BlockedTracking {
   private readonly recent: Array<{ endMs: number; windowMs: number; entries: OffcpuEntry[] }> = [];
   private timer: NodeJS.Timeout | null = null;
   private busy = false;
+  private warn: (line: string) => void = () => {};
+  /** Intervals the kernel side lost to full maps, as last reported, and when that was last said. */
+  private dropped = 0;
+  private droppedSaidAt = -Infinity;
 
   constructor(
     private readonly helper: BpfHelper,
@@ -50,6 +54,7 @@ export class BlockedTracking {
 
   /** Attaches the tracking; false (with the reason passed to `warn`) when the kernel refuses it. */
   async start(warn: (line: string) => void): Promise<boolean> {
+    this.warn = warn;
     try {
       this.account = new OffcpuAccount(await this.helper.offcpuStart(process.pid));
       // Read now (~0.2 s, once) rather than at the first blockage.
@@ -101,6 +106,7 @@ export class BlockedTracking {
     for (const t of pass.tasks) {
       if (t.state === 'D' && t.blockedNs !== null) blocked.push({ tid: t.tid, pid: t.pid, comm: t.comm, stack: t.stack, blockedNs: Number(t.blockedNs) });
     }
+    this.sayDropped(read.dropped, now);
     const windowMs = (read.nowNs - this.account.lastReadNs) / 1e6;
     const entries = this.entries(this.account.window(read, blocked), scan);
     this.remember(now, windowMs, entries);
@@ -130,6 +136,19 @@ export class BlockedTracking {
     const stacks = [...by.values()].sort((a, b) => b.blocked_ms - a.blocked_ms).slice(0, RECENT_TOP);
     for (const s of stacks) s.blocked_ms = Math.round(s.blocked_ms * 1000) / 1000;
     return { window_ms: Math.round(windowMs), mean_d: windowMs > 0 ? Math.round((total / windowMs) * 1000) / 1000 : 0, stacks };
+  }
+
+  /** Full maps lose intervals (the time blocked reads low): said at most once a minute. */
+  private sayDropped(total: number, now: number): void {
+    if (total <= this.dropped) return;
+    if (now - this.droppedSaidAt >= RECENT_MS) {
+      this.warn(
+        `${total - this.dropped} blocked interval(s) were lost since ${this.droppedSaidAt === -Infinity ? 'the start' : 'the last such message'}: ` +
+          'more threads blocked at once, or more (thread, stack) pairs per second, than the tracking maps hold (16,384 each); the time blocked in D reads low',
+      );
+      this.dropped = total;
+      this.droppedSaidAt = now;
+    }
   }
 
   private remember(endMs: number, windowMs: number, entries: OffcpuEntry[]): void {
