@@ -47,6 +47,16 @@ export function blockedTime(totals: readonly OffcpuTotal[], covered: { samples: 
     s.pids.set(t.pid, sp);
   }
   const processes = [...procs.values()].map((p) => ({ ...p, mean_d: p.blocked_s / seconds })).sort((a, b) => b.blocked_s - a.blocked_s);
+  const byComm = new Map<string, BlockedTime['commands'][number]>();
+  for (const p of processes) {
+    const c = byComm.get(p.comm) ?? { comm: p.comm, processes: 0, blocked_s: 0, mean_d: 0, intervals: 0 };
+    c.processes++;
+    c.blocked_s += p.blocked_s;
+    c.mean_d += p.mean_d;
+    c.intervals += p.intervals;
+    byComm.set(p.comm, c);
+  }
+  const commands = [...byComm.values()].sort((a, b) => b.blocked_s - a.blocked_s);
   const stackList = [...stacks.values()]
     .map(({ pids, ...s }) => ({
       ...s,
@@ -65,6 +75,7 @@ export function blockedTime(totals: readonly OffcpuTotal[], covered: { samples: 
     blocked_s: totalMs / 1000,
     mean_d: totalMs / 1000 / seconds,
     processes: processes.slice(0, top),
+    commands: commands.slice(0, top),
     stacks: stackList.slice(0, top),
   };
 }

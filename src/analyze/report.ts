@@ -136,7 +136,9 @@ export function buildReport(store: StoreReader, p: ReportPeriod): Report {
     verdict,
     attribution: { method: ATTRIBUTION_METHOD, at_end: atEnd ? trimAttribution(atEnd, p.top) : null, mean: mean ? trimMean(mean, p.top) : null },
     stacks: allStacks.slice(0, p.top).map((s) => ({ ...s, share: captures.length > 0 ? s.count / captures.length : 0 })),
-    blocked: blocked ? { ...blocked, processes: blocked.processes.slice(0, p.top), stacks: blocked.stacks.slice(0, p.top) } : null,
+    blocked: blocked
+      ? { ...blocked, processes: blocked.processes.slice(0, p.top), commands: blocked.commands.slice(0, p.top), stacks: blocked.stacks.slice(0, p.top) }
+      : null,
   };
 }
 

@@ -74,6 +74,13 @@ export function formatReportText(r: Report): string {
         );
       }
     }
+    // Only worth a table when some command ran as more than one process.
+    if (b.commands.some((c) => c.processes > 1)) {
+      out.push('  by command:    blocked  mean D   ended');
+      for (const c of b.commands) {
+        out.push(`  ${secs(c.blocked_s).padStart(17)} ${c.mean_d.toFixed(2).padStart(7)} ${String(c.intervals).padStart(7)}  ${escapeComm(c.comm)} (${c.processes} process${c.processes === 1 ? '' : 'es'})`);
+      }
+    }
     if (b.stacks.length) {
       out.push('  by kernel stack:');
       for (const s of b.stacks) {

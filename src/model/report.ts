@@ -86,6 +86,11 @@ export interface BlockedTime {
   /** Mean threads in D over the covered time: the D part of the average load, measured. */
   mean_d: number;
   processes: BlockedProcess[];
+  /**
+   * The same by command (comm): a job that forks short-lived processes (a
+   * backup running dd after dd) is one row here, not hundreds of pids.
+   */
+  commands: Array<{ comm: string; processes: number; blocked_s: number; mean_d: number; intervals: number }>;
   stacks: BlockedStack[];
 }
 

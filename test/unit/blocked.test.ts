@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { blockedTime } from '../../src/analyze/blocked.ts';
+import type { OffcpuTotal } from '../../src/store/reader.ts';
+
+const FLUSH = ['submit_bio_wait+0x74/0xc0', 'blkdev_issue_flush+0x7c/0xb0', 'ext4_sync_file+0x242/0x2f0'];
+const VFORK = ['kernel_clone+0x1d3/0x400', '__do_sys_vfork+0x66/0x90'];
+
+test('blocked time: per process, per command and per stack (offsets ignored), as mean threads in D over the covered time', () => {
+  const totals: OffcpuTotal[] = [
+    { pid: 10, comm: 'dd', cgroup: '/backup.service', stack: FLUSH, ms: 3000, ended: 300 },
+    { pid: 11, comm: 'dd', cgroup: '/backup.service', stack: FLUSH.map((f) => f.replace('0x74', '0x75')), ms: 1000, ended: 100 },
+    { pid: 20, comm: 'sh', cgroup: null, stack: VFORK, ms: 10_000, ended: 0 },
+  ];
+  const b = blockedTime(totals, { samples: 10, ms: 10_000 }, 20, 10)!;
+  assert.equal(b.coverage, 0.5);
+  assert.equal(b.covered_s, 10);
+  assert.equal(b.blocked_s, 14);
+  assert.equal(b.mean_d, 1.4);
+  assert.deepEqual(
+    b.processes.map((p) => [p.pid, p.blocked_s, p.mean_d, p.intervals]),
+    [
+      [20, 10, 1, 0],
+      [10, 3, 0.3, 300],
+      [11, 1, 0.1, 100],
+    ],
+  );
+  assert.deepEqual(b.commands, [
+    { comm: 'sh', processes: 1, blocked_s: 10, mean_d: 1, intervals: 0 },
+    { comm: 'dd', processes: 2, blocked_s: 4, mean_d: 0.4, intervals: 400 },
+  ]);
+  // The two dd stacks differ only in an offset: one stack, block I/O, both processes.
+  assert.equal(b.stacks.length, 2);
+  const flush = b.stacks.find((s) => s.frames[0] === 'submit_bio_wait')!;
+  assert.equal(flush.cause, 'block-io');
+  assert.equal(flush.blocked_s, 4);
+  assert.deepEqual(flush.processes.map((p) => p.pid), [10, 11]);
+  assert.equal(b.stacks.find((s) => s.frames[0] === 'kernel_clone')!.cause, 'vfork');
+  // Top N applies to every list.
+  const top1 = blockedTime(totals, { samples: 10, ms: 10_000 }, 20, 1)!;
+  assert.deepEqual([top1.processes.length, top1.commands.length, top1.stacks.length], [1, 1, 1]);
+  // No tracking in the period: no section.
+  assert.equal(blockedTime([], { samples: 0, ms: 0 }, 20, 10), null);
+});
