@@ -441,17 +441,6 @@ static int frames_of(const __u64 *ips)
 	return n;
 }
 
-/* Forgets the open intervals (after a stop: they would close as one long interval at the next start). */
-static void clear_open(void)
-{
-	static void *keys, *vals;
-	int fd = bpf_map__fd(skel->maps.offcpu_open);
-	long n = read_map(fd, sizeof(__u32), sizeof(struct lm_offcpu_open), 16384, &keys, &vals);
-
-	for (long i = 0; i < n; i++)
-		bpf_map_delete_elem(fd, (__u32 *)keys + i);
-}
-
 static void cmd_offcpu_start(unsigned long skip)
 {
 	if (!offcpu_link) {
@@ -475,8 +464,8 @@ static void cmd_offcpu_start(unsigned long skip)
 	printf("ok %llu\n", (unsigned long long)now_ns());
 }
 
-/* Drains one sums map: prints (unless quiet) and deletes every element. */
-static void drain_sums(int fd, int quiet)
+/* Drains one sums map: prints and deletes every element. */
+static void drain_sums(int fd)
 {
 	static void *keys, *vals;
 	long n = read_map(fd, sizeof(struct lm_offcpu_key), sizeof(struct lm_offcpu_val), 16384, &keys, &vals);
@@ -485,26 +474,24 @@ static void drain_sums(int fd, int quiet)
 		const struct lm_offcpu_key *k = (const struct lm_offcpu_key *)keys + i;
 		const struct lm_offcpu_val *v = (const struct lm_offcpu_val *)vals + i;
 
-		if (!quiet) {
-			printf("o %u %u %llu %llu %llu ", k->tid, k->pid, (unsigned long long)v->ns,
-			       (unsigned long long)v->count, (unsigned long long)v->cgroup);
-			print_comm(v->comm);
-			printf(" ");
-			print_frames(k->ips, frames_of(k->ips));
-			printf("\n");
-		}
+		printf("o %u %u %llu %llu %llu ", k->tid, k->pid, (unsigned long long)v->ns,
+		       (unsigned long long)v->count, (unsigned long long)v->cgroup);
+		print_comm(v->comm);
+		printf(" ");
+		print_frames(k->ips, frames_of(k->ips));
+		printf("\n");
 		bpf_map_delete_elem(fd, k);
 	}
 }
 
 /*
  * Completed intervals since the last read (o lines), then the intervals
- * still open (p lines), then "end NOW DROPPED". Switch-ins are first pointed
+ * still open (p lines), then "e NOW DROPPED". Switch-ins are first pointed
  * at the other sums map, so the drained one no longer changes; an interval
  * that closes between the drain and the read of the open ones is in neither
  * and shows up in the next read's sums (Node accounts for that).
  */
-static void offcpu_read(const char *end)
+static void offcpu_read(void)
 {
 	static void *keys, *vals;
 	const struct timespec grace = { 0, 1000000 };
@@ -515,7 +502,7 @@ static void offcpu_read(const char *end)
 	/* A switch-in that read the old slot finishes within microseconds
 	 * (it runs with interrupts off, under the run queue lock). */
 	nanosleep(&grace, NULL);
-	drain_sums(bpf_map__fd(old ? skel->maps.offcpu_sums_1 : skel->maps.offcpu_sums_0), 0);
+	drain_sums(bpf_map__fd(old ? skel->maps.offcpu_sums_1 : skel->maps.offcpu_sums_0));
 	now = now_ns();
 	n = read_map(bpf_map__fd(skel->maps.offcpu_open), sizeof(__u32), sizeof(struct lm_offcpu_open), 16384, &keys, &vals);
 	for (long i = 0; i < n; i++) {
@@ -529,16 +516,7 @@ static void offcpu_read(const char *end)
 		print_frames(o->ips, o->nframes);
 		printf("\n");
 	}
-	printf("%s %llu %llu\n", end, (unsigned long long)now, (unsigned long long)skel->bss->offcpu_dropped);
-}
-
-static void cmd_offcpu_read(void)
-{
-	if (!offcpu_link) {
-		printf("err off-CPU tracking is not started\nend 0 0\n");
-		return;
-	}
-	offcpu_read("end");
+	printf("e %llu %llu\n", (unsigned long long)now, (unsigned long long)skel->bss->offcpu_dropped);
 }
 
 /* The recorder's per-sample command: the off-CPU read (ended by an "e"
@@ -547,20 +525,8 @@ static void cmd_offcpu_read(void)
 static void cmd_sample(unsigned long depth, unsigned long skip)
 {
 	if (offcpu_link)
-		offcpu_read("e");
+		offcpu_read();
 	cmd_snapshot(depth, skip, 0);
-}
-
-static void cmd_offcpu_stop(void)
-{
-	bpf_link__destroy(wakeup_link);
-	wakeup_link = NULL;
-	bpf_link__destroy(offcpu_link);
-	offcpu_link = NULL;
-	drain_sums(bpf_map__fd(skel->maps.offcpu_sums_0), 1);
-	drain_sums(bpf_map__fd(skel->maps.offcpu_sums_1), 1);
-	clear_open();
-	printf("ok\n");
 }
 
 /* ---- /proc/PID/maps, read with a deadline ---- */
@@ -780,10 +746,6 @@ int main(void)
 			cmd_offcpu_start(arg_ul(line, "skip=", 0));
 		else if (strncmp(line, "sample", 6) == 0)
 			cmd_sample(arg_ul(line, "depth=", 20), arg_ul(line, "skip=", 0));
-		else if (strcmp(line, "offcpu-read") == 0)
-			cmd_offcpu_read();
-		else if (strcmp(line, "offcpu-stop") == 0)
-			cmd_offcpu_stop();
 		else if (strncmp(line, "maps ", 5) == 0)
 			cmd_maps(line + 5);
 		else if (strcmp(line, "quit") == 0)

@@ -15,7 +15,6 @@ import {
   type MapRecord,
   parseMapFailure,
   parseMapLine,
-  parseOffcpuReply,
   parseReady,
   parseSampleLine,
   parseSampleReply,
@@ -156,16 +155,6 @@ export class BpfHelper {
     const m = /^ok (\d+)$/.exec(line!);
     if (m) return Number(m[1]);
     throw bpfError(`cannot track time blocked in D: ${line!.replace(/^err /, '')}`);
-  }
-
-  /** The intervals completed since the last read, summed per (thread, stack), and the ones still open. */
-  async offcpuRead(): Promise<HelperOffcpu> {
-    return parseOffcpuReply(await this.request('offcpu-read', (l) => l.startsWith('end')));
-  }
-
-  /** Detaches the sched_switch program and forgets what it counted. */
-  async offcpuStop(): Promise<void> {
-    await this.request('offcpu-stop', () => true);
   }
 
   /** Executable mappings of these processes, read by the helper under a deadline. */

@@ -198,7 +198,7 @@ export interface OffcpuOpen extends OffcpuInterval {
   startNs: number;
 }
 
-/** `end NOW_NS DROPPED`: the read's CLOCK_MONOTONIC time; intervals lost to full maps since the start. */
+/** `e NOW_NS DROPPED`: the read's CLOCK_MONOTONIC time; intervals lost to full maps since the start. */
 export interface OffcpuEnd {
   nowNs: number;
   dropped: number;
@@ -232,7 +232,7 @@ export function parseOffcpuLine(line: string): OffcpuSum | OffcpuOpen {
 
 export function parseOffcpuEnd(line: string): OffcpuEnd {
   const f = line.split(' ');
-  if (f[0] !== 'end' || f.length !== 3) throw bpfProtocol(`bad end line '${line.slice(0, 60)}'`);
+  if (f[0] !== 'e' || f.length !== 3) throw bpfProtocol(`bad off-CPU end line '${line.slice(0, 60)}'`);
   return { nowNs: int(f[1], 'time'), dropped: int(f[2], 'dropped count') };
 }
 
@@ -267,14 +267,14 @@ export function parseSnapshotReply(lines: readonly string[]): HelperSnapshot {
   return { tasks, end, errors };
 }
 
-/** An `offcpu-read` reply: o and p lines, then `end NOW DROPPED` (`e NOW DROPPED` inside a sample reply). */
+/** The off-CPU part of a `sample` reply: o and p lines, then `e NOW DROPPED`. */
 export function parseOffcpuReply(lines: readonly string[]): HelperOffcpu {
   const out: HelperOffcpu = { sums: [], open: [], nowNs: 0, dropped: 0 };
   for (const l of lines) {
     if (l.startsWith('o ')) out.sums.push(parseOffcpuLine(l) as OffcpuSum);
     else if (l.startsWith('p ')) out.open.push(parseOffcpuLine(l) as OffcpuOpen);
     else if (l.startsWith('err ')) throw bpfError(l.slice(4));
-    else if (l.startsWith('end ') || l.startsWith('e ')) Object.assign(out, parseOffcpuEnd(l.startsWith('e ') ? `end ${l.slice(2)}` : l));
+    else if (l.startsWith('e ')) Object.assign(out, parseOffcpuEnd(l));
   }
   return out;
 }

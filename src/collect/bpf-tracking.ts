@@ -18,7 +18,7 @@ import { type BlockedThread, OffcpuAccount, type OffcpuShare, switchStackFrames 
 import type { BlockedRecent } from '../model/snapshot.ts';
 import type { OffcpuEntry, StateScan } from '../model/timeline.ts';
 import { parseCgroup } from '../procfs/cgroup.ts';
-import { countByProcess } from '../record/sampler.ts';
+import { countByProcess } from './process-counts.ts';
 import type { CgroupResolver } from '../bpf/cgroups.ts';
 import type { KallsymsCache } from '../bpf/kallsyms.ts';
 

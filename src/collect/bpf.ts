@@ -56,7 +56,7 @@ export class BpfCollector implements Collector {
   readonly kallsyms: KallsymsCache;
   readonly cgroups: CgroupResolver;
   private readonly users: UserSymbolizer;
-  private tracking: Promise<BlockedTracking | null> | null = null;
+  private tracking: Promise<BlockedTracking> | null = null;
 
   constructor(private readonly opts: BpfCollectorOptions = {}) {
     this.root = (opts.procRoot ?? '/proc').replace(/\/+$/, '') || '/';
@@ -77,16 +77,16 @@ export class BpfCollector implements Collector {
   }
 
   /**
-   * Starts the per-second samples and the time-blocked-in-D tracking (once;
-   * later calls return the same). `timer`: sample every second by itself
-   * (watch); otherwise the caller samples (record). null when the kernel
-   * refuses the tracking (said through `warn`). Throws E_SOURCE_UNAVAILABLE.
+   * The per-second samples and, where the kernel allows it, the
+   * time-blocked-in-D tracking (started once; later calls return the same).
+   * `timer`: sample every second by itself (watch); otherwise the caller
+   * samples (record). A refused tracking is said through `warn` and the
+   * samples go on without it. Throws E_SOURCE_UNAVAILABLE.
    */
-  track(depth: number, warn: (line: string) => void, timer: boolean): Promise<BlockedTracking | null> {
+  track(depth: number, warn: (line: string) => void, timer: boolean): Promise<BlockedTracking> {
     this.tracking ??= (async () => {
       const t = new BlockedTracking(await this.start(), this.kallsyms, this.cgroups, depth);
-      if (!(await t.start(warn))) return null;
-      if (timer) t.runTimer();
+      if ((await t.start(warn)) && timer) t.runTimer();
       return t;
     })();
     return this.tracking;
@@ -165,14 +165,13 @@ export class BpfCollector implements Collector {
       tasks,
       notes,
     };
-    const tracking = this.tracking ? await this.tracking : null;
-    const recent = tracking?.summary(startedAt);
+    const recent = this.tracking ? (await this.tracking).summary(startedAt) : null;
     if (recent) out.blocked_recent = recent;
     return out;
   }
 
   close(): void {
-    void this.tracking?.then((t) => t?.stop(), () => {});
+    void this.tracking?.then((t) => t.stop(), () => {});
     const h = this.helper;
     this.helper = null;
     void h?.then((x) => x.close(), () => {});

@@ -13,9 +13,9 @@
  */
 
 import { procUnreadable } from '../errors.ts';
-import type { Candidate } from '../collect/details.ts';
 import { ProcfsCollector } from '../collect/procfs.ts';
-import type { OffcpuEntry, ProcessCount, StateScan, TimelineSample } from '../model/timeline.ts';
+import { countByProcess } from '../collect/process-counts.ts';
+import type { OffcpuEntry, StateScan, TimelineSample } from '../model/timeline.ts';
 import { parseCgroup } from '../procfs/cgroup.ts';
 import { parseLoadavg } from '../procfs/loadavg.ts';
 import { parsePressure, type Pressure, PRESSURE_RESOURCES, type PressureResource } from '../procfs/pressure.ts';
@@ -126,28 +126,4 @@ class ProcfsScan implements ScanSource {
       return null;
     }
   }
-}
-
-/** Per-process R/D counts from the stat pass; the process's comm is its main thread's when that one is in the list. */
-export function countByProcess(candidates: readonly Pick<Candidate, 'pid' | 'tid' | 'comm' | 'state'>[], cgroupOf: (pid: number) => string | null): StateScan {
-  const byPid = new Map<number, ProcessCount>();
-  let r = 0;
-  let d = 0;
-  for (const c of candidates) {
-    let p = byPid.get(c.pid);
-    if (!p) {
-      p = { pid: c.pid, comm: c.comm, cgroup: null, r: 0, d: 0 };
-      byPid.set(c.pid, p);
-    }
-    if (c.tid === c.pid) p.comm = c.comm;
-    if (c.state === 'R') {
-      p.r++;
-      r++;
-    } else {
-      p.d++;
-      d++;
-    }
-  }
-  for (const p of byPid.values()) p.cgroup = cgroupOf(p.pid);
-  return { r, d, procs: [...byPid.values()] };
 }

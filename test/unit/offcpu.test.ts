@@ -37,7 +37,8 @@ test('off-CPU protocol: o, p and end lines of a real helper read', () => {
   assert.deepEqual(parseOffcpuEnd(lines[lines.length - 1]!), { nowNs: 9130814408590, dropped: 0 });
   assert.throws(() => parseOffcpuLine('o 1 2 3'), LoadmonError);
   assert.throws(() => parseOffcpuLine('p 1 2 x 1 - -'), LoadmonError);
-  assert.throws(() => parseOffcpuEnd('end 1'), LoadmonError);
+  assert.throws(() => parseOffcpuEnd('e 1'), LoadmonError);
+  assert.throws(() => parseOffcpuEnd('end 9 0'), LoadmonError);
 });
 
 test('switch-out stacks lose the tracepoint and scheduler frames, as /proc/PID/stack does', () => {
@@ -136,5 +137,5 @@ test('sample reply (a real one): the off-CPU read up to its e line, then the pas
   // A pass that is only errors fails; a reply cut short is a protocol error.
   assert.throws(() => parseSnapshotReply(['err bpf_iter_create: Operation not permitted', 'end']), /task iterator failed/);
   assert.throws(() => parseSnapshotReply(['t 1 1 R - 61 - -']), LoadmonError);
-  assert.equal(parseOffcpuReply(['o 1 1 5 1 1 61 -', 'end 9 2']).dropped, 2);
+  assert.equal(parseOffcpuReply(['o 1 1 5 1 1 61 -', 'e 9 2']).dropped, 2);
 });

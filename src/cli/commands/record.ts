@@ -1,10 +1,6 @@
 import { hostname } from 'node:os';
 
-import type { Collector } from '../../collect/collector.ts';
-import { bpfCollectorOf } from '../../collect/select.ts';
-import { LoadmonError } from '../../errors.ts';
 import { BpfScan } from '../../record/bpf-scan.ts';
-import type { RecordOptions } from '../store-options.ts';
 import { countCpus } from '../../procfs/cpus.ts';
 import { readRequired } from '../../procfs/reader.ts';
 import { runRecorder } from '../../record/recorder.ts';
@@ -12,7 +8,7 @@ import { info } from '../output.ts';
 import { stopping } from '../shutdown.ts';
 import { formatDuration, resolveThreshold } from '../parse-values.ts';
 import { parseRecord, type RawRecord } from '../store-options.ts';
-import { openWatchCollector, openWatcher } from './watch.ts';
+import { openWatchCollector, openWatcher, startTracking } from './watch.ts';
 
 export async function recordCommand(raw: RawRecord): Promise<void> {
   await runRecordLoop(raw, stopping);
@@ -28,7 +24,8 @@ export async function runRecordLoop(raw: RawRecord, signal: AbortSignal, onStart
   const threshold = resolveThreshold(opts.threshold, cpus);
   const status = opts.quiet ? null : info;
   const collector = openWatchCollector(opts);
-  const scan = await bpfScanFor(collector, opts);
+  const tracking = await startTracking(collector, opts, false);
+  const scan = tracking ? new BpfScan(tracking) : null;
   const watcher = openWatcher(opts, opts.quiet, collector);
   const scanAbove = scan ? 0 : threshold / 2;
   const what = scan
@@ -66,27 +63,4 @@ export async function runRecordLoop(raw: RawRecord, signal: AbortSignal, onStart
       onStarted?.();
     },
   });
-}
-
-/**
- * With the eBPF collector, the samples come from its helper too: a pass at
- * every sample and the time blocked in D. Started now, so `--source bpf`
- * fails before recording begins; `auto` falls back to procfs samples (the
- * collector then falls back by itself at its first capture).
- */
-async function bpfScanFor(collector: Collector, opts: RecordOptions): Promise<BpfScan | null> {
-  const bpf = bpfCollectorOf(collector);
-  if (!bpf) return null;
-  const scan = new BpfScan(bpf, { depth: opts.depth, warn: info });
-  try {
-    await scan.start();
-  } catch (err) {
-    if (opts.source === 'bpf' || !(err instanceof LoadmonError)) {
-      collector.close();
-      throw err;
-    }
-    info(`the eBPF collector was not used (${err.message.replace(/^source 'bpf' is not available: /, '')}); samples are taken with procfs`);
-    return null;
-  }
-  return scan;
 }

@@ -1,3 +1,4 @@
+import type { BlockedTracking } from '../../collect/bpf-tracking.ts';
 import type { Collector } from '../../collect/collector.ts';
 import { bpfCollectorOf, openCollector } from '../../collect/select.ts';
 import { countCpus } from '../../procfs/cpus.ts';
@@ -20,7 +21,7 @@ export async function watchCommand(raw: RawWatch & { quiet?: boolean }): Promise
   const bpfMissing = opts.source === 'bpf' ? bpfUnavailable() : null;
   if (bpfMissing !== null) throw sourceUnavailable('bpf', bpfMissing);
   const collector = openWatchCollector(opts);
-  await trackBlocked(collector, opts);
+  await startTracking(collector, opts, true);
   const watcher = openWatcher(opts, raw.quiet ?? false, collector);
   await runWatch(watcher, { intervalMs: opts.intervalMs, count: opts.count, signal: stopping }, (s) => {
     write(render(s, opts.format, true));
@@ -29,21 +30,26 @@ export async function watchCommand(raw: RawWatch & { quiet?: boolean }): Promise
 }
 
 /**
- * With the eBPF collector, watch samples every second through its helper, so
- * that each capture says what the D load was made of over the minute before
- * it (`blocked_recent`). `auto` that cannot start the helper goes on without
- * (its collector falls back to procfs at the first capture).
+ * With the eBPF collector, `watch` and `record` sample every second through
+ * its helper (R/D per process, the time blocked in D; each capture then says
+ * what the D load was made of over the minute before it). `timer`: the
+ * tracking samples by itself (watch), else the caller does (record). Null
+ * without the eBPF collector, and for `auto` when the helper cannot start
+ * (the collector then falls back to procfs at its first capture); `--source
+ * bpf` fails here, before anything else starts.
  */
-async function trackBlocked(collector: Collector, opts: WatchOptions): Promise<void> {
+export async function startTracking(collector: Collector, opts: WatchOptions, timer: boolean): Promise<BlockedTracking | null> {
   const bpf = bpfCollectorOf(collector);
-  if (!bpf) return;
+  if (!bpf) return null;
   try {
-    await bpf.track(opts.depth, info, true);
+    return await bpf.track(opts.depth, info, timer);
   } catch (err) {
     if (opts.source === 'bpf' || !(err instanceof LoadmonError)) {
       collector.close();
       throw err;
     }
+    info(`the eBPF collector was not used (${err.message.replace(/^source 'bpf' is not available: /, '')}); procfs is used instead`);
+    return null;
   }
 }
 
