@@ -30,3 +30,15 @@ function stripAddress(line: string): string {
 export function normalizeFrame(frame: string): string {
   return frame.replace(/\+0x[0-9a-f]+\/0x[0-9a-f]+/i, '');
 }
+
+/**
+ * The mark of a scheduler or lock frame that /proc/PID/stack would hide
+ * (`__sched` text: `rwsem_down_write_slowpath`, `io_schedule`, …) but that a
+ * stack taken at sched_switch (--source bpf) keeps: "io_schedule+0x42/0x70 [sched]".
+ * It reads like a module suffix, so frameSymbol() and normalizeFrame() keep working.
+ */
+export const SCHED_FRAME_MARK = ' [sched]';
+
+export function isSchedFrame(frame: string): boolean {
+  return frame.endsWith(SCHED_FRAME_MARK);
+}
