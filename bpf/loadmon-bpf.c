@@ -38,7 +38,7 @@
 #include "loadmon.h"
 #include "loadmon.skel.h"
 
-#define PROTOCOL_VERSION 2
+#define PROTOCOL_VERSION 3
 
 static struct loadmon_bpf *skel;
 static struct bpf_link *iter_link;
@@ -48,6 +48,9 @@ static struct ring_buffer *records_rb;
 static struct bpf_link **perf_links;
 static int nperf;
 static struct bpf_link *offcpu_link, *wakeup_link;
+/* lock:contention_begin/end (5.19+): loaded when the kernel has them, attached with the off-CPU tracking. */
+static int locks_loaded;
+static struct bpf_link *lock_begin_link, *lock_end_link;
 static volatile sig_atomic_t stopping;
 
 static void on_signal(int sig)
@@ -99,6 +102,10 @@ static void stop_profile(void)
 static void cleanup(void)
 {
 	stop_profile();
+	bpf_link__destroy(lock_end_link);
+	lock_end_link = NULL;
+	bpf_link__destroy(lock_begin_link);
+	lock_begin_link = NULL;
 	bpf_link__destroy(wakeup_link);
 	wakeup_link = NULL;
 	bpf_link__destroy(offcpu_link);
@@ -441,6 +448,22 @@ static int frames_of(const __u64 *ips)
 	return n;
 }
 
+/* The lock-wait programs; on failure the off-CPU tracking runs without them. */
+static void attach_locks(void)
+{
+	if (!locks_loaded || lock_begin_link)
+		return;
+	skel->bss->lock_dropped = 0;
+	lock_begin_link = bpf_program__attach(skel->progs.on_lock_begin);
+	if (!lock_begin_link)
+		return;
+	lock_end_link = bpf_program__attach(skel->progs.on_lock_end);
+	if (!lock_end_link) {
+		bpf_link__destroy(lock_begin_link);
+		lock_begin_link = NULL;
+	}
+}
+
 static void cmd_offcpu_start(unsigned long skip)
 {
 	if (!offcpu_link) {
@@ -460,8 +483,9 @@ static void cmd_offcpu_start(unsigned long skip)
 			offcpu_link = NULL;
 			return;
 		}
+		attach_locks();
 	}
-	printf("ok %llu\n", (unsigned long long)now_ns());
+	printf("ok %llu locks=%d\n", (unsigned long long)now_ns(), lock_end_link != NULL);
 }
 
 /* Drains one sums map: prints and deletes every element. */
@@ -484,9 +508,61 @@ static void drain_sums(int fd)
 	}
 }
 
+static void print_lock(const char *tag, const struct lm_lock_open *o, __u64 ns, __u64 count)
+{
+	printf("%s %llx %u %u %u %u %u %llu", tag, (unsigned long long)o->lock, o->flags, o->tid, o->pid, o->owner_tid, o->owner_pid,
+	       (unsigned long long)(count ? ns : o->start_ns));
+	if (count)
+		printf(" %llu", (unsigned long long)count);
+	printf(" %llu %u ", (unsigned long long)o->ino, o->dev);
+	print_comm(o->comm);
+	printf(" ");
+	print_comm(o->owner_comm);
+	printf(" ");
+	print_comm(o->owner_pcomm);
+	printf("\n");
+}
+
+/* Drains one lock sums map: an "l" line per (lock, waiter, owner), deleted after. */
+static void drain_lock_sums(int fd)
+{
+	static void *keys, *vals;
+	long n = read_map(fd, sizeof(struct lm_lock_key), sizeof(struct lm_lock_val), 16384, &keys, &vals);
+
+	for (long i = 0; i < n; i++) {
+		const struct lm_lock_key *k = (const struct lm_lock_key *)keys + i;
+		const struct lm_lock_val *v = (const struct lm_lock_val *)vals + i;
+		struct lm_lock_open o = {
+			.lock = k->lock, .ino = v->ino, .dev = v->dev, .flags = v->flags,
+			.tid = k->tid, .pid = v->pid, .owner_tid = k->owner_tid, .owner_pid = v->owner_pid,
+		};
+
+		memcpy(o.comm, v->comm, sizeof(o.comm));
+		memcpy(o.owner_comm, v->owner_comm, sizeof(o.owner_comm));
+		memcpy(o.owner_pcomm, v->owner_pcomm, sizeof(o.owner_pcomm));
+		print_lock("l", &o, v->ns, v->count ? v->count : 1);
+		bpf_map_delete_elem(fd, k);
+	}
+}
+
+/* The lock waits still open: a "w" line each. */
+static void list_lock_open(void)
+{
+	static void *keys, *vals;
+	long n = read_map(bpf_map__fd(skel->maps.lock_open), sizeof(__u32), sizeof(struct lm_lock_open), 16384, &keys, &vals);
+
+	for (long i = 0; i < n; i++) {
+		const struct lm_lock_open *o = (const struct lm_lock_open *)vals + i;
+
+		if (o->tid == ((const __u32 *)keys)[i])
+			print_lock("w", o, 0, 0);
+	}
+}
+
 /*
- * Completed intervals since the last read (o lines), then the intervals
- * still open (p lines), then "e NOW DROPPED". Switch-ins are first pointed
+ * Completed intervals since the last read (o lines), completed lock waits
+ * (l lines), then the intervals still open (p lines) and the lock waits
+ * still open (w lines), then "e NOW DROPPED LOCK_DROPPED". Switch-ins are first pointed
  * at the other sums map, so the drained one no longer changes; an interval
  * that closes between the drain and the read of the open ones is in neither
  * and shows up in the next read's sums (Node accounts for that).
@@ -503,6 +579,8 @@ static void offcpu_read(void)
 	 * (it runs with interrupts off, under the run queue lock). */
 	nanosleep(&grace, NULL);
 	drain_sums(bpf_map__fd(old ? skel->maps.offcpu_sums_1 : skel->maps.offcpu_sums_0));
+	if (lock_end_link)
+		drain_lock_sums(bpf_map__fd(old ? skel->maps.lock_sums_1 : skel->maps.lock_sums_0));
 	now = now_ns();
 	n = read_map(bpf_map__fd(skel->maps.offcpu_open), sizeof(__u32), sizeof(struct lm_offcpu_open), 16384, &keys, &vals);
 	for (long i = 0; i < n; i++) {
@@ -516,7 +594,10 @@ static void offcpu_read(void)
 		print_frames(o->ips, o->nframes);
 		printf("\n");
 	}
-	printf("e %llu %llu\n", (unsigned long long)now, (unsigned long long)skel->bss->offcpu_dropped);
+	if (lock_end_link)
+		list_lock_open();
+	printf("e %llu %llu %llu\n", (unsigned long long)now, (unsigned long long)skel->bss->offcpu_dropped,
+	       (unsigned long long)skel->bss->lock_dropped);
 }
 
 /* The recorder's per-sample command: the off-CPU read (ended by an "e"
@@ -672,6 +753,38 @@ static int has_task_kfuncs(void)
 	return found && !(force && *force);
 }
 
+/* lock:contention_begin (5.19+) in the kernel's BTF: the lock programs can load. */
+static int has_lock_tracepoints(void)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	int found;
+
+	if (!btf)
+		return 0;
+	found = btf__find_by_name_kind(btf, "btf_trace_contention_begin", BTF_KIND_TYPEDEF) >= 0 &&
+		btf__find_by_name_kind(btf, "btf_trace_contention_end", BTF_KIND_TYPEDEF) >= 0;
+	btf__free(btf);
+	return found;
+}
+
+/* Opens the skeleton and chooses which programs load. */
+static struct loadmon_bpf *open_skel(int task_kfuncs, int locks)
+{
+	struct loadmon_bpf *s = loadmon_bpf__open();
+
+	if (!s)
+		fatal("load", errno, "opening the BPF object");
+	if (!task_kfuncs) {
+		bpf_program__set_autoload(s->progs.dump_all, false);
+		bpf_map__set_max_entries(s->maps.records, 4096);
+	}
+	if (!locks) {
+		bpf_program__set_autoload(s->progs.on_lock_begin, false);
+		bpf_program__set_autoload(s->progs.on_lock_end, false);
+	}
+	return s;
+}
+
 /* dump_all for our own thread only (a task filter on the link, 5.19+); on any failure the pass stays with dump_tasks. */
 static void attach_all(void)
 {
@@ -703,7 +816,7 @@ int main(void)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
 	char line[4096];
-	int err;
+	int err, kfuncs;
 
 	/* Node starts us in our own process group (so a terminal's Ctrl-C reaches
 	 * Node, which then says quit); if Node dies without a word, so do we. */
@@ -716,14 +829,17 @@ int main(void)
 
 	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0)
 		fatal("btf", errno, "/sys/kernel/btf/vmlinux");
-	skel = loadmon_bpf__open();
-	if (!skel)
-		fatal("load", errno, "opening the BPF object");
-	if (!has_task_kfuncs()) {
-		bpf_program__set_autoload(skel->progs.dump_all, false);
-		bpf_map__set_max_entries(skel->maps.records, 4096);
-	}
+	kfuncs = has_task_kfuncs();
+	locks_loaded = has_lock_tracepoints();
+	skel = open_skel(kfuncs, locks_loaded);
 	err = loadmon_bpf__load(skel);
+	if (err && locks_loaded) {
+		/* A kernel that has the tracepoints but refuses the lock programs: go on without chains. */
+		loadmon_bpf__destroy(skel);
+		locks_loaded = 0;
+		skel = open_skel(kfuncs, 0);
+		err = loadmon_bpf__load(skel);
+	}
 	if (err)
 		fatal(err == -EPERM || err == -EACCES ? "perm" : "load", err, "loading the BPF programs");
 	iter_link = bpf_program__attach_iter(skel->progs.dump_tasks, NULL);
@@ -732,7 +848,8 @@ int main(void)
 	if (bpf_program__autoload(skel->progs.dump_all))
 		attach_all();
 
-	printf("ready %d cpus=%d pass=%s\n", PROTOCOL_VERSION, libbpf_num_possible_cpus(), all_link ? "task-list" : "iter-task");
+	printf("ready %d cpus=%d pass=%s locks=%d\n", PROTOCOL_VERSION, libbpf_num_possible_cpus(), all_link ? "task-list" : "iter-task",
+	       locks_loaded);
 	fflush(stdout);
 	while (!stopping && fgets(line, sizeof(line), stdin)) {
 		line[strcspn(line, "\n")] = 0;

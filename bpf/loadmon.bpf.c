@@ -10,6 +10,10 @@
  *
  * on_cpu_sample (perf_event, SW_CPU_CLOCK): counts, per thread and user
  * stack, which tasks are on the CPUs; it gives R tasks a user-space stack.
+ *
+ * on_switch/on_wakeup (sched_switch, sched_wakeup): time blocked in D.
+ * on_lock_begin/on_lock_end (lock:contention_begin/end): who waits for
+ * which sleeping lock, held by whom.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -27,6 +31,8 @@ char LICENSE[] SEC("license") = "GPL";
 #define TASK_REPORT 0x007f
 #define TASK_NOLOAD 0x0400
 #define TASK_RTLOCK_WAIT 0x1000
+/* task_struct.flags: the per-CPU idle task (swapper/N), include/linux/sched.h. */
+#define PF_IDLE 0x00000002
 
 /* Set by the helper before each pass (globals are __u64: see docs/bpf.md). */
 __u64 depth = 20;
@@ -72,8 +78,11 @@ static __always_inline char load_state(struct task_struct *t)
 	/* exit_state is in another cache line of the task_struct: only running
 	 * (or dead) tasks read it -- an exiting task is a zombie, not R. Every
 	 * sleeping thread, most of a pass, costs one line. */
+	/* The idle tasks (swapper/N) are always TASK_RUNNING but never load:
+	 * the open-coded walk starts at init_task, swapper/0 itself. flags is
+	 * in the same cache line as __state. */
 	if (report == TASK_RUNNING)
-		return t->exit_state ? 0 : 'R';
+		return (t->flags & PF_IDLE) || t->exit_state ? 0 : 'R';
 	/* D is the highest reported bit; TASK_NOLOAD (idle kthreads, TASK_IDLE)
 	 * does not count toward the load average. */
 	if ((report & ~(TASK_UNINTERRUPTIBLE | 1)) == 0 && (report & TASK_UNINTERRUPTIBLE) && !(st & TASK_NOLOAD))
@@ -458,5 +467,213 @@ int BPF_PROG(on_wakeup, struct task_struct *p)
 {
 	if (blocked_in_d(p))
 		offcpu_end(p);
+	return 0;
+}
+
+/* ---- sleeping-lock waits (lock:contention_begin / contention_end, 5.19+) ---- */
+
+/*
+ * The waiter side of a wait-for chain, as `perf lock contention -o` does it:
+ * at contention_begin (in the waiter's context) the lock's owner is read from
+ * the lock itself and the wait opens, keyed by the waiter's tid; at
+ * contention_end it closes and its length is added to the sums of (lock,
+ * waiter, owner), the sums map offcpu_slot names (the off-CPU read flips
+ * both). The owner is the one at the wait's start: a lock handed on to
+ * another waiter meanwhile is still charged to the first owner.
+ *
+ * Flags (include/trace/events/lock.h, the same in 5.19, 6.1, 6.12, 6.18).
+ */
+#define LCB_F_SPIN 1
+#define LCB_F_READ 2
+#define LCB_F_WRITE 4
+#define LCB_F_RT 8
+#define LCB_F_PERCPU 16
+#define LCB_F_MUTEX 32
+
+/* Low bits of the owner words: mutex MUTEX_FLAGS (0x07); rwsem
+ * RWSEM_OWNER_FLAGS_MASK (0x03) with RWSEM_READER_OWNED (0x01: readers hold
+ * it, the pointer is only a hint); rt_mutex RT_MUTEX_HAS_WAITERS (0x01). */
+#define MUTEX_FLAGS 0x07UL
+#define RWSEM_READER_OWNED 0x01UL
+#define RWSEM_OWNER_FLAGS 0x03UL
+#define RT_MUTEX_FLAGS 0x01UL
+
+#define LOCK_OPEN_MAX 16384
+#define LOCK_ACC_MAX 16384
+
+/* Waits lost because a map was full. */
+__u64 lock_dropped = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LOCK_OPEN_MAX);
+	__type(key, __u32);
+	__type(value, struct lm_lock_open);
+} lock_open SEC(".maps");
+
+struct lock_sums {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LOCK_ACC_MAX);
+	__type(key, struct lm_lock_key);
+	__type(value, struct lm_lock_val);
+};
+
+struct lock_sums lock_sums_0 SEC(".maps");
+struct lock_sums lock_sums_1 SEC(".maps");
+
+/* Kernels with PREEMPT_RT or before 5.15 lack some of these: every read is guarded. */
+struct rt_mutex_base___lm {
+	struct task_struct *owner;
+} __attribute__((preserve_access_index));
+
+/* The owner word of a sleeping lock, flag bits masked; 0 when no single task holds it. */
+static __always_inline unsigned long lock_owner(void *lock, unsigned int flags)
+{
+	unsigned long owner = 0;
+
+	if (flags & LCB_F_PERCPU)
+		return 0; /* percpu_rw_semaphore: no owner field */
+	if (flags & LCB_F_MUTEX) {
+		struct mutex *m = lock;
+
+		if (bpf_core_field_exists(m->owner))
+			owner = BPF_CORE_READ(m, owner.counter) & ~MUTEX_FLAGS;
+	} else if (flags & LCB_F_RT) {
+		/* A plain rt_mutex (LCB_F_RT alone); with READ/WRITE it is an rwbase_rt, no owner. */
+		struct rt_mutex_base___lm *r = lock;
+
+		if (!(flags & (LCB_F_READ | LCB_F_WRITE)) && bpf_core_type_exists(struct rt_mutex_base___lm))
+			owner = (unsigned long)BPF_CORE_READ(r, owner) & ~RT_MUTEX_FLAGS;
+	} else if (flags & (LCB_F_READ | LCB_F_WRITE)) {
+		struct rw_semaphore *sem = lock;
+
+		if (bpf_core_field_exists(sem->owner)) {
+			owner = BPF_CORE_READ(sem, owner.counter);
+			owner = (owner & RWSEM_READER_OWNED) ? 0 : owner & ~RWSEM_OWNER_FLAGS;
+		}
+	}
+	return owner;
+}
+
+/*
+ * An rwsem that is an inode's i_rwsem: the inode around it points its
+ * i_mapping at its own i_data (regular files, directories, symlinks); any
+ * other rwsem read this way fails the test (the reads are probe reads, a bad
+ * guess costs nothing).
+ */
+static __always_inline void lock_inode(void *lock, unsigned int flags, struct lm_lock_open *o)
+{
+	struct inode *inode;
+	void *mapping;
+
+	o->ino = 0;
+	o->dev = 0;
+	if (!(flags & (LCB_F_READ | LCB_F_WRITE)) || (flags & (LCB_F_PERCPU | LCB_F_RT | LCB_F_MUTEX)))
+		return;
+	if (!bpf_core_field_exists(inode->i_rwsem) || !bpf_core_field_exists(inode->i_data))
+		return;
+	inode = lock - bpf_core_field_offset(struct inode, i_rwsem);
+	mapping = BPF_CORE_READ(inode, i_mapping);
+	if (mapping != (void *)inode + bpf_core_field_offset(struct inode, i_data))
+		return;
+	o->ino = BPF_CORE_READ(inode, i_ino);
+	o->dev = BPF_CORE_READ(inode, i_sb, s_dev);
+}
+
+static __always_inline void lock_owner_task(unsigned long owner, struct lm_lock_open *o)
+{
+	struct task_struct *t = (struct task_struct *)owner;
+	struct task_struct *leader;
+
+	o->owner_tid = 0;
+	o->owner_pid = 0;
+	o->owner_comm[0] = 0;
+	o->owner_pcomm[0] = 0;
+	if (!owner)
+		return;
+	o->owner_tid = BPF_CORE_READ(t, pid);
+	o->owner_pid = BPF_CORE_READ(t, tgid);
+	bpf_core_read_str(o->owner_comm, sizeof(o->owner_comm), &t->comm);
+	leader = BPF_CORE_READ(t, group_leader);
+	if (leader)
+		bpf_core_read_str(o->owner_pcomm, sizeof(o->owner_pcomm), &leader->comm);
+}
+
+/* Spinning waits (spinlocks, rwlocks, a mutex's optimistic spin) are CPU time, not sleeping: left out. */
+SEC("tp_btf/contention_begin")
+int BPF_PROG(on_lock_begin, void *lock, unsigned int flags)
+{
+	struct task_struct *cur = bpf_get_current_task_btf();
+	struct task_struct *leader;
+	struct lm_lock_open o = {};
+
+	if ((flags & LCB_F_SPIN) || cur->tgid == offcpu_skip_a || cur->tgid == offcpu_skip_b || cur->pid == 0)
+		return 0;
+	o.start_ns = bpf_ktime_get_ns();
+	o.lock = (__u64)lock;
+	o.flags = flags;
+	o.tid = cur->pid;
+	o.pid = cur->tgid;
+	leader = cur->group_leader;
+	bpf_probe_read_kernel_str(o.comm, sizeof(o.comm), &leader->comm);
+	lock_owner_task(lock_owner(lock, flags), &o);
+	lock_inode(lock, flags, &o);
+	if (bpf_map_update_elem(&lock_open, &o.tid, &o, BPF_ANY))
+		__sync_fetch_and_add(&lock_dropped, 1);
+	return 0;
+}
+
+static __always_inline void lock_add(void *sums, struct lm_lock_key *key, struct lm_lock_val *v)
+{
+	struct lm_lock_val *cur = bpf_map_lookup_elem(sums, key);
+
+	if (!cur && bpf_map_update_elem(sums, key, v, BPF_NOEXIST) == 0)
+		return;
+	if (!cur)
+		cur = bpf_map_lookup_elem(sums, key); /* another CPU added it */
+	if (!cur) {
+		__sync_fetch_and_add(&lock_dropped, 1);
+		return;
+	}
+	__sync_fetch_and_add(&cur->ns, v->ns);
+	__sync_fetch_and_add(&cur->count, 1);
+}
+
+/*
+ * contention_end also fires for the spinlocks taken inside a sleeping lock's
+ * slow path (its wait_lock): only the end of the lock the thread's open wait
+ * is for closes it.
+ */
+SEC("tp_btf/contention_end")
+int BPF_PROG(on_lock_end, void *lock, int ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct lm_lock_open *o = bpf_map_lookup_elem(&lock_open, &tid);
+	struct lm_lock_key key = {};
+	struct lm_lock_val v = {};
+	__u64 now;
+
+	if (!o || o->lock != (__u64)lock)
+		return 0;
+	now = bpf_ktime_get_ns();
+	key.lock = o->lock;
+	key.tid = o->tid;
+	key.owner_tid = o->owner_tid;
+	v.ns = now > o->start_ns ? now - o->start_ns : 0;
+	v.count = 1;
+	v.ino = o->ino;
+	v.dev = o->dev;
+	v.flags = o->flags;
+	v.pid = o->pid;
+	v.owner_pid = o->owner_pid;
+	__builtin_memcpy(v.comm, o->comm, sizeof(v.comm));
+	__builtin_memcpy(v.owner_comm, o->owner_comm, sizeof(v.owner_comm));
+	__builtin_memcpy(v.owner_pcomm, o->owner_pcomm, sizeof(v.owner_pcomm));
+	/* Closed before it is counted, as offcpu_end does. */
+	bpf_map_delete_elem(&lock_open, &tid);
+	if (offcpu_slot)
+		lock_add(&lock_sums_1, &key, &v);
+	else
+		lock_add(&lock_sums_0, &key, &v);
 	return 0;
 }

@@ -79,4 +79,48 @@ struct lm_offcpu_val {
 	char comm[16];
 };
 
+/*
+ * Sleeping-lock waits (lock:contention_begin/end, 5.19+). The lock's
+ * address, the waiter and the owner recorded at the wait's start; addresses
+ * go to Node only, which turns them into opaque keys.
+ */
+#define LM_LOCK_COMM 16
+
+/* A thread waiting for a sleeping lock: written at contention_begin, read at
+ * contention_end (and by the helper for the waits still open). */
+struct lm_lock_open {
+	__u64 start_ns; /* bpf_ktime_get_ns(), CLOCK_MONOTONIC */
+	__u64 lock;
+	__u64 ino; /* inode number when the lock is an inode's i_rwsem, else 0 */
+	__u32 dev; /* that inode's superblock s_dev (kernel encoding: major << 20 | minor) */
+	__u32 flags; /* LCB_F_* */
+	__u32 tid;
+	__u32 pid;
+	__u32 owner_tid; /* 0: no single owner known (readers, percpu, none recorded) */
+	__u32 owner_pid;
+	char comm[LM_LOCK_COMM]; /* the waiter's process (group leader) */
+	char owner_comm[LM_LOCK_COMM]; /* the owner thread's */
+	char owner_pcomm[LM_LOCK_COMM]; /* the owner's process (group leader) */
+};
+
+/* Completed waits, summed per (lock, waiter, owner). */
+struct lm_lock_key {
+	__u64 lock;
+	__u32 tid;
+	__u32 owner_tid;
+};
+
+struct lm_lock_val {
+	__u64 ns;
+	__u64 count; /* completed waits */
+	__u64 ino;
+	__u32 dev;
+	__u32 flags;
+	__u32 pid;
+	__u32 owner_pid;
+	char comm[LM_LOCK_COMM];
+	char owner_comm[LM_LOCK_COMM];
+	char owner_pcomm[LM_LOCK_COMM];
+};
+
 #endif
