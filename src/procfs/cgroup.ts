@@ -29,3 +29,30 @@ export function parseCgroup(text: string): string | null {
   }
   return unified ?? cpu ?? systemd ?? other ?? any;
 }
+
+/** One line of /proc/PID/cgroup: a v1 hierarchy (id > 0, its controllers) or v2 (id 0, none). */
+export interface CgroupMembership {
+  hierarchyId: number;
+  /** v1 controllers and `name=` entries (`cpu`, `cpuacct`, `name=systemd`); empty for v2. */
+  controllers: string[];
+  /** As the kernel prints it, relative to the reader's cgroup namespace root. */
+  path: string;
+}
+
+/**
+ * Every line of /proc/PID/cgroup. The path is everything after the second
+ * colon (a cgroup name may itself contain ':'); the v2 line is "0::/path".
+ */
+export function parseCgroupPaths(text: string): CgroupMembership[] {
+  const out: CgroupMembership[] = [];
+  for (const raw of text.split('\n')) {
+    const a = raw.indexOf(':');
+    const b = a < 0 ? -1 : raw.indexOf(':', a + 1);
+    if (b < 0) continue;
+    const id = Number(raw.slice(0, a));
+    if (!Number.isInteger(id) || id < 0) continue;
+    const list = raw.slice(a + 1, b);
+    out.push({ hierarchyId: id, controllers: list === '' ? [] : list.split(','), path: raw.slice(b + 1) });
+  }
+  return out;
+}
