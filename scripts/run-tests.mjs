@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-const ALL = ['unit', 'integration', 'e2e', 'kmod'];
+const ALL = ['unit', 'integration', 'scenario', 'e2e', 'kmod'];
 const wanted = process.argv.slice(2);
 const suites = wanted.length > 0 ? wanted : ALL;
 
