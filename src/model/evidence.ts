@@ -61,6 +61,8 @@ export interface CgroupLimitEvidence {
   rate: number | null;
   /** io: the device the limit is set on (`254:0`), else null. */
   dev: string | null;
+  /** The load-making processes found in it (at most 64): what ties the limit to the tasks it holds back. */
+  pids?: number[];
 }
 
 /** Everything above over one window (a timeline sample's period, or the time before a capture). */

@@ -8,7 +8,8 @@ import type Database from 'better-sqlite3';
 
 import { captureNotFound } from '../errors.ts';
 import type { Snapshot } from '../model/snapshot.ts';
-import type { OffcpuEntry } from '../model/timeline.ts';
+import type { Evidence } from '../model/evidence.ts';
+import type { OffcpuEntry, StoredChain } from '../model/timeline.ts';
 import { decodeSnapshot } from './codec.ts';
 import type { SessionInfo } from './writer.ts';
 import { openForRead } from './open.ts';
@@ -405,6 +406,40 @@ export class StoreReader {
       .all(from, to, limit) as Array<{ cgroup: string | null; total: number }>;
   }
 
+  /**
+   * The evidence of the period's high samples (the verdict's window), oldest
+   * first, at most `limit` of them spread evenly over the period: a week of
+   * high load is judged from a sample every few minutes, not 600k JSON rows.
+   */
+  *evidence(from: number, to: number, limit: number): Generator<Evidence> {
+    if (this.schemaVersion() < 3) return;
+    const n = (this.db.prepare('SELECT COUNT(*) AS n FROM samples WHERE t_ms BETWEEN ? AND ? AND evidence IS NOT NULL').get(from, to) as { n: number }).n;
+    const stride = Math.max(1, Math.ceil(n / Math.max(1, limit)));
+    const it = this.db
+      .prepare('SELECT evidence FROM samples WHERE t_ms BETWEEN ? AND ? AND evidence IS NOT NULL ORDER BY t_ms')
+      .raw()
+      .iterate(from, to) as Iterable<[string]>;
+    let i = 0;
+    for (const [json] of it) {
+      if (i++ % stride !== 0) continue;
+      const e = parseJson<Evidence>(json);
+      if (e) yield e;
+    }
+  }
+
+  /** The wait-for chain links of the period's samples (--source bpf), oldest first, with their session. */
+  *chains(from: number, to: number): Generator<{ session: number; t: number; chains: StoredChain[] }> {
+    if (this.schemaVersion() < 3) return;
+    const it = this.db
+      .prepare('SELECT session_id, t_ms, chains FROM samples WHERE t_ms BETWEEN ? AND ? AND chains IS NOT NULL ORDER BY t_ms')
+      .raw()
+      .iterate(from, to) as Iterable<[number, number, string]>;
+    for (const [session, t, json] of it) {
+      const chains = parseJson<StoredChain[]>(json);
+      if (Array.isArray(chains)) yield { session, t, chains };
+    }
+  }
+
   /** Captures ever stored in this store (AUTOINCREMENT's counter: retention does not lower it). */
   capturesEverStored(): number {
     const r = this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'captures'").get() as { seq: number } | undefined;
@@ -446,5 +481,14 @@ export class StoreReader {
 
   close(): void {
     this.db.close();
+  }
+}
+
+/** A JSON column written by this loadmon; a damaged one is skipped, not fatal to the report. */
+function parseJson<T>(json: string): T | null {
+  try {
+    return JSON.parse(json) as T;
+  } catch {
+    return null;
   }
 }

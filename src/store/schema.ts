@@ -106,6 +106,16 @@ const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `);
   },
+  // 3: evidence beyond stacks (devices, memory stalls, cgroup limits) and wait-for chains.
+  (db) => {
+    db.exec(`
+      -- JSON (loadmon's Evidence, src/model/evidence.ts) over the sample's period;
+      -- only on samples whose light scan ran (the load was high), NULL otherwise.
+      ALTER TABLE samples ADD COLUMN evidence TEXT;
+      -- JSON array of wait-for chain links (--source bpf) of the sample's period, NULL without.
+      ALTER TABLE samples ADD COLUMN chains TEXT;
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -53,7 +53,7 @@ export class StoreWriter {
       @t, @session, @l1, @l5, @l15, @runnable, @threads, @scanned, @r, @d,
       @cpu_some_c, @cpu_some_us, @cpu_full_c, @cpu_full_us,
       @io_some_c, @io_some_us, @io_full_c, @io_full_us,
-      @mem_some_c, @mem_some_us, @mem_full_c, @mem_full_us, @offcpu)`);
+      @mem_some_c, @mem_some_us, @mem_full_c, @mem_full_us, @offcpu, @evidence, @chains)`);
     this.insOffcpu = db.prepare('INSERT OR REPLACE INTO sample_offcpu (t_ms, proc_id, stack_id, us, ended) VALUES (?, ?, ?, ?, ?)');
     this.findStack = db.prepare('SELECT id FROM stacks WHERE frames = ?');
     this.insStack = db.prepare('INSERT INTO stacks (frames, last_ms) VALUES (?, ?)');
@@ -114,6 +114,9 @@ export class StoreWriter {
         mem_full_c: centiOrNull(p.memory?.full?.avg10),
         mem_full_us: p.memory?.full?.totalUs ?? null,
         offcpu: s.offcpu ? Math.max(1, Math.round(s.offcpu.windowMs)) : null,
+        // Evidence matters only while the load is high: the scanned samples.
+        evidence: s.evidence && s.scan ? JSON.stringify(s.evidence) : null,
+        chains: s.chains && s.chains.length > 0 ? JSON.stringify(s.chains) : null,
       });
       for (const pc of s.scan?.procs ?? []) {
         this.insProcCount.run(s.timeMs, this.procId(pc.pid, pc.comm, pc.cgroup, s.timeMs), pc.r, pc.d);
