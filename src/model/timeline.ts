@@ -5,6 +5,7 @@
  */
 
 import type { Pressure, PressureResource } from '../procfs/pressure.ts';
+import type { ChainLink, Evidence } from './evidence.ts';
 
 /** R and D threads of one process at one sample. */
 export interface ProcessCount {
@@ -56,4 +57,22 @@ export interface TimelineSample {
    * time blocked in D in it (none: nothing blocked).
    */
   offcpu?: { windowMs: number; entries: OffcpuEntry[] };
+  /**
+   * Devices, memory stalls and the load-making tasks' cgroup limits over the
+   * sample's period; stored only on scanned samples (the load was high).
+   */
+  evidence?: Evidence;
+  /** --source bpf: the sleeping locks D tasks waited for in the period, with their holders. */
+  chains?: StoredChain[];
+}
+
+/**
+ * A wait-for chain link of one sample's period. `key` tells one lock from
+ * another within a recording session (an opaque number per lock address:
+ * addresses are never stored or printed).
+ */
+export interface StoredChain extends ChainLink {
+  key: string;
+  /** Time waited for the lock within the period, ms (waiters = ms / period). */
+  wait_ms: number;
 }
