@@ -51,6 +51,8 @@ export class BpfHelper {
     private readonly child: ChildProcess,
     /** How the helper's snapshot pass walks the threads (docs/bpf.md, "The pass"). */
     readonly pass: 'task-list' | 'iter-task',
+    /** Whether the kernel has the lock-wait tracepoints and took their programs (wait-for chains). */
+    readonly locks: boolean,
   ) {
     const rl = createInterface({ input: child.stdout! });
     rl.on('line', (line) => this.onLine(line));
@@ -103,7 +105,7 @@ export class BpfHelper {
         child.removeAllListeners('close');
         child.removeAllListeners('error');
         child.stdout!.pause();
-        resolve(new BpfHelper(child, ready.pass));
+        resolve(new BpfHelper(child, ready.pass, ready.locks));
       });
     });
   }
@@ -149,11 +151,15 @@ export class BpfHelper {
     return { samples, stacks };
   }
 
-  /** Attaches the sched_switch program (idempotent); returns the CLOCK_MONOTONIC ns it counts from. */
-  async offcpuStart(skipPid: number): Promise<number> {
+  /**
+   * Attaches the sched_switch programs and, where they loaded, the lock-wait
+   * ones (idempotent); returns the CLOCK_MONOTONIC ns the tracking counts
+   * from and whether lock waits are tracked.
+   */
+  async offcpuStart(skipPid: number): Promise<{ startNs: number; locks: boolean }> {
     const [line] = await this.request(`offcpu-start skip=${skipPid}`, () => true);
-    const m = /^ok (\d+)$/.exec(line!);
-    if (m) return Number(m[1]);
+    const m = /^ok (\d+) locks=([01])$/.exec(line!);
+    if (m) return { startNs: Number(m[1]), locks: m[2] === '1' };
     throw bpfError(`cannot track time blocked in D: ${line!.replace(/^err /, '')}`);
   }
 

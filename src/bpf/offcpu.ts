@@ -161,16 +161,56 @@ function sumKey(tid: number, stack: readonly bigint[]): string {
 }
 
 /**
- * A stack taken at switch-out, reduced to what /proc/PID/stack shows for the
- * sleeping task: the frames of the BPF program and the tracepoint come
- * before the scheduler's (everything above the first scheduler frame is
- * dropped), and the scheduler's and lock functions' frames are left out, as
- * the kernel's stack_trace_save_tsk() leaves them out (in_sched_functions).
- * Without the section markers in kallsyms the stack is returned as is.
+ * The scheduler core: every sleep passes through these, so they say nothing
+ * about what the task waits for (kernel/sched/core.c: __schedule, schedule,
+ * schedule_idle, schedule_preempt_disabled, schedule_rtlock, __cond_resched
+ * and the preempt_schedule* entries with the x86 thunks; kernel/time:
+ * schedule_timeout, the bare sleep under io_schedule_timeout,
+ * wait_for_completion*_timeout, msleep). Checked on 5.10, 6.1, 6.12 and 6.18.
+ * Every other scheduler/lock-text frame names the sleeping primitive
+ * (io_schedule, rwsem_down_write_slowpath, __mutex_lock, bit_wait_io, ...).
  */
-export function switchStackFrames(stack: readonly bigint[], syms: Pick<KernelSymbols, 'inSchedFunctions' | 'knowsSchedText'>): bigint[] {
-  if (!syms.knowsSchedText) return [...stack];
+const SCHED_CORE = new Set(['__schedule', 'schedule', 'schedule_idle', 'schedule_preempt_disabled', 'schedule_rtlock', '__cond_resched', '_cond_resched', 'schedule_timeout']);
+
+export function isSchedCore(symbol: string): boolean {
+  return SCHED_CORE.has(symbol) || symbol.startsWith('preempt_schedule');
+}
+
+/** A switch-out stack as kept: return addresses, and which are scheduler/lock-text frames. */
+export interface SwitchStack {
+  stack: bigint[];
+  /** Parallel to `stack`: true for a frame /proc/PID/stack would hide (marked ` [sched]` once symbolised). */
+  sched: boolean[];
+}
+
+/**
+ * A stack taken at switch-out, trimmed to where the task's own wait begins:
+ * the frames of the BPF program and the tracepoint come before the
+ * scheduler's (everything above the first scheduler frame is dropped), then
+ * the scheduler core (isSchedCore). The remaining scheduler and lock-text
+ * frames -- the ones the kernel's stack_trace_save_tsk() leaves out of
+ * /proc/PID/stack (in_sched_functions) -- stay in place, flagged, because
+ * they say what the task waits for. Without the section markers in kallsyms
+ * nothing can be told apart and the stack is returned as is.
+ */
+export function switchStackFrames(stack: readonly bigint[], syms: Pick<KernelSymbols, 'inSchedFunctions' | 'knowsSchedText' | 'lookup'>): SwitchStack {
+  const none = (): SwitchStack => ({ stack: [...stack], sched: stack.map(() => false) });
+  if (!syms.knowsSchedText) return none();
   const first = stack.findIndex((a) => syms.inSchedFunctions(a));
-  if (first < 0) return [...stack];
-  return stack.slice(first).filter((a) => !syms.inSchedFunctions(a));
+  if (first < 0) return none();
+  const out: SwitchStack = { stack: [], sched: [] };
+  for (const a of stack.slice(first)) {
+    const sched = syms.inSchedFunctions(a);
+    if (sched && isSchedCore(symbolOf(syms.lookup(a)))) continue;
+    out.stack.push(a);
+    out.sched.push(sched);
+  }
+  return out;
+}
+
+/** "schedule+0x23/0xa0" -> "schedule". */
+function symbolOf(frame: string | null): string {
+  if (frame === null) return '';
+  const plus = frame.indexOf('+');
+  return plus < 0 ? frame : frame.slice(0, plus);
 }

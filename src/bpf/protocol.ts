@@ -7,15 +7,18 @@
  */
 
 import { bpfError, bpfProtocol } from '../errors.ts';
+import { type LockOpen, type LockSum, parseLockLine } from './locks.ts';
 
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
-/** `ready VERSION cpus=N pass=task-list|iter-task`: the programs are loaded and attached. */
+/** `ready VERSION cpus=N pass=task-list|iter-task locks=0|1`: the programs are loaded and attached. */
 export interface Ready {
   version: number;
   cpus: number;
   /** How a snapshot pass walks the threads: one program run over the task list (6.7+), or iter/task. */
   pass: 'task-list' | 'iter-task';
+  /** Whether the lock-wait programs (lock:contention_begin/end, 5.19+) loaded. */
+  locks: boolean;
 }
 
 /** `fatal KIND message`: the helper could not start (exit status 3). */
@@ -105,7 +108,12 @@ export function parseReady(line: string): Ready | Fatal {
   }
   if (f[0] !== 'ready') throw bpfProtocol(`expected 'ready', got '${line.slice(0, 60)}'`);
   const cpus = /^cpus=(\d+)$/.exec(f[2] ?? '');
-  return { version: int(f[1], 'protocol version'), cpus: cpus ? Number(cpus[1]) : 0, pass: f[3] === 'pass=task-list' ? 'task-list' : 'iter-task' };
+  return {
+    version: int(f[1], 'protocol version'),
+    cpus: cpus ? Number(cpus[1]) : 0,
+    pass: f[3] === 'pass=task-list' ? 'task-list' : 'iter-task',
+    locks: f[4] === 'locks=1',
+  };
 }
 
 export function parseTaskLine(line: string): TaskRecord {
@@ -198,10 +206,11 @@ export interface OffcpuOpen extends OffcpuInterval {
   startNs: number;
 }
 
-/** `e NOW_NS DROPPED`: the read's CLOCK_MONOTONIC time; intervals lost to full maps since the start. */
+/** `e NOW_NS DROPPED LOCK_DROPPED`: the read's CLOCK_MONOTONIC time; intervals and lock waits lost to full maps since the start. */
 export interface OffcpuEnd {
   nowNs: number;
   dropped: number;
+  lockDropped: number;
 }
 
 export function parseOffcpuLine(line: string): OffcpuSum | OffcpuOpen {
@@ -232,8 +241,8 @@ export function parseOffcpuLine(line: string): OffcpuSum | OffcpuOpen {
 
 export function parseOffcpuEnd(line: string): OffcpuEnd {
   const f = line.split(' ');
-  if (f[0] !== 'e' || f.length !== 3) throw bpfProtocol(`bad off-CPU end line '${line.slice(0, 60)}'`);
-  return { nowNs: int(f[1], 'time'), dropped: int(f[2], 'dropped count') };
+  if (f[0] !== 'e' || f.length !== 4) throw bpfProtocol(`bad off-CPU end line '${line.slice(0, 60)}'`);
+  return { nowNs: int(f[1], 'time'), dropped: int(f[2], 'dropped count'), lockDropped: int(f[3], 'lock dropped count') };
 }
 
 /* ---- whole replies ---- */
@@ -250,6 +259,9 @@ export interface HelperSnapshot {
 export interface HelperOffcpu extends OffcpuEnd {
   sums: OffcpuSum[];
   open: OffcpuOpen[];
+  /** Sleeping-lock waits: completed (l lines) and still open (w lines); empty without lock tracking. */
+  lockSums: LockSum[];
+  lockOpen: LockOpen[];
 }
 
 /** Throws E_BPF when the pass produced nothing but errors. */
@@ -267,12 +279,14 @@ export function parseSnapshotReply(lines: readonly string[]): HelperSnapshot {
   return { tasks, end, errors };
 }
 
-/** The off-CPU part of a `sample` reply: o and p lines, then `e NOW DROPPED`. */
+/** The off-CPU part of a `sample` reply: o, l, p and w lines, then `e NOW DROPPED LOCK_DROPPED`. */
 export function parseOffcpuReply(lines: readonly string[]): HelperOffcpu {
-  const out: HelperOffcpu = { sums: [], open: [], nowNs: 0, dropped: 0 };
+  const out: HelperOffcpu = { sums: [], open: [], lockSums: [], lockOpen: [], nowNs: 0, dropped: 0, lockDropped: 0 };
   for (const l of lines) {
     if (l.startsWith('o ')) out.sums.push(parseOffcpuLine(l) as OffcpuSum);
     else if (l.startsWith('p ')) out.open.push(parseOffcpuLine(l) as OffcpuOpen);
+    else if (l.startsWith('l ')) out.lockSums.push(parseLockLine(l) as LockSum);
+    else if (l.startsWith('w ')) out.lockOpen.push(parseLockLine(l) as LockOpen);
     else if (l.startsWith('err ')) throw bpfError(l.slice(4));
     else if (l.startsWith('e ')) Object.assign(out, parseOffcpuEnd(l));
   }

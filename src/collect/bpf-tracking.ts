@@ -4,7 +4,9 @@
  * blocked in D since the previous sample, per process and kernel stack, from
  * the sched_switch/sched_wakeup tracking (docs/bpf.md, "Time blocked,
  * continuously"). The last minute of it is kept, so each capture can say
- * what the D load was made of over the minute before it (`blocked_recent`).
+ * what the D load was made of over the minute before it (`blocked_recent`),
+ * and, where the kernel has the lock tracepoints, which sleeping locks
+ * threads waited for and who held them (`blocked_recent.chains`).
  *
  * The collector owns it (one helper, one reader of the tracking: the
  * kernel-side sums are drained by each read). `record` drives it from its
@@ -13,19 +15,42 @@
 
 import { readFileSync } from 'node:fs';
 
+import { buildChains, type HolderState } from '../analyze/chains.ts';
 import type { BpfHelper } from '../bpf/helper.ts';
+import { LockAccount, type LockNaming, type LockWait } from '../bpf/locks.ts';
 import { type BlockedThread, OffcpuAccount, type OffcpuShare, switchStackFrames } from '../bpf/offcpu.ts';
-import type { BlockedRecent } from '../model/snapshot.ts';
+import type { BlockedRecent, TaskSample } from '../model/snapshot.ts';
 import type { OffcpuEntry, StateScan } from '../model/timeline.ts';
 import { parseCgroup } from '../procfs/cgroup.ts';
+import { normalizeFrame, SCHED_FRAME_MARK } from '../procfs/stack.ts';
+import { parseTaskStat } from '../procfs/stat.ts';
 import { countByProcess } from './process-counts.ts';
 import type { CgroupResolver } from '../bpf/cgroups.ts';
-import type { KallsymsCache } from '../bpf/kallsyms.ts';
+import { type KallsymsCache, UNKNOWN_FRAME } from '../bpf/kallsyms.ts';
 
 export interface TrackedSample {
   scan: StateScan;
   /** Absent when the tracking could not start. */
   offcpu?: { windowMs: number; entries: OffcpuEntry[] };
+  /** Sleeping-lock waits in the same window; absent without lock tracking (kernels before 5.19). */
+  locks?: LockWait[];
+}
+
+export interface TrackingOptions {
+  /** The cause of a lock holder's stack (analyze/causes.ts through the collector); none: holder_cause null. */
+  classify?: (stack: readonly string[]) => string | null;
+  /** Names of static locks and block devices (defaults: none, and /sys/dev/block). */
+  naming?: Partial<LockNaming>;
+}
+
+/** Block device names by MAJ:MIN, from /sys/dev/block/MAJ:MIN/uevent (DEVNAME); MAJ:MIN when unknown. */
+export function sysfsDevName(dev: string): string {
+  try {
+    const m = /^DEVNAME=(.+)$/m.exec(readFileSync(`/sys/dev/block/${dev}/uevent`, 'utf8'));
+    return m ? m[1]!.trim() : dev;
+  } catch {
+    return dev;
+  }
 }
 
 /** Unknown cgroups make the resolver walk the hierarchies again; at most this often. */
@@ -37,12 +62,17 @@ const RECENT_TOP = 10;
 export class BlockedTracking {
   private account: OffcpuAccount | null = null;
   private lastRewalk = 0;
-  private readonly recent: Array<{ endMs: number; windowMs: number; entries: OffcpuEntry[] }> = [];
+  private readonly recent: Array<{ endMs: number; windowMs: number; entries: OffcpuEntry[]; locks: LockWait[] }> = [];
+  private locks: LockAccount | null = null;
+  /** Symbolised switch-out stacks of the threads blocked at the last sample: a lock holder's richer stack. */
+  private openStacks = new Map<number, string[]>();
+  private readonly devNames = new Map<string, string>();
   private timer: NodeJS.Timeout | null = null;
   private busy = false;
   private warn: (line: string) => void = () => {};
   /** Intervals the kernel side lost to full maps, as last reported, and when that was last said. */
   private dropped = 0;
+  private lockDropped = 0;
   private droppedSaidAt = -Infinity;
 
   constructor(
@@ -50,13 +80,16 @@ export class BlockedTracking {
     private readonly kallsyms: KallsymsCache,
     private readonly cgroups: CgroupResolver,
     private readonly depth: number,
+    private readonly opts: TrackingOptions = {},
   ) {}
 
   /** Attaches the tracking; false (with the reason passed to `warn`) when the kernel refuses it. */
   async start(warn: (line: string) => void): Promise<boolean> {
     this.warn = warn;
     try {
-      this.account = new OffcpuAccount(await this.helper.offcpuStart(process.pid));
+      const { startNs, locks } = await this.helper.offcpuStart(process.pid);
+      this.account = new OffcpuAccount(startNs);
+      if (locks) this.locks = new LockAccount(this.naming());
       // Read now (~0.2 s, once) rather than at the first blockage.
       this.kallsyms.symbols();
       return true;
@@ -68,6 +101,11 @@ export class BlockedTracking {
 
   get active(): boolean {
     return this.account !== null;
+  }
+
+  /** Whether sleeping-lock waits are tracked (wait-for chains). */
+  get tracksLocks(): boolean {
+    return this.locks !== null;
   }
 
   /** watch: sample every second by itself (record samples on its own clock). */
@@ -106,15 +144,20 @@ export class BlockedTracking {
     for (const t of pass.tasks) {
       if (t.state === 'D' && t.blockedNs !== null) blocked.push({ tid: t.tid, pid: t.pid, comm: t.comm, stack: t.stack, blockedNs: Number(t.blockedNs) });
     }
-    this.sayDropped(read.dropped, now);
+    this.sayDropped(read.dropped, read.lockDropped, now);
     const windowMs = (read.nowNs - this.account.lastReadNs) / 1e6;
     const entries = this.entries(this.account.window(read, blocked), scan);
-    this.remember(now, windowMs, entries);
-    return { scan, offcpu: { windowMs, entries } };
+    const locks = this.locks ? this.locks.window(read) : null;
+    this.remember(now, windowMs, entries, locks ?? []);
+    return { scan, offcpu: { windowMs, entries }, ...(locks ? { locks } : {}) };
   }
 
-  /** The last minute's blocked time, per process and stack, for a capture taken at `nowMs`. */
-  summary(nowMs: number): BlockedRecent | null {
+  /**
+   * The last minute's blocked time, per process and stack, for a capture
+   * taken at `nowMs`, with the wait-for chains when locks are tracked.
+   * `tasks`: the capture's R/D tasks (the holders' state and stack).
+   */
+  summary(nowMs: number, tasks: readonly TaskSample[] = []): BlockedRecent | null {
     const kept = this.recent.filter((r) => r.endMs > nowMs - RECENT_MS);
     if (kept.length === 0) return null;
     const windowMs = kept.reduce((a, r) => a + r.windowMs, 0);
@@ -135,11 +178,58 @@ export class BlockedTracking {
     }
     const stacks = [...by.values()].sort((a, b) => b.blocked_ms - a.blocked_ms).slice(0, RECENT_TOP);
     for (const s of stacks) s.blocked_ms = Math.round(s.blocked_ms * 1000) / 1000;
-    return { window_ms: Math.round(windowMs), mean_d: windowMs > 0 ? Math.round((total / windowMs) * 1000) / 1000 : 0, stacks };
+    const out: BlockedRecent = { window_ms: Math.round(windowMs), mean_d: windowMs > 0 ? Math.round((total / windowMs) * 1000) / 1000 : 0, stacks };
+    if (this.locks) {
+      const byTid = new Map(tasks.map((t) => [t.tid, t]));
+      const holder = (tid: number, pid: number): HolderState | null => this.holderState(byTid.get(tid), tid, pid);
+      out.chains = buildChains(
+        kept.flatMap((r) => r.locks),
+        windowMs,
+        holder,
+        this.opts.classify ?? (() => null),
+      );
+    }
+    return out;
+  }
+
+  /**
+   * A holder as the capture saw it when it was R or D there (a D holder gets
+   * its switch-out stack, with the sleeping primitive, when the tracking has
+   * it); else its state letter from /proc/PID/task/TID/stat (which takes no
+   * lock of the target's) and no stack.
+   */
+  private holderState(task: TaskSample | undefined, tid: number, pid: number): HolderState | null {
+    if (task) {
+      const stack = (task.state === 'D' && this.openStacks.get(tid)) || task.stack;
+      return { state: task.state, stack: stack.map(normalizeFrame) };
+    }
+    try {
+      return { state: parseTaskStat(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')).state, stack: [] };
+    } catch {
+      return null; // gone
+    }
+  }
+
+  private naming(): LockNaming {
+    return {
+      staticName: this.opts.naming?.staticName ?? (() => null),
+      devName:
+        this.opts.naming?.devName ??
+        ((dev) => {
+          let n = this.devNames.get(dev);
+          if (n === undefined) this.devNames.set(dev, (n = sysfsDevName(dev)));
+          return n;
+        }),
+    };
   }
 
   /** Full maps lose intervals (the time blocked reads low): said at most once a minute. */
-  private sayDropped(total: number, now: number): void {
+  private sayDropped(total: number, lockTotal: number, now: number): void {
+    if (lockTotal > this.lockDropped && now - this.droppedSaidAt >= RECENT_MS) {
+      this.warn(`${lockTotal - this.lockDropped} lock wait(s) were lost to full tracking maps (16,384 each): the wait-for chains read low`);
+      this.lockDropped = lockTotal;
+      if (total <= this.dropped) this.droppedSaidAt = now;
+    }
     if (total <= this.dropped) return;
     if (now - this.droppedSaidAt >= RECENT_MS) {
       this.warn(
@@ -151,16 +241,21 @@ export class BlockedTracking {
     }
   }
 
-  private remember(endMs: number, windowMs: number, entries: OffcpuEntry[]): void {
-    this.recent.push({ endMs, windowMs, entries });
+  private remember(endMs: number, windowMs: number, entries: OffcpuEntry[], locks: LockWait[]): void {
+    this.recent.push({ endMs, windowMs, entries, locks });
     while (this.recent.length > 0 && this.recent[0]!.endMs <= endMs - RECENT_MS) this.recent.shift();
   }
 
   /** Symbolised, trimmed to the depth, and summed per process and stack. */
   private entries(shares: OffcpuShare[], scan: StateScan): OffcpuEntry[] {
+    this.openStacks = new Map();
     if (shares.length === 0) return [];
     const syms = this.kallsyms.symbols();
-    const stacks = this.kallsyms.symbolizeAll(shares.map((s) => (s.fromSwitch ? switchStackFrames(s.stack, syms) : s.stack).slice(0, this.depth)));
+    const kept = shares.map((s) => (s.fromSwitch ? switchStackFrames(s.stack, syms) : { stack: s.stack, sched: [] }));
+    const stacks = this.kallsyms.symbolizeAll(kept.map((k) => k.stack.slice(0, this.depth)));
+    // Scheduler/lock frames kept from a switch-out stack say what the thread waited for: marked.
+    stacks.forEach((st, i) => st.forEach((f, j) => kept[i]!.sched[j] && f !== UNKNOWN_FRAME && (st[j] = f + SCHED_FRAME_MARK)));
+    shares.forEach((s, i) => s.fromSwitch && s.ended === 0 && this.openStacks.set(s.tid, stacks[i]!));
     const procs = new Map(scan.procs.map((p) => [p.pid, p]));
     const cgroups = new Map<number, string | null>();
     const out = new Map<string, OffcpuEntry>();

@@ -15,6 +15,7 @@
 
 import { hostname } from 'node:os';
 
+import { classifyStack } from '../analyze/causes.ts';
 import { bpfUnavailable, helperPath } from '../bpf/availability.ts';
 import { CgroupResolver } from '../bpf/cgroups.ts';
 import { BpfHelper, type HelperProfile } from '../bpf/helper.ts';
@@ -85,7 +86,7 @@ export class BpfCollector implements Collector {
    */
   track(depth: number, warn: (line: string) => void, timer: boolean): Promise<BlockedTracking> {
     this.tracking ??= (async () => {
-      const t = new BlockedTracking(await this.start(), this.kallsyms, this.cgroups, depth);
+      const t = new BlockedTracking(await this.start(), this.kallsyms, this.cgroups, depth, { classify: holderCause });
       if ((await t.start(warn)) && timer) t.runTimer();
       return t;
     })();
@@ -165,7 +166,7 @@ export class BpfCollector implements Collector {
       tasks,
       notes,
     };
-    const recent = this.tracking ? (await this.tracking).summary(startedAt) : null;
+    const recent = this.tracking ? (await this.tracking).summary(startedAt, tasks) : null;
     if (recent) out.blocked_recent = recent;
     return out;
   }
@@ -218,4 +219,11 @@ export class BpfCollector implements Collector {
       throw procUnreadable(path, err);
     }
   }
+}
+
+/** A lock holder's own wait, one step further: "block-io in submit_bio_wait" (the verdict's cause model). */
+function holderCause(stack: readonly string[]): string | null {
+  const c = classifyStack(stack);
+  if (c.cause === 'unknown') return null;
+  return c.frame ? `${c.cause} in ${c.frame}` : c.cause;
 }

@@ -4,6 +4,8 @@
  * field names here are the JSON names, so serialising is JSON.stringify.
  */
 
+import type { ChainLink } from './evidence.ts';
+
 export const SNAPSHOT_SCHEMA = 'loadmon.snapshot/v1';
 
 /** R: running or waiting for a CPU. D: uninterruptible and counting toward load. */
@@ -89,6 +91,12 @@ export interface BlockedRecent {
   mean_d: number;
   /** Largest first, at most 10 (the rest is in mean_d). */
   stacks: BlockedStackRecent[];
+  /**
+   * Wait-for chains over the same window: the sleeping locks threads waited
+   * for and who held them, most waiting first. Present when the kernel has
+   * the lock tracepoints (5.19+), empty when nothing waited.
+   */
+  chains?: ChainLink[];
 }
 
 export interface Snapshot {

@@ -25,8 +25,10 @@ import { FIXTURES, fixture } from '../helpers/fixtures.ts';
 const lines = fixture('bpf', 'helper-output.txt').trimEnd().split('\n');
 
 test('helper protocol: ready and fatal lines', () => {
-  assert.deepEqual(parseReady(lines[0]!), { version: 1, cpus: 2, pass: 'iter-task' });
-  assert.deepEqual(parseReady('ready 2 cpus=8 pass=task-list'), { version: 2, cpus: 8, pass: 'task-list' });
+  assert.deepEqual(parseReady(lines[0]!), { version: 1, cpus: 2, pass: 'iter-task', locks: false });
+  assert.deepEqual(parseReady('ready 2 cpus=8 pass=task-list'), { version: 2, cpus: 8, pass: 'task-list', locks: false });
+  assert.deepEqual(parseReady('ready 3 cpus=2 pass=task-list locks=1'), { version: 3, cpus: 2, pass: 'task-list', locks: true });
+  assert.deepEqual(parseReady('ready 3 cpus=2 pass=iter-task locks=0'), { version: 3, cpus: 2, pass: 'iter-task', locks: false });
   assert.deepEqual(parseReady(lines[lines.length - 1]!), { kind: 'perm', message: 'loading the BPF programs: Operation not permitted' });
   assert.throws(() => parseReady('hello'), LoadmonError);
 });

@@ -13,7 +13,7 @@ const START = 1000 * MS;
 /** The helper as the tracking sees it: replies given in advance, one per sample. */
 function fakeHelper(replies: Array<{ offcpu: HelperOffcpu; pass: HelperSnapshot }>): BpfHelper {
   return {
-    offcpuStart: async () => START,
+    offcpuStart: async () => ({ startNs: START, locks: false }),
     sample: async () => replies.shift()!,
   } as unknown as BpfHelper;
 }
@@ -31,8 +31,8 @@ test('tracking: per-sample blocked time per process and stack, the last minute s
   const legacy = { tid: 5, pid: 5, state: 'D' as const, blockedNs: 30_000n * 1_000_000n, comm: 'old', cgroups: [], stack: [0x50n], stackError: null };
   const t = new BlockedTracking(
     fakeHelper([
-      { offcpu: { sums: [sum(7, 300 * MS, 30, [0x70n])], open: [], nowNs: START + 1000 * MS, dropped: 0 }, pass: pass([legacy]) },
-      { offcpu: { sums: [sum(7, 200 * MS, 20, [0x70n]), sum(8, 1 * MS, 1, [0x80n])], open: [], nowNs: START + 2000 * MS, dropped: 0 }, pass: pass([legacy]) },
+      { offcpu: { sums: [sum(7, 300 * MS, 30, [0x70n])], open: [], nowNs: START + 1000 * MS, dropped: 0, lockDropped: 0, lockSums: [], lockOpen: [] }, pass: pass([legacy]) },
+      { offcpu: { sums: [sum(7, 200 * MS, 20, [0x70n]), sum(8, 1 * MS, 1, [0x80n])], open: [], nowNs: START + 2000 * MS, dropped: 0, lockDropped: 0, lockSums: [], lockOpen: [] }, pass: pass([legacy]) },
     ]),
     kallsyms,
     cgroups,
@@ -67,10 +67,10 @@ test('tracking: per-sample blocked time per process and stack, the last minute s
 
 test('tracking: intervals lost to full kernel maps are said once, with how many', async () => {
   const said: string[] = [];
-  const empty = { sums: [], open: [] };
+  const empty = { sums: [], open: [], lockSums: [], lockOpen: [], lockDropped: 0 };
   const t = new BlockedTracking(
     fakeHelper([
-      { offcpu: { ...empty, nowNs: START + 1000 * MS, dropped: 0 }, pass: pass([]) },
+      { offcpu: { ...empty, nowNs: START + 1000 * MS, dropped: 0, lockDropped: 0, lockSums: [], lockOpen: [] }, pass: pass([]) },
       { offcpu: { ...empty, nowNs: START + 2000 * MS, dropped: 4 }, pass: pass([]) },
       { offcpu: { ...empty, nowNs: START + 3000 * MS, dropped: 9 }, pass: pass([]) },
     ]),

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { KernelSymbols } from '../../src/bpf/kallsyms.ts';
-import { type BlockedThread, OffcpuAccount, type OffcpuShare, switchStackFrames } from '../../src/bpf/offcpu.ts';
+import { type BlockedThread, isSchedCore, OffcpuAccount, type OffcpuShare, switchStackFrames } from '../../src/bpf/offcpu.ts';
 import { type OffcpuOpen, type OffcpuSum, parseOffcpuEnd, parseOffcpuLine, parseOffcpuReply, parseSampleReply, parseSnapshotReply } from '../../src/bpf/protocol.ts';
 import { LoadmonError } from '../../src/errors.ts';
 import { fixture } from '../helpers/fixtures.ts';
@@ -34,26 +34,42 @@ test('off-CPU protocol: o, p and end lines of a real helper read', () => {
   assert.equal(o.stack.length, 11);
   const p = parseOffcpuLine(lines.find((l) => l.startsWith('p '))!) as OffcpuOpen;
   assert.equal(p.startNs, 9130596309492);
-  assert.deepEqual(parseOffcpuEnd(lines[lines.length - 1]!), { nowNs: 9130814408590, dropped: 0 });
+  assert.deepEqual(parseOffcpuEnd(lines[lines.length - 1]!), { nowNs: 9130814408590, dropped: 0, lockDropped: 0 });
   assert.throws(() => parseOffcpuLine('o 1 2 3'), LoadmonError);
   assert.throws(() => parseOffcpuLine('p 1 2 x 1 - -'), LoadmonError);
   assert.throws(() => parseOffcpuEnd('e 1'), LoadmonError);
+  assert.throws(() => parseOffcpuEnd('e 1 0'), LoadmonError, 'protocol 3 always says the lock drops');
   assert.throws(() => parseOffcpuEnd('end 9 0'), LoadmonError);
 });
 
-test('switch-out stacks lose the tracepoint and scheduler frames, as /proc/PID/stack does', () => {
+test('switch-out stacks: the tracepoint frames and the scheduler core go, the sleeping primitive stays, flagged', () => {
   const syms = KernelSymbols.parse(fixture('bpf', 'kallsyms-sched'));
   const lines = fixture('bpf', 'offcpu-read.txt').trimEnd().split('\n');
   const o = parseOffcpuLine(lines.find((l) => l.startsWith('o '))!);
-  const frames = switchStackFrames(o.stack, syms).map((a) => syms.lookup(a)?.replace(/\+.*/, ''));
-  // The same frames the task iterator (and /proc/PID/stack) gives for a vfork parent.
-  assert.deepEqual(frames, ['kernel_clone', '__x64_sys_vfork', 'do_syscall_64', 'entry_SYSCALL_64_after_hwframe']);
+  const kept = switchStackFrames(o.stack, syms);
+  const frames = kept.stack.map((a) => syms.lookup(a)?.replace(/\+.*/, ''));
+  // A vfork parent: /proc/PID/stack shows kernel_clone <- ...; the completion wait under it is kept.
+  assert.deepEqual(frames, ['__wait_for_common', 'wait_for_completion_state', 'kernel_clone', '__x64_sys_vfork', 'do_syscall_64', 'entry_SYSCALL_64_after_hwframe']);
+  assert.deepEqual(kept.sched, [true, true, false, false, false, false]);
   assert.equal(syms.inSchedFunctions(0xffffffff82266833n), true); // schedule
   assert.equal(syms.inSchedFunctions(0xffffffff8226f000n), true); // lock text
   assert.equal(syms.inSchedFunctions(0xffffffff8135f6f3n), false);
-  // Without the section markers nothing can be told apart: the stack is kept whole.
+  // Without the section markers nothing can be told apart: the stack is kept whole, nothing flagged.
   const bare = KernelSymbols.parse('ffffffff81000000 T _stext\n');
-  assert.deepEqual(switchStackFrames(o.stack, bare), o.stack);
+  assert.deepEqual(switchStackFrames(o.stack, bare), { stack: o.stack, sched: o.stack.map(() => false) });
+});
+
+test('switch-out stacks: an i_rwsem waiter keeps rwsem_down_write_slowpath and down_write (a real stack)', () => {
+  const syms = KernelSymbols.parse(fixture('bpf', 'kallsyms-rwsem'));
+  const line = fixture('bpf', 'sample-reply-locks.txt').split('\n').find((l) => l.startsWith('o '))!;
+  const kept = switchStackFrames(parseOffcpuLine(line).stack, syms);
+  const frames = kept.stack.map((a) => syms.lookup(a)!.replace(/\+.*/, ''));
+  assert.deepEqual(frames.slice(0, 4), ['rwsem_down_write_slowpath', 'down_write', 'ext4_file_write_iter', 'vfs_write']);
+  assert.deepEqual(kept.sched.slice(0, 4), [true, true, false, false]);
+  assert.ok(!frames.includes('__schedule') && !frames.includes('schedule') && !frames.includes('schedule_preempt_disabled'));
+  assert.ok(!frames.includes('bpf_trace_run4'));
+  assert.equal(isSchedCore('preempt_schedule_irq'), true);
+  assert.equal(isSchedCore('io_schedule'), false);
 });
 
 test('off-CPU account: an interval open across reads is credited once, in the windows it spans', () => {
@@ -137,5 +153,6 @@ test('sample reply (a real one): the off-CPU read up to its e line, then the pas
   // A pass that is only errors fails; a reply cut short is a protocol error.
   assert.throws(() => parseSnapshotReply(['err bpf_iter_create: Operation not permitted', 'end']), /task iterator failed/);
   assert.throws(() => parseSnapshotReply(['t 1 1 R - 61 - -']), LoadmonError);
-  assert.equal(parseOffcpuReply(['o 1 1 5 1 1 61 -', 'e 9 2']).dropped, 2);
+  assert.equal(parseOffcpuReply(['o 1 1 5 1 1 61 -', 'e 9 2 3']).dropped, 2);
+  assert.equal(parseOffcpuReply(['o 1 1 5 1 1 61 -', 'e 9 2 3']).lockDropped, 3);
 });
