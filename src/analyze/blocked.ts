@@ -12,6 +12,7 @@
 import type { BlockedTime, BlockedProcess, BlockedStack } from '../model/report.ts';
 import type { OffcpuTotal } from '../store/reader.ts';
 import { classifyStack } from './causes.ts';
+import type { Relabel } from './limits.ts';
 import { normalizeStack } from './stacks.ts';
 
 /** A stack's processes listed in the report. */
@@ -20,7 +21,13 @@ const MAX_STACK_PROCESSES = 5;
 /** Coverage (share of the period's samples tracked) from which the measured D replaces the sampled one. */
 export const MEASURED_D_COVERAGE = 0.99;
 
-export function blockedTime(totals: readonly OffcpuTotal[], covered: { samples: number; ms: number }, periodSamples: number, top: number): BlockedTime | null {
+export function blockedTime(
+  totals: readonly OffcpuTotal[],
+  covered: { samples: number; ms: number },
+  periodSamples: number,
+  top: number,
+  relabel: Relabel | null = null,
+): BlockedTime | null {
   if (covered.samples === 0 || covered.ms <= 0) return null;
   const seconds = covered.ms / 1000;
   const procs = new Map<string, BlockedProcess>();
@@ -35,11 +42,11 @@ export function blockedTime(totals: readonly OffcpuTotal[], covered: { samples: 
     p.intervals += t.ended;
 
     const frames = normalizeStack(t.stack);
-    const skey = frames.join('\n');
+    let cause = classifyStack(frames).cause;
+    if (relabel) cause = relabel(t.pid, cause, frames);
+    const skey = `${cause}\n${frames.join('\n')}`;
     let s = stacks.get(skey);
-    if (!s) {
-      stacks.set(skey, (s = { frames, cause: classifyStack(frames).cause, blocked_s: 0, mean_d: 0, intervals: 0, processes: [], pids: new Map() }));
-    }
+    if (!s) stacks.set(skey, (s = { frames, cause, blocked_s: 0, mean_d: 0, intervals: 0, processes: [], pids: new Map() }));
     s.blocked_s += t.ms / 1000;
     s.intervals += t.ended;
     const sp = s.pids.get(t.pid) ?? { pid: t.pid, comm: t.comm, ms: 0 };

@@ -9,11 +9,16 @@ import { REPORT_SCHEMA, type MeanAttribution, type Report, type ReportCapture } 
 import type { CaptureRow, StoreReader } from '../store/reader.ts';
 import { attributeLoad1, byCgroup, type Contribution, REPLAY_WINDOW_MS } from './attribution.ts';
 import { blockedTime, MEASURED_D_COVERAGE } from './blocked.ts';
+import { aggregateChains, aggregateEvidence } from './evidence.ts';
+import { limitRelabel } from './limits.ts';
 import { aggregateStacks } from './stacks.ts';
 import { decideVerdict } from './verdict.ts';
 
 export const ATTRIBUTION_METHOD =
   "replay of the kernel's load1 update (every 5 s, load1 = load1*1884/2048 + n*(1-1884/2048)) over the recorded per-process R/D counts; see docs/attribution.md";
+
+/** High-load samples whose evidence a report reads at most (spread evenly over the period). */
+const EVIDENCE_SAMPLES = 3600;
 
 export interface ReportPeriod {
   since: number | null;
@@ -32,13 +37,18 @@ export function buildReport(store: StoreReader, p: ReportPeriod): Report {
 
   const captureRows = span ? store.captures(from, to) : [];
   const captures = captureRows.map((c) => reportCapture(store, c));
-  const allStacks = span ? aggregateStacks(store.snapshots(from, to)) : [];
+  // Evidence first: a cgroup limit that held tasks back relabels their waits (limits.ts).
+  const evidence = span ? aggregateEvidence(store.evidence(from, to, EVIDENCE_SAMPLES)) : null;
+  const relabel = limitRelabel(evidence);
+  const allStacks = span ? aggregateStacks(store.snapshots(from, to), relabel) : [];
 
   // Replay only the last REPLAY_WINDOW_MS: what came before has decayed below 1e-6.
   const replayFrom = Math.max(from, to - REPLAY_WINDOW_MS);
   const atEnd = span ? attributeLoad1(store.samples(replayFrom, to), store.procPoints(replayFrom, to), session?.sampleMs ?? 1000) : null;
 
-  const blocked = curve ? blockedTime(store.offcpuTotals(from, to), store.offcpuCoverage(from, to), curve.samples, Number.MAX_SAFE_INTEGER) : null;
+  const coverage = span ? store.offcpuCoverage(from, to) : { samples: 0, ms: 0 };
+  const blocked = curve ? blockedTime(store.offcpuTotals(from, to), coverage, curve.samples, Number.MAX_SAFE_INTEGER, relabel) : null;
+  const chains = span ? aggregateChains(store.chains(from, to), coverage.ms) : [];
   let mean: MeanAttribution | null = null;
   if (curve) {
     const byKey = new Map<string, Contribution>();
@@ -95,6 +105,7 @@ export function buildReport(store: StoreReader, p: ReportPeriod): Report {
     .filter((c) => c.r > 0)
     .sort((a, b) => b.r - a.r)
     .map((c) => ({ pid: c.pid!, tid: c.pid!, comm: c.comm!, cgroup: c.cgroup ?? null }));
+  const peaks = span ? store.pressurePeaks(from, to) : null;
   const verdict = decideVerdict({
     cpus: cpus ?? 1,
     meanR,
@@ -104,9 +115,11 @@ export function buildReport(store: StoreReader, p: ReportPeriod): Report {
     topR,
     stacks: allStacks,
     blocked: blocked?.stacks ?? [],
+    evidence,
+    chains,
+    pressure: { io_full: peaks?.ioFull ?? null, memory_full: peaks?.memFull ?? null },
   });
 
-  const peaks = span ? store.pressurePeaks(from, to) : null;
   return {
     schema: REPORT_SCHEMA,
     store: store.path,
@@ -136,6 +149,7 @@ export function buildReport(store: StoreReader, p: ReportPeriod): Report {
     verdict,
     attribution: { method: ATTRIBUTION_METHOD, at_end: atEnd ? trimAttribution(atEnd, p.top) : null, mean: mean ? trimMean(mean, p.top) : null },
     stacks: allStacks.slice(0, p.top).map((s) => ({ ...s, share: captures.length > 0 ? s.count / captures.length : 0 })),
+    evidence: evidence ? { ...evidence, chains: chains.slice(0, p.top) } : chains.length > 0 ? { samples: 0, devices: [], memory: null, cgroups: [], chains: chains.slice(0, p.top) } : null,
     blocked: blocked
       ? { ...blocked, processes: blocked.processes.slice(0, p.top), commands: blocked.commands.slice(0, p.top), stacks: blocked.stacks.slice(0, p.top) }
       : null,

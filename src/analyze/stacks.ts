@@ -6,7 +6,8 @@
 
 import type { Snapshot, TaskState } from '../model/snapshot.ts';
 import { normalizeFrame } from '../procfs/stack.ts';
-import { type CauseId, classifyStack } from './causes.ts';
+import { type CauseId, classifyStack, classifyWokenStack } from './causes.ts';
+import type { Relabel } from './limits.ts';
 
 export interface TaskRef {
   pid: number;
@@ -19,6 +20,7 @@ export interface StackAggregate {
   state: TaskState;
   /** Normalised frames, innermost first (empty: no kernel stack, e.g. a task running on a CPU). */
   frames: string[];
+  /** D: why it waits. R: the wait it was just woken from ('unknown': CPU demand, or no stack). */
   cause: CauseId;
   /** Task observations: one per task per capture. */
   count: number;
@@ -34,17 +36,20 @@ export function normalizeStack(stack: readonly string[]): string[] {
   return stack.map((f) => normalizeFrame(f.trim()));
 }
 
-export function aggregateStacks(captures: Iterable<{ id: number; snapshot: Snapshot }>): StackAggregate[] {
+/**
+ * `relabel`: where the evidence says a cgroup limit held a process back
+ * (limits.ts), its waits are that limit's, whatever the stack.
+ */
+export function aggregateStacks(captures: Iterable<{ id: number; snapshot: Snapshot }>, relabel: Relabel | null = null): StackAggregate[] {
   const m = new Map<string, StackAggregate & { tids: Set<number> }>();
   for (const { id, snapshot } of captures) {
     for (const t of snapshot.tasks) {
       const frames = normalizeStack(t.stack);
-      const key = `${t.state}\n${frames.join('\n')}`;
+      let cause = t.state === 'D' ? classifyStack(frames, t.wchan).cause : (classifyWokenStack(frames)?.cause ?? 'unknown');
+      if (relabel && cause !== 'unknown') cause = relabel(t.pid, cause, frames);
+      const key = `${t.state}\n${cause}\n${frames.join('\n')}`;
       let a = m.get(key);
-      if (!a) {
-        const cause = t.state === 'D' ? classifyStack(frames).cause : 'unknown';
-        m.set(key, (a = { state: t.state, frames, cause, count: 0, tasks: [], distinctTasks: 0, captures: [], tids: new Set() }));
-      }
+      if (!a) m.set(key, (a = { state: t.state, frames, cause, count: 0, tasks: [], distinctTasks: 0, captures: [], tids: new Set() }));
       a.count++;
       if (!a.tids.has(t.tid)) {
         a.tids.add(t.tid);

@@ -7,6 +7,8 @@ import type { Contribution, LoadAttribution } from '../analyze/attribution.ts';
 import type { CauseId } from '../analyze/causes.ts';
 import type { StackAggregate } from '../analyze/stacks.ts';
 import type { VerdictLine } from '../analyze/verdict.ts';
+import type { PeriodEvidence } from '../analyze/evidence.ts';
+import type { ChainLink } from './evidence.ts';
 
 export const REPORT_SCHEMA = 'loadmon.report/v1';
 
@@ -118,4 +120,10 @@ export interface Report {
   };
   stacks: ReportStack[];
   blocked: BlockedTime | null;
+  /**
+   * Evidence beyond stacks over the high-load samples (devices, memory
+   * stalls, cgroup limits) and the period's wait-for chains (--source bpf);
+   * null when the store has none (written before schema v3, or never high).
+   */
+  evidence: (PeriodEvidence & { chains: ChainLink[] }) | null;
 }
