@@ -176,7 +176,8 @@ function ioDevice(path: string, h: Hierarchy, dev: string, lim: IoLimits, w: Win
   const at = ratio !== null && ratio >= IO_NEAR_LIMIT;
   const shown = best?.axis ?? firstSet!;
   const limit = lim[shown.limit]!;
-  const fmt = (v: number): string => (shown.bytes ? fmtRate(v) : `${fmtCount(v)} IO/s`);
+  // The rate in the limit's unit, so that "1022.98 KiB/s of 1.00 MiB/s" reads "1.00 MiB/s of 1.00 MiB/s".
+  const fmt = (v: number): string => (shown.bytes ? fmtRate(v, limit) : `${fmtCount(v)} IO/s`);
   let detail = best
     ? `io: ${shown.what} ${fmt(best.rate)} on ${dev} ${at ? 'at its' : `at ${pct(best.ratio)} of its`} limit of ${fmt(limit)}${at ? ` (${pct(best.ratio)})` : ''}`
     : `io: ${shown.what} limited to ${fmt(limit)} on ${dev} (no rate yet)`;
@@ -295,9 +296,10 @@ export function fmtBytes(b: number): string {
   return `${b} B`;
 }
 
-function fmtRate(bps: number): string {
-  if (bps >= 2 ** 30) return `${(bps / 2 ** 30).toFixed(2)} GiB/s`;
-  if (bps >= 2 ** 20) return `${(bps / 2 ** 20).toFixed(2)} MiB/s`;
+/** Bytes per second in the unit `scale` (a limit) calls for: GiB/s, MiB/s or KiB/s. */
+function fmtRate(bps: number, scale: number): string {
+  if (scale >= 2 ** 30) return `${(bps / 2 ** 30).toFixed(2)} GiB/s`;
+  if (scale >= 2 ** 20) return `${(bps / 2 ** 20).toFixed(2)} MiB/s`;
   return `${(bps / 2 ** 10).toFixed(2)} KiB/s`;
 }
 
