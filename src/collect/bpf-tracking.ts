@@ -53,6 +53,28 @@ export function sysfsDevName(dev: string): string {
   }
 }
 
+/** One sample window as kept for a minute. */
+interface Recent {
+  endMs: number;
+  windowMs: number;
+  entries: OffcpuEntry[];
+  locks: LockWait[];
+  /** Blocked time per stack of the threads that held a lock someone waited for in the window. */
+  holderStacks: Map<number, Array<{ stack: string[]; ns: number }>>;
+}
+
+/**
+ * Scheduler/lock frames of a thread waiting for a sleeping lock itself
+ * (kernel/locking: rwsem.c, mutex.c, rtmutex.c, percpu-rwsem.c, semaphore.c).
+ * A holder's stack that has one is a wait for a lock -- often the same one,
+ * taken again -- not what it did while holding it.
+ */
+const LOCK_WAIT_FRAME = /^(rwsem_down_(read|write)_slowpath|__mutex_lock|mutex_lock|__rt_mutex_slowlock|rt_mutex_slowlock|rwbase_|percpu_rwsem_wait|__percpu_down_read|__down_common)/;
+
+function isLockWait(stack: readonly string[]): boolean {
+  return stack.some((f) => f.endsWith(SCHED_FRAME_MARK) && LOCK_WAIT_FRAME.test(f));
+}
+
 /** Unknown cgroups make the resolver walk the hierarchies again; at most this often. */
 const CGROUP_REWALK_MS = 10_000;
 /** What a capture's blocked_recent covers. */
@@ -62,10 +84,8 @@ const RECENT_TOP = 10;
 export class BlockedTracking {
   private account: OffcpuAccount | null = null;
   private lastRewalk = 0;
-  private readonly recent: Array<{ endMs: number; windowMs: number; entries: OffcpuEntry[]; locks: LockWait[] }> = [];
+  private readonly recent: Recent[] = [];
   private locks: LockAccount | null = null;
-  /** Symbolised switch-out stacks of the threads blocked at the last sample: a lock holder's richer stack. */
-  private openStacks = new Map<number, string[]>();
   private readonly devNames = new Map<string, string>();
   private timer: NodeJS.Timeout | null = null;
   private busy = false;
@@ -146,9 +166,11 @@ export class BlockedTracking {
     }
     this.sayDropped(read.dropped, read.lockDropped, now);
     const windowMs = (read.nowNs - this.account.lastReadNs) / 1e6;
-    const entries = this.entries(this.account.window(read, blocked), scan);
     const locks = this.locks ? this.locks.window(read) : null;
-    this.remember(now, windowMs, entries, locks ?? []);
+    const holders = new Set((locks ?? []).flatMap((w) => (w.holder ? [w.holder.tid] : [])));
+    const holderStacks = new Map<number, Array<{ stack: string[]; ns: number }>>();
+    const entries = this.entries(this.account.window(read, blocked), scan, holders, holderStacks);
+    this.remember({ endMs: now, windowMs, entries, locks: locks ?? [], holderStacks });
     return { scan, offcpu: { windowMs, entries }, ...(locks ? { locks } : {}) };
   }
 
@@ -181,33 +203,36 @@ export class BlockedTracking {
     const out: BlockedRecent = { window_ms: Math.round(windowMs), mean_d: windowMs > 0 ? Math.round((total / windowMs) * 1000) / 1000 : 0, stacks };
     if (this.locks) {
       const byTid = new Map(tasks.map((t) => [t.tid, t]));
-      const holder = (tid: number, pid: number): HolderState | null => this.holderState(byTid.get(tid), tid, pid);
+      const holder = (tid: number, pid: number): HolderState | null => this.holderState(byTid.get(tid), tid, pid, kept);
       out.chains = buildChains(
         kept.flatMap((r) => r.locks),
         windowMs,
         holder,
         this.opts.classify ?? (() => null),
-      );
+      ).slice(0, RECENT_TOP);
     }
     return out;
   }
 
   /**
-   * A holder as the capture saw it when it was R or D there (a D holder gets
-   * its switch-out stack, with the sleeping primitive, when the tracking has
-   * it); else its state letter from /proc/PID/task/TID/stat (which takes no
-   * lock of the target's) and no stack.
+   * A holder's state now: from the capture's tasks when it is R or D there,
+   * else the letter of /proc/PID/task/TID/stat (which takes no lock of the
+   * target's). Its stack is what it did while others waited: the stack it
+   * spent most time blocked in over the window that is not itself a lock
+   * wait (a writer that held the lock and now queues for it again would
+   * otherwise show the queueing); failing that the capture's stack; else none.
    */
-  private holderState(task: TaskSample | undefined, tid: number, pid: number): HolderState | null {
-    if (task) {
-      const stack = (task.state === 'D' && this.openStacks.get(tid)) || task.stack;
-      return { state: task.state, stack: stack.map(normalizeFrame) };
+  private holderState(task: TaskSample | undefined, tid: number, pid: number, kept: readonly Recent[]): HolderState | null {
+    const measured = busiestStack(kept.flatMap((r) => r.holderStacks.get(tid) ?? []));
+    let state: string | null = task?.state ?? null;
+    if (!task) {
+      try {
+        state = parseTaskStat(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')).state;
+      } catch {
+        if (!measured) return null; // gone
+      }
     }
-    try {
-      return { state: parseTaskStat(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')).state, stack: [] };
-    } catch {
-      return null; // gone
-    }
+    return { state, stack: (measured ?? task?.stack ?? []).map(normalizeFrame) };
   }
 
   private naming(): LockNaming {
@@ -241,21 +266,30 @@ export class BlockedTracking {
     }
   }
 
-  private remember(endMs: number, windowMs: number, entries: OffcpuEntry[], locks: LockWait[]): void {
-    this.recent.push({ endMs, windowMs, entries, locks });
-    while (this.recent.length > 0 && this.recent[0]!.endMs <= endMs - RECENT_MS) this.recent.shift();
+  private remember(r: Recent): void {
+    this.recent.push(r);
+    while (this.recent.length > 0 && this.recent[0]!.endMs <= r.endMs - RECENT_MS) this.recent.shift();
   }
 
   /** Symbolised, trimmed to the depth, and summed per process and stack. */
-  private entries(shares: OffcpuShare[], scan: StateScan): OffcpuEntry[] {
-    this.openStacks = new Map();
+  private entries(
+    shares: OffcpuShare[],
+    scan: StateScan,
+    holders: ReadonlySet<number>,
+    holderStacks: Map<number, Array<{ stack: string[]; ns: number }>>,
+  ): OffcpuEntry[] {
     if (shares.length === 0) return [];
     const syms = this.kallsyms.symbols();
     const kept = shares.map((s) => (s.fromSwitch ? switchStackFrames(s.stack, syms) : { stack: s.stack, sched: [] }));
     const stacks = this.kallsyms.symbolizeAll(kept.map((k) => k.stack.slice(0, this.depth)));
     // Scheduler/lock frames kept from a switch-out stack say what the thread waited for: marked.
     stacks.forEach((st, i) => st.forEach((f, j) => kept[i]!.sched[j] && f !== UNKNOWN_FRAME && (st[j] = f + SCHED_FRAME_MARK)));
-    shares.forEach((s, i) => s.fromSwitch && s.ended === 0 && this.openStacks.set(s.tid, stacks[i]!));
+    for (const [i, s] of shares.entries()) {
+      if (!holders.has(s.tid) || isLockWait(stacks[i]!)) continue;
+      const l = holderStacks.get(s.tid) ?? [];
+      l.push({ stack: stacks[i]!, ns: s.ns });
+      holderStacks.set(s.tid, l);
+    }
     const procs = new Map(scan.procs.map((p) => [p.pid, p]));
     const cgroups = new Map<number, string | null>();
     const out = new Map<string, OffcpuEntry>();
@@ -293,4 +327,18 @@ export class BlockedTracking {
       return v2 === null ? null : this.cgroups.pathOf([{ hierarchy: 0, id: v2 }]);
     }
   }
+}
+
+/** The stack with the most time among these (summed per stack), or null. */
+function busiestStack(list: ReadonlyArray<{ stack: string[]; ns: number }>): string[] | null {
+  const by = new Map<string, { stack: string[]; ns: number }>();
+  for (const x of list) {
+    const k = x.stack.join('\n');
+    const e = by.get(k);
+    if (e) e.ns += x.ns;
+    else by.set(k, { ...x });
+  }
+  let best: { stack: string[]; ns: number } | null = null;
+  for (const e of by.values()) if (!best || e.ns > best.ns) best = e;
+  return best?.stack ?? null;
 }
