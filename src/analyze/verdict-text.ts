@@ -6,6 +6,7 @@
  * without such evidence says what the stack alone lets us infer.
  */
 
+import { escapeComm } from '../format/escape.ts';
 import type { ChainLink } from '../model/evidence.ts';
 import { type CauseId, classifyStack } from './causes.ts';
 import type { PeriodCgroupLimit } from './evidence.ts';
@@ -58,7 +59,8 @@ function lockDetail(stacks: ReadonlyArray<{ frames: string[] }>, chains: readonl
 }
 
 export function chainText(c: ChainLink): string {
-  const who = c.waiter_processes.length === 1 ? ` of ${c.waiter_processes[0]!.comm}` : '';
+  // Comms are the tasks' own choice: escaped, as every human format escapes them.
+  const who = c.waiter_processes.length === 1 ? ` of ${escapeComm(c.waiter_processes[0]!.comm)}` : '';
   const lock = c.lock.name ?? `a ${c.lock.kind}`;
   const waiters = `${c.waiters.toFixed(2)} threads${who} (${c.waiter_threads} seen) wait for ${lock}`;
   if (!c.holder) return `${waiters}, held by readers or with no recorded owner`;
@@ -67,7 +69,7 @@ export function chainText(c: ChainLink): string {
   const state = h.state ? `, itself ${h.state === 'D' ? 'in D' : h.state === 'R' ? 'running (R)' : `in state ${h.state}`}${where}` : '';
   const why = c.holder_cause ? ` (${c.holder_cause})` : '';
   const others = c.other_holders > 0 ? `; ${c.other_holders} other thread${c.other_holders === 1 ? '' : 's'} held it in turn` : '';
-  return `${waiters}, held by tid ${h.tid} (${h.comm})${state}${why}${others}`;
+  return `${waiters}, held by tid ${h.tid} (${escapeComm(h.comm)})${state}${why}${others}`;
 }
 
 function cgroupDetail(stacks: ReadonlyArray<{ frames: string[] }>, v: VerdictInput, tasks: readonly TaskRef[]): WaitDetail {

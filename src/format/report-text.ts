@@ -4,6 +4,7 @@ import { CAUSES } from '../analyze/causes.ts';
 import type { Contribution } from '../analyze/attribution.ts';
 import type { Report } from '../model/report.ts';
 import { escapeComm } from './escape.ts';
+import { verdictEvidence } from './evidence-text.ts';
 
 export function formatReportText(r: Report): string {
   const out: string[] = [];
@@ -36,6 +37,7 @@ export function formatReportText(r: Report): string {
     for (const s of v.evidence.stacks) out.push(`     stack (${s.count}): ${s.frames.length ? s.frames.join(' <- ') : '(no kernel stack: on a CPU)'}`);
     if (v.evidence.tasks.length) out.push(`     tasks: ${v.evidence.tasks.map((t) => `${escapeComm(t.comm)} pid ${t.pid}${t.tid !== t.pid ? ` tid ${t.tid}` : ''}`).join(', ')}`);
     if (v.evidence.captures.length) out.push(`     captures: ${v.evidence.captures.map((c) => `#${c}`).join(' ')}`);
+    out.push(...verdictEvidence(v.evidence));
   });
 
   const end = r.attribution.at_end;

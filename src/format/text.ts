@@ -7,6 +7,7 @@
 import { countStates, groupByStack, type StackGroup } from '../analyze/group.ts';
 import type { BlockedRecent, Snapshot, TaskSample } from '../model/snapshot.ts';
 import { escapeComm } from './escape.ts';
+import { captureEvidence, chainLines } from './evidence-text.ts';
 
 /** Process lines shown per group before "... and N more". */
 const MAX_PROCESSES_PER_GROUP = 12;
@@ -34,6 +35,7 @@ export function formatText(s: Snapshot): string {
     formatGroup(out, g);
   }
   if (s.blocked_recent) formatBlockedRecent(out, s.blocked_recent);
+  if (s.evidence) out.push(...captureEvidence(s.evidence));
   if (s.notes.length > 0) {
     out.push('', 'notes:');
     for (const n of s.notes) out.push(`  - ${n}`);
@@ -55,6 +57,7 @@ function formatBlockedRecent(out: string[], b: BlockedRecent): void {
         `${x.stack.length ? x.stack.slice(0, 5).map((f) => functionName(f)).join(' <- ') : '(no kernel stack)'}`,
     );
   }
+  for (const c of b.chains ?? []) out.push(...chainLines(c, '  '));
 }
 
 function formatGroup(out: string[], g: StackGroup): void {

@@ -4,7 +4,7 @@
  * field names here are the JSON names, so serialising is JSON.stringify.
  */
 
-import type { ChainLink } from './evidence.ts';
+import type { ChainLink, Evidence } from './evidence.ts';
 
 export const SNAPSHOT_SCHEMA = 'loadmon.snapshot/v1';
 
@@ -112,4 +112,9 @@ export interface Snapshot {
   notes: string[];
   /** Only with --source bpf in watch and record. */
   blocked_recent?: BlockedRecent;
+  /**
+   * watch and record: devices, memory stalls and the captured tasks' cgroup
+   * limits over the seconds before the capture (src/model/evidence.ts).
+   */
+  evidence?: Evidence;
 }

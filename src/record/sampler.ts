@@ -14,8 +14,9 @@
 
 import { procUnreadable } from '../errors.ts';
 import { ProcfsCollector } from '../collect/procfs.ts';
+import { EvidenceSampler } from '../collect/evidence.ts';
 import { countByProcess } from '../collect/process-counts.ts';
-import type { OffcpuEntry, StateScan, TimelineSample } from '../model/timeline.ts';
+import type { OffcpuEntry, StateScan, StoredChain, TimelineSample } from '../model/timeline.ts';
 import { parseCgroup } from '../procfs/cgroup.ts';
 import { parseLoadavg } from '../procfs/loadavg.ts';
 import { parsePressure, type Pressure, PRESSURE_RESOURCES, type PressureResource } from '../procfs/pressure.ts';
@@ -34,6 +35,8 @@ export interface ScanResult {
   scan: StateScan;
   /** Time blocked in D since the previous sample, when the source tracks it. */
   offcpu?: { windowMs: number; entries: OffcpuEntry[] };
+  /** The sleeping locks waited for since the previous sample, with their holders (bpf). */
+  chains?: StoredChain[];
 }
 
 export interface ScanSource {
@@ -49,10 +52,12 @@ export class TimelineSampler {
   private readonly source: ScanSource;
   /** Resources whose pressure file is readable; one that fails once (psi=0: EOPNOTSUPP) is dropped. */
   private readonly psi = new Set<PressureResource>(PRESSURE_RESOURCES);
+  private readonly evidence: EvidenceSampler;
 
   constructor(private readonly opts: SamplerOptions) {
     this.root = opts.procRoot.replace(/\/+$/, '') || '/';
     this.source = opts.scan ?? new ProcfsScan(this.root, this.reader);
+    this.evidence = new EvidenceSampler({ procRoot: this.root });
   }
 
   async sample(timeMs: number): Promise<TimelineSample> {
@@ -76,6 +81,10 @@ export class TimelineSampler {
       scan: res?.scan ?? null,
     };
     if (res?.offcpu) sample.offcpu = res.offcpu;
+    if (res?.chains && res.chains.length > 0) sample.chains = res.chains;
+    // Every sample, so each window is one period long; kept only when the load was high.
+    const evidence = this.evidence.sample(timeMs, res ? loadMakers(res.scan) : []);
+    if (evidence && res) sample.evidence = evidence;
     return sample;
   }
 
@@ -95,6 +104,11 @@ export class TimelineSampler {
     return out;
   }
 
+}
+
+/** Pids with R or D threads, most first: the processes whose cgroups the evidence looks at. */
+function loadMakers(scan: StateScan): number[] {
+  return [...scan.procs].sort((a, b) => b.r + b.d - (a.r + a.d)).map((p) => p.pid);
 }
 
 /** The light procfs scan: thread states from stat, no stacks. */

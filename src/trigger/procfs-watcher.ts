@@ -1,6 +1,7 @@
 /** Watcher for collectors that do not trigger by themselves: load1 vs threshold, with cooldown. */
 
 import type { Collector } from '../collect/collector.ts';
+import { EvidenceSampler } from '../collect/evidence.ts';
 import type { Snapshot } from '../model/snapshot.ts';
 import { CaptureGate } from './gate.ts';
 import type { LoadProbe } from './load-probe.ts';
@@ -15,13 +16,26 @@ export interface ThresholdWatcherOptions {
   intervalMs: number;
   /** Start time on the watch clock (for the update-phase search). */
   now: number;
+  /** Where the evidence's counters are read (default /proc). */
+  procRoot?: string;
 }
+
+/**
+ * A capture's evidence covers the time since the last baseline reading;
+ * baselines are taken at checks at least this far apart, so the window is
+ * long enough for rates to mean something and the idle loop stays cheap.
+ */
+const EVIDENCE_BASELINE_MS = 2_000;
 
 export class ThresholdWatcher implements Watcher {
   private readonly gate: CaptureGate;
   private readonly phase: UpdatePhase;
   private captures = 0;
   private lastLoad1 = 0;
+  private readonly evidence: EvidenceSampler;
+  private evidenceAt = -Infinity;
+  /** The last capture's processes: their cgroups get a baseline too. */
+  private evidencePids: number[] = [];
 
   constructor(
     private readonly collector: Collector,
@@ -30,15 +44,20 @@ export class ThresholdWatcher implements Watcher {
   ) {
     this.gate = new CaptureGate(opts.threshold, opts.cooldownMs);
     this.phase = new UpdatePhase(opts.intervalMs, opts.now);
+    this.evidence = new EvidenceSampler(opts.procRoot ? { procRoot: opts.procRoot } : {});
   }
 
   poll(nowMs: number): Promise<Snapshot> | null {
     const { load1, loads } = this.probe.read();
     this.phase.observe(loads, nowMs);
     this.lastLoad1 = load1;
-    if (!this.gate.check(load1, nowMs)) return null;
+    if (!this.gate.check(load1, nowMs)) {
+      if (nowMs - this.evidenceAt >= EVIDENCE_BASELINE_MS) this.baseline(nowMs);
+      return null;
+    }
     this.captures++;
-    return this.collector.capture({
+    return this.collector
+      .capture({
       depth: this.opts.depth,
       trigger: {
         reason: 'load1>=threshold',
@@ -48,7 +67,24 @@ export class ThresholdWatcher implements Watcher {
         cooldown_ms: this.opts.cooldownMs,
         capture_index: this.captures,
       },
-    });
+      })
+      .then((snap) => this.withEvidence(snap));
+  }
+
+  private baseline(nowMs: number): void {
+    this.evidenceAt = nowMs;
+    this.evidence.sample(Date.now(), this.evidencePids);
+  }
+
+  /** The evidence over the seconds before the capture, for the captured tasks' processes. */
+  private withEvidence(snap: Snapshot): Snapshot {
+    const pids = new Map<number, number>();
+    for (const t of snap.tasks) pids.set(t.pid, (pids.get(t.pid) ?? 0) + 1);
+    this.evidencePids = [...pids.entries()].sort((a, b) => b[1] - a[1]).map(([pid]) => pid);
+    this.evidenceAt = performance.now();
+    const ev = this.evidence.sample(Date.now(), this.evidencePids);
+    if (ev) snap.evidence = ev;
+    return snap;
   }
 
   /**

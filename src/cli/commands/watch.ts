@@ -77,5 +77,6 @@ export function openWatcher(opts: WatchOptions, quiet: boolean, collector: Colle
     depth: opts.depth,
     intervalMs: opts.intervalMs,
     now: performance.now(),
+    procRoot: opts.procRoot,
   });
 }
