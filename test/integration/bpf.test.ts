@@ -74,6 +74,25 @@ function startReady(cmd: string, args: string[]): Promise<{ pid: number; readyAt
   });
 }
 
+test('idle tasks are never load: no pass of either kind reports pid 0 (swapper)', async () => {
+  for (const env of [{}, { LOADMON_BPF_ITER_TASK: '1' }]) {
+    const saved = process.env.LOADMON_BPF_ITER_TASK;
+    Object.assign(process.env, env);
+    const h = await BpfHelper.start(helperPath());
+    if (saved === undefined) delete process.env.LOADMON_BPF_ITER_TASK;
+    else process.env.LOADMON_BPF_ITER_TASK = saved;
+    try {
+      for (let i = 0; i < 20; i++) {
+        const snap = await h.snapshot(5, process.pid);
+        assert.ok(snap.tasks.length > 0, 'the workload has R and D tasks');
+        assert.deepEqual(snap.tasks.filter((t) => t.tid === 0 || t.pid === 0 || /^swapper\//.test(t.comm)), [], h.pass);
+      }
+    } finally {
+      h.close();
+    }
+  }
+});
+
 test('the helper walks the task list itself on this kernel (6.7+), iter/task when told to', async () => {
   const h = await BpfHelper.start(helperPath());
   h.close();
@@ -239,7 +258,7 @@ function bpftool(kind: 'prog' | 'link'): BpfObject[] {
   return JSON.parse(execFileSync('bpftool', ['-j', kind, 'show'], { encoding: 'utf8' }) || '[]') as BpfObject[];
 }
 
-const OUR_PROGS = new Set(['dump_tasks', 'dump_all', 'on_cpu_sample', 'on_switch', 'on_wakeup']);
+const OUR_PROGS = new Set(['dump_tasks', 'dump_all', 'on_cpu_sample', 'on_switch', 'on_wakeup', 'on_lock_begin', 'on_lock_end']);
 
 test('a helper killed (SIGKILL) or stopped (SIGTERM) while sampling and tracking D leaves no program or link attached', async () => {
   for (const sig of ['SIGKILL', 'SIGTERM'] as const) {
@@ -248,14 +267,17 @@ test('a helper killed (SIGKILL) or stopped (SIGTERM) while sampling and tracking
     try {
       const ncpus = await h.profileStart(49);
       assert.ok(ncpus >= 1);
-      assert.ok((await h.offcpuStart(process.pid)) > 0);
+      const tracking = await h.offcpuStart(process.pid);
+      assert.ok(tracking.startNs > 0);
+      assert.equal(tracking.locks, h.locks);
       // bpftool here cannot tell which process holds what: ours are the new programs with our names.
       const progs = bpftool('prog').filter((p) => !old.has(p.id) && OUR_PROGS.has(p.name ?? '')).map((p) => p.id);
       // dump_all is loaded where the kernel has the open-coded task iterator (6.7+).
       assert.ok(progs.length >= 4, `our programs: ${progs}`);
       const links = bpftool('link').filter((l) => progs.includes(l.prog_id ?? -1)).map((l) => l.id);
-      // The iterator(s), one perf event per CPU, sched_switch and sched_wakeup.
-      assert.ok(links.length >= progs.length - 3 + ncpus + 2, `our links: ${links}`);
+      // The iterator(s), one perf event per CPU, sched_switch and sched_wakeup, and the two lock tracepoints.
+      const lockProgs = h.locks ? 2 : 0;
+      assert.ok(links.length >= progs.length - 3 - lockProgs + ncpus + 2 + lockProgs, `our links: ${links}`);
       process.kill(h.pid, sig);
       const alive = (): number[] => {
         const p = new Set(bpftool('prog').map((x) => x.id));
