@@ -40,7 +40,8 @@ export interface Window<C> {
 export interface LimitKindReader<L, C> {
   readonly kind: LimitKind;
   readLimits(read: CgroupFileReader, dir: string): L | null;
-  readCounters(read: CgroupFileReader, dir: string): C | null;
+  /** `limits` (not null) lets a kind skip the counter files no set limit needs. */
+  readCounters(read: CgroupFileReader, dir: string, limits: L): C | null;
   evaluate(path: string, limits: L, w: Window<C>): CgroupLimitEvidence[];
 }
 
@@ -193,9 +194,13 @@ export const ioV1: LimitKindReader<Map<string, IoLimits>, IoReading> = {
     const m = v1IoLimits(f[0]!, f[1]!, f[2]!, f[3]!);
     return m.size > 0 ? m : null;
   },
-  readCounters(read, dir) {
-    const bytes = read(dir, 'blkio.throttle.io_service_bytes');
-    const ios = read(dir, 'blkio.throttle.io_serviced');
+  readCounters(read, dir, limits) {
+    // Each file costs an open on cgroupfs (~10 us): read only the one the set limits need.
+    const lim = [...limits.values()];
+    const needBytes = lim.some((l) => l.rbps !== null || l.wbps !== null);
+    const needIos = lim.some((l) => l.riops !== null || l.wiops !== null);
+    const bytes = needBytes ? read(dir, 'blkio.throttle.io_service_bytes') : '';
+    const ios = needIos ? read(dir, 'blkio.throttle.io_serviced') : '';
     if (bytes === null || ios === null) return null;
     return { devs: v1IoCounters(bytes, ios), fullAvg10: null };
   },

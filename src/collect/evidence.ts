@@ -240,7 +240,7 @@ export class EvidenceSampler {
       e.counters = null; // unlimited: no counters needed, and no stale baseline when a limit is set later
       return [];
     }
-    const now = t.reader.readCounters(read, t.dir);
+    const now = t.reader.readCounters(read, t.dir, e.limits);
     const fresh = e.counters !== null && nowMs > e.countersAt && nowMs - e.countersAt <= STALE_MS;
     const prev = fresh ? e.counters : null;
     const ms = fresh ? nowMs - e.countersAt : null;
