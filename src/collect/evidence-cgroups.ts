@@ -82,7 +82,8 @@ interface MemoryCounters {
 
 function memoryEvaluate(h: Hierarchy) {
   return (path: string, limits: MemoryLimits, w: Window<MemoryCounters>): CgroupLimitEvidence[] => {
-    const ratio = w.now.usage / limits.bytes;
+    // Forced charges (OOM kill in progress, kernel allocations) can overshoot the limit a little.
+    const ratio = Math.min(1, w.now.usage / limits.bytes);
     const hits = w.prev && w.ms ? delta(w.now.hits, w.prev.hits) : null;
     const rate = hits === null || !w.ms ? null : perSecond(hits, w.ms);
     const ooms = w.prev ? (delta(w.now.ooms, w.prev.ooms) ?? 0) : 0;
