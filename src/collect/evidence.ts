@@ -174,14 +174,18 @@ export class EvidenceSampler {
   // ---- cgroups ---------------------------------------------------------------
 
   private sampleCgroups(nowMs: number, pids: readonly number[]): CgroupLimitEvidence[] {
-    const seen = new Set<string>();
+    // Each cgroup once, with the load-making pids found in it: what ties a limit to the tasks it holds back.
+    const seen = new Map<string, CgroupLimitEvidence[]>();
     const out: CgroupLimitEvidence[] = [];
     for (const pid of pids.slice(0, MAX_PIDS)) {
       for (const t of this.targetsOf(pid, nowMs)) {
         const key = `${t.reader.kind}\0${t.dir}`;
-        if (seen.has(key)) continue;
-        seen.add(key);
-        out.push(...this.evaluateCgroup(key, t, nowMs));
+        let found = seen.get(key);
+        if (!found) {
+          seen.set(key, (found = this.evaluateCgroup(key, t, nowMs).map((e) => ({ ...e, pids: [] }))));
+          out.push(...found);
+        }
+        for (const e of found) e.pids!.push(pid);
       }
     }
     // Stable: within "at the limit" and "not", the order of the pids (most threads first) stays.

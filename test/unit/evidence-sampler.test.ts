@@ -156,7 +156,7 @@ function advanceV1(t: ReturnType<typeof tree>): void {
   t.put('cgroup/cpu,cpuacct/app/cpu.stat', 'nr_periods 120\nnr_throttled 19\nthrottled_time 1800000000\nnr_bursts 0\nburst_time 0\n');
 }
 
-test('v1 cgroups: limited memory, io and cpu of the load makers, at the limit first; unlimited and vanished skipped', () => {
+test('v1 cgroups: limited memory, io and cpu of the load makers (with the pids found in each), at the limit first; unlimited and vanished skipped', () => {
   const t = v1Tree();
   const s = t.sampler();
   const pids = [100, 999, 101, 102];
@@ -173,6 +173,7 @@ test('v1 cgroups: limited memory, io and cpu of the load makers, at the limit fi
       ratio: 67000000 / 67108864,
       rate: 1234,
       dev: null,
+      pids: [100, 101],
     },
     {
       path: '/app',
@@ -183,6 +184,7 @@ test('v1 cgroups: limited memory, io and cpu of the load makers, at the limit fi
       ratio: 1,
       rate: 0,
       dev: '254:0',
+      pids: [100, 101],
     },
     {
       path: '/app',
@@ -193,6 +195,7 @@ test('v1 cgroups: limited memory, io and cpu of the load makers, at the limit fi
       ratio: 0.45,
       rate: 0.4,
       dev: null,
+      pids: [100, 101],
     },
     {
       path: '/app',
@@ -203,6 +206,7 @@ test('v1 cgroups: limited memory, io and cpu of the load makers, at the limit fi
       ratio: 0.1,
       rate: 0,
       dev: '8:16',
+      pids: [100, 101],
     },
   ]);
 });
