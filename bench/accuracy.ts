@@ -76,15 +76,18 @@ interface Tally {
   replay_errors: number[];
   /** What the first line said: "uninterruptible/vfork" → runs. */
   first_lines: Record<string, number>;
+  /** R and D threads of everything else on the machine when each run started. */
+  background: Array<{ r: number; d: number }>;
   failures: string[];
 }
 
 function newTally(): Tally {
-  return { runs: 0, passed: {}, had: {}, replay_errors: [], first_lines: {}, failures: [] };
+  return { runs: 0, passed: {}, had: {}, replay_errors: [], first_lines: {}, background: [], failures: [] };
 }
 
-function add(t: Tally, checks: Check[], firstLine: string, replay: number | null, run: number): void {
+function add(t: Tally, checks: Check[], firstLine: string, replay: number | null, run: number, background: { r: number; d: number }): void {
   t.runs++;
+  t.background.push(background);
   t.first_lines[firstLine] = (t.first_lines[firstLine] ?? 0) + 1;
   if (replay !== null) t.replay_errors.push(replay);
   const roles = new Set(checks.map((c) => c.role));
@@ -112,13 +115,20 @@ function row(name: string, source: Source, t: Tally): string {
     .join(', ');
   return (
     `| ${name} | ${source} | ${hitRate(t)} | ${rate(t, 'evidence')} | ${rate(t, 'holder')} | ` +
-    `${rate(t, 'replay')} | ${mean.toFixed(1)}% / ${worst.toFixed(1)}% | ${lines} |`
+    `${rate(t, 'replay')} | ${mean.toFixed(1)}% / ${worst.toFixed(1)}% | ${lines} | ${bg(t)} |`
   );
 }
 
+function bg(t: Tally): string {
+  const n = t.background.length || 1;
+  const r = t.background.reduce((a, b) => a + b.r, 0) / n;
+  const d = t.background.reduce((a, b) => a + b.d, 0) / n;
+  return `${r.toFixed(1)} R, ${d.toFixed(1)} D`;
+}
+
 const HEADER =
-  '| scenario | source | first line names the cause | evidence | holder | replay ≤ 10% | replay error mean / worst | first lines seen |\n' +
-  '|---|---|---|---|---|---|---|---|';
+  '| scenario | source | first line names the cause | evidence | holder | replay ≤ 10% | replay error mean / worst | first lines seen | background at start (mean) |\n' +
+  '|---|---|---|---|---|---|---|---|---|';
 
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
@@ -140,12 +150,12 @@ async function main(): Promise<void> {
       results[sc.name] = per;
       for (let run = 1; run <= opts.runs; run++) {
         const res = await runScenario(session, sc.plan, SOURCES, opts.durationS);
-        console.error(`accuracy: ${sc.name} run ${run}/${opts.runs} (load1 ${res.facts.load1AtStart} at start)`);
+        console.error(`accuracy: ${sc.name} run ${run}/${opts.runs} (load1 ${res.facts.load1AtStart} at start, background ${res.facts.background.r} R ${res.facts.background.d} D)`);
         for (const source of SOURCES) {
           const outcome = res.reports.get(source)!;
           for (const l of describe(source, outcome)) console.error(l);
           const first = outcome instanceof Error ? 'no report' : outcome.verdict[0] ? `${outcome.verdict[0].kind}/${outcome.verdict[0].cause ?? '-'}` : 'none';
-          add(per[source]!, evaluate(sc, outcome, source, res.facts), first, outcome instanceof Error ? null : replayError(outcome), run);
+          add(per[source]!, evaluate(sc, outcome, source, res.facts), first, outcome instanceof Error ? null : replayError(outcome), run, res.facts.background);
         }
       }
       console.log(`\n${sc.name}: ${sc.expect}\n${HEADER}\n${SOURCES.map((s) => row(sc.name, s, per[s]!)).join('\n')}`);

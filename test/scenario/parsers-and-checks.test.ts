@@ -15,7 +15,7 @@ import type { Report } from '../../src/model/report.ts';
 import type { Facts } from '../scenarios/lib.ts';
 import { evaluate, replayCheck, scenarios } from '../scenarios/scenarios.ts';
 import { describe } from '../scenarios/summary.ts';
-import { cgroupPathOf, majorMinor, parseCgroupMounts, ueventDevname } from '../scenarios/system.ts';
+import { cgroupPathOf, majorMinor, parseCgroupMounts, statState, ueventDevname } from '../scenarios/system.ts';
 
 const FIX = join(import.meta.dirname, '..', 'scenarios', 'fixtures');
 const fixture = (name: string): string => readFileSync(join(FIX, name), 'utf8');
@@ -53,6 +53,11 @@ test('dev_t split like glibc, DEVNAME from uevent', () => {
   assert.equal(ueventDevname('MAJOR=1\n'), null);
 });
 
+test('thread state from stat: after the last parenthesis, whatever the comm holds', () => {
+  assert.equal(statState('4242 (x) R (y) S 1 4242 4242 0 -1'), 'S');
+  assert.equal(statState('17 (scen-vfork) D 16 16 16 0 -1 4194560'), 'D');
+});
+
 // ---------------------------------------------------------------- checks
 
 function line(kind: VerdictLine['kind'], cause: VerdictLine['cause'], evidence: Record<string, unknown> = {}): VerdictLine {
@@ -68,7 +73,7 @@ function report(verdict: VerdictLine[], model = 5, kernel = 5): Report {
   } as unknown as Report;
 }
 
-const facts: Facts = { pids: [4242], inode: 131077, cgroupPaths: ['/loadmon-scenario-1-memcg-v1-0'], load1AtStart: 0.1, durationS: 27 };
+const facts: Facts = { pids: [4242], inode: 131077, cgroupPaths: ['/loadmon-scenario-1-memcg-v1-0'], load1AtStart: 0.1, background: { r: 0, d: 0 }, durationS: 27 };
 const byName = (n: string) => scenarios().find((s) => s.name === n)!;
 const failed = (n: string, r: Report | Error, source: 'procfs' | 'bpf' = 'procfs') => evaluate(byName(n), r, source, facts).filter((c) => !c.ok).map((c) => c.name);
 

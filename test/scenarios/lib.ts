@@ -12,12 +12,12 @@
  * one registry, on SIGINT/SIGTERM. Every wait has a deadline.
  */
 
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import type { Report } from '../../src/model/report.ts';
-import { type CgroupMount, cgroupPathOf, load1 } from './system.ts';
+import { type CgroupMount, cgroupPathOf, countRD, load1 } from './system.ts';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 export const CLI = join(ROOT, 'dist', 'cli', 'main.js');
@@ -288,10 +288,22 @@ async function stopRecorder(r: Recorder): Promise<void> {
   if (r.child.exitCode !== 0) throw new Error(`loadmon record --source ${r.source} exited ${r.child.exitCode}: ${r.stderr().trim().slice(-800)}`);
 }
 
+/** A dist/ caught half-rebuilt (tsc writing while we load it) fails with a module-linking error. */
+const HALF_BUILT = /does not provide an export named|ERR_MODULE_NOT_FOUND|Cannot find module/;
+
 export function readReport(db: string): Report {
-  const r = spawnSync(process.execPath, [CLI, 'report', '--db', db, '--format', 'json'], { encoding: 'utf8', timeout: 120_000, maxBuffer: 256 << 20 });
+  let r = runReport(db);
+  // Only a linking error is retried (once, after tsc has had time to finish): a real failure is not.
+  if (r.status !== 0 && HALF_BUILT.test(r.stderr)) {
+    sleepSync(10_000);
+    r = runReport(db);
+  }
   if (r.status !== 0) throw new Error(`loadmon report --db ${db} failed (${r.status ?? r.signal}): ${r.stderr.trim().slice(-800)}`);
   return JSON.parse(r.stdout) as Report;
+}
+
+function runReport(db: string): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, [CLI, 'report', '--db', db, '--format', 'json'], { encoding: 'utf8', timeout: 120_000, maxBuffer: 256 << 20 });
 }
 
 // ---------------------------------------------------------------- a run
@@ -309,6 +321,8 @@ export interface Facts {
   /** Per cgroup spec: the path /proc/PID/cgroup printed for the workload. */
   cgroupPaths: string[];
   load1AtStart: number;
+  /** Mean R and D threads of everything else on the machine over the second before the workload started. */
+  background: { r: number; d: number };
   durationS: number;
 }
 
@@ -336,6 +350,7 @@ export async function runScenario(session: Session, plan: RunPlan, sources: Sour
     plan.cgroups.forEach((spec, i) => cgroups.push(createCgroup(spec, `loadmon-scenario-${process.pid}-${plan.name}-${i}`)));
     for (const s of sources) recorders.set(s, await startRecorder(dir, s, threshold).catch((e: Error) => e));
     const load1AtStart = load1();
+    const background = await backgroundLoad(new Set([process.pid, ...[...recorders.values()].flatMap((r) => (r instanceof Error ? [] : [r.child.pid!]))]));
     // The workload outlives the recorders by a margin: they stop while the load is still there.
     for (const w of plan.workloads({ session, dir }, durationS + 15)) {
       workloads.push(await startWorkload(session, w.args, (w.cgroups ?? []).map((i) => cgroups[i]!)));
@@ -346,7 +361,7 @@ export async function runScenario(session: Session, plan: RunPlan, sources: Sour
     });
     await sleep(durationS * 1000);
     for (const [s, r] of recorders) if (!(r instanceof Error)) await stopRecorder(r).catch((e: Error) => recorders.set(s, e));
-    const facts: Facts = { pids: workloads.map((w) => w.pid), inode: workloads[0]?.inode ?? 0, cgroupPaths, load1AtStart, durationS };
+    const facts: Facts = { pids: workloads.map((w) => w.pid), inode: workloads[0]?.inode ?? 0, cgroupPaths, load1AtStart, background, durationS };
     await Promise.all(workloads.map((w) => w.stop()));
     const reports = new Map<Source, Report | Error>();
     for (const [s, r] of recorders) reports.set(s, r instanceof Error ? r : readOr(r.db));
@@ -357,6 +372,19 @@ export async function runScenario(session: Session, plan: RunPlan, sources: Sour
     for (const cg of cgroups.reverse()) cg.remove();
     cleanDir();
   }
+}
+
+/** Five scans over a second: a steady background shows, a blip averages out. */
+async function backgroundLoad(exclude: Set<number>): Promise<{ r: number; d: number }> {
+  let r = 0;
+  let d = 0;
+  for (let i = 0; i < 5; i++) {
+    const c = countRD(exclude);
+    r += c.r / 5;
+    d += c.d / 5;
+    await sleep(200);
+  }
+  return { r: Math.round(r * 10) / 10, d: Math.round(d * 10) / 10 };
 }
 
 function readOr(db: string): Report | Error {

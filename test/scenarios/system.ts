@@ -6,7 +6,7 @@
  * real samples); the readers around them are thin.
  */
 
-import { existsSync, readFileSync, realpathSync, statfsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, statfsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 export interface CgroupMount {
@@ -133,4 +133,37 @@ export function v2MountFor(controller: string, mounts = cgroupMounts()): CgroupM
 
 export function load1(): number {
   return Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
+}
+
+/** State letter of a /proc/PID/task/TID/stat line: the byte after the last ')' and a space. */
+export function statState(stat: string): string {
+  return stat.charAt(stat.lastIndexOf(')') + 2);
+}
+
+/**
+ * R and D threads on the machine now, leaving out `exclude` (pids): the
+ * load others make while a scenario runs (this suite shares its machine).
+ */
+export function countRD(exclude: ReadonlySet<number>): { r: number; d: number } {
+  let r = 0;
+  let d = 0;
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p) || exclude.has(Number(p))) continue;
+    let tids: string[];
+    try {
+      tids = readdirSync(`/proc/${p}/task`);
+    } catch {
+      continue; // gone
+    }
+    for (const t of tids) {
+      try {
+        const s = statState(readFileSync(`/proc/${p}/task/${t}/stat`, 'latin1'));
+        if (s === 'R') r++;
+        else if (s === 'D') d++;
+      } catch {
+        /* gone mid-read */
+      }
+    }
+  }
+  return { r, d };
 }
