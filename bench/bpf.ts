@@ -117,7 +117,7 @@ async function trackingCost(): Promise<string[]> {
 }
 
 type ProgStat = { id: number; name?: string; run_time_ns?: number; run_cnt?: number };
-const OUR_PROGS = new Set(['dump_tasks', 'dump_all', 'on_switch', 'on_wakeup', 'on_cpu_sample']);
+const OUR_PROGS = new Set(['dump_tasks', 'dump_all', 'on_switch', 'on_wakeup', 'on_cpu_sample', 'on_lock_begin', 'on_lock_end']);
 
 function progStats(): Map<number, ProgStat> {
   const list = JSON.parse(execFileSync('bpftool', ['-j', 'prog', 'show'], { encoding: 'utf8' }) || '[]') as ProgStat[];
