@@ -58,6 +58,8 @@ export class KernelSymbols {
     private readonly text: string,
     private readonly images: Image[],
     private readonly schedText: TextRange[],
+    /** Core-kernel data symbols (d/b), only with CONFIG_KALLSYMS_ALL: static locks' names. */
+    private readonly data: DataTable | null,
   ) {}
 
   /**
@@ -70,6 +72,7 @@ export class KernelSymbols {
     const groups = new Map<string, { hi: number; module: string; starts: number[]; from: number[]; to: number[] }>();
     const coreEnds: Array<{ hi: number; lo: number }> = [];
     const markers = new Map<string, { hi: number; lo: number }>();
+    const data = { hi: -1, starts: [] as number[], from: [] as number[], to: [] as number[] };
     let start = 0;
     while (start < text.length) {
       let end = text.indexOf('\n', start);
@@ -80,6 +83,8 @@ export class KernelSymbols {
       if (sp1 < 0 || sp1 > end || sp1 - lineStart !== 16 || sp1 + 3 > end) continue;
       const type = text.charCodeAt(sp1 + 1) | 0x20; // lower case: t, w, d, r, b, a
       // Only code is ever on a stack; data symbols would split functions' sizes wrongly.
+      // Core data (d) and bss (b) symbols are kept apart: a static lock lives there.
+      if ((type === 0x64 || type === 0x62) && text.charCodeAt(end - 1) !== 0x5d) addData(data, text, lineStart, sp1, end);
       if (type !== 0x74 && type !== 0x77) continue;
       const hi = parseInt(text.slice(lineStart, lineStart + 3), 16);
       const lo = parseInt(text.slice(lineStart + 3, sp1), 16);
@@ -145,7 +150,21 @@ export class KernelSymbols {
       const e = markers.get(b);
       if (s && e && s.hi === e.hi && e.lo > s.lo) schedText.push({ hi: s.hi, start: s.lo, end: e.lo });
     }
-    return new KernelSymbols(images.length > 0 ? text : '', images, schedText);
+    return new KernelSymbols(images.length > 0 || data.starts.length > 0 ? text : '', images, schedText, dataTable(data));
+  }
+
+  /**
+   * The data symbol an address lies in (a static lock: `cgroup_mutex`), or
+   * null: always null without CONFIG_KALLSYMS_ALL, and for heap addresses
+   * (outside the first and last data symbols, or past MAX_DATA_SIZE).
+   */
+  dataSymbol(address: bigint): string | null {
+    const d = this.data;
+    if (!d || Number(address >> LOW_BITS) !== d.hi) return null;
+    const lo = Number(address & LOW_MASK);
+    const i = floorIndex(d.starts, lo);
+    if (i < 0 || i === d.starts.length - 1 || lo - d.starts[i]! >= MAX_DATA_SIZE) return null;
+    return this.text.slice(d.nameFrom[i]!, d.nameTo[i]!);
   }
 
   /** False when kallsyms did not show the section markers (then nothing can be filtered). */
@@ -187,6 +206,44 @@ export class KernelSymbols {
     }
     return null;
   }
+}
+
+interface DataTable {
+  hi: number;
+  starts: Float64Array;
+  nameFrom: Uint32Array;
+  nameTo: Uint32Array;
+}
+
+/** No static kernel object a lock lives in is this large; beyond it the address is elsewhere. */
+const MAX_DATA_SIZE = 1 << 16;
+
+function addData(d: { hi: number; starts: number[]; from: number[]; to: number[] }, text: string, lineStart: number, sp1: number, end: number): void {
+  const hi = parseInt(text.slice(lineStart, lineStart + 3), 16);
+  const lo = parseInt(text.slice(lineStart + 3, sp1), 16);
+  if ((hi === 0 && lo === 0) || (d.hi >= 0 && hi !== d.hi)) return;
+  d.hi = hi;
+  d.starts.push(lo);
+  d.from.push(sp1 + 3);
+  d.to.push(end);
+}
+
+/**
+ * Without CONFIG_KALLSYMS_ALL kallsyms still lists a few dozen section
+ * markers as data (`__start_rodata`, `__bss_start`, ...): a lock near one
+ * would take its name. A real data table has tens of thousands of symbols.
+ */
+const MIN_DATA_SYMBOLS = 1000;
+
+function dataTable(d: { hi: number; starts: number[]; from: number[]; to: number[] }): DataTable | null {
+  if (d.starts.length < MIN_DATA_SYMBOLS) return null;
+  const order = d.starts.map((_, k) => k).sort((x, y) => d.starts[x]! - d.starts[y]!);
+  return {
+    hi: d.hi,
+    starts: Float64Array.from(order, (k) => d.starts[k]!),
+    nameFrom: Uint32Array.from(order, (k) => d.from[k]!),
+    nameTo: Uint32Array.from(order, (k) => d.to[k]!),
+  };
 }
 
 /** "name size refs deps state 0xaddress" lines: where each module ends. */

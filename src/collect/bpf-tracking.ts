@@ -237,7 +237,7 @@ export class BlockedTracking {
 
   private naming(): LockNaming {
     return {
-      staticName: this.opts.naming?.staticName ?? (() => null),
+      staticName: this.opts.naming?.staticName ?? ((a) => this.kallsyms.symbols().dataSymbol(a)),
       devName:
         this.opts.naming?.devName ??
         ((dev) => {

@@ -113,3 +113,33 @@ test('lock account: keys are opaque and stable per address; static locks named b
   const w2 = acc.window({ lockSums: [mutex(5, 3, A, 1 * MS)], lockOpen: [], nowNs: 2000 * MS });
   assert.equal(w2[0]!.key, a[0]!.key, 'the same address keeps its key');
 });
+
+test('static locks: the kallsyms data symbol holding the address, only where kallsyms has data symbols', async () => {
+  const { KernelSymbols } = await import('../../src/bpf/kallsyms.ts');
+  const all = KernelSymbols.parse(
+    [
+      'ffffffff81000000 T _stext',
+      'ffffffff81001000 T some_function',
+      'ffffffff82000000 T _etext',
+      'ffffffff83000100 d cgroup_mutex',
+      'ffffffff83000140 d cgroup_threadgroup_rwsem',
+      'ffffffff83000200 b some_bss_object',
+      'ffffffff83100000 b __bss_stop',
+      // A CONFIG_KALLSYMS_ALL table is large; section markers alone do not make one.
+      ...Array.from({ length: 1000 }, (_, i) => `ffffffff8320${(i * 64).toString(16).padStart(4, '0')} d filler_${i}`),
+      'ffffffffc0001000 d mod_lock\t[somemod]',
+    ].join('\n'),
+  );
+  assert.equal(all.dataSymbol(0xffffffff83000100n), 'cgroup_mutex');
+  assert.equal(all.dataSymbol(0xffffffff83000148n), 'cgroup_threadgroup_rwsem');
+  assert.equal(all.dataSymbol(0xffffffff83000000n), null, 'below the first');
+  assert.equal(all.dataSymbol(0xffff888142ba6db8n), null, 'a heap lock');
+  assert.equal(all.dataSymbol(0xffffffff83300000n), null, 'past the last');
+  assert.equal(all.dataSymbol(0xffffffff83150000n), null, 'far past a symbol (64 KiB)');
+  assert.equal(all.lookup(0xffffffff81001010n), 'some_function+0x10/0xfff000', 'data symbols do not cut functions');
+  // This host (CONFIG_KALLSYMS_ALL off) has text symbols only: every lock is unnamed unless it is an inode's.
+  const textOnly = KernelSymbols.parse(fixture('bpf', 'kallsyms-rwsem'));
+  assert.equal(textOnly.dataSymbol(0xffffffff83000100n), null);
+  const markersOnly = KernelSymbols.parse('ffffffff81000000 T _stext\nffffffff82000000 T _etext\nffffffff83000000 D _sdata\nffffffff84000000 B __bss_start\n');
+  assert.equal(markersOnly.dataSymbol(0xffffffff83000100n), null, 'section markers are not objects');
+});
