@@ -11,6 +11,7 @@
 
 import type { LockWait } from '../bpf/locks.ts';
 import type { ChainLink, ChainTask } from '../model/evidence.ts';
+import type { StoredChain } from '../model/timeline.ts';
 
 /** What is known of a holder thread now: its state letter and kernel stack (normalised; empty when unknown). */
 export interface HolderState {
@@ -38,6 +39,19 @@ export function buildChains(
   holders: HolderLookup,
   classify: (stack: readonly string[]) => string | null,
 ): ChainLink[] {
+  return buildKeyedChains(waits, windowMs, holders, classify).map(({ key: _k, wait_ms: _w, ...link }) => link);
+}
+
+/**
+ * The same links with what a store keeps to add windows up: the lock's
+ * opaque key (one lock across samples) and the time waited, ms.
+ */
+export function buildKeyedChains(
+  waits: readonly LockWait[],
+  windowMs: number,
+  holders: HolderLookup,
+  classify: (stack: readonly string[]) => string | null,
+): StoredChain[] {
   const groups = new Map<string, Group>();
   for (const w of waits) {
     let g = groups.get(w.key);
@@ -58,7 +72,7 @@ export function buildChains(
   return links.sort((a, b) => b.waiters - a.waiters);
 }
 
-function link(g: Group, windowNs: number, holders: HolderLookup, classify: (stack: readonly string[]) => string | null): ChainLink {
+function link(g: Group, windowNs: number, holders: HolderLookup, classify: (stack: readonly string[]) => string | null): StoredChain {
   const top = [...g.holders.values()].sort((a, b) => b.ns - a.ns)[0];
   let holder: ChainTask | null = null;
   if (top) {
@@ -66,6 +80,8 @@ function link(g: Group, windowNs: number, holders: HolderLookup, classify: (stac
     holder = { pid: top.holder.pid, tid: top.holder.tid, comm: top.holder.comm, state: now?.state ?? null, stack: now?.stack ?? [] };
   }
   return {
+    key: g.lock.key,
+    wait_ms: Math.round(g.ns / 1e3) / 1e3,
     lock: { kind: g.lock.kind, address: null, name: g.lock.name },
     waiters: windowNs > 0 ? Math.round((g.ns / windowNs) * 1000) / 1000 : 0,
     waiter_threads: g.waiters.size,

@@ -15,12 +15,12 @@
 
 import { readFileSync } from 'node:fs';
 
-import { buildChains, type HolderState } from '../analyze/chains.ts';
+import { buildChains, buildKeyedChains, type HolderState } from '../analyze/chains.ts';
 import type { BpfHelper } from '../bpf/helper.ts';
 import { LockAccount, type LockNaming, type LockWait } from '../bpf/locks.ts';
 import { type BlockedThread, OffcpuAccount, type OffcpuShare, switchStackFrames } from '../bpf/offcpu.ts';
 import type { BlockedRecent, TaskSample } from '../model/snapshot.ts';
-import type { OffcpuEntry, StateScan } from '../model/timeline.ts';
+import type { OffcpuEntry, StateScan, StoredChain } from '../model/timeline.ts';
 import { parseCgroup } from '../procfs/cgroup.ts';
 import { normalizeFrame, SCHED_FRAME_MARK } from '../procfs/stack.ts';
 import { parseTaskStat } from '../procfs/stat.ts';
@@ -34,6 +34,8 @@ export interface TrackedSample {
   offcpu?: { windowMs: number; entries: OffcpuEntry[] };
   /** Sleeping-lock waits in the same window; absent without lock tracking (kernels before 5.19). */
   locks?: LockWait[];
+  /** The same waits as wait-for chain links (at most 10), for the recorder to store. */
+  chains?: StoredChain[];
 }
 
 export interface TrackingOptions {
@@ -170,8 +172,18 @@ export class BlockedTracking {
     const holders = new Set((locks ?? []).flatMap((w) => (w.holder ? [w.holder.tid] : [])));
     const holderStacks = new Map<number, Array<{ stack: string[]; ns: number }>>();
     const entries = this.entries(this.account.window(read, blocked), scan, holders, holderStacks);
-    this.remember({ endMs: now, windowMs, entries, locks: locks ?? [], holderStacks });
-    return { scan, offcpu: { windowMs, entries }, ...(locks ? { locks } : {}) };
+    const rec = { endMs: now, windowMs, entries, locks: locks ?? [], holderStacks };
+    this.remember(rec);
+    const out: TrackedSample = { scan, offcpu: { windowMs, entries } };
+    if (locks) {
+      out.locks = locks;
+      if (locks.length > 0) {
+        const inPass = new Map(pass.tasks.map((t) => [t.tid, { state: t.state, stack: [] as string[] }]));
+        const holder = (tid: number, pid: number): HolderState | null => this.holderState(inPass.get(tid), tid, pid, [rec]);
+        out.chains = buildKeyedChains(locks, windowMs, holder, this.opts.classify ?? (() => null)).slice(0, RECENT_TOP);
+      }
+    }
+    return out;
   }
 
   /**
@@ -222,7 +234,7 @@ export class BlockedTracking {
    * wait (a writer that held the lock and now queues for it again would
    * otherwise show the queueing); failing that the capture's stack; else none.
    */
-  private holderState(task: TaskSample | undefined, tid: number, pid: number, kept: readonly Recent[]): HolderState | null {
+  private holderState(task: Pick<TaskSample, 'state' | 'stack'> | undefined, tid: number, pid: number, kept: readonly Recent[]): HolderState | null {
     const measured = busiestStack(kept.flatMap((r) => r.holderStacks.get(tid) ?? []));
     let state: string | null = task?.state ?? null;
     if (!task) {

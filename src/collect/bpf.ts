@@ -15,7 +15,7 @@
 
 import { hostname } from 'node:os';
 
-import { classifyStack } from '../analyze/causes.ts';
+import { CAUSES, classifyStack } from '../analyze/causes.ts';
 import { bpfUnavailable, helperPath } from '../bpf/availability.ts';
 import { CgroupResolver } from '../bpf/cgroups.ts';
 import { BpfHelper, type HelperProfile } from '../bpf/helper.ts';
@@ -221,9 +221,9 @@ export class BpfCollector implements Collector {
   }
 }
 
-/** A lock holder's own wait, one step further: "block-io in submit_bio_wait" (the verdict's cause model). */
+/** A lock holder's own wait, one step further: "block I/O / writeback, waiting for bio" (the verdict's cause model). */
 function holderCause(stack: readonly string[]): string | null {
   const c = classifyStack(stack);
   if (c.cause === 'unknown') return null;
-  return c.frame ? `${c.cause} in ${c.frame}` : c.cause;
+  return `${CAUSES[c.cause].label}${c.waits_for ? `, waiting for ${c.waits_for}` : ''}`;
 }
