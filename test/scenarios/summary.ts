@@ -59,6 +59,18 @@ export function describe(source: string, outcome: Report | Error): string[] {
   const load = outcome.load;
   const head =
     `  ${source}: load1 max ${n2(load?.max)}, mean R ${n2(load?.mean_r)} D ${n2(load?.mean_d)}, ` +
-    `${outcome.captures.length} captures; replay load1 ${a ? `${n2(a.modelLoad1)} vs kernel ${n2(a.kernelLoad1)}` : 'none'}`;
+    `${outcome.captures.length} captures; replay load1 ${a ? `${n2(a.modelLoad1)} vs kernel ${n2(a.kernelLoad1)}` : 'none'}; ${split(outcome)}`;
   return [head, ...verdictLines(outcome)];
 }
+
+/** The mean load split between the scenario's tasks (comm scen-*) and everything else on the machine. */
+export function split(r: Report): string {
+  const procs = r.attribution.mean?.processes ?? [];
+  const ours = procs.filter((p) => p.comm?.startsWith(WORKLOAD_COMM_PREFIX));
+  const others = procs.filter((p) => !p.comm?.startsWith(WORKLOAD_COMM_PREFIX));
+  const sum = (xs: typeof procs, k: 'r' | 'd'): string => n2(xs.reduce((acc, p) => acc + p[k], 0));
+  return `mean load: scenario R ${sum(ours, 'r')} D ${sum(ours, 'd')}, others R ${sum(others, 'r')} D ${sum(others, 'd')}`;
+}
+
+/** scenload names its tasks scen-<mode>. */
+export const WORKLOAD_COMM_PREFIX = 'scen-';
