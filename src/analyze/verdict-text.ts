@@ -8,6 +8,7 @@
 
 import { escapeComm } from '../format/escape.ts';
 import type { ChainLink } from '../model/evidence.ts';
+import { isSchedFrame } from '../procfs/stack.ts';
 import { type CauseId, classifyStack } from './causes.ts';
 import type { PeriodCgroupLimit } from './evidence.ts';
 import type { TaskRef } from './stacks.ts';
@@ -65,11 +66,17 @@ export function chainText(c: ChainLink): string {
   const waiters = `${c.waiters.toFixed(2)} threads${who} (${c.waiter_threads} seen) wait for ${lock}`;
   if (!c.holder) return `${waiters}, held by readers or with no recorded owner`;
   const h = c.holder;
-  const where = h.stack.length > 0 ? ` in ${h.stack[0]}` : '';
-  const state = h.state ? `, itself ${h.state === 'D' ? 'in D' : h.state === 'R' ? 'running (R)' : `in state ${h.state}`}${where}` : '';
+  // The innermost frame the kernel would show: the wait's site, not the scheduler's.
+  const site = h.stack.find((f) => !isSchedFrame(f)) ?? h.stack[0];
+  const where = site ? ` in ${site}` : '';
+  const state = h.state === null ? (site ? `, itself blocked${where}` : '') : `, itself ${stateText(h.state)}${where}`;
   const why = c.holder_cause ? ` (${c.holder_cause})` : '';
   const others = c.other_holders > 0 ? `; ${c.other_holders} other thread${c.other_holders === 1 ? '' : 's'} held it in turn` : '';
   return `${waiters}, held by tid ${h.tid} (${escapeComm(h.comm)})${state}${why}${others}`;
+}
+
+function stateText(state: string): string {
+  return state === 'D' ? 'in D' : state === 'R' ? 'running (R)' : `in state ${state}`;
 }
 
 function cgroupDetail(stacks: ReadonlyArray<{ frames: string[] }>, v: VerdictInput, tasks: readonly TaskRef[]): WaitDetail {

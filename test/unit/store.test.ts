@@ -162,21 +162,65 @@ test('store v2: time blocked in D per process and stack round-trips, is summed o
   db.close();
 });
 
+test('store v3: evidence (scanned samples only) and wait-for chains round-trip; the report cites them', () => {
+  const path = join(dir, 'evidence.db');
+  const w = StoreWriter.open(path);
+  w.beginSession({ ...SESSION, source: 'bpf', scanAbove: 0 });
+  const evidence = {
+    window_ms: 1000,
+    devices: [{ name: 'vda', dev: '254:0', util: 0.9, reads_s: 0, writes_s: 900, read_kib_s: 0, write_kib_s: 3600, await_ms: 1.5, in_flight: 3, queue: 2 }],
+    memory: null,
+    cgroups: [],
+  };
+  const chain = {
+    key: 'inode:254:0:12',
+    wait_ms: 800,
+    lock: { kind: 'rwsem' as const, address: null, name: 'i_rwsem of inode 12 on vda' },
+    waiters: 0.8,
+    waiter_threads: 3,
+    waiter_processes: [{ pid: 9, comm: 'db' }],
+    holder: { pid: 9, tid: 10, comm: 'db', state: 'D', stack: ['submit_bio_wait'] },
+    holder_cause: 'block I/O / writeback, waiting for bio',
+    other_holders: 0,
+  };
+  for (let i = 0; i < 3; i++) w.insertSample({ ...sample(20_000 + i * 1000, 4, [{ pid: 9, comm: 'db', r: 0, d: 3 }]), evidence, chains: [chain] });
+  w.insertSample({ ...sample(23_000, 0.2, null), evidence }); // not scanned: its evidence is not kept
+  w.close();
+  const r = StoreReader.open(path);
+  assert.equal(r.schemaVersion(), SCHEMA_VERSION);
+  assert.deepEqual([...r.evidence(0, 30_000, 100)], [evidence, evidence, evidence]);
+  assert.equal([...r.evidence(0, 30_000, 1)].length, 1, 'at most `limit` samples, spread over the period');
+  assert.deepEqual(
+    [...r.chains(0, 30_000)].map((c) => [c.t, c.chains[0]!.key]),
+    [
+      [20_000, 'inode:254:0:12'],
+      [21_000, 'inode:254:0:12'],
+      [22_000, 'inode:254:0:12'],
+    ],
+  );
+  r.close();
+});
+
 test('store: a version-1 store is migrated by the writer; the reader reads it either way', () => {
   const path = join(dir, 'v1.db');
   const w = StoreWriter.open(path);
   w.beginSession(SESSION);
   w.insertSample(sample(10_000, 3, [{ pid: 7, comm: 'a', r: 1, d: 1 }]));
   w.close();
-  // Make it what loadmon 0.1 wrote: no v2 objects, user_version 1.
+  // Make it what loadmon 0.1 wrote: no v2 or v3 objects, user_version 1.
   const db = new Database(path);
-  db.exec('DROP TABLE sample_offcpu; DROP TABLE stacks; ALTER TABLE samples DROP COLUMN offcpu;');
+  db.exec(
+    'DROP TABLE sample_offcpu; DROP TABLE stacks; ALTER TABLE samples DROP COLUMN offcpu; ' +
+      'ALTER TABLE samples DROP COLUMN evidence; ALTER TABLE samples DROP COLUMN chains;',
+  );
   db.pragma('user_version = 1');
   db.close();
   const old = StoreReader.open(path);
   assert.equal(old.schemaVersion(), 1);
   assert.deepEqual(old.offcpuTotals(0, 20_000), []);
   assert.deepEqual(old.offcpuCoverage(0, 20_000), { samples: 0, ms: 0 });
+  assert.deepEqual([...old.evidence(0, 20_000, 10)], []);
+  assert.deepEqual([...old.chains(0, 20_000)], []);
   old.close();
   const w2 = StoreWriter.open(path);
   w2.useSession(1);
