@@ -602,12 +602,32 @@ static void offcpu_read(void)
 
 /* The recorder's per-sample command: the off-CPU read (ended by an "e"
  * line) when the tracking runs, then a pass without R stacks. One round
- * trip instead of two. */
+ * trip instead of two.
+ *
+ * The pass runs first and its lines are held back until the read is out:
+ * the read's map walks keep this CPU busy for a while, and threads woken
+ * meanwhile would queue behind it and be seen as R by a pass that came
+ * after (the observer inflating the very R count it measures). */
 static void cmd_sample(unsigned long depth, unsigned long skip)
 {
-	if (offcpu_link)
-		offcpu_read();
+	FILE *out = stdout, *held;
+	char *text = NULL;
+	size_t len = 0;
+
+	held = offcpu_link ? open_memstream(&text, &len) : NULL;
+	if (!held) {
+		if (offcpu_link)
+			offcpu_read();
+		cmd_snapshot(depth, skip, 0);
+		return;
+	}
+	stdout = held;
 	cmd_snapshot(depth, skip, 0);
+	stdout = out;
+	fclose(held);
+	offcpu_read();
+	fwrite(text, 1, len, stdout);
+	free(text);
 }
 
 /* ---- /proc/PID/maps, read with a deadline ---- */
