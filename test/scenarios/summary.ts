@@ -38,7 +38,12 @@ function deviceLines(devs: DeviceEvidence[]): string[] {
 }
 
 function cgroupLines(cgs: CgroupLimitEvidence[]): string[] {
-  return cgs.slice(0, 2).map((c) => `      cgroup: ${c.path} limit ${c.limit} (${c.hierarchy}${c.at_limit ? ', at limit' : ''}): ${c.detail}`);
+  // The contract requires path, limit and detail; the rest is printed when the verdict carries it.
+  const extra = (c: Partial<CgroupLimitEvidence>): string => {
+    const parts = [c.hierarchy, c.at_limit === undefined ? undefined : c.at_limit ? 'at limit' : 'below limit'].filter(Boolean);
+    return parts.length ? ` (${parts.join(', ')})` : '';
+  };
+  return cgs.slice(0, 2).map((c) => `      cgroup: ${c.path} limit ${c.limit}${extra(c)}: ${c.detail}`);
 }
 
 export function verdictLines(r: Report): string[] {
