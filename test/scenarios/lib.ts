@@ -348,11 +348,14 @@ export async function runScenario(session: Session, plan: RunPlan, sources: Sour
   const workloads: RunningWorkload[] = [];
   try {
     plan.cgroups.forEach((spec, i) => cgroups.push(createCgroup(spec, `loadmon-scenario-${process.pid}-${plan.name}-${i}`)));
+    // Before the recorders: making the page-cache file is I/O load of its own.
+    const specs = plan.workloads({ session, dir }, durationS + 15);
     for (const s of sources) recorders.set(s, await startRecorder(dir, s, threshold).catch((e: Error) => e));
+    if ([...recorders.values()].every((r) => r instanceof Error)) return { facts: emptyFacts(durationS), reports: recorders as Map<Source, Error> };
     const load1AtStart = load1();
     const background = await backgroundLoad(new Set([process.pid, ...[...recorders.values()].flatMap((r) => (r instanceof Error ? [] : [r.child.pid!]))]));
-    // The workload outlives the recorders by a margin: they stop while the load is still there.
-    for (const w of plan.workloads({ session, dir }, durationS + 15)) {
+    // The workload outlives the recorders by a margin (specs above): they stop while the load is still there.
+    for (const w of specs) {
       workloads.push(await startWorkload(session, w.args, (w.cgroups ?? []).map((i) => cgroups[i]!)));
     }
     const cgroupPaths = cgroups.map((cg) => {
@@ -360,7 +363,8 @@ export async function runScenario(session: Session, plan: RunPlan, sources: Sour
       return cgroupPathOf(text, cg.controller) ?? '(not in /proc/PID/cgroup)';
     });
     await sleep(durationS * 1000);
-    for (const [s, r] of recorders) if (!(r instanceof Error)) await stopRecorder(r).catch((e: Error) => recorders.set(s, e));
+    // All at once: the stores then cover the same period.
+    await Promise.all([...recorders].map(([s, r]) => (r instanceof Error ? null : stopRecorder(r).catch((e: Error) => recorders.set(s, e)))));
     const facts: Facts = { pids: workloads.map((w) => w.pid), inode: workloads[0]?.inode ?? 0, cgroupPaths, load1AtStart, background, durationS };
     await Promise.all(workloads.map((w) => w.stop()));
     const reports = new Map<Source, Report | Error>();
@@ -372,6 +376,10 @@ export async function runScenario(session: Session, plan: RunPlan, sources: Sour
     for (const cg of cgroups.reverse()) cg.remove();
     cleanDir();
   }
+}
+
+function emptyFacts(durationS: number): Facts {
+  return { pids: [], inode: 0, cgroupPaths: [], load1AtStart: load1(), background: { r: 0, d: 0 }, durationS };
 }
 
 /** Five scans over a second: a steady background shows, a blip averages out. */
