@@ -8,6 +8,8 @@
 import { CAUSES, type CauseId } from '../analyze/causes.ts';
 import { reportCapture } from '../analyze/report.ts';
 import { aggregateStacks, normalizeStack } from '../analyze/stacks.ts';
+import { aggregateEvidence } from '../analyze/evidence.ts';
+import { limitRelabel } from '../analyze/limits.ts';
 import { decideVerdict, type VerdictLine } from '../analyze/verdict.ts';
 import { foldSnapshots, type FoldedStack } from '../format/folded.ts';
 import type { ReportCapture } from '../model/report.ts';
@@ -86,6 +88,8 @@ export function captureVerdict(id: number, snap: Snapshot): VerdictLine[] {
   const topR = snap.tasks
     .filter((t) => t.state === 'R' && !seen.has(t.pid) && seen.add(t.pid))
     .map((t) => ({ pid: t.pid, tid: t.tid, comm: t.comm, cgroup: t.cgroup }));
+  // The capture's own evidence (watch/record): the seconds before it, and the last minute's chains (bpf).
+  const evidence = snap.evidence ? aggregateEvidence([snap.evidence]) : null;
   return decideVerdict({
     cpus: snap.cpus,
     meanR: r,
@@ -93,7 +97,9 @@ export function captureVerdict(id: number, snap: Snapshot): VerdictLine[] {
     maxLoad1: snap.loadavg.load1,
     threshold: snap.trigger?.threshold ?? null,
     topR,
-    stacks: aggregateStacks([{ id, snapshot: snap }]),
+    stacks: aggregateStacks([{ id, snapshot: snap }], limitRelabel(evidence)),
+    evidence,
+    chains: snap.blocked_recent?.chains ?? [],
   });
 }
 

@@ -26,8 +26,22 @@ function verdictCards(lines, onCapture) {
         v.evidence.stacks.map((s) => h('div', {}, `${s.count}× `, h('span', { class: 'frames', text: s.frames.length ? s.frames.join(' ← ') : '(no kernel stack: on a CPU)' }))),
         v.evidence.tasks.length ? h('div', { text: `tasks: ${v.evidence.tasks.map((t) => `${comm(t.comm)} pid ${t.pid}${t.tid !== t.pid ? ` tid ${t.tid}` : ''}`).join(', ')}` }) : null,
         v.evidence.captures.length && onCapture ? h('div', {}, 'captures: ', v.evidence.captures.map((id, i) => [i ? ' ' : '', h('a', { href: `#capture=${id}`, text: `#${id}`, onclick: (e) => { e.preventDefault(); onCapture(id); } })])) : null,
+        (v.evidence.devices || []).map((d) => h('div', { class: 'device', text: `device ${d.name}: ${Math.round(d.util * 100)}% busy${d.await_ms === null ? '' : `, ${d.await_ms.toFixed(2)} ms per request`}, ${d.in_flight} in flight` })),
+        (v.evidence.cgroups || []).map((c) => h('div', { class: 'cgroup', text: `cgroup ${c.path} (${c.limit} limit): ${c.detail}` })),
+        (v.evidence.chain || []).map(chainRow),
       ),
     ),
+  );
+}
+
+/** A wait-for chain link: the lock, its waiters and its holder, with what the holder waits in. */
+function chainRow(c) {
+  const holder = c.holder
+    ? `held by tid ${c.holder.tid} (${comm(c.holder.comm)})${c.holder.state ? `, state ${c.holder.state}` : ''}${c.holder_cause ? `: ${c.holder_cause}` : ''}`
+    : 'no single holder recorded';
+  return h('div', { class: 'chain' },
+    h('div', { text: `lock ${c.lock.name || c.lock.kind}: ${c.waiters.toFixed(2)} threads waiting (${c.waiter_threads} seen), ${holder}` }),
+    c.holder && c.holder.stack.length ? h('div', { class: 'frames', text: `holder's stack: ${c.holder.stack.slice(0, 8).join(' ← ')}` }) : null,
   );
 }
 
