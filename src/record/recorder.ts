@@ -1,8 +1,11 @@
 /**
  * `loadmon record`: the watch loop (same watchers, same collectors) plus the
- * timeline sampler, both writing into the store. The sampler ticks on
- * multiples of the sample period of the wall clock, so samples of one host
- * line up across restarts.
+ * timeline sampler, both writing into the store. The sampler ticks once per
+ * sample period at a fixed phase of the wall clock that depends on the
+ * recorder's pid (samplePhase): a sampler that wakes with others (a second
+ * recorder, any tool that samples on the whole second) would count them
+ * running at every sample -- R that the kernel's own load-average ticks do
+ * not see.
  */
 
 import type { Snapshot } from '../model/snapshot.ts';
@@ -62,8 +65,9 @@ export async function runRecorder(watcher: Watcher, opts: RecorderOptions): Prom
       inner.abort();
       return;
     }
-    timer = setTimeout(() => void sampleTick(), opts.sampleMs - (Date.now() % opts.sampleMs));
+    timer = setTimeout(() => void sampleTick(), untilPhase(Date.now(), opts.sampleMs, phase));
   };
+  const phase = samplePhase(process.pid, opts.sampleMs);
   void sampleTick();
 
   const onCapture = (s: Snapshot): void => {
@@ -90,4 +94,20 @@ function countState(s: Snapshot, state: 'R' | 'D'): number {
   let n = 0;
   for (const t of s.tasks) if (t.state === state) n++;
   return n;
+}
+
+/**
+ * Where in each period this process samples: the fractional part of pid x
+ * the golden ratio, so that recorders with neighbouring pids sample far
+ * apart; kept off the whole second (phase >= 5% of the period).
+ */
+export function samplePhase(pid: number, periodMs: number): number {
+  const frac = (pid * 0.6180339887498949) % 1;
+  return Math.round(periodMs * (0.05 + 0.9 * frac));
+}
+
+/** Milliseconds from `nowMs` to the next instant k x period + phase (never 0: a full period at most). */
+export function untilPhase(nowMs: number, periodMs: number, phase: number): number {
+  const wait = (phase - (nowMs % periodMs) + periodMs) % periodMs;
+  return wait === 0 ? periodMs : wait;
 }
