@@ -19,6 +19,7 @@
 
 import { bpfProtocol } from '../errors.ts';
 import type { LockRef } from '../model/evidence.ts';
+import { IntervalLedger } from './interval-ledger.ts';
 
 /** lock:contention_begin flags (include/trace/events/lock.h, 5.19 to 6.18). */
 export const LCB_F_SPIN = 1;
@@ -136,15 +137,6 @@ export interface LockNaming {
 
 /** Distinct lock addresses remembered for their keys; the oldest unused are forgotten past this. */
 const MAX_KEYS = 4096;
-/** Reads a debt waits for its sum (as OffcpuAccount). */
-const DEBT_READS = 2;
-
-interface OpenWait {
-  startNs: number;
-  lock: bigint;
-  credited: number;
-  key: string;
-}
 
 export interface LockReadLike {
   lockSums: readonly LockSum[];
@@ -153,8 +145,7 @@ export interface LockReadLike {
 }
 
 export class LockAccount {
-  private readonly open = new Map<number, OpenWait>();
-  private readonly debts = new Map<string, { ns: number; reads: number }>();
+  private readonly ledger = new IntervalLedger();
   private readonly keys = new Map<bigint, string>();
   private nextKey = 1;
 
@@ -173,39 +164,10 @@ export class LockAccount {
         e.ended += ended;
       } else out.set(k, { ...w, ns: Math.max(0, ns), ended });
     };
-    const openNow = new Map(read.lockOpen.map((o) => [o.tid, o]));
-    for (const [tid, st] of this.open) {
-      const o = openNow.get(tid);
-      if (o && o.startNs === st.startNs && o.lock === st.lock) continue;
-      // It ended: its full length is in these sums or the next ones.
-      this.open.delete(tid);
-      if (st.credited > 0) {
-        const d = this.debts.get(st.key) ?? { ns: 0, reads: 0 };
-        d.ns += st.credited;
-        d.reads = 0;
-        this.debts.set(st.key, d);
-      }
-    }
-    for (const o of openNow.values()) {
-      const st = this.open.get(o.tid) ?? { startNs: o.startNs, lock: o.lock, credited: 0, key: sumKey(o) };
-      const upTo = Math.max(0, read.nowNs - o.startNs);
-      add(o, upTo - st.credited, 0);
-      st.credited = Math.max(st.credited, upTo);
-      this.open.set(o.tid, st);
-    }
-    for (const s of read.lockSums) {
-      const key = sumKey(s);
-      const debt = this.debts.get(key);
-      let ns = s.ns;
-      if (debt) {
-        const paid = Math.min(ns, debt.ns);
-        ns -= paid;
-        debt.ns -= paid;
-        if (debt.ns <= 0) this.debts.delete(key);
-      }
-      add(s, ns, s.count);
-    }
-    for (const [key, d] of this.debts) if (++d.reads > DEBT_READS) this.debts.delete(key);
+    // A thread's next wait (another start, or another lock) is another interval.
+    for (const { interval: o, ns } of this.ledger.credit(read.lockOpen, read.nowNs, (o) => `${o.startNs}:${o.lock}`, sumKey)) add(o, ns, 0);
+    for (const s of read.lockSums) add(s, this.ledger.settle(sumKey(s), s.ns), s.count);
+    this.ledger.endRead();
     return [...out.values()];
   }
 

@@ -3,13 +3,9 @@
  * tracking (bpf/loadmon.bpf.c, on_switch).
  *
  * The kernel side only knows whole intervals: it adds an interval's length
- * to its (thread, stack) sum when the thread is switched back in. A sample
- * window wants the time blocked *within* it, so an interval still open at a
- * read is credited up to that read here, and the part already credited is
- * subtracted when its full length later arrives in the sums. The helper
- * drains the sums before it reads the open intervals, so an interval that
- * closes in between is in neither list; its sum arrives one read later and
- * the pending subtraction (a "debt") waits for it.
+ * to its (thread, stack) sum when the thread is woken. A sample window wants
+ * the time blocked *within* it: interval-ledger.ts credits open intervals
+ * up to each read and settles their sums later.
  *
  * Intervals that began before tracking started are not in the kernel's
  * lists at all; the sampler's own task-iterator pass sees those threads in D
@@ -20,6 +16,7 @@
  */
 
 import type { KernelSymbols } from './kallsyms.ts';
+import { IntervalLedger } from './interval-ledger.ts';
 import type { OffcpuInterval, OffcpuOpen, OffcpuSum } from './protocol.ts';
 
 /** Time a thread spent blocked in D within one window, with the stack it blocked in. */
@@ -52,22 +49,11 @@ export interface OffcpuReadLike {
   nowNs: number;
 }
 
-interface OpenState {
-  startNs: number;
-  /** ns of this interval already credited to earlier windows. */
-  credited: number;
-  /** Where its full length will be summed: sumKey(tid, stack). */
-  key: string;
-}
-
 /** A pass and a read taken this far apart still describe the same moment. */
 const SAME_MOMENT_NS = 50e6;
-/** Reads a debt waits for its sum (one is enough; two allow for a late switch-in). */
-const DEBT_READS = 2;
 
 export class OffcpuAccount {
-  private readonly open = new Map<number, OpenState>();
-  private readonly debts = new Map<string, { ns: number; reads: number }>();
+  private readonly ledger = new IntervalLedger();
   /** Threads blocked since before tracking started, credited from the iterator pass. */
   private readonly legacy = new Set<number>();
   private lastNs: number;
@@ -102,47 +88,17 @@ export class OffcpuAccount {
     };
 
     // Open intervals: credit up to now what has not been credited yet.
-    const openNow = new Map<number, OffcpuOpen>();
-    for (const o of read.open) openNow.set(o.tid, o);
-    for (const [tid, st] of this.open) {
-      const o = openNow.get(tid);
-      if (o && o.startNs === st.startNs) continue;
-      // It closed: its full length is in these sums, or the next ones.
-      this.open.delete(tid);
-      if (st.credited > 0) {
-        const d = this.debts.get(st.key) ?? { ns: 0, reads: 0 };
-        d.ns += st.credited;
-        d.reads = 0;
-        this.debts.set(st.key, d);
-      }
+    for (const { interval: o, ns } of this.ledger.credit(read.open, now, (o) => String(o.startNs), (o) => sumKey(o.tid, o.stack))) {
+      add(o, true, ns, 0, o.cgroup);
     }
-    for (const o of openNow.values()) {
-      const st = this.open.get(o.tid) ?? { startNs: o.startNs, credited: 0, key: sumKey(o.tid, o.stack) };
-      const upTo = Math.max(0, now - o.startNs);
-      add(o, true, upTo - st.credited, 0, o.cgroup);
-      st.credited = Math.max(st.credited, upTo);
-      this.open.set(o.tid, st);
-    }
-
     // Completed intervals, less what was credited while they were open.
-    for (const s of read.sums) {
-      const key = sumKey(s.tid, s.stack);
-      const debt = this.debts.get(key);
-      let ns = s.ns;
-      if (debt) {
-        const paid = Math.min(ns, debt.ns);
-        ns -= paid;
-        debt.ns -= paid;
-        if (debt.ns <= 0) this.debts.delete(key);
-      }
-      add(s, true, ns, s.count, s.cgroup);
-    }
-    for (const [key, d] of this.debts) if (++d.reads > DEBT_READS) this.debts.delete(key);
+    for (const s of read.sums) add(s, true, this.ledger.settle(sumKey(s.tid, s.stack), s.ns), s.count, s.cgroup);
+    this.ledger.endRead();
 
     // Blocked since before tracking started: the kernel side never saw them go off CPU.
     const stillLegacy = new Set<number>();
     for (const b of blocked ?? []) {
-      if (openNow.has(b.tid)) continue;
+      if (this.ledger.isOpen(b.tid)) continue;
       const began = now - b.blockedNs;
       if (!this.legacy.has(b.tid) && began > this.startNs - SAME_MOMENT_NS) continue;
       stillLegacy.add(b.tid);
