@@ -7,6 +7,7 @@
 import { countStates, groupByStack, type StackGroup } from '../analyze/group.ts';
 import type { BlockedRecent, Snapshot, TaskSample } from '../model/snapshot.ts';
 import { escapeComm } from './escape.ts';
+import { captureVerdict } from '../analyze/capture-verdict.ts';
 import { captureEvidence, chainLines } from './evidence-text.ts';
 
 /** Process lines shown per group before "... and N more". */
@@ -36,11 +37,19 @@ export function formatText(s: Snapshot): string {
   }
   if (s.blocked_recent) formatBlockedRecent(out, s.blocked_recent);
   if (s.evidence) out.push(...captureEvidence(s.evidence));
+  if (s.tasks.length > 0) formatVerdict(out, s);
   if (s.notes.length > 0) {
     out.push('', 'notes:');
     for (const n of s.notes) out.push(`  - ${n}`);
   }
   return `${out.join('\n')}\n`;
+}
+
+/** The verdict of this capture alone, as the dashboard shows it (the report's covers a period). */
+function formatVerdict(out: string[], s: Snapshot): void {
+  out.push('', 'verdict (this capture alone):');
+  // Each line's text cites its evidence; the sections above list it whole.
+  for (const v of captureVerdict(0, s)) out.push(`  - ${v.text}`);
 }
 
 /** bpf in watch/record: what the D load was made of over the minute before the capture. */

@@ -8,9 +8,8 @@
 import { CAUSES, type CauseId } from '../analyze/causes.ts';
 import { reportCapture } from '../analyze/report.ts';
 import { aggregateStacks, normalizeStack } from '../analyze/stacks.ts';
-import { aggregateEvidence } from '../analyze/evidence.ts';
-import { limitRelabel } from '../analyze/limits.ts';
-import { decideVerdict, type VerdictLine } from '../analyze/verdict.ts';
+import { captureVerdict } from '../analyze/capture-verdict.ts';
+import type { VerdictLine } from '../analyze/verdict.ts';
 import { foldSnapshots, type FoldedStack } from '../format/folded.ts';
 import type { ReportCapture } from '../model/report.ts';
 import type { Snapshot } from '../model/snapshot.ts';
@@ -77,30 +76,6 @@ export function buildTimeline(store: StoreReader, range: Range, points: number):
     prev = b.t;
   }
   return { from: range.from, to: range.to, step_ms: step, samples, threshold: session?.threshold ?? null, columns: cols };
-}
-
-/** One capture's verdict, decided on that capture alone (its R and D counts and stacks). */
-export function captureVerdict(id: number, snap: Snapshot): VerdictLine[] {
-  let r = 0;
-  let d = 0;
-  for (const t of snap.tasks) t.state === 'R' ? r++ : d++;
-  const seen = new Set<number>();
-  const topR = snap.tasks
-    .filter((t) => t.state === 'R' && !seen.has(t.pid) && seen.add(t.pid))
-    .map((t) => ({ pid: t.pid, tid: t.tid, comm: t.comm, cgroup: t.cgroup }));
-  // The capture's own evidence (watch/record): the seconds before it, and the last minute's chains (bpf).
-  const evidence = snap.evidence ? aggregateEvidence([snap.evidence]) : null;
-  return decideVerdict({
-    cpus: snap.cpus,
-    meanR: r,
-    meanD: d,
-    maxLoad1: snap.loadavg.load1,
-    threshold: snap.trigger?.threshold ?? null,
-    topR,
-    stacks: aggregateStacks([{ id, snapshot: snap }], limitRelabel(evidence)),
-    evidence,
-    chains: snap.blocked_recent?.chains ?? [],
-  });
 }
 
 export interface CaptureSummary {
