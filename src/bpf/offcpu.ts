@@ -122,7 +122,9 @@ function sumKey(tid: number, stack: readonly bigint[]): string {
  * schedule_idle, schedule_preempt_disabled, schedule_rtlock, __cond_resched
  * and the preempt_schedule* entries with the x86 thunks; kernel/time:
  * schedule_timeout, the bare sleep under io_schedule_timeout,
- * wait_for_completion*_timeout, msleep). Checked on 5.10, 6.1, 6.12 and 6.18.
+ * wait_for_completion*_timeout, msleep). kernel/sched/core.c checked in the
+ * 5.10, 6.1 and 6.12 sources (5.10 has _cond_resched, no schedule_rtlock);
+ * every name against 6.18's scheduler text in kallsyms.
  * Every other scheduler/lock-text frame names the sleeping primitive
  * (io_schedule, rwsem_down_write_slowpath, __mutex_lock, bit_wait_io, ...).
  */
