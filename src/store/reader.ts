@@ -112,6 +112,8 @@ export interface TimelineBucket {
   ioFull: number | null;
   memSome: number | null;
   memFull: number | null;
+  /** Utilisation of the busiest block device (0..1), from the high-load samples' evidence (schema v3). */
+  diskUtil: number | null;
 }
 
 /** The newest timeline sample, every column. */
@@ -325,10 +327,12 @@ export class StoreReader {
    */
   timelineBuckets(from: number, to: number, bucketMs: number): TimelineBucket[] {
     const step = Math.max(1, Math.floor(bucketMs));
+    // Devices come busiest first in a sample's evidence.
+    const disk = this.schemaVersion() >= 3 ? "MAX(json_extract(evidence, '$.devices[0].util'))" : 'NULL';
     const rows = this.db
       .prepare(
         `SELECT MIN(t_ms), COUNT(*), MAX(load1_c), MAX(load5_c), MAX(load15_c), MAX(runnable), MAX(r), MAX(d),
-                MAX(cpu_some_c), MAX(io_some_c), MAX(io_full_c), MAX(mem_some_c), MAX(mem_full_c)
+                MAX(cpu_some_c), MAX(io_some_c), MAX(io_full_c), MAX(mem_some_c), MAX(mem_full_c), ${disk}
          FROM samples WHERE t_ms BETWEEN ? AND ? GROUP BY CAST((t_ms - ?) / ? AS INTEGER) ORDER BY 1`,
       )
       .raw()
@@ -348,6 +352,7 @@ export class StoreReader {
       ioFull: c(r[10]),
       memSome: c(r[11]),
       memFull: c(r[12]),
+      diskUtil: r[13] ?? null,
     }));
   }
 

@@ -38,6 +38,8 @@ export interface TimelineResponse {
     io_full: Array<number | null>;
     memory_some: Array<number | null>;
     memory_full: Array<number | null>;
+    /** Busiest block device's utilisation, % (high-load samples only). */
+    disk_util: Array<number | null>;
   };
 }
 
@@ -50,7 +52,7 @@ export function buildTimeline(store: StoreReader, range: Range, points: number):
   const buckets = store.timelineBuckets(range.from, range.to, step);
   const cols: TimelineResponse['columns'] = {
     t: [], load1: [], load5: [], load15: [], runnable: [], r: [], d: [],
-    cpu_some: [], io_some: [], io_full: [], memory_some: [], memory_full: [],
+    cpu_some: [], io_some: [], io_full: [], memory_some: [], memory_full: [], disk_util: [],
   };
   const gap = (t: number): void => {
     cols.t.push(t);
@@ -73,6 +75,7 @@ export function buildTimeline(store: StoreReader, range: Range, points: number):
     cols.io_full.push(b.ioFull);
     cols.memory_some.push(b.memSome);
     cols.memory_full.push(b.memFull);
+    cols.disk_util.push(b.diskUtil === null ? null : Math.round(b.diskUtil * 1000) / 10);
     prev = b.t;
   }
   return { from: range.from, to: range.to, step_ms: step, samples, threshold: session?.threshold ?? null, columns: cols };

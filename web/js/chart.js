@@ -1,5 +1,5 @@
 // The timeline chart (uPlot): load1/5/15, R and D threads on the left axis,
-// PSI avg10 (%) on the right, the capture threshold as a dashed line, one
+// PSI avg10 and the busiest disk's utilisation (%) on the right, the capture threshold as a dashed line, one
 // marker per capture. Dragging selects a range (the page refetches it, the
 // server downsamples); double-click resets.
 import uPlot from '/vendor/uPlot.esm.js';
@@ -15,6 +15,7 @@ const SERIES = [
   { key: 'cpu_some', label: 'PSI cpu %', stroke: '#0891b2', width: 1, scale: '%', dash: [4, 3] },
   { key: 'io_some', label: 'PSI io %', stroke: '#d97706', width: 1, scale: '%', dash: [4, 3] },
   { key: 'memory_some', label: 'PSI mem %', stroke: '#db2777', width: 1, scale: '%', dash: [4, 3] },
+  { key: 'disk_util', label: 'disk busy %', stroke: '#65a30d', width: 1, scale: '%', dash: [1, 3] },
 ];
 
 const pad = (n) => String(n).padStart(2, '0');
