@@ -203,9 +203,9 @@ function cpuLine(v: VerdictInput, rCpu: number, r: number): VerdictLine {
 
 function waitLine(v: VerdictInput, p: CausePart, d: number, measured: boolean): VerdictLine {
   const detail = waitDetail(p.cause, p.stacks, v, p.tasks);
-  const basis = measured
-    ? `${Math.round(p.dFrac * 100)}% of the time blocked in D (measured)`
-    : `${Math.round(p.dFrac * 100)}% of the D tasks in captures`;
+  const of = measured ? 'of the time blocked in D (measured)' : 'of the D tasks in captures';
+  // A cause seen only in runnable threads just woken from it has no D part to speak of.
+  const basis = p.dFrac > 0 ? `${Math.round(p.dFrac * 100)}% ${of}, ~${fmt(p.d)} of the ${fmt(d)} D threads on average` : `none ${of}`;
   const woken = p.woken >= 0.005 ? `, plus ~${fmt(p.woken)} R threads woken from it waiting for a CPU` : '';
   const evidence: VerdictEvidence = { stacks: p.stacks, tasks: p.tasks, captures: p.captures, ...detail.evidence };
   if (p.woken > 0) evidence.woken_r = round3(p.woken);
@@ -214,9 +214,7 @@ function waitLine(v: VerdictInput, p: CausePart, d: number, measured: boolean): 
     cause: p.cause,
     share: p.d + p.woken,
     text:
-      `uninterruptible waits (D), ${CAUSES[p.cause].label}${detail.headline}: ${basis}, ~${fmt(p.d)} of the ${fmt(d)} D threads on average` +
-      woken +
-      detail.tail,
+      `uninterruptible waits (D), ${CAUSES[p.cause].label}${detail.headline}: ${basis}${woken}${detail.tail}`,
     evidence,
   };
 }

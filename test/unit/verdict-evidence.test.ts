@@ -177,3 +177,12 @@ test('verdict: a lock line names the holder and what it waits for; without chain
   assert.match(without[0]!.text, /waiting for i_rwsem \(inferred from ext4_file_write_iter\)$/);
   assert.equal(without[0]!.evidence.chain, undefined);
 });
+
+test('verdict: a wait seen only in threads just woken from it is a line of its own, with no D part', () => {
+  const snap = snapshot([task(7, 8, 'R', FLUSH_WAIT), task(7, 9, 'R', FLUSH_WAIT), task(7, 10, 'R', FLUSH_WAIT)]);
+  const lines = decideVerdict({ cpus: 2, meanR: 3, meanD: 0, maxLoad1: 3, threshold: 3, topR: [], stacks: aggregateStacks([{ id: 1, snapshot: snap }]) });
+  assert.equal(lines.length, 1);
+  assert.equal(lines[0]!.cause, 'block-io');
+  assert.equal(lines[0]!.share, 3);
+  assert.match(lines[0]!.text, /: none of the D tasks in captures, plus ~3\.00 R threads woken from it waiting for a CPU/);
+});
