@@ -67,6 +67,7 @@ export function buildReport(store: StoreReader, p: ReportPeriod): Report {
     // period, each process's D share is its time blocked over that time.
     const measured = blocked !== null && blocked.coverage >= MEASURED_D_COVERAGE;
     if (measured) {
+      const sampled = [...byKey.values()].map((c) => ({ c, d: c.d }));
       for (const c of byKey.values()) c.d = 0;
       for (const b of blocked.processes) {
         const key = `${b.pid}\0${b.comm}\0${b.cgroup ?? ''}`;
@@ -74,6 +75,7 @@ export function buildReport(store: StoreReader, p: ReportPeriod): Report {
         c.d = b.mean_d;
         byKey.set(key, c);
       }
+      splitSampled(sampled, blocked.processes);
     }
     const processes = [...byKey.values()]
       .map((c) => ({ ...c, total: c.r + c.d }))
@@ -86,7 +88,7 @@ export function buildReport(store: StoreReader, p: ReportPeriod): Report {
       load1_avg: curve.avg,
       processes,
       cgroups: byCgroup(processes),
-      states: { R: curve.meanR, D: measured ? blocked.mean_d : curve.meanD },
+      states: { R: measured ? processes.reduce((a, c) => a + c.r, 0) : curve.meanR, D: measured ? blocked.mean_d : curve.meanD },
       unattributed: Math.max(0, curve.avg - explained),
     };
   }
@@ -97,6 +99,12 @@ export function buildReport(store: StoreReader, p: ReportPeriod): Report {
   if (curve && curve.highSamples > 0) {
     meanR = curve.highMeanR;
     meanD = curve.highMeanD;
+    // The tracking measured the D part of those samples: it takes D, and R is what remains of the sampled R + D.
+    const high = store.highOffcpu(from, to);
+    if (high.samples >= MEASURED_D_COVERAGE * curve.highSamples && high.ms > 0) {
+      meanD = high.blockedMs / high.ms;
+      meanR = Math.max(0, curve.highMeanR + curve.highMeanD - meanD);
+    }
   } else if (captures.length > 0) {
     meanR = captures.reduce((a, c) => a + c.r, 0) / captures.length;
     meanD = captures.reduce((a, c) => a + c.d, 0) / captures.length;
@@ -154,6 +162,35 @@ export function buildReport(store: StoreReader, p: ReportPeriod): Report {
       ? { ...blocked, processes: blocked.processes.slice(0, p.top), commands: blocked.commands.slice(0, p.top), stacks: blocked.stacks.slice(0, p.top) }
       : null,
   };
+}
+
+/**
+ * Measured D replaces sampled D; R becomes what remains of the process's
+ * sampled R + D. A sample sees a thread in R or in D at one instant -- which
+ * of the two depends on when the pass runs (a pass that holds a CPU finds
+ * threads just woken from I/O still queued, R) -- but it sees it in one of
+ * them; the tracking measures the D part exactly. Without this a thread
+ * would count twice: R in the samples and D in the measured time (R 4.76 +
+ * D 3.54 from a process of 6 threads). `sampled`: the contributions with
+ * the D they were sampled with (their own d is the measured one by now).
+ */
+function splitSampled(sampled: ReadonlyArray<{ c: Contribution; d: number }>, measuredD: ReadonlyArray<{ pid: number; comm: string; mean_d: number }>): void {
+  const dOf = new Map<string, number>();
+  for (const b of measuredD) dOf.set(`${b.pid}\0${b.comm}`, (dOf.get(`${b.pid}\0${b.comm}`) ?? 0) + b.mean_d);
+  // Keyed by pid and comm: the tracking's cgroup may be named differently from the scan's (hybrid hosts).
+  const groups = new Map<string, Array<{ c: Contribution; rd: number }>>();
+  for (const { c, d } of sampled) {
+    const key = `${c.pid}\0${c.comm}`;
+    const g = groups.get(key) ?? [];
+    g.push({ c, rd: c.r + d });
+    groups.set(key, g);
+  }
+  for (const [key, g] of groups) {
+    const total = g.reduce((a, x) => a + x.rd, 0);
+    const r = Math.max(0, total - (dOf.get(key) ?? 0));
+    const sumR = g.reduce((a, x) => a + x.c.r, 0);
+    for (const x of g) x.c.r = sumR > 0 ? (r * x.c.r) / sumR : 0;
+  }
 }
 
 function trimAttribution<T extends { processes: Contribution[]; cgroups: Contribution[] }>(a: T, top: number): T {

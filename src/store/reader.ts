@@ -235,6 +235,24 @@ export class StoreReader {
     return { samples: r.n, ms: r.ms ?? 0 };
   }
 
+  /**
+   * The high-load samples the off-CPU tracking covered (the verdict's
+   * window): how many, the time their windows add up to, and the time
+   * blocked in D within them, ms.
+   */
+  highOffcpu(from: number, to: number): { samples: number; ms: number; blockedMs: number } {
+    if (this.schemaVersion() < 2) return { samples: 0, ms: 0, blockedMs: 0 };
+    const r = this.db
+      .prepare(
+        `SELECT COUNT(*) AS n, SUM(s.offcpu) AS ms, SUM(COALESCE(b.us, 0)) AS us
+         FROM samples s LEFT JOIN sessions x ON x.id = s.session_id
+         LEFT JOIN (SELECT t_ms, SUM(us) AS us FROM sample_offcpu WHERE t_ms BETWEEN ? AND ? GROUP BY t_ms) b ON b.t_ms = s.t_ms
+         WHERE s.t_ms BETWEEN ? AND ? AND s.offcpu IS NOT NULL AND ${HIGH}`,
+      )
+      .get(from, to, from, to) as { n: number; ms: number | null; us: number | null };
+    return { samples: r.n, ms: r.ms ?? 0, blockedMs: (r.us ?? 0) / 1000 };
+  }
+
   /** Time blocked in D per process and stack over the period, most first. */
   offcpuTotals(from: number, to: number): OffcpuTotal[] {
     if (this.schemaVersion() < 2) return [];
