@@ -589,3 +589,19 @@ export function classifyWokenStack(stack: readonly string[]): Classification | n
   const c = classifyStack(stack);
   return WOKEN_CAUSES.has(c.cause) ? c : null;
 }
+
+/**
+ * For R tasks: why they are runnable when it is not their own CPU demand.
+ * A thread woken from a wait and still queued (classifyWokenStack), or one
+ * preempted inside direct reclaim, compaction or a memory cgroup's charge:
+ * the CPU it wants is the memory manager's work, done because memory (or
+ * its cgroup's limit) ran short. Only the memory and cgroup context rows
+ * count so: other code a task is preempted in is its own work.
+ */
+export function classifyRunnableStack(stack: readonly string[]): Classification | null {
+  const woken = classifyWokenStack(stack);
+  if (woken) return woken;
+  const c = classifyStack(stack);
+  const row = c.rule >= 0 ? CAUSE_RULES[c.rule] : undefined;
+  return row?.kind === 'context' && (c.cause === 'memory' || c.cause === 'cgroup') ? c : null;
+}

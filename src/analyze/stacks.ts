@@ -6,7 +6,7 @@
 
 import type { Snapshot, TaskState } from '../model/snapshot.ts';
 import { normalizeFrame } from '../procfs/stack.ts';
-import { type CauseId, classifyStack, classifyWokenStack } from './causes.ts';
+import { type CauseId, classifyRunnableStack, classifyStack } from './causes.ts';
 import type { Relabel } from './limits.ts';
 
 export interface TaskRef {
@@ -20,7 +20,7 @@ export interface StackAggregate {
   state: TaskState;
   /** Normalised frames, innermost first (empty: no kernel stack, e.g. a task running on a CPU). */
   frames: string[];
-  /** D: why it waits. R: the wait it was just woken from ('unknown': CPU demand, or no stack). */
+  /** D: why it waits. R: the wait it was just woken from, or the reclaim it was preempted in ('unknown': CPU demand, or no stack). */
   cause: CauseId;
   /** Task observations: one per task per capture. */
   count: number;
@@ -45,7 +45,7 @@ export function aggregateStacks(captures: Iterable<{ id: number; snapshot: Snaps
   for (const { id, snapshot } of captures) {
     for (const t of snapshot.tasks) {
       const frames = normalizeStack(t.stack);
-      let cause = t.state === 'D' ? classifyStack(frames, t.wchan).cause : (classifyWokenStack(frames)?.cause ?? 'unknown');
+      let cause = t.state === 'D' ? classifyStack(frames, t.wchan).cause : (classifyRunnableStack(frames)?.cause ?? 'unknown');
       if (relabel && cause !== 'unknown') cause = relabel(t.pid, cause, frames);
       const key = `${t.state}\n${cause}\n${frames.join('\n')}`;
       let a = m.get(key);

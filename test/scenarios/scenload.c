@@ -156,6 +156,22 @@ static void *shared_appender(void *arg)
 	return NULL;
 }
 
+/*
+ * Pages an earlier run read are still cached, charged to the root cgroup
+ * once that run's cgroup was removed (v1 reparents them): readers would hit
+ * them without ever reaching their own limit. Evict them first (they are
+ * clean), so every read is charged to this run's cgroup.
+ */
+static void drop_cached(const char *path)
+{
+	int fd = open_or_die(path, O_RDONLY);
+	int err = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+
+	if (err)
+		fprintf(stderr, "scenload: posix_fadvise: %s\n", strerror(err));
+	close(fd);
+}
+
 /* Sequential reads from a per-thread starting point, round and round the file. */
 static void *reader(void *arg)
 {
@@ -262,6 +278,7 @@ static unsigned long start_mode(const char *mode)
 		file_bytes = st.st_size;
 		if (file_bytes < (off_t)READ_CHUNK * nthreads)
 			exit(usage());
+		drop_cached(target);
 		start_threads(reader);
 	} else {
 		exit(usage());

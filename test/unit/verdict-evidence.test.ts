@@ -186,3 +186,14 @@ test('verdict: a wait seen only in threads just woken from it is a line of its o
   assert.equal(lines[0]!.share, 3);
   assert.match(lines[0]!.text, /: none of the D tasks in captures, plus ~3\.00 R threads woken from it waiting for a CPU/);
 });
+
+test('verdict: R threads preempted inside reclaim for their cgroup count with the memory limit, not as CPU demand', () => {
+  const reclaim = ['__cond_resched+0x2c/0x50', 'shrink_folio_list+0x6a/0xe50', 'shrink_lruvec+0x5d1/0xc40', 'try_to_free_mem_cgroup_pages+0x108/0x280', 'try_charge_memcg+0x189/0x6f0', 'filemap_add_folio+0x47/0xe0', 'page_cache_ra_unbounded+0x11f/0x1b0', 'filemap_read+0x1b5/0x340'];
+  const snap = snapshot([task(5, 6, 'R', reclaim), task(5, 7, 'R', reclaim), task(5, 8, 'R', []), task(5, 9, 'D', ['folio_wait_bit_common+0x1/0x2', 'filemap_read+0x1/0x2'])]);
+  const stacks = aggregateStacks([{ id: 1, snapshot: snap }]);
+  assert.equal(stacks.find((s) => s.state === 'R' && s.frames.length > 0)!.cause, 'cgroup', 'the charge path is the cgroup context row');
+  const lines = decideVerdict({ cpus: 2, meanR: 3, meanD: 1, maxLoad1: 4, threshold: 3, topR: [], stacks });
+  assert.ok(!lines.some((l) => l.kind === 'cpu-saturation'), 'one R thread of CPU demand on 2 CPUs');
+  assert.equal(lines[0]!.cause, 'cgroup');
+  assert.equal(lines[0]!.share, 2);
+});
