@@ -59,7 +59,7 @@ export function aggregateEvidence(items: Iterable<Evidence>): PeriodEvidence | n
       if (c.at_limit) cur.bit++;
       // The figures of a sample where it bit say more than a quiet one's.
       if (c.at_limit || !cur.last.at_limit) cur.last = c;
-      for (const p of (c as { pids?: number[] }).pids ?? []) if (cur.pids.size < 64) cur.pids.add(p);
+      for (const p of c.pids ?? []) if (cur.pids.size < 64) cur.pids.add(p);
       cgs.set(key, cur);
     }
   }

@@ -7,8 +7,7 @@
  * a task is in, its wait is the limit's doing: relabelled 'cgroup'.
  */
 
-import type { CauseId } from './causes.ts';
-import { frameSymbol } from './causes.ts';
+import { type CauseId, frameSymbol } from './causes.ts';
 import type { PeriodEvidence } from './evidence.ts';
 
 export type Relabel = (pid: number, cause: CauseId, frames: readonly string[]) => CauseId;

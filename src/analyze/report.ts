@@ -157,7 +157,7 @@ export function buildReport(store: StoreReader, p: ReportPeriod): Report {
     verdict,
     attribution: { method: ATTRIBUTION_METHOD, at_end: atEnd ? trimAttribution(atEnd, p.top) : null, mean: mean ? trimMean(mean, p.top) : null },
     stacks: allStacks.slice(0, p.top).map((s) => ({ ...s, share: captures.length > 0 ? s.count / captures.length : 0 })),
-    evidence: evidence ? { ...evidence, chains: chains.slice(0, p.top) } : chains.length > 0 ? { samples: 0, devices: [], memory: null, cgroups: [], chains: chains.slice(0, p.top) } : null,
+    evidence: evidence || chains.length > 0 ? { ...(evidence ?? { samples: 0, devices: [], memory: null, cgroups: [] }), chains: chains.slice(0, p.top) } : null,
     blocked: blocked
       ? { ...blocked, processes: blocked.processes.slice(0, p.top), commands: blocked.commands.slice(0, p.top), stacks: blocked.stacks.slice(0, p.top) }
       : null,
