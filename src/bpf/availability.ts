@@ -7,6 +7,7 @@
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { loadmonEnv } from '../env.ts';
 import { PACKAGE_ROOT } from '../paths.ts';
 
 export const BPF_PACKAGES = 'clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev';
@@ -19,7 +20,7 @@ const CAP_BPF = 39n;
 
 /** The helper binary: LOADMON_BPF_HELPER, else bpf/build/loadmon-bpf in the package. */
 export function helperPath(): string {
-  return process.env.LOADMON_BPF_HELPER || join(PACKAGE_ROOT, 'bpf', 'build', 'loadmon-bpf');
+  return loadmonEnv().bpfHelper ?? join(PACKAGE_ROOT, 'bpf', 'build', 'loadmon-bpf');
 }
 
 /** Effective capabilities of this process, from /proc/self/status. */

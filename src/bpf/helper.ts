@@ -7,6 +7,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
+import { childEnv, loadmonEnv } from '../env.ts';
 import { bpfError, sourceUnavailable } from '../errors.ts';
 import {
   type Fatal,
@@ -71,7 +72,8 @@ export class BpfHelper {
       // then shuts the helper down in order (the helper also dies with us).
       const child = spawn(path, [], {
         detached: true,
-        stdio: ['pipe', 'pipe', process.env.LOADMON_BPF_DEBUG ? 'inherit' : 'ignore'],
+        stdio: ['pipe', 'pipe', loadmonEnv().bpfDebug ? 'inherit' : 'ignore'],
+        env: childEnv(),
       });
       const rl = createInterface({ input: child.stdout! });
       let settled = false;

@@ -8,6 +8,8 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
+import { loadmonEnv } from '../env.ts';
+
 import type { DetailMessage, DetailRequest } from './detail-child.ts';
 import type { Candidate, DetailBatch, DetailReader, TaskDetails } from './details.ts';
 
@@ -89,8 +91,7 @@ export class ChildDetailReader implements DetailReader {
   }
 }
 
-/** LOADMON_DETAIL_TIMEOUT_MS overrides the deadline (tests use a short one). */
+/** LOADMON_DETAIL_TIMEOUT_MS overrides the deadline (tests use a short one); src/env.ts validates it. */
 export function detailTimeoutMs(fallback: number): number {
-  const v = Number(process.env.LOADMON_DETAIL_TIMEOUT_MS);
-  return Number.isFinite(v) && v > 0 ? v : fallback;
+  return loadmonEnv().detailTimeoutMs ?? fallback;
 }

@@ -9,13 +9,15 @@ import { accessSync, constants, existsSync, mkdirSync, readFileSync, renameSync 
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { loadmonEnv } from '../env.ts';
 import { HELPERS_DIR } from '../paths.ts';
 
 export class HelperBuildError extends Error {}
 
 function cacheDirs(): string[] {
   const dirs: string[] = [];
-  if (process.env.LOADMON_CACHE_DIR) dirs.push(process.env.LOADMON_CACHE_DIR);
+  const own = loadmonEnv().cacheDir;
+  if (own !== null) dirs.push(own);
   dirs.push(join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'loadmon'));
   dirs.push(join(tmpdir(), `loadmon-${process.getuid?.() ?? 'user'}`));
   return dirs;
