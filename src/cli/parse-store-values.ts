@@ -6,6 +6,7 @@
  */
 
 import { invalidOption } from '../errors.ts';
+import { looksIso, parseIsoTime } from '../web/time.ts';
 
 const AGE_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
@@ -54,16 +55,18 @@ export function parseSize(option: string, raw: string, min: number): number {
   return bytes;
 }
 
-/** "1h" (that long before now), or an ISO 8601 date/time -> ms since the epoch. */
+/**
+ * "1h" (that long before now), or an ISO 8601 date/time -> ms since the
+ * epoch. ISO times follow the API's grammar (web/time.ts): no impossible
+ * dates (2026-02-30), nothing outside 1970 … 9999.
+ */
 export function parseTimePoint(option: string, raw: string, nowMs: number): number {
   const trimmed = raw.trim();
   if (/^\d+(?:\.\d+)?\s*[a-z]+$/i.test(trimmed)) return nowMs - parseAge(option, trimmed);
-  // An ISO date: a date, optionally a time; without a zone it is UTC (as loadmon prints times).
-  if (/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$/i.test(trimmed)) {
-    const hasZone = /(Z|[+-]\d{2}:?\d{2})$/i.test(trimmed) && trimmed.length > 10;
-    const iso = trimmed.replace(' ', 'T') + (hasZone ? '' : trimmed.length === 10 ? 'T00:00:00Z' : 'Z');
-    const t = Date.parse(iso);
-    if (Number.isFinite(t)) return t;
+  if (looksIso(trimmed)) {
+    const t = parseIsoTime(trimmed);
+    if (t.ok) return t.ms;
+    throw invalidOption(option, raw, t.why);
   }
   throw invalidOption(option, raw, 'expected a duration before now (30m, 1h, 7d) or an ISO date/time (2026-11-27T13:00:00Z)');
 }

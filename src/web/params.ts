@@ -4,19 +4,19 @@
  */
 
 import { httpBadRequest } from '../errors.ts';
+import { looksIso, parseEpochMs, parseIsoTime } from './time.ts';
 
-/** Times: milliseconds since the epoch, or an ISO 8601 date/time (UTC when no zone is given). */
+const TIME_HINT = 'milliseconds since the epoch, or an ISO date/time such as 2026-11-27T13:00:00Z';
+
+/** Times: milliseconds since the epoch, or an ISO 8601 date/time (UTC when no zone is given); see time.ts. */
 export function parseTime(name: string, raw: unknown): number | null {
   if (raw === undefined || raw === '') return null;
   if (typeof raw !== 'string') throw httpBadRequest(`${name}: expected one value`);
   const s = raw.trim();
-  if (/^\d{1,16}$/.test(s)) return Number(s);
-  if (/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?)?(Z|[+-]\d{2}:?\d{2})?$/i.test(s)) {
-    const zoned = /(Z|[+-]\d{2}:?\d{2})$/i.test(s) && s.length > 10;
-    const t = Date.parse(s.replace(' ', 'T') + (zoned ? '' : s.length === 10 ? 'T00:00:00Z' : 'Z'));
-    if (Number.isFinite(t)) return t;
-  }
-  throw httpBadRequest(`${name}: '${clip(s)}' is not a time (milliseconds since the epoch, or an ISO date/time such as 2026-11-27T13:00:00Z)`);
+  const parsed = /^\d+$/.test(s) ? parseEpochMs(s) : looksIso(s) ? parseIsoTime(s) : null;
+  if (parsed === null) throw httpBadRequest(`${name}: '${clip(s)}' is not a time (${TIME_HINT})`);
+  if (!parsed.ok) throw httpBadRequest(`${name}: '${clip(s)}' ${parsed.why}`);
+  return parsed.ms;
 }
 
 export interface Range {
@@ -24,12 +24,38 @@ export interface Range {
   to: number;
 }
 
-/** from/to with defaults (the store's span); from after to is a 400. */
-export function parseRange(q: Record<string, unknown>, span: { first: number; last: number } | null): Range {
-  const from = parseTime('from', q.from) ?? span?.first ?? 0;
-  const to = parseTime('to', q.to) ?? span?.last ?? 0;
-  if (to < from) throw httpBadRequest(`to (${new Date(to).toISOString()}) is before from (${new Date(from).toISOString()})`);
+/** from/to as given (null: not given), checked without the store. */
+export interface RangeQuery {
+  from: number | null;
+  to: number | null;
+}
+
+/**
+ * Reads from/to; call it before touching the store, so that a bad
+ * parameter is a 400 and never reaches (or drops) the store connection.
+ */
+export function parseRangeQuery(q: Record<string, unknown>): RangeQuery {
+  const rq = { from: parseTime('from', q.from), to: parseTime('to', q.to) };
+  if (rq.from !== null && rq.to !== null) checkOrder(rq.from, rq.to);
+  return rq;
+}
+
+/** The range with the store's span as defaults; from after to is a 400. */
+export function resolveRange(rq: RangeQuery, span: { first: number; last: number } | null): Range {
+  const from = rq.from ?? span?.first ?? 0;
+  const to = rq.to ?? span?.last ?? 0;
+  checkOrder(from, to);
   return { from, to };
+}
+
+function checkOrder(from: number, to: number): void {
+  if (to < from) throw httpBadRequest(`to (${isoOrMs(to)}) is before from (${isoOrMs(from)})`);
+}
+
+/** An ISO time for a message; the raw number if Date cannot show it (a message must never throw). */
+function isoOrMs(ms: number): string {
+  const d = new Date(ms);
+  return Number.isNaN(d.getTime()) ? String(ms) : d.toISOString();
 }
 
 export function parseInt(name: string, raw: unknown, min: number, max: number, dflt: number): number {

@@ -14,7 +14,7 @@ import { renderFlameGraph } from '../../format/flamegraph.ts';
 import { type FoldedStack, foldSnapshots, formatFolded } from '../../format/folded.ts';
 import { toSpeedscope } from '../../format/speedscope.ts';
 import { type ApiContext, EXPORTER } from '../context.ts';
-import { parseChoice, parseId, parseInt, parseRange } from '../params.ts';
+import { parseChoice, parseId, parseInt, parseRangeQuery, resolveRange } from '../params.ts';
 import { foldRange } from '../views.ts';
 
 export const EXPORT_FORMATS = ['folded', 'speedscope', 'svg', 'json'] as const;
@@ -57,8 +57,9 @@ export async function exportRoutes(app: FastifyInstance, ctx: ApiContext): Promi
     const format = parseChoice('format', (req.params as Record<string, unknown>).format, EXPORT_FORMATS);
     const q = req.query as Record<string, unknown>;
     const limit = parseInt('limit', q.limit, 1, 100_000, 10_000);
+    const rq = parseRangeQuery(q);
     return ctx.store.use((s) => {
-      const range = parseRange(q, s.span());
+      const range = resolveRange(rq, s.span());
       const base = `loadmon-${stamp(range.from)}-${stamp(range.to)}`;
       if (format === 'json') {
         const report = buildReport(s, { since: range.from, until: range.to, top: 50 });

@@ -9,15 +9,16 @@ import type { FastifyInstance } from 'fastify';
 
 import { buildReport } from '../../analyze/report.ts';
 import type { ApiContext } from '../context.ts';
-import { parseInt, parseRange } from '../params.ts';
+import { parseInt, parseRangeQuery, resolveRange } from '../params.ts';
 import { foldRange } from '../views.ts';
 
 export async function reportRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
   app.get('/api/report', async (req) => {
     const q = req.query as Record<string, unknown>;
     const top = parseInt('top', q.top, 1, 1000, 20);
+    const rq = parseRangeQuery(q);
     return ctx.store.use((s) => {
-      const range = parseRange(q, s.span());
+      const range = resolveRange(rq, s.span());
       return buildReport(s, { since: range.from, until: range.to, top });
     });
   });
@@ -25,8 +26,9 @@ export async function reportRoutes(app: FastifyInstance, ctx: ApiContext): Promi
   app.get('/api/flame', async (req) => {
     const q = req.query as Record<string, unknown>;
     const limit = parseInt('limit', q.limit, 1, 5000, 1000);
+    const rq = parseRangeQuery(q);
     return ctx.store.use((s) => {
-      const { captures, stacks } = foldRange(s, parseRange(q, s.span()), limit);
+      const { captures, stacks } = foldRange(s, resolveRange(rq, s.span()), limit);
       return { captures, total: stacks.reduce((a, x) => a + x.count, 0), stacks };
     });
   });

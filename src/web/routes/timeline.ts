@@ -3,7 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 
 import type { ApiContext } from '../context.ts';
-import { parseInt, parseRange } from '../params.ts';
+import { parseInt, parseRangeQuery, resolveRange } from '../params.ts';
 import { buildTimeline } from '../views.ts';
 
 export const MAX_POINTS = 5000;
@@ -13,6 +13,7 @@ export async function timelineRoutes(app: FastifyInstance, ctx: ApiContext): Pro
   app.get('/api/timeline', async (req) => {
     const q = req.query as Record<string, unknown>;
     const points = parseInt('points', q.points, 2, MAX_POINTS, DEFAULT_POINTS);
-    return ctx.store.use((s) => buildTimeline(s, parseRange(q, s.span()), points));
+    const rq = parseRangeQuery(q);
+    return ctx.store.use((s) => buildTimeline(s, resolveRange(rq, s.span()), points));
   });
 }
