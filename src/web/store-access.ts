@@ -34,7 +34,8 @@ export class StoreAccess {
       return fn(this.reader);
     } catch (err) {
       // SQLite errors (I/O, a replaced file): drop the connection, reopen on the next request.
-      if (!(err instanceof LoadmonError)) {
+      // Anything else is a bug in the request's code: a 500, and the connection stays.
+      if (isSqliteError(err)) {
         this.close();
         throw httpUnavailable(`store ${this.path}: ${(err as Error).message}`);
       }
@@ -50,4 +51,10 @@ export class StoreAccess {
     }
     this.reader = null;
   }
+}
+
+/** better-sqlite3's SqliteError carries the SQLite result code name (SQLITE_IOERR, SQLITE_CORRUPT, ...). */
+function isSqliteError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_');
 }
