@@ -4,6 +4,9 @@
  * options.ts so that every mistake exits 2 with a message naming the option.
  */
 
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
 import { Command, CommanderError, Option } from 'commander';
 
 import { LoadmonError } from '../errors.ts';
@@ -38,7 +41,8 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError(false)
     .exitOverride()
-    .configureOutput({ outputError: () => {} });
+    .configureOutput({ outputError: () => {} })
+    .hook('preAction', (_program, action) => forgetDefaults(action));
 
   commonOptions(program.command('snapshot').description('capture the R and D tasks with their kernel stacks, once, now'))
     .option('--profile <duration>', 'bpf: sample the CPUs this long for user stacks of R tasks (default 2s with --source bpf, else 0)')
@@ -141,6 +145,20 @@ export function buildProgram(): Command {
   return program;
 }
 
+/**
+ * Commander is given the defaults so that --help shows them, but a command
+ * must see only what was typed: `raw.x !== undefined` then means "given"
+ * (watch writes only given options into the kernel module, not defaults
+ * over `kmod load`'s values), and the parsers fill in the same defaults.
+ * The value source stays 'default', so `serve` still tells typed from not.
+ */
+function forgetDefaults(cmd: Command): void {
+  for (const opt of cmd.options) {
+    const key = opt.attributeName();
+    if (cmd.getOptionValueSource(key) === 'default') cmd.setOptionValueWithSource(key, undefined, 'default');
+  }
+}
+
 /** Commands that run until stopped: a signal asks them to finish instead of killing them. */
 const LONG_RUNNING = new Set(['watch', 'record', 'demo', 'serve']);
 
@@ -182,6 +200,19 @@ function stripPrefix(msg: string): string {
   return msg.replace(/^error: /, '');
 }
 
-const code = await main(process.argv.slice(2));
-// A command may have set its own status (demo: 130 after Ctrl-C); errors override it.
-if (code !== 0 || process.exitCode === undefined) process.exitCode = code;
+/** True when this file is the program node runs (the bin symlink resolved), not a module a test imports. */
+function isEntryPoint(): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return realpathSync(script) === fileURLToPath(import.meta.url);
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  const code = await main(process.argv.slice(2));
+  // A command may have set its own status (demo: 130 after Ctrl-C); errors override it.
+  if (code !== 0 || process.exitCode === undefined) process.exitCode = code;
+}

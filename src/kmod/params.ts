@@ -27,3 +27,13 @@ export function writeParam(name: ParamName, value: string, dir = PARAMS_DIR): vo
     throw kmodError(`cannot set ${name}=${value}: ${(err as Error).message}`);
   }
 }
+
+/** Reading and writing the parameters: sysfs, or a fake in tests. */
+export interface ModuleParams {
+  read(name: ParamName): string | null;
+  write(name: ParamName, value: string): void;
+}
+
+export function sysfsParams(dir = PARAMS_DIR): ModuleParams {
+  return { read: (name) => readParam(name, dir), write: (name, value) => writeParam(name, value, dir) };
+}

@@ -19,39 +19,43 @@ import { KmodCollector, kmodToSnapshot } from '../collect/kmod.ts';
 import type { Snapshot } from '../model/snapshot.ts';
 import type { Watcher } from '../trigger/watch.ts';
 import type { KmodSnapshot } from './format.ts';
-import { readParam, writeParam } from './params.ts';
+import { type ModuleParams, sysfsParams } from './params.ts';
 
 export const KMOD_MIN_POLL_MS = 200;
 /** How often last_seq is checked at most: the module already triggers at hrtimer precision. */
 export const KMOD_SEQ_POLL_MS = 100;
 
-export function openKmodWatcher(opts: WatchOptions, quiet: boolean): Watcher {
+export function openKmodWatcher(opts: WatchOptions, quiet: boolean, params: ModuleParams = sysfsParams()): Watcher {
   const collector = new KmodCollector(opts.procRoot);
   const live = opts.procRoot.replace(/\/+$/, '') === '/proc';
   const existing = collector.readAll();
-  if (live) applyParams(opts, existing[existing.length - 1]?.cpus, quiet);
-  const threshold = Number(readParam('threshold') ?? 'NaN');
-  const cooldownS = Number(readParam('cooldown_s') ?? 'NaN');
+  if (live) applyGivenParams(opts, existing[existing.length - 1]?.cpus ?? availableParallelism(), quiet, params);
+  const threshold = Number(params.read('threshold') ?? 'NaN');
+  const cooldownS = Number(params.read('cooldown_s') ?? 'NaN');
   if (!quiet) {
     info(
-      `watching the load_monitor module's snapshots (threshold ${readParam('threshold') ?? '?'},` +
-        ` interval ${readParam('interval_ms') ?? '?'}ms, cooldown ${readParam('cooldown_s') ?? '?'}s),` +
+      `watching the load_monitor module's snapshots (threshold ${params.read('threshold') ?? '?'},` +
+        ` interval ${params.read('interval_ms') ?? '?'}ms, cooldown ${params.read('cooldown_s') ?? '?'}s),` +
         ` checking for new ones every ${formatDuration(Math.max(opts.intervalMs, live ? KMOD_SEQ_POLL_MS : KMOD_MIN_POLL_MS))}; Ctrl-C stops`,
     );
   }
-  const seqProbe = live ? () => readParam('last_seq') : null;
+  const seqProbe = live ? () => params.read('last_seq') : null;
   return new KmodWatcher(collector, existing[existing.length - 1]?.seq ?? 0, opts, threshold, cooldownS, seqProbe);
 }
 
-function applyParams(opts: WatchOptions, cpus: number | undefined, quiet: boolean): void {
+/**
+ * Writes to the module only the options the user typed (`opts.given`): the
+ * others keep what `kmod load` (or an earlier write) set. `cpus` resolves a
+ * per-CPU threshold: the module's own count when it has captured.
+ */
+export function applyGivenParams(opts: WatchOptions, cpus: number, quiet: boolean, params: ModuleParams): void {
   if (opts.given.threshold) {
-    const n = cpus ?? availableParallelism();
-    writeParam('threshold', String(Math.round(resolveThreshold(opts.threshold, n) * 100) / 100));
+    params.write('threshold', String(Math.round(resolveThreshold(opts.threshold, cpus) * 100) / 100));
   }
-  if (opts.given.interval) writeParam('interval_ms', String(Math.min(opts.intervalMs, 10_000)));
-  if (opts.given.cooldown) writeParam('cooldown_s', String(Math.ceil(opts.cooldownMs / 1000)));
+  if (opts.given.interval) params.write('interval_ms', String(Math.min(opts.intervalMs, 10_000)));
+  if (opts.given.cooldown) params.write('cooldown_s', String(Math.ceil(opts.cooldownMs / 1000)));
   // depth sizes the module's buffers, so it is fixed at load time: stacks are cut here instead.
-  const moduleDepth = Number(readParam('depth'));
+  const moduleDepth = Number(params.read('depth'));
   if (opts.depthGiven && !quiet && opts.depth > moduleDepth) {
     info(`the module keeps ${moduleDepth} frames per task (set at load time: loadmon kmod load --depth N)`);
   }
