@@ -8,7 +8,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 
 import type { ApiContext } from './context.ts';
-import { installErrorReplies } from './error-reply.ts';
+import { clientErrorReply, frameworkErrorReply, installErrorReplies } from './error-reply.ts';
 import { captureRoutes } from './routes/captures.ts';
 import { exportRoutes } from './routes/exports.ts';
 import { metaRoutes } from './routes/meta.ts';
@@ -47,6 +47,9 @@ export async function buildServer(opts: ServerOptions, store = new StoreAccess(o
     bodyLimit: 1024,
     routerOptions: { maxParamLength: 200 },
     return503OnClosing: true,
+    // Refusals by the router and by Node's HTTP parser: the same JSON errors and headers as the routes'.
+    frameworkErrors: frameworkErrorReply(opts.log),
+    clientErrorHandler: clientErrorReply,
   });
   installSecurity(app, { token: opts.token, listenHost: opts.listenHost });
   installErrorReplies(app, opts.log);
