@@ -1,9 +1,10 @@
 /**
- * Chooses the collector for --source: `procfs`, `kmod`, `bpf`, or `auto`:
- * the module when /proc/load_monitor exists, else the eBPF collector when it
- * can work here (helper built, BTF, privileges; live /proc only), else
- * procfs. When auto passes over bpf, or bpf fails to start, the snapshot
- * says so in a note.
+ * Chooses the collector for --source: `procfs`, `kmod`, `bpf`, or `auto`.
+ * Auto takes the module when /proc/load_monitor exists; a one-shot snapshot
+ * then procfs (bpf only for user stacks, --profile); watch and record the
+ * eBPF collector when it can work here (helper built, BTF, privileges; live
+ * /proc only), else procfs. When auto wanted bpf and passed over it, or bpf
+ * fails to start, the capture says so in a note.
  */
 
 import { existsSync } from 'node:fs';
@@ -22,16 +23,55 @@ function isLiveProc(procRoot: string): boolean {
   return (procRoot.replace(/\/+$/, '') || '/') === '/proc';
 }
 
-export function resolveSource(choice: SourceChoice, procRoot: string): SourceName {
-  return resolveWithReason(choice, procRoot).source;
+/** What a command needs from its collector, for `auto` to choose. */
+export interface SourceNeeds {
+  /** A one-shot capture (`snapshot`) or captures over time (`watch`, `record`). */
+  purpose: 'snapshot' | 'watch';
+  /** User stacks of R tasks (`--profile`): only the eBPF collector has them. */
+  userStacks: boolean;
 }
 
-function resolveWithReason(choice: SourceChoice, procRoot: string): { source: SourceName; bpfSkipped: string | null } {
+export const WATCH_NEEDS: SourceNeeds = { purpose: 'watch', userStacks: false };
+
+export function snapshotNeeds(profileMs: number | null): SourceNeeds {
+  return { purpose: 'snapshot', userStacks: (profileMs ?? 0) > 0 };
+}
+
+/** What `auto` looks at on this machine (injected in tests). */
+export interface SourceFacts {
+  kmodLoaded: boolean;
+  liveProc: boolean;
+  /** Why bpf cannot work here, or null (asked only when bpf is a candidate). */
+  bpfUnavailable: () => string | null;
+}
+
+export function machineFacts(procRoot: string): SourceFacts {
+  return { kmodLoaded: existsSync(kmodPath(procRoot)), liveProc: isLiveProc(procRoot), bpfUnavailable };
+}
+
+export interface SourceChoiceResult {
+  source: SourceName;
+  /** Why bpf was wanted but not usable (the capture says so in a note), else null. */
+  bpfSkipped: string | null;
+}
+
+/**
+ * `auto` takes the fastest source that gives what the command needs. A
+ * one-shot snapshot: the module's capture when it is loaded, else procfs --
+ * the eBPF helper's start (loading and verifying its programs, reading
+ * kallsyms) costs more than a whole procfs capture (docs/benchmarks.md) --
+ * unless user stacks were asked for. Watch and record start the helper once
+ * and gain a cheap pass and the time blocked in D: the module, else bpf.
+ */
+export function chooseSource(choice: SourceChoice, needs: SourceNeeds, facts: SourceFacts): SourceChoiceResult {
   if (choice !== 'auto') return { source: choice, bpfSkipped: null };
-  if (existsSync(kmodPath(procRoot))) return { source: 'kmod', bpfSkipped: null };
-  if (!isLiveProc(procRoot)) return { source: 'procfs', bpfSkipped: null };
-  const why = bpfUnavailable();
-  return why === null ? { source: 'bpf', bpfSkipped: null } : { source: 'procfs', bpfSkipped: why };
+  // The module's capture costs nothing and watch uses its trigger: only user stacks need bpf over it.
+  if (facts.kmodLoaded && !needs.userStacks) return { source: 'kmod', bpfSkipped: null };
+  const other: SourceName = facts.kmodLoaded ? 'kmod' : 'procfs';
+  const wantsBpf = needs.purpose === 'watch' || needs.userStacks;
+  if (!wantsBpf || !facts.liveProc) return { source: other, bpfSkipped: null };
+  const why = facts.bpfUnavailable();
+  return why === null ? { source: 'bpf', bpfSkipped: null } : { source: other, bpfSkipped: why };
 }
 
 /**
@@ -41,22 +81,24 @@ function resolveWithReason(choice: SourceChoice, procRoot: string): { source: So
 export function openCollector(
   choice: SourceChoice,
   procRoot: string,
+  needs: SourceNeeds,
   procfs: Omit<ProcfsCollectorOptions, 'procRoot'> = {},
   bpf: Omit<BpfCollectorOptions, 'procRoot'> = {},
 ): Collector {
   const openProcfs = (): Collector => new ProcfsCollector({ ...procfs, procRoot });
-  const { source, bpfSkipped } = resolveWithReason(choice, procRoot);
-  if (source === 'procfs') return bpfSkipped === null ? openProcfs() : new NotedCollector(openProcfs(), bpfNote(bpfSkipped));
+  const { source, bpfSkipped } = chooseSource(choice, needs, machineFacts(procRoot));
   if (source === 'bpf') {
     const collector = new BpfCollector({ ...bpf, procRoot });
     return choice === 'auto' ? new BpfOrProcfs(collector, openProcfs) : collector;
   }
-  const kmod = new KmodCollector(procRoot);
-  return choice === 'auto' ? new KmodOrProcfs(kmod, openProcfs) : kmod;
+  const openKmod = (): Collector =>
+    choice === 'auto' ? new KmodOrProcfs(new KmodCollector(procRoot), openProcfs) : new KmodCollector(procRoot);
+  const collector = source === 'kmod' ? openKmod() : openProcfs();
+  return bpfSkipped === null ? collector : new NotedCollector(collector, bpfNote(bpfSkipped, source));
 }
 
-function bpfNote(why: string): string {
-  return `the eBPF collector was not used (${why}); this capture was made with procfs`;
+function bpfNote(why: string, source: SourceName = 'procfs'): string {
+  return `the eBPF collector was not used (${why}); this capture was made with ${source === 'kmod' ? 'the kernel module' : 'procfs'}`;
 }
 
 /** A collector whose snapshots carry one more note. */

@@ -1,6 +1,6 @@
 import type { BlockedTracking } from '../../collect/bpf-tracking.ts';
 import type { Collector } from '../../collect/collector.ts';
-import { bpfCollectorOf, openCollector } from '../../collect/select.ts';
+import { bpfCollectorOf, openCollector, WATCH_NEEDS } from '../../collect/select.ts';
 import { countCpus } from '../../procfs/cpus.ts';
 import { render } from '../../format/index.ts';
 import { readRequired } from '../../procfs/reader.ts';
@@ -55,7 +55,7 @@ export async function startTracking(collector: Collector, opts: WatchOptions, ti
 
 /** The collector `watch` and `record` capture with. */
 export function openWatchCollector(opts: WatchOptions): Collector {
-  return openCollector(opts.source, opts.procRoot, {}, { profileMs: opts.profileMs ?? 0 });
+  return openCollector(opts.source, opts.procRoot, WATCH_NEEDS, {}, { profileMs: opts.profileMs ?? 0 });
 }
 
 export function openWatcher(opts: WatchOptions, quiet: boolean, collector: Collector = openWatchCollector(opts)): Watcher {
