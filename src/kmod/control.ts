@@ -67,7 +67,7 @@ export interface LoadParams {
 
 export function loadModule(params: LoadParams, ko = MODULE_KO): void {
   if (!moduleSupport()) {
-    throw kmodError(`this kernel (${release()}) has no loadable module support (CONFIG_MODULES is off); use --source procfs`);
+    throw kmodError(`this kernel (${release()}) has no loadable module support (CONFIG_MODULES is off); use --source procfs or bpf (loadmon kmod status says which work here)`);
   }
   requireRoot('loading a kernel module');
   if (isLoaded()) throw kmodError(`${MODULE_NAME} is already loaded (loadmon kmod unload first)`);

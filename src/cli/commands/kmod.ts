@@ -2,8 +2,20 @@
 
 import { availableParallelism } from 'node:os';
 
+import { bpfUnavailable } from '../../bpf/availability.ts';
 import { invalidOption } from '../../errors.ts';
-import { buildModule, defaultKdir, type LoadParams, loadModule, MODULE_KO, moduleLine, status, unloadModule } from '../../kmod/control.ts';
+import {
+  buildModule,
+  defaultKdir,
+  type KmodStatus,
+  type LoadParams,
+  loadModule,
+  MODULE_KO,
+  moduleLine,
+  status,
+  unloadModule,
+} from '../../kmod/control.ts';
+import type { SourceName } from '../../model/snapshot.ts';
 import { info, write } from '../output.ts';
 import { parseDuration, parseIntInRange, parseThreshold, resolveThreshold } from '../parse-values.ts';
 
@@ -59,17 +71,42 @@ export function kmodUnloadCommand(): void {
 
 export function kmodStatusCommand(o: { json?: boolean }): void {
   const s = status();
+  const bpfWhyNot = bpfUnavailable();
   if (o.json) {
-    write(`${JSON.stringify(s, null, 2)}\n`);
+    write(`${JSON.stringify({ ...s, sources: workingSources(s, bpfWhyNot) }, null, 2)}\n`);
     return;
+  }
+  write(kmodStatusText(s, bpfWhyNot, defaultKdir(), s.loaded ? moduleLine() : null));
+}
+
+/**
+ * The sources that can capture on this machine now, in the order `auto`
+ * prefers them: the module only once loaded, procfs always, bpf when
+ * `bpfWhyNot` (availability.ts: why it cannot work) is null.
+ */
+export function workingSources(s: KmodStatus, bpfWhyNot: string | null): SourceName[] {
+  const out: SourceName[] = [];
+  if (s.loaded) out.push('kmod');
+  out.push('procfs');
+  if (bpfWhyNot === null) out.push('bpf');
+  return out;
+}
+
+/** `kmod status` as text: every line true for this machine, bpf's availability injected. */
+export function kmodStatusText(s: KmodStatus, bpfWhyNot: string | null, kdir: string, modLine: string | null = null): string {
+  let sources = workingSources(s, bpfWhyNot).join(', ');
+  if (s.moduleSupport && !s.loaded) {
+    sources += s.built ? ' (kmod once loaded: loadmon kmod load)' : ' (kmod once built and loaded: loadmon kmod build, loadmon kmod load)';
   }
   const lines = [
     `kernel:          ${s.kernel}`,
-    `module support:  ${s.moduleSupport ? 'yes' : 'no (CONFIG_MODULES is off: only --source procfs works here)'}`,
-    `kernel headers:  ${s.headers ?? `not found at ${defaultKdir()}`}`,
-    `module built:    ${s.built ? MODULE_KO : 'no (loadmon kmod build)'}`,
-    `module loaded:   ${s.loaded ? `yes  ${moduleLine() ?? ''}`.trimEnd() : 'no'}`,
+    `module support:  ${s.moduleSupport ? 'yes' : 'no: not supported by this kernel (CONFIG_MODULES off)'}`,
+    `kernel headers:  ${s.headers ?? `not found at ${kdir}`}`,
+    `module built:    ${s.built ? MODULE_KO : s.moduleSupport ? 'no (loadmon kmod build)' : 'no'}`,
+    `module loaded:   ${s.loaded ? `yes  ${modLine ?? ''}`.trimEnd() : 'no'}`,
   ];
   for (const [k, v] of Object.entries(s.params)) lines.push(`  ${k.padEnd(12)} ${v}`);
-  write(`${lines.join('\n')}\n`);
+  if (bpfWhyNot !== null) lines.push(`bpf:             not usable: ${bpfWhyNot}`);
+  lines.push(`sources that work here: ${sources}`);
+  return `${lines.join('\n')}\n`;
 }
