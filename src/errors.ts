@@ -25,7 +25,8 @@ export type ErrorCode =
   | 'E_HTTP_NOT_FOUND'
   | 'E_HTTP_UNAUTHORIZED'
   | 'E_HTTP_FORBIDDEN'
-  | 'E_HTTP_UNAVAILABLE';
+  | 'E_HTTP_UNAVAILABLE'
+  | 'E_PROC_FILE';
 
 /** Exit status per code: 2 for anything the user typed wrong, 1 otherwise. */
 const EXIT_STATUS: Record<ErrorCode, number> = {
@@ -52,6 +53,7 @@ const EXIT_STATUS: Record<ErrorCode, number> = {
   E_HTTP_UNAUTHORIZED: 1,
   E_HTTP_FORBIDDEN: 1,
   E_HTTP_UNAVAILABLE: 1,
+  E_PROC_FILE: 1,
 };
 
 export class LoadmonError extends Error {
@@ -73,6 +75,14 @@ export function invalidOption(option: string, value: string, why: string): Loadm
 export function procUnreadable(path: string, cause: unknown): LoadmonError {
   const reason = cause instanceof Error ? cause.message : String(cause);
   return new LoadmonError('E_PROC_UNREADABLE', `cannot read ${path}: ${reason}`, { cause });
+}
+
+/**
+ * A proc file that is not what the kernel writes (not a regular file, over its
+ * size cap): per-task files cost that task a note, never the capture.
+ */
+export function procFileRejected(path: string, why: string): LoadmonError {
+  return new LoadmonError('E_PROC_FILE', `${path}: ${why}`);
 }
 
 export function sourceUnavailable(source: string, why: string): LoadmonError {

@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 
 import type { Snapshot, TaskSample } from '../model/snapshot.ts';
 import type { CaptureContext, Candidate, DetailBatch } from './details.ts';
+import { selfExclusionNote } from './self.ts';
 
 export const NOTE_NO_STACKS = 'kernel stacks need root (CAP_SYS_ADMIN); states are shown without them';
 
@@ -20,8 +21,36 @@ export function assembleSnapshot(ctx: CaptureContext, candidates: Candidate[], b
     ...ctx.base,
     capture: { ms: Math.round((epochMs() - ctx.startedAt) * 100) / 100, threads_scanned: ctx.threadsScanned },
     tasks: toTasks(candidates, batch),
-    notes: notesFor(candidates, batch),
+    notes: [...notesFor(candidates, batch), ...scanNotes(ctx, candidates, batch)],
   };
+}
+
+/**
+ * ONE note for every file that was not what the kernel writes (threads the
+ * stat pass skipped, and tasks kept without their stack, wchan or cgroup),
+ * and one for loadmon's own threads left out.
+ */
+function scanNotes(ctx: CaptureContext, candidates: Candidate[], batch: DetailBatch): string[] {
+  const notes: string[] = [];
+  const skipped = ctx.skipped ?? { threads: 0, example: null };
+  let partial = 0;
+  let example = skipped.example;
+  for (const c of candidates) {
+    const problem = batch.details.get(c.dir)?.problem;
+    if (problem === undefined) continue;
+    partial++;
+    example ??= problem;
+  }
+  if (skipped.threads > 0 || partial > 0) {
+    const parts: string[] = [];
+    if (skipped.threads > 0) parts.push(`${skipped.threads} thread(s) skipped`);
+    if (partial > 0) parts.push(`the stack, wchan or cgroup of ${partial} task(s) left out`);
+    notes.push(`${parts.join('; ')}: their proc files are not what the kernel writes (not a regular file, over the size cap, or unparsable), e.g. ${example}`);
+  }
+  const self = ctx.excludedSelf;
+  const selfNote = self ? selfExclusionNote(self.threads, new Set(self.pids)) : null;
+  if (selfNote !== null) notes.push(selfNote);
+  return notes;
 }
 
 function toTasks(candidates: Candidate[], batch: DetailBatch): TaskSample[] {

@@ -12,6 +12,7 @@ import { loadmonEnv } from '../env.ts';
 
 import type { DetailMessage, DetailRequest } from './detail-child.ts';
 import type { Candidate, DetailBatch, DetailReader, TaskDetails } from './details.ts';
+import { registerOwnProcess } from './self.ts';
 
 /** How long one capture may wait for its details before giving up on them. */
 export const DEFAULT_DETAIL_TIMEOUT_MS = 3000;
@@ -22,7 +23,11 @@ export class ChildDetailReader implements DetailReader {
   private child: ChildProcess | null = null;
   private nextId = 1;
 
-  constructor(private readonly timeoutMs = detailTimeoutMs(DEFAULT_DETAIL_TIMEOUT_MS)) {
+  constructor(
+    private readonly timeoutMs = detailTimeoutMs(DEFAULT_DETAIL_TIMEOUT_MS),
+    /** A tree that is not a procfs mount: the child type-checks every file (reader.ts). */
+    private readonly opts: { untrusted?: boolean } = {},
+  ) {
     this.spawn();
   }
 
@@ -56,7 +61,7 @@ export class ChildDetailReader implements DetailReader {
       }, this.timeoutMs);
       child.on('message', onMessage);
       child.once('exit', onExit);
-      const req: DetailRequest = { id, dirs: taskDirs, depth };
+      const req: DetailRequest = { id, dirs: taskDirs, depth, untrusted: this.opts.untrusted ?? false };
       child.send(req);
     });
   }
@@ -67,6 +72,8 @@ export class ChildDetailReader implements DetailReader {
 
   private spawn(): ChildProcess {
     const child = fork(CHILD, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    // loadmon's own: left out of captures until it has exited (also when abandoned stuck in D).
+    child.once('exit', registerOwnProcess(child.pid));
     // A child stuck in an uninterruptible read must not keep us alive.
     child.unref();
     child.channel?.unref();

@@ -11,6 +11,8 @@ export interface DetailRequest {
   id: number;
   dirs: string[];
   depth: number;
+  /** The tree is not a procfs mount: type-check every file (reader.ts). */
+  untrusted: boolean;
 }
 
 export type DetailMessage =
@@ -18,12 +20,13 @@ export type DetailMessage =
   | { id: number; kind: 'done' }
   | { id: number; kind: 'error'; message: string };
 
-const reader = new ProcReader();
+const readers = { trusted: new ProcReader(), untrusted: new ProcReader(4096, { untrusted: true }) };
 const send = (m: DetailMessage): void => {
   process.send!(m);
 };
 
 process.on('message', (req: DetailRequest) => {
+  const reader = req.untrusted ? readers.untrusted : readers.trusted;
   try {
     for (const dir of req.dirs) {
       const details = readTaskDetails(reader, dir, req.depth);

@@ -10,19 +10,30 @@
  */
 
 import type { Snapshot, TaskState } from '../model/snapshot.ts';
-import { ProcReader } from '../procfs/reader.ts';
+import { FILE_CAP } from '../procfs/limits.ts';
+import { describeTaskFileProblem, isTaskFileProblem, ProcReader } from '../procfs/reader.ts';
 import { parseCgroup } from '../procfs/cgroup.ts';
 import { parseStack } from '../procfs/stack.ts';
 import { parseWchan } from '../procfs/wchan.ts';
 import { isDenied, isVanished } from '../errors.ts';
 
-export type StackStatus = 'ok' | 'denied' | 'vanished' | 'skipped' | 'timeout';
+/** 'unusable': the file is not what the kernel writes (reader.ts isTaskFileProblem). */
+export type StackStatus = 'ok' | 'denied' | 'vanished' | 'skipped' | 'timeout' | 'unusable';
 
 export interface TaskDetails {
   stack: string[];
   stackStatus: StackStatus;
   wchan: string | null;
   cgroup: string | null;
+  /** The first of this task's files that was unusable, "PATH: why"; the others were still read. */
+  problem?: string;
+}
+
+/** Skipped by the stat pass: threads whose task directory or stat file was unusable. */
+export interface ScanProblems {
+  threads: number;
+  /** The first one, "PATH: why". */
+  example: string | null;
 }
 
 export interface DetailBatch {
@@ -45,6 +56,10 @@ export interface Candidate {
 export interface CaptureContext {
   base: Omit<Snapshot, 'tasks' | 'notes' | 'capture'>;
   threadsScanned: number;
+  /** Threads the stat pass skipped because their files were unusable. */
+  skipped?: ScanProblems;
+  /** R/D threads of loadmon's own processes left out (self.ts), and those processes. */
+  excludedSelf?: { threads: number; pids: number[] };
   /** Start of the capture, ms since the epoch (performance.timeOrigin + now()). */
   startedAt: number;
 }
@@ -57,39 +72,47 @@ export interface DetailReader {
 
 /** Reads one task's details synchronously. Used in-process and inside the child. */
 export function readTaskDetails(reader: ProcReader, dir: string, depth: number): TaskDetails {
+  const problems: string[] = [];
   let stack: string[] = [];
   let stackStatus: StackStatus = 'skipped';
   if (depth > 0) {
+    const path = `${dir}/stack`;
     try {
-      stack = parseStack(reader.readText(`${dir}/stack`), depth);
+      stack = parseStack(reader.readText(path, FILE_CAP.stack), depth);
       stackStatus = 'ok';
     } catch (err) {
       stackStatus = classify(err);
+      if (stackStatus === 'unusable') problems.push(describeTaskFileProblem(path, err));
     }
   }
-  const wchan = optional(reader, `${dir}/wchan`, parseWchan);
-  const cgroup = optional(reader, `${dir}/cgroup`, parseCgroup);
-  return { stack, stackStatus, wchan, cgroup };
+  const wchan = optional(reader, `${dir}/wchan`, FILE_CAP.wchan, parseWchan, problems);
+  const cgroup = optional(reader, `${dir}/cgroup`, FILE_CAP.cgroup, parseCgroup, problems);
+  const d: TaskDetails = { stack, stackStatus, wchan, cgroup };
+  if (problems[0] !== undefined) d.problem = problems[0];
+  return d;
 }
 
 function classify(err: unknown): StackStatus {
   if (isDenied(err)) return 'denied';
   if (isVanished(err)) return 'vanished';
+  if (isTaskFileProblem(err)) return 'unusable';
   throw err;
 }
 
-function optional<T>(reader: ProcReader, path: string, parse: (text: string) => T | null): T | null {
+function optional<T>(reader: ProcReader, path: string, cap: number, parse: (text: string) => T | null, problems: string[]): T | null {
   try {
-    return parse(reader.readText(path));
+    return parse(reader.readText(path, cap));
   } catch (err) {
     if (isVanished(err) || isDenied(err)) return null;
-    throw err;
+    if (!isTaskFileProblem(err)) throw err;
+    problems.push(describeTaskFileProblem(path, err));
+    return null;
   }
 }
 
 /** Synchronous, in-process reads: for fixtures and tests, where nothing can hang. */
 export class InlineDetailReader implements DetailReader {
-  private readonly reader = new ProcReader();
+  constructor(private readonly reader = new ProcReader()) {}
 
   read(candidates: Candidate[], depth: number): Promise<DetailBatch> {
     const details = new Map<string, TaskDetails>();

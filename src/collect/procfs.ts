@@ -9,6 +9,10 @@
  *   (stack) go through a DetailReader with a deadline (details.ts);
  * - a thread that vanishes between readdir and read (ENOENT, ESRCH) is
  *   skipped silently; EACCES/EPERM on stacks becomes one note, not an error;
+ * - every read is bounded and non-blocking (reader.ts, limits.ts); a file
+ *   that is not what the kernel writes (--proc-root names any directory)
+ *   costs its task a note (assemble.ts), never the capture;
+ * - loadmon's own processes are left out and counted (self.ts);
  * - the state letter is decided from the raw bytes (after the last ')'), so
  *   the thousands of S threads cost one read and no string decoding.
  */
@@ -19,13 +23,15 @@ import { hostname } from 'node:os';
 import { isDenied, isVanished, procUnreadable } from '../errors.ts';
 import { SNAPSHOT_SCHEMA, type Snapshot, type TaskState } from '../model/snapshot.ts';
 import { countCpus } from '../procfs/cpus.ts';
+import { FILE_CAP } from '../procfs/limits.ts';
 import { parseLoadavg } from '../procfs/loadavg.ts';
-import { ProcReader } from '../procfs/reader.ts';
-import { parseTaskStat } from '../procfs/stat.ts';
+import { describeTaskFileProblem, isProcMount, isTaskFileProblem, ProcReader } from '../procfs/reader.ts';
+import { parseTaskStat, StatParseError } from '../procfs/stat.ts';
 import { ChildDetailReader } from './child-reader.ts';
 import type { CaptureOptions, Collector } from './collector.ts';
 import { assembleSnapshot, epochMs } from './assemble.ts';
-import { type Candidate, type CaptureContext, type DetailReader, InlineDetailReader } from './details.ts';
+import { type Candidate, type CaptureContext, type DetailReader, InlineDetailReader, type ScanProblems } from './details.ts';
+import { ownPids } from './self.ts';
 import { WatchdogDetailReader } from './watchdog-reader.ts';
 
 const CLOSE_PAREN = 0x29;
@@ -36,7 +42,7 @@ export { NOTE_NO_STACKS } from './assemble.ts';
 
 export interface ProcfsCollectorOptions {
   procRoot?: string;
-  /** Leave this process's own threads out (default true): loadmon is always R while it scans. */
+  /** Leave loadmon's own processes out (default true; self.ts): loadmon is always R while it scans. */
   excludeSelf?: boolean;
   /**
    * How stacks, wchan and cgroup are read (details.ts): 'child' (default) in
@@ -55,25 +61,27 @@ export class ProcfsCollector implements Collector {
   readonly source = 'procfs' as const;
   private readonly root: string;
   private readonly excludeSelf: boolean;
-  private readonly reader = new ProcReader();
+  private readonly reader: ProcReader;
   private readonly details: DetailReader;
 
   constructor(opts: ProcfsCollectorOptions = {}) {
     this.root = (opts.procRoot ?? '/proc').replace(/\/+$/, '') || '/';
     this.excludeSelf = opts.excludeSelf ?? true;
+    const untrusted = !isProcMount(this.root);
+    this.reader = new ProcReader(4096, { untrusted });
     const d = opts.details ?? 'child';
-    if (d === 'child') this.details = new ChildDetailReader();
-    else if (d === 'inline') this.details = new InlineDetailReader();
-    else if (d === 'watchdog') this.details = new WatchdogDetailReader(opts.emergency ?? { format: 'json', stream: false });
+    if (d === 'child') this.details = new ChildDetailReader(undefined, { untrusted });
+    else if (d === 'inline') this.details = new InlineDetailReader(new ProcReader(4096, { untrusted }));
+    else if (d === 'watchdog') this.details = new WatchdogDetailReader(opts.emergency ?? { format: 'json', stream: false }, undefined, untrusted);
     else this.details = d;
   }
 
   async capture(opts: CaptureOptions): Promise<Snapshot> {
     const startedAt = epochMs();
     const time = new Date(startedAt);
-    const loadavg = parseLoadavg(this.readRequired(`${this.root}/loadavg`));
-    const cpus = countCpus(this.readRequired(`${this.root}/stat`));
-    const { candidates, threadsScanned } = this.scanStates();
+    const loadavg = parseLoadavg(this.readRequired(`${this.root}/loadavg`, FILE_CAP.loadavg));
+    const cpus = countCpus(this.readRequired(`${this.root}/stat`, FILE_CAP.table));
+    const { candidates, threadsScanned, skipped, excludedSelf } = this.scanStates();
     const ctx: CaptureContext = {
       base: {
         schema: SNAPSHOT_SCHEMA,
@@ -85,6 +93,8 @@ export class ProcfsCollector implements Collector {
         trigger: opts.trigger ?? null,
       },
       threadsScanned,
+      skipped,
+      excludedSelf,
       startedAt,
     };
     const batch = await this.details.read(candidates, opts.depth, ctx);
@@ -97,56 +107,76 @@ export class ProcfsCollector implements Collector {
 
   /**
    * The stat pass alone: every thread's state from one read each, no stacks.
-   * Cheap enough for periodic sampling (the recorder's timeline).
+   * Cheap enough for periodic sampling (the recorder's timeline). Threads of
+   * loadmon's own processes (self.ts) are left out and counted; a thread
+   * whose task directory or stat is unusable (not what the kernel writes)
+   * is skipped and counted, never failing the pass.
    */
-  scanStates(): { candidates: Candidate[]; threadsScanned: number } {
-    const candidates: Candidate[] = [];
-    let threadsScanned = 0;
-    const self = this.excludeSelf ? process.pid : -1;
+  scanStates(): ScanResult {
+    const out: ScanResult = { candidates: [], threadsScanned: 0, skipped: { threads: 0, example: null }, excludedSelf: { threads: 0, pids: [] } };
+    const own = this.excludeSelf ? ownPids() : new Set<number>();
     for (const name of this.listPids()) {
       const pid = Number(name);
-      if (pid === self) continue;
       const pidDir = `${this.root}/${name}`;
-      let tids: string[];
-      try {
-        tids = readdirSync(`${pidDir}/task`);
-      } catch (err) {
-        if (isVanished(err) || isDenied(err)) continue;
-        throw err;
-      }
+      const tids = this.listTids(pidDir, out.skipped);
+      const mine = own.has(pid);
       for (const tid of tids) {
-        if (!isNumeric(tid)) continue;
-        const dir = `${pidDir}/task/${tid}`;
-        const c = this.statOne(pid, dir);
+        const c = this.statOne(pid, `${pidDir}/task/${tid}`, out.skipped);
         if (c === undefined) continue;
-        threadsScanned++;
-        if (c) candidates.push(c);
+        if (mine) {
+          if (c) countSelf(out.excludedSelf, pid);
+          continue;
+        }
+        out.threadsScanned++;
+        if (c) out.candidates.push(c);
       }
     }
-    return { candidates, threadsScanned };
+    return out;
   }
 
-  /** undefined: vanished; null: not R/D; else the candidate. */
-  private statOne(pid: number, dir: string): Candidate | null | undefined {
+  /** A process's thread ids; none when it vanished, is denied or its task directory is unusable. */
+  private listTids(pidDir: string, skipped: ScanProblems): string[] {
+    const path = `${pidDir}/task`;
+    try {
+      return readdirSync(path).filter(isNumeric);
+    } catch (err) {
+      if (isVanished(err) || isDenied(err)) return [];
+      if (!isTaskFileProblem(err)) throw err;
+      noteSkipped(skipped, describeTaskFileProblem(path, err));
+      return [];
+    }
+  }
+
+  /** undefined: vanished or unusable (counted in `skipped`); null: not R/D; else the candidate. */
+  private statOne(pid: number, dir: string, skipped: ScanProblems): Candidate | null | undefined {
+    const path = `${dir}/stat`;
     let n: number;
     try {
-      n = this.reader.readInto(`${dir}/stat`);
+      n = this.reader.readInto(path, FILE_CAP.stat);
     } catch (err) {
       if (isVanished(err) || isDenied(err)) return undefined;
-      throw err;
+      if (!isTaskFileProblem(err)) throw err;
+      noteSkipped(skipped, describeTaskFileProblem(path, err));
+      return undefined;
     }
     const buf = this.reader.buffer;
     const close = buf.lastIndexOf(CLOSE_PAREN, n - 1);
     if (close < 0 || close + 2 >= n) return null;
     const st = buf[close + 2];
     if (st !== STATE_R && st !== STATE_D) return null;
-    const stat = parseTaskStat(buf.toString('utf8', 0, n));
-    return { pid, tid: stat.pid, comm: stat.comm, state: stat.state as TaskState, dir };
+    try {
+      const stat = parseTaskStat(buf.toString('utf8', 0, n));
+      return { pid, tid: stat.pid, comm: stat.comm, state: stat.state as TaskState, dir };
+    } catch (err) {
+      if (!(err instanceof StatParseError)) throw err;
+      noteSkipped(skipped, `${path}: ${err.message}`);
+      return undefined;
+    }
   }
 
-  private readRequired(path: string): string {
+  private readRequired(path: string, cap: number): string {
     try {
-      return this.reader.readText(path);
+      return this.reader.readText(path, cap);
     } catch (err) {
       throw procUnreadable(path, err);
     }
@@ -161,8 +191,31 @@ export class ProcfsCollector implements Collector {
   }
 }
 
-function isNumeric(name: string): boolean {
-  const c = name.charCodeAt(0);
-  return c >= 48 && c <= 57;
+export interface ScanResult {
+  candidates: Candidate[];
+  /** Threads whose state was read, loadmon's own left out. */
+  threadsScanned: number;
+  skipped: ScanProblems;
+  excludedSelf: { threads: number; pids: number[] };
 }
 
+function noteSkipped(skipped: ScanProblems, example: string): void {
+  skipped.threads++;
+  skipped.example ??= example;
+}
+
+function countSelf(excluded: { threads: number; pids: number[] }, pid: number): void {
+  excluded.threads++;
+  if (!excluded.pids.includes(pid)) excluded.pids.push(pid);
+}
+
+/** A PID or TID directory name: digits only (a crafted tree may hold "1\x1b[2J"). */
+function isNumeric(name: string): boolean {
+  const c = name.charCodeAt(0);
+  if (c < 48 || c > 57) return false;
+  for (let i = 1; i < name.length; i++) {
+    const d = name.charCodeAt(i);
+    if (d < 48 || d > 57) return false;
+  }
+  return true;
+}

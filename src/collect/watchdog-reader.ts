@@ -48,13 +48,16 @@ export function loaderFlags(argv: readonly string[]): string[] {
 }
 
 export class WatchdogDetailReader implements DetailReader {
-  private readonly reader = new ProcReader();
+  private readonly reader: ProcReader;
   private readonly worker: Worker;
 
   constructor(
     private readonly out: EmergencyOutput,
     private readonly timeoutMs = detailTimeoutMs(DEFAULT_DETAIL_TIMEOUT_MS),
+    /** A tree that is not a procfs mount: type-check every file (reader.ts). */
+    untrusted = false,
   ) {
+    this.reader = new ProcReader(4096, { untrusted });
     // Started now so that its boot overlaps the stat pass.
     this.worker = new Worker(WORKER, { execArgv: loaderFlags(process.execArgv) });
     this.worker.unref();

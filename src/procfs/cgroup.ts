@@ -5,7 +5,11 @@
  * path wins, in this order: unified (what systemd and modern tools use), the
  * v1 cpu controller (the one that matters for runnable tasks), name=systemd,
  * then any other controller. If every path is the root, the answer is "/".
+ * The kernel writes paths of at most PATH_MAX bytes: a longer one (a crafted
+ * tree) is cut there, with a marker.
  */
+
+import { capBytes, CGROUP_PATH_MAX_BYTES } from './limits.ts';
 
 export function parseCgroup(text: string): string | null {
   let unified: string | null = null;
@@ -27,7 +31,8 @@ export function parseCgroup(text: string): string | null {
     else if (controllers === 'name=systemd') systemd = path;
     else other ??= path;
   }
-  return unified ?? cpu ?? systemd ?? other ?? any;
+  const path = unified ?? cpu ?? systemd ?? other ?? any;
+  return path === null ? null : capBytes(path, CGROUP_PATH_MAX_BYTES);
 }
 
 /** One line of /proc/PID/cgroup: a v1 hierarchy (id > 0, its controllers) or v2 (id 0, none). */
@@ -42,6 +47,7 @@ export interface CgroupMembership {
 /**
  * Every line of /proc/PID/cgroup. The path is everything after the second
  * colon (a cgroup name may itself contain ':'); the v2 line is "0::/path".
+ * A path longer than the kernel can write names no cgroup: its line is left out.
  */
 export function parseCgroupPaths(text: string): CgroupMembership[] {
   const out: CgroupMembership[] = [];
@@ -51,8 +57,10 @@ export function parseCgroupPaths(text: string): CgroupMembership[] {
     if (b < 0) continue;
     const id = Number(raw.slice(0, a));
     if (!Number.isInteger(id) || id < 0) continue;
+    const path = raw.slice(b + 1);
+    if (path.length * 3 > CGROUP_PATH_MAX_BYTES && Buffer.byteLength(path) > CGROUP_PATH_MAX_BYTES) continue;
     const list = raw.slice(a + 1, b);
-    out.push({ hierarchyId: id, controllers: list === '' ? [] : list.split(','), path: raw.slice(b + 1) });
+    out.push({ hierarchyId: id, controllers: list === '' ? [] : list.split(','), path });
   }
   return out;
 }

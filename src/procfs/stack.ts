@@ -2,17 +2,22 @@
  * Parser for /proc/PID/task/TID/stack: one frame a line, innermost first,
  * each "[<addr>] symbol+0xoff/0xsize" where the address is zeroed ("[<0>]")
  * unless kptr_restrict allows more. We keep only the symbol text: kernel
- * addresses are never printed by loadmon.
+ * addresses are never printed by loadmon. At most STACK_MAX_FRAMES frames of
+ * at most FRAME_MAX_BYTES each (limits.ts).
  */
+
+import { capBytes, FRAME_MAX_BYTES, STACK_MAX_FRAMES } from './limits.ts';
 
 export function parseStack(text: string, depth: number): string[] {
   const frames: string[] = [];
+  const max = Math.min(depth, STACK_MAX_FRAMES);
   let start = 0;
-  while (start < text.length && frames.length < depth) {
+  while (start < text.length && frames.length < max) {
     let end = text.indexOf('\n', start);
     if (end < 0) end = text.length;
     const frame = stripAddress(text.slice(start, end).trim());
-    if (frame !== '') frames.push(frame);
+    // No kernel symbol is this long: a crafted tree's line is cut, visibly.
+    if (frame !== '') frames.push(capBytes(frame, FRAME_MAX_BYTES));
     start = end + 1;
   }
   return frames;

@@ -7,6 +7,8 @@
  * the first field after it. Field numbers below follow proc(5), 1-based.
  */
 
+import { capBytes, COMM_MAX_BYTES } from './limits.ts';
+
 export interface TaskStat {
   pid: number;
   comm: string;
@@ -29,7 +31,8 @@ export function parseTaskStat(line: string): TaskStat {
   if (open <= 0 || close < open) throw new StatParseError(`not a stat line: ${JSON.stringify(line.slice(0, 80))}`);
   const pid = Number(line.slice(0, open));
   if (!Number.isInteger(pid) || pid <= 0) throw new StatParseError(`bad pid in stat line: ${JSON.stringify(line.slice(0, 20))}`);
-  const comm = line.slice(open + 2, close);
+  // The kernel writes at most 64 bytes; more comes from a crafted tree.
+  const comm = capBytes(line.slice(open + 2, close), COMM_MAX_BYTES);
   // After ") " come fields 3.. separated by single spaces.
   const rest = line.slice(close + 2).trimEnd().split(' ');
   const state = rest[0];
