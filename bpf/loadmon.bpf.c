@@ -21,6 +21,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "loadmon.h"
+#include "kfuncs.h"
 
 /* bpf_get_task_stack and bpf_seq_write are GPL-only helpers. */
 char LICENSE[] SEC("license") = "GPL";
@@ -38,12 +39,13 @@ char LICENSE[] SEC("license") = "GPL";
 __u64 depth = 20;
 /* 0: kernel stacks for D tasks only (the recorder's 1 s samples). */
 __u64 r_stacks = 1;
-__u64 skip_tgid_a = 0;
-__u64 skip_tgid_b = 0;
+__u64 skip_tgid_a;
+__u64 skip_tgid_b;
 /* Tasks visited that produced no record. Only tasks that write nothing are
  * counted here, so a re-run of the program for a task whose record did not
- * fit in the seq buffer cannot count it twice. */
-__u64 passed_over = 0;
+ * fit in the seq buffer cannot count it twice.
+ */
+__u64 passed_over;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -58,7 +60,8 @@ struct task_struct___pre514 {
 } __attribute__((preserve_access_index));
 
 /* Direct loads, not BPF_CORE_READ: the iterator's task pointer is trusted,
- * and these two reads are all that most tasks cost. */
+ * and these two reads are all that most tasks cost.
+ */
 static __always_inline unsigned int task_state(struct task_struct *t)
 {
 	if (bpf_core_field_exists(t->__state))
@@ -67,7 +70,8 @@ static __always_inline unsigned int task_state(struct task_struct *t)
 }
 
 /* The letter /proc/PID/stat shows (fs/proc/array.c task_state_index), for the
- * two states loadmon keeps; 0 for every other state. */
+ * two states loadmon keeps; 0 for every other state.
+ */
 static __always_inline char load_state(struct task_struct *t)
 {
 	unsigned int st = task_state(t);
@@ -77,14 +81,17 @@ static __always_inline char load_state(struct task_struct *t)
 		return 'D';
 	/* exit_state is in another cache line of the task_struct: only running
 	 * (or dead) tasks read it -- an exiting task is a zombie, not R. Every
-	 * sleeping thread, most of a pass, costs one line. */
+	 * sleeping thread, most of a pass, costs one line.
+	 */
 	/* The idle tasks (swapper/N) are always TASK_RUNNING but never load:
 	 * the open-coded walk starts at init_task, swapper/0 itself. flags is
-	 * in the same cache line as __state. */
+	 * in the same cache line as __state.
+	 */
 	if (report == TASK_RUNNING)
 		return (t->flags & PF_IDLE) || t->exit_state ? 0 : 'R';
 	/* D is the highest reported bit; TASK_NOLOAD (idle kthreads, TASK_IDLE)
-	 * does not count toward the load average. */
+	 * does not count toward the load average.
+	 */
 	if ((report & ~(TASK_UNINTERRUPTIBLE | 1)) == 0 && (report & TASK_UNINTERRUPTIBLE) && !(st & TASK_NOLOAD))
 		return 'D';
 	return 0;
@@ -229,9 +236,7 @@ int dump_tasks(struct bpf_iter__task *ctx)
  * pass, under RCU, and sends its records through a ring buffer (one program
  * run could not fit them in the seq_file buffer).
  */
-extern int bpf_iter_task_new(struct bpf_iter_task *it, struct task_struct *task, unsigned int flags) __weak __ksym;
-extern struct task_struct *bpf_iter_task_next(struct bpf_iter_task *it) __weak __ksym;
-extern void bpf_iter_task_destroy(struct bpf_iter_task *it) __weak __ksym;
+/* The open-coded task iterator's kfuncs: kfuncs.h. */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -239,8 +244,8 @@ struct {
 } records SEC(".maps");
 
 /* Threads walked, and records the ring buffer had no room for, in the last pass. */
-__u64 walked = 0;
-__u64 lost = 0;
+__u64 walked;
+__u64 lost;
 
 SEC("iter/task")
 int dump_all(struct bpf_iter__task *ctx)
@@ -271,7 +276,7 @@ int dump_all(struct bpf_iter__task *ctx)
 
 /* ---- on-CPU sampling ---- */
 
-__u64 sample_skip_tgid = 0;
+__u64 sample_skip_tgid;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
@@ -323,12 +328,12 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx)
 #define OFFCPU_OPEN_MAX 16384
 #define OFFCPU_ACC_MAX 16384
 
-__u64 offcpu_slot = 0;
+__u64 offcpu_slot;
 /* loadmon's own processes (the helper and Node), left out as the iterator leaves them out. */
-__u64 offcpu_skip_a = 0;
-__u64 offcpu_skip_b = 0;
+__u64 offcpu_skip_a;
+__u64 offcpu_skip_b;
 /* Intervals lost because a map was full. */
-__u64 offcpu_dropped = 0;
+__u64 offcpu_dropped;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -430,7 +435,8 @@ static __always_inline void offcpu_end(struct task_struct *p)
 	v.cgroup = o->cgroup;
 	__builtin_memcpy(v.comm, o->comm, sizeof(v.comm));
 	/* Closed before it is counted: the helper, reading the open intervals
-	 * after draining the sums, must never see one as both. */
+	 * after draining the sums, must never see one as both.
+	 */
 	bpf_map_delete_elem(&offcpu_open, &tid);
 	if (offcpu_slot)
 		offcpu_add(&offcpu_sums_1, &s->key, &v);
@@ -450,7 +456,8 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 			offcpu_begin(ctx, prev, s);
 	}
 	/* Normally closed at its wakeup already; this catches a wakeup missed
-	 * while the programs were being attached. */
+	 * while the programs were being attached.
+	 */
 	if (blocked_in_d(next))
 		offcpu_end(next);
 	return 0;
@@ -492,7 +499,8 @@ int BPF_PROG(on_wakeup, struct task_struct *p)
 
 /* Low bits of the owner words: mutex MUTEX_FLAGS (0x07); rwsem
  * RWSEM_OWNER_FLAGS_MASK (0x03) with RWSEM_READER_OWNED (0x01: readers hold
- * it, the pointer is only a hint); rt_mutex RT_MUTEX_HAS_WAITERS (0x01). */
+ * it, the pointer is only a hint); rt_mutex RT_MUTEX_HAS_WAITERS (0x01).
+ */
 #define MUTEX_FLAGS 0x07UL
 #define RWSEM_READER_OWNED 0x01UL
 #define RWSEM_OWNER_FLAGS 0x03UL
@@ -502,7 +510,7 @@ int BPF_PROG(on_wakeup, struct task_struct *p)
 #define LOCK_ACC_MAX 16384
 
 /* Waits lost because a map was full. */
-__u64 lock_dropped = 0;
+__u64 lock_dropped;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

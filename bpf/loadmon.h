@@ -49,11 +49,13 @@ struct lm_sample_key {
 };
 
 /* Raw kernel frames kept per off-CPU interval: the scheduler's and the
- * tracepoint's own frames come first and are dropped in Node. */
+ * tracepoint's own frames come first and are dropped in Node.
+ */
 #define LM_OFFCPU_DEPTH 40
 
 /* A thread that went off CPU in D: written at switch-out, read at switch-in
- * (and by the helper for the intervals still open when it reads). */
+ * (and by the helper for the intervals still open when it reads).
+ */
 struct lm_offcpu_open {
 	__u64 start_ns; /* bpf_ktime_get_ns(), CLOCK_MONOTONIC */
 	__u64 cgroup; /* kernfs id of the thread's cgroup v2 */
@@ -87,7 +89,8 @@ struct lm_offcpu_val {
 #define LM_LOCK_COMM 16
 
 /* A thread waiting for a sleeping lock: written at contention_begin, read at
- * contention_end (and by the helper for the waits still open). */
+ * contention_end (and by the helper for the waits still open).
+ */
 struct lm_lock_open {
 	__u64 start_ns; /* bpf_ktime_get_ns(), CLOCK_MONOTONIC */
 	__u64 lock;
