@@ -4,9 +4,13 @@
  * the tasks back, the memory manager's stalls, the lock's holder and what
  * the holder itself waits for. Each cause cites what bears on it; a line
  * without such evidence says what the stack alone lets us infer.
+ *
+ * The sentences go to terminals, the dashboard and the report's JSON as they
+ * are, so every name in them (device, cgroup path, lock, frame, comm) is
+ * escaped here, once (format/escape.ts); the evidence keeps the real values.
  */
 
-import { escapeComm } from '../format/escape.ts';
+import { escapeText } from '../format/escape.ts';
 import type { ChainLink } from '../model/evidence.ts';
 import { isSchedFrame } from '../procfs/stack.ts';
 import { type CauseId, classifyStack } from './causes.ts';
@@ -47,7 +51,7 @@ function ioDetail(stacks: ReadonlyArray<{ frames: string[] }>, v: VerdictInput):
   const psiText = psi !== null && psi !== undefined && psi > 0 ? `, PSI io full peaked at ${psi.toFixed(0)}%` : '';
   if (devices.length === 0) return { headline: '', tail: inferred(stacks) + psiText, evidence: {} };
   return {
-    headline: ` on ${devices.map((d) => d.name).join(', ')}`,
+    headline: ` on ${devices.map((d) => escapeText(d.name)).join(', ')}`,
     tail: `; ${devices.map(deviceText).join('; ')}${psiText}`,
     evidence: { devices: devices.map(deviceRef) },
   };
@@ -60,23 +64,22 @@ function lockDetail(stacks: ReadonlyArray<{ frames: string[] }>, chains: readonl
 }
 
 export function chainText(c: ChainLink): string {
-  // Comms are the tasks' own choice: escaped, as every human format escapes them.
-  const who = c.waiter_processes.length === 1 ? ` of ${escapeComm(c.waiter_processes[0]!.comm)}` : '';
-  const lock = c.lock.name ?? `a ${c.lock.kind}`;
+  const who = c.waiter_processes.length === 1 ? ` of ${escapeText(c.waiter_processes[0]!.comm)}` : '';
+  const lock = escapeText(c.lock.name ?? `a ${c.lock.kind}`);
   const waiters = `${c.waiters.toFixed(2)} threads${who} (${c.waiter_threads} seen) wait for ${lock}`;
   if (!c.holder) return `${waiters}, held by readers or with no recorded owner`;
   const h = c.holder;
   // The innermost frame the kernel would show: the wait's site, not the scheduler's.
   const site = h.stack.find((f) => !isSchedFrame(f)) ?? h.stack[0];
-  const where = site ? ` in ${site}` : '';
+  const where = site ? ` in ${escapeText(site)}` : '';
   const state = h.state === null ? (site ? `, itself blocked${where}` : '') : `, itself ${stateText(h.state)}${where}`;
-  const why = c.holder_cause ? ` (${c.holder_cause})` : '';
+  const why = c.holder_cause ? ` (${escapeText(c.holder_cause)})` : '';
   const others = c.other_holders > 0 ? `; ${c.other_holders} other thread${c.other_holders === 1 ? '' : 's'} held it in turn` : '';
-  return `${waiters}, held by tid ${h.tid} (${escapeComm(h.comm)})${state}${why}${others}`;
+  return `${waiters}, held by tid ${h.tid} (${escapeText(h.comm)})${state}${why}${others}`;
 }
 
 function stateText(state: string): string {
-  return state === 'D' ? 'in D' : state === 'R' ? 'running (R)' : `in state ${state}`;
+  return state === 'D' ? 'in D' : state === 'R' ? 'running (R)' : `in state ${escapeText(state)}`;
 }
 
 function cgroupDetail(stacks: ReadonlyArray<{ frames: string[] }>, v: VerdictInput, tasks: readonly TaskRef[]): WaitDetail {
@@ -87,8 +90,8 @@ function cgroupDetail(stacks: ReadonlyArray<{ frames: string[] }>, v: VerdictInp
   const devices = io ? (v.evidence?.devices ?? []).filter((d) => limits.some((l) => l.dev === d.dev)).slice(0, 1) : [];
   const idle = devices.length > 0 && devices[0]!.util < 0.5 ? `; the device itself is not the bottleneck: ${deviceText(devices[0]!)}` : '';
   return {
-    headline: ` (${first.limit} limit of ${first.path})`,
-    tail: `; ${limits.map((l) => `${l.path}: ${l.detail}`).join('; ')}${idle}`,
+    headline: ` (${first.limit} limit of ${escapeText(first.path)})`,
+    tail: `; ${limits.map(limitText).join('; ')}${idle}`,
     evidence: { cgroups: limits.map(cgroupRef), ...(devices.length > 0 ? { devices: devices.map(deviceRef) } : {}) },
   };
 }
@@ -109,7 +112,7 @@ function memoryDetail(stacks: ReadonlyArray<{ frames: string[] }>, v: VerdictInp
   const tail = parts.length > 0 ? `; ${parts.join(', ')}` : inferred(stacks);
   return {
     headline: '',
-    tail: tail + limits.map((l) => `; ${l.path}: ${l.detail}`).join(''),
+    tail: tail + limits.map((l) => `; ${limitText(l)}`).join(''),
     evidence: limits.length > 0 ? { cgroups: limits.map(cgroupRef) } : {},
   };
 }
@@ -128,12 +131,16 @@ function inferred(stacks: ReadonlyArray<{ frames: string[] }>): string {
   if (!top || top.frames.length === 0) return '';
   const c = classifyStack(top.frames);
   if (!c.waits_for || !c.frame) return '';
-  return `; waiting for ${c.waits_for} (${c.inferred ? 'inferred from' : 'seen in'} ${c.frame})`;
+  return `; waiting for ${c.waits_for} (${c.inferred ? 'inferred from' : 'seen in'} ${escapeText(c.frame)})`;
 }
 
 function deviceText(d: { name: string; util: number; await_ms: number | null; in_flight: number }): string {
   const wait = d.await_ms === null ? '' : `, ${d.await_ms.toFixed(d.await_ms < 10 ? 2 : 0)} ms per request`;
-  return `${d.name} ${Math.round(d.util * 100)}% busy${wait}, ${d.in_flight} in flight`;
+  return `${escapeText(d.name)} ${Math.round(d.util * 100)}% busy${wait}, ${d.in_flight} in flight`;
+}
+
+function limitText(l: PeriodCgroupLimit): string {
+  return `${escapeText(l.path)}: ${escapeText(l.detail)}`;
 }
 
 function deviceRef<T extends { name: string; util: number; await_ms: number | null; in_flight: number }>(d: T): T {

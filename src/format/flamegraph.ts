@@ -4,8 +4,11 @@
  * the bottom, width proportional to task observations, one <title> tooltip
  * per frame, and a small inline script (search by regular expression,
  * highlight, "matched %", reset). A pure function: same stacks, same bytes.
+ * Frame names come escaped from foldSnapshots (escape.ts); the title and
+ * subtitle are escaped here, and everything is XML-escaped on output.
  */
 
+import { escapeText } from './escape.ts';
 import { type FoldedStack, USER_MARK } from './folded.ts';
 
 export interface FlameOptions {
@@ -83,8 +86,8 @@ export function renderFlameGraph(stacks: readonly FoldedStack[], opts: FlameOpti
     '#search, #reset { cursor: pointer; pointer-events: all; fill: #333; }',
     ']]></style>',
     `<rect x="0" y="0" width="${width}" height="${height}" fill="#f8f8f8"/>`,
-    `<text id="title" x="${width / 2}" y="24">${xml(opts.title)}</text>`,
-    opts.subtitle ? `<text x="${pad}" y="42">${xml(opts.subtitle)}</text>` : '',
+    `<text id="title" x="${width / 2}" y="24">${xml(escapeText(opts.title))}</text>`,
+    opts.subtitle ? `<text x="${pad}" y="42">${xml(escapeText(opts.subtitle))}</text>` : '',
     `<text id="search" x="${width - pad - 160}" y="24">Search</text>`,
     `<text id="reset" x="${width - pad - 90}" y="24">Reset</text>`,
     `<text id="matched" x="${width - pad - 160}" y="${height - 10}"></text>`,

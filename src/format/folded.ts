@@ -6,12 +6,14 @@
  * its state, so R load shows in the graph too. An R task sampled by the eBPF
  * collector's profile window has a user-space stack: its frames come first
  * (outermost first), each marked with the `_[u]` suffix, then its kernel
- * frames, if any (unmarked, as in every other stack).
+ * frames, if any (unmarked, as in every other stack). Every name is escaped
+ * (escape.ts): folded text goes to terminals and into flamegraph.pl, and the
+ * SVG and speedscope renderings take their names from here.
  */
 
 import type { Snapshot } from '../model/snapshot.ts';
 import { normalizeFrame } from '../procfs/stack.ts';
-import { escapeComm } from './escape.ts';
+import { escapeText } from './escape.ts';
 
 /** Suffix of user-space frames (flamegraph.pl's annotations are `_[k]`, `_[j]`...; it shows this one as text). */
 export const USER_MARK = '_[u]';
@@ -26,10 +28,10 @@ export function foldSnapshots(snapshots: Iterable<Snapshot>): FoldedStack[] {
   const m = new Map<string, FoldedStack>();
   for (const s of snapshots) {
     for (const t of s.tasks) {
-      const kernel = t.stack.map((f) => cleanFrame(normalizeFrame(f.trim()))).reverse();
-      const user = (t.user_stack ?? []).map((f) => `${cleanFrame(normalizeFrame(f.trim()))}${USER_MARK}`).reverse();
-      const inner = kernel.length + user.length > 0 ? [...user, ...kernel] : [`[${t.state}: no kernel stack]`];
-      const frames = [cleanFrame(escapeComm(t.comm)), ...inner];
+      const kernel = t.stack.map((f) => cleanFrame(escapeText(normalizeFrame(f.trim())))).reverse();
+      const user = (t.user_stack ?? []).map((f) => `${cleanFrame(escapeText(normalizeFrame(f.trim())))}${USER_MARK}`).reverse();
+      const inner = kernel.length + user.length > 0 ? [...user, ...kernel] : [`[${escapeText(t.state)}: no kernel stack]`];
+      const frames = [cleanFrame(escapeText(t.comm)), ...inner];
       const key = frames.join(';');
       const f = m.get(key);
       if (f) f.count++;
@@ -39,9 +41,9 @@ export function foldSnapshots(snapshots: Iterable<Snapshot>): FoldedStack[] {
   return [...m.values()].sort((a, b) => (a.frames.join(';') < b.frames.join(';') ? -1 : 1));
 }
 
-/** ';' separates frames and a line ends at '\n': neither may appear inside one. */
+/** ';' separates frames; line breaks are already escaped (escapeText). */
 function cleanFrame(f: string): string {
-  return f.replace(/;/g, ':').replace(/[\r\n]/g, ' ');
+  return f.replace(/;/g, ':');
 }
 
 export function formatFolded(stacks: readonly FoldedStack[]): string {

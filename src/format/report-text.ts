@@ -3,13 +3,14 @@
 import { CAUSES } from '../analyze/causes.ts';
 import type { Contribution } from '../analyze/attribution.ts';
 import type { Report } from '../model/report.ts';
-import { escapeComm } from './escape.ts';
+import { escapeText } from './escape.ts';
 import { verdictEvidence } from './evidence-text.ts';
 
 export function formatReportText(r: Report): string {
   const out: string[] = [];
+  // The store's name and what it holds are escaped too: a store copied off another machine is untrusted.
   out.push(
-    `loadmon report  store ${r.store}  host ${r.host ?? '?'}  cpus ${r.cpus ?? '?'}  threshold ${r.threshold ?? '?'}`,
+    escapeText(`loadmon report  store ${r.store}  host ${r.host ?? '?'}  cpus ${r.cpus ?? '?'}  threshold ${r.threshold ?? '?'}`),
     `period ${r.period.from ?? '-'} .. ${r.period.to ?? '-'}`,
   );
   if (!r.load) {
@@ -33,9 +34,10 @@ export function formatReportText(r: Report): string {
 
   out.push('', 'verdict:');
   r.verdict.forEach((v, i) => {
+    // The sentence is composed with its names already escaped (analyze/verdict-text.ts).
     out.push(`  ${i + 1}. ${v.text}`);
-    for (const s of v.evidence.stacks) out.push(`     stack (${s.count}): ${s.frames.length ? s.frames.join(' <- ') : '(no kernel stack: on a CPU)'}`);
-    if (v.evidence.tasks.length) out.push(`     tasks: ${v.evidence.tasks.map((t) => `${escapeComm(t.comm)} pid ${t.pid}${t.tid !== t.pid ? ` tid ${t.tid}` : ''}`).join(', ')}`);
+    for (const s of v.evidence.stacks) out.push(`     stack (${s.count}): ${s.frames.length ? frameList(s.frames) : '(no kernel stack: on a CPU)'}`);
+    if (v.evidence.tasks.length) out.push(`     tasks: ${v.evidence.tasks.map((t) => `${escapeText(t.comm)} pid ${t.pid}${t.tid !== t.pid ? ` tid ${t.tid}` : ''}`).join(', ')}`);
     if (v.evidence.captures.length) out.push(`     captures: ${v.evidence.captures.map((c) => `#${c}`).join(' ')}`);
     out.push(...verdictEvidence(v.evidence));
   });
@@ -72,7 +74,7 @@ export function formatReportText(r: Report): string {
       out.push('  by process:    blocked  mean D   ended');
       for (const p of b.processes) {
         out.push(
-          `  ${secs(p.blocked_s).padStart(17)} ${p.mean_d.toFixed(2).padStart(7)} ${String(p.intervals).padStart(7)}  pid ${p.pid} ${escapeComm(p.comm)}${p.cgroup ? `  ${p.cgroup}` : ''}`,
+          `  ${secs(p.blocked_s).padStart(17)} ${p.mean_d.toFixed(2).padStart(7)} ${String(p.intervals).padStart(7)}  pid ${p.pid} ${escapeText(p.comm)}${p.cgroup ? `  ${escapeText(p.cgroup)}` : ''}`,
         );
       }
     }
@@ -80,7 +82,7 @@ export function formatReportText(r: Report): string {
     if (b.commands.some((c) => c.processes > 1)) {
       out.push('  by command:    blocked  mean D   ended');
       for (const c of b.commands) {
-        out.push(`  ${secs(c.blocked_s).padStart(17)} ${c.mean_d.toFixed(2).padStart(7)} ${String(c.intervals).padStart(7)}  ${escapeComm(c.comm)} (${c.processes} process${c.processes === 1 ? '' : 'es'})`);
+        out.push(`  ${secs(c.blocked_s).padStart(17)} ${c.mean_d.toFixed(2).padStart(7)} ${String(c.intervals).padStart(7)}  ${escapeText(c.comm)} (${c.processes} process${c.processes === 1 ? '' : 'es'})`);
       }
     }
     if (b.stacks.length) {
@@ -88,9 +90,9 @@ export function formatReportText(r: Report): string {
       for (const s of b.stacks) {
         out.push(
           `  ${secs(s.blocked_s).padStart(17)} ${s.mean_d.toFixed(2).padStart(7)} ${String(s.intervals).padStart(7)}  ${CAUSES[s.cause].id.padEnd(8)}  ${
-            s.frames.length ? s.frames.slice(0, 6).join(' <- ') : '(no kernel stack)'
+            s.frames.length ? frameList(s.frames.slice(0, 6)) : '(no kernel stack)'
           }`,
-          `${' '.repeat(36)}in: ${s.processes.map((x) => `${escapeComm(x.comm)} ${x.pid} (${secs(x.blocked_s)})`).join(', ')}${
+          `${' '.repeat(36)}in: ${s.processes.map((x) => `${escapeText(x.comm)} ${x.pid} (${secs(x.blocked_s)})`).join(', ')}${
             (s.distinct_processes ?? 0) > s.processes.length ? `, +${s.distinct_processes! - s.processes.length}` : ''
           }`,
         );
@@ -103,8 +105,8 @@ export function formatReportText(r: Report): string {
     for (const s of r.stacks) {
       const cause = s.state === 'D' ? CAUSES[s.cause].id : 'cpu';
       out.push(
-        `  ${String(s.count).padStart(5)}  ${s.share.toFixed(2).padStart(6)}  ${s.state}  ${cause.padEnd(8)}  ${s.frames.length ? s.frames.slice(0, 6).join(' <- ') : '(no kernel stack)'}`,
-        `${' '.repeat(28)}tasks: ${s.tasks.slice(0, 5).map((t) => `${escapeComm(t.comm)} ${t.pid}/${t.tid}`).join(', ')}${s.distinctTasks > 5 ? `, +${s.distinctTasks - 5}` : ''}`,
+        `  ${String(s.count).padStart(5)}  ${s.share.toFixed(2).padStart(6)}  ${s.state}  ${cause.padEnd(8)}  ${s.frames.length ? frameList(s.frames.slice(0, 6)) : '(no kernel stack)'}`,
+        `${' '.repeat(28)}tasks: ${s.tasks.slice(0, 5).map((t) => `${escapeText(t.comm)} ${t.pid}/${t.tid}`).join(', ')}${s.distinctTasks > 5 ? `, +${s.distinctTasks - 5}` : ''}`,
       );
     }
   }
@@ -112,7 +114,7 @@ export function formatReportText(r: Report): string {
     out.push('', 'captures:');
     for (const c of r.captures) {
       out.push(
-        `  #${c.id}  ${c.time}  load1 ${c.load1.toFixed(2)}  ${c.r} R  ${c.d} D  (${c.source}; context: ${c.context.samples} samples in the 60 s before` +
+        `  #${c.id}  ${c.time}  load1 ${c.load1.toFixed(2)}  ${c.r} R  ${c.d} D  (${escapeText(c.source)}; context: ${c.context.samples} samples in the 60 s before` +
           `${c.context.max_load1 !== null ? `, load1 up to ${c.context.max_load1.toFixed(2)}` : ''})`,
       );
     }
@@ -124,10 +126,15 @@ function table(title: string, rows: Contribution[], isProcess: boolean): string[
   if (rows.length === 0) return [];
   const out = [`  ${title}:    share      R      D`];
   for (const c of rows) {
-    const name = isProcess && c.comm !== undefined ? `pid ${c.pid} ${escapeComm(c.comm)}${c.cgroup ? `  ${c.cgroup}` : ''}` : escapeComm(c.key);
+    const name = isProcess && c.comm !== undefined ? `pid ${c.pid} ${escapeText(c.comm)}${c.cgroup ? `  ${escapeText(c.cgroup)}` : ''}` : escapeText(c.key);
     out.push(`  ${c.total.toFixed(2).padStart(17)} ${c.r.toFixed(2).padStart(6)} ${c.d.toFixed(2).padStart(6)}  ${name}`);
   }
   return out;
+}
+
+/** Frames innermost first, as one escaped line. */
+function frameList(frames: readonly string[]): string {
+  return frames.map(escapeText).join(' <- ');
 }
 
 function secs(s: number): string {

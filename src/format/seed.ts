@@ -3,11 +3,13 @@
  * main.c): a banner of 30 '!', "Load: a, b, c", the R tasks, then the D
  * tasks, each task line followed by its frames as stack_trace_print() prints
  * them (one space, then the symbol). The seed printed the kernel's
- * task->pid, which is the thread id.
+ * task->pid, which is the thread id. Comms and frames are escaped
+ * (escape.ts): the seed printed them raw into the kernel log, a terminal
+ * must not get them raw.
  */
 
 import type { Snapshot, TaskSample } from '../model/snapshot.ts';
-import { escapeComm } from './escape.ts';
+import { escapeText } from './escape.ts';
 
 export function formatSeed(s: Snapshot): string {
   const out: string[] = [];
@@ -21,6 +23,6 @@ export function formatSeed(s: Snapshot): string {
 }
 
 function pushTask(out: string[], label: string, t: TaskSample): void {
-  out.push(`${label}, comm: ${escapeComm(t.comm)}, pid ${t.tid}`);
-  for (const f of t.stack) out.push(` ${f}`);
+  out.push(`${label}, comm: ${escapeText(t.comm)}, pid ${t.tid}`);
+  for (const f of t.stack) out.push(` ${escapeText(f)}`);
 }

@@ -2,8 +2,14 @@
  * speedscope's file format (https://www.speedscope.app/file-format-schema.json):
  * one "sampled" profile whose samples are the folded stacks (root first, as
  * the format wants) weighted by their task counts. Frames are shared by name.
+ *
+ * Although a JSON file, it is a rendering for people (speedscope shows the
+ * names as they are), and JSON escaping leaves C1 and bidi controls raw: the
+ * frame names are the folded ones, escaped (escape.ts), and so is the
+ * profile's name. The real values are in the snapshot JSON.
  */
 
+import { escapeText } from './escape.ts';
 import type { FoldedStack } from './folded.ts';
 
 export const SPEEDSCOPE_SCHEMA = 'https://www.speedscope.app/file-format-schema.json';
@@ -25,7 +31,8 @@ export interface SpeedscopeFile {
   exporter: string;
 }
 
-export function toSpeedscope(stacks: readonly FoldedStack[], name: string, exporter: string): SpeedscopeFile {
+export function toSpeedscope(stacks: readonly FoldedStack[], title: string, exporter: string): SpeedscopeFile {
+  const name = escapeText(title);
   const index = new Map<string, number>();
   const frames: Array<{ name: string }> = [];
   const samples: number[][] = [];

@@ -6,7 +6,7 @@
 
 import { countStates, groupByStack, type StackGroup } from '../analyze/group.ts';
 import type { BlockedRecent, Snapshot, TaskSample } from '../model/snapshot.ts';
-import { escapeComm } from './escape.ts';
+import { escapeText } from './escape.ts';
 import { captureVerdict } from '../analyze/capture-verdict.ts';
 import { captureEvidence, chainLines } from './evidence-text.ts';
 
@@ -17,7 +17,8 @@ export function formatText(s: Snapshot): string {
   const out: string[] = [];
   const { R, D } = countStates(s.tasks);
   const la = s.loadavg;
-  out.push(`loadmon ${s.time.replace('T', ' ').replace(/\.\d+Z$/, 'Z')}  host ${s.host}  source ${s.source}`);
+  // Host, source and time too: a capture read back from a copied store carries whatever it was given.
+  out.push(escapeText(`loadmon ${s.time.replace('T', ' ').replace(/\.\d+Z$/, 'Z')}  host ${s.host}  source ${s.source}`));
   out.push(
     `load average: ${la.load1.toFixed(2)} ${la.load5.toFixed(2)} ${la.load15.toFixed(2)}` +
       `  cpus: ${s.cpus}  load1/cpu: ${s.cpus > 0 ? (la.load1 / s.cpus).toFixed(2) : '?'}`,
@@ -28,7 +29,7 @@ export function formatText(s: Snapshot): string {
       (s.capture.dropped ? `  (${s.capture.dropped} not stored)` : ''),
   );
   if (s.trigger) {
-    out.push(`trigger: load1 ${s.trigger.load1.toFixed(2)} >= threshold ${s.trigger.threshold_spec} (capture #${s.trigger.capture_index})`);
+    out.push(`trigger: load1 ${s.trigger.load1.toFixed(2)} >= threshold ${escapeText(s.trigger.threshold_spec)} (capture #${s.trigger.capture_index})`);
   }
   if (s.tasks.length === 0) out.push('', 'no task is running, runnable or in uninterruptible sleep');
   for (const g of groupByStack(s.tasks)) {
@@ -40,7 +41,8 @@ export function formatText(s: Snapshot): string {
   if (s.tasks.length > 0) formatVerdict(out, s);
   if (s.notes.length > 0) {
     out.push('', 'notes:');
-    for (const n of s.notes) out.push(`  - ${n}`);
+    // Notes quote paths and the helper's errors.
+    for (const n of s.notes) out.push(`  - ${escapeText(n)}`);
   }
   return `${out.join('\n')}\n`;
 }
@@ -62,8 +64,8 @@ function formatBlockedRecent(out: string[], b: BlockedRecent): void {
   for (const x of b.stacks) {
     const ms = x.blocked_ms >= 1000 ? `${(x.blocked_ms / 1000).toFixed(1)}s` : `${x.blocked_ms.toFixed(1)}ms`;
     out.push(
-      `  ${ms.padStart(8)}  ${String(x.ended).padStart(5)} ended  pid ${x.pid} ${escapeComm(x.comm)}  ` +
-        `${x.stack.length ? x.stack.slice(0, 5).map((f) => functionName(f)).join(' <- ') : '(no kernel stack)'}`,
+      `  ${ms.padStart(8)}  ${String(x.ended).padStart(5)} ended  pid ${x.pid} ${escapeText(x.comm)}  ` +
+        `${x.stack.length ? x.stack.slice(0, 5).map((f) => escapeText(functionName(f))).join(' <- ') : '(no kernel stack)'}`,
     );
   }
   for (const c of b.chains ?? []) out.push(...chainLines(c, '  '));
@@ -71,9 +73,9 @@ function formatBlockedRecent(out: string[], b: BlockedRecent): void {
 
 function formatGroup(out: string[], g: StackGroup): void {
   const what = g.state === 'D' ? 'uninterruptible (D)' : 'running/runnable (R)';
-  const where = g.stack.length > 0 ? `in ${functionName(g.stack[0]!)}` : 'no kernel stack';
+  const where = g.stack.length > 0 ? `in ${escapeText(functionName(g.stack[0]!))}` : 'no kernel stack';
   out.push(`${g.tasks.length} ${g.tasks.length === 1 ? 'task' : 'tasks'} ${what}, ${where}`);
-  for (const f of g.stack) out.push(`    ${f}`);
+  for (const f of g.stack) out.push(`    ${escapeText(f)}`);
   const byProcess = new Map<number, TaskSample[]>();
   for (const t of g.tasks) {
     const list = byProcess.get(t.pid);
@@ -84,13 +86,13 @@ function formatGroup(out: string[], g: StackGroup): void {
   for (const threads of procs.slice(0, MAX_PROCESSES_PER_GROUP)) {
     const first = threads[0]!;
     const tids = threads.map((t) => t.tid).join(',');
-    const comms = [...new Set(threads.map((t) => escapeComm(t.comm)))].join(',');
-    const cg = first.cgroup ? `  cgroup ${first.cgroup}` : '';
+    const comms = [...new Set(threads.map((t) => escapeText(t.comm)))].join(',');
+    const cg = first.cgroup ? `  cgroup ${escapeText(first.cgroup)}` : '';
     out.push(`  pid ${first.pid} ${comms}  tid ${tids}${cg}${blockedFor(threads)}`);
     // bpf with a profile window: what the R threads were running in user space.
     for (const t of threads) {
       if (!t.user_stack?.length) continue;
-      out.push(`    tid ${t.tid} user stack (${t.samples ?? 0} samples): ${t.user_stack.join(' <- ')}`);
+      out.push(`    tid ${t.tid} user stack (${t.samples ?? 0} samples): ${t.user_stack.map(escapeText).join(' <- ')}`);
     }
   }
   if (procs.length > MAX_PROCESSES_PER_GROUP) {

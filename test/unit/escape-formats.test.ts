@@ -1,0 +1,207 @@
+/**
+ * Every human format, fed data in which EVERY string that a task, the kernel
+ * or a store could have written carries terminal escapes, line breaks and
+ * Unicode bidi controls, prints none of them raw (issue 11, item 1). The
+ * data is poisoned by walking the objects, so a field added later is
+ * poisoned too; the report goes through the real pipeline (store, analysis,
+ * verdict sentences) so the names inside composed sentences are covered.
+ */
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+
+import { buildReport } from '../../src/analyze/report.ts';
+import { chainText } from '../../src/analyze/verdict-text.ts';
+import { renderFlameGraph } from '../../src/format/flamegraph.ts';
+import { foldSnapshots, formatFolded } from '../../src/format/folded.ts';
+import { render } from '../../src/format/index.ts';
+import { formatReportText } from '../../src/format/report-text.ts';
+import { toSpeedscope } from '../../src/format/speedscope.ts';
+import type { Evidence, ChainLink } from '../../src/model/evidence.ts';
+import type { Snapshot } from '../../src/model/snapshot.ts';
+import type { StoredChain, TimelineSample } from '../../src/model/timeline.ts';
+import { StoreReader, StoreWriter } from '../../src/store/index.ts';
+import { fixture } from '../helpers/fixtures.ts';
+import { SESSION, sample } from '../helpers/store.ts';
+import { checkWellFormedXml } from '../helpers/xml.ts';
+
+/** ESC sequences, CR/LF, a C1 CSI, DEL, NUL, RLO, a line separator, an isolate, a backslash. */
+const P = '\x1b[2J\r\n\u009b31m\x7f\x00\u202e\u2028\u2066\\';
+/** What a terminal must never receive from loadmon's human formats (LF only as loadmon's own line ends). */
+// eslint-disable-next-line no-control-regex
+const FORBIDDEN = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
+
+/** Enumerations that loadmon's logic branches on; a hostile value there is a different test (a crafted store). */
+const ENUM_KEYS = new Set(['schema', 'state', 'cause', 'kind', 'limit', 'hierarchy', 'reason', 'd_from', 'time']);
+const FRAME_KEYS = new Set(['stack', 'frames', 'user_stack']);
+
+/** A frame keeps its symbol's base name (the cause table still matches it) and carries P as a clone suffix. */
+function poisonFrame(f: string): string {
+  const m = /^([^+ ]+)(.*)$/s.exec(f)!;
+  return `${m[1]}.${P}${m[2]}`;
+}
+
+/** A deep copy with P around every string (frames: inside), except the enumerations. */
+function poison<T>(v: T, key = ''): T {
+  if (typeof v === 'string') return (ENUM_KEYS.has(key) ? v : `${P}${v}${P}`) as T;
+  if (Array.isArray(v)) return v.map((x) => (FRAME_KEYS.has(key) && typeof x === 'string' ? poisonFrame(x) : poison(x, key))) as T;
+  if (v !== null && typeof v === 'object') {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, poison(x, k)])) as T;
+  }
+  return v;
+}
+
+function assertClean(out: string, what: string, clean?: string): void {
+  const bad = FORBIDDEN.exec(out);
+  assert.equal(bad, null, `${what}: raw U+${bad?.[0]?.codePointAt(0)?.toString(16).padStart(4, '0')} in ${JSON.stringify(out.slice(Math.max(0, (bad?.index ?? 0) - 40), (bad?.index ?? 0) + 10))}`);
+  // A raw LF from a name would forge a line: the poisoned output has exactly the clean one's lines.
+  if (clean !== undefined) assert.equal(out.split('\n').length, clean.split('\n').length, `${what}: line count`);
+}
+
+// Real 6.18 stacks (this host).
+const FLUSH = ['submit_bio_wait+0x5b/0xa0', 'blkdev_issue_flush+0x3c/0x50', 'ext4_sync_file+0x176/0x3a0', 'vfs_fsync_range+0x3c/0x90', 'do_syscall_64+0x7d/0x7f0'];
+const DIO_WRITE = ['ext4_file_write_iter+0x2f8/0x8a0', 'vfs_write+0x26e/0x450', 'ksys_write+0x6d/0xf0', 'do_syscall_64+0x7d/0x7f0'];
+const CHARGE = ['mem_cgroup_handle_over_high+0x10a/0x250', 'exit_to_user_mode_loop+0x4b/0x120', 'do_syscall_64+0x7d/0x7f0'];
+
+const EVIDENCE: Evidence = {
+  window_ms: 5000,
+  devices: [{ name: 'vda', dev: '254:0', util: 0.97, reads_s: 3, writes_s: 1800, read_kib_s: 12, write_kib_s: 7200, await_ms: 1.2, in_flight: 4, queue: 3.9 }],
+  memory: { direct_reclaim_s: 10, pgscan_direct_s: 500, compact_stall_s: 1, major_faults_s: 4, swap_in_s: 2, refaults_s: 30 },
+  cgroups: [
+    { path: '/batch', limit: 'io', detail: 'io: writes 1.00 MiB/s on 254:0 at its limit', at_limit: true, hierarchy: 'v1', ratio: 1, rate: 0, dev: '254:0', pids: [20] },
+    { path: '/small', limit: 'memory', detail: 'memory: 63.9 MiB used of a 64 MiB limit', at_limit: true, hierarchy: 'v1', ratio: 0.99, rate: 120, dev: null, pids: [30] },
+  ],
+};
+
+const CHAIN: ChainLink = {
+  lock: { kind: 'rwsem', address: null, name: 'i_rwsem of inode 12 on vda' },
+  waiters: 1.9,
+  waiter_threads: 2,
+  waiter_processes: [{ pid: 20, comm: 'dwriter' }],
+  holder: { pid: 20, tid: 23, comm: 'dwriter', state: 'D', stack: ['io_schedule_timeout+0x1/0x2 [sched]', ...FLUSH] },
+  holder_cause: 'block I/O / writeback, waiting for bio',
+  other_holders: 1,
+};
+
+/** A capture with every optional part: R with a user stack, D in I/O, lock and memcg waits, evidence, chains, notes. */
+function richSnapshot(timeMs: number): Snapshot {
+  const task = (pid: number, tid: number, state: 'R' | 'D', stack: string[], cgroup: string): Snapshot['tasks'][number] => ({
+    pid, tid, comm: 'dwriter', state, stack, wchan: stack.length ? stack[0]!.replace(/\+.*/, '') : null, cgroup,
+  });
+  return {
+    schema: 'loadmon.snapshot/v1',
+    time: new Date(timeMs).toISOString(),
+    host: 'vm',
+    source: 'bpf',
+    cpus: 2,
+    loadavg: { load1: 6.5, load5: 4, load15: 2, runnable: 3, threads: 300 },
+    trigger: { reason: 'load1>=threshold', threshold: 3, threshold_spec: '1.5/cpu', load1: 6.5, cooldown_ms: 20_000, capture_index: 1 },
+    capture: { ms: 3.2, threads_scanned: 300, walk_ms: 0.4, profile_ms: 2000 },
+    tasks: [
+      { ...task(10, 10, 'R', [], '/user.slice'), user_stack: ['spin+0x12/0x40 (loadgen)', 'main+0x5/0x80 (loadgen)'], samples: 97 },
+      task(20, 21, 'D', FLUSH, '/batch'),
+      task(20, 22, 'D', DIO_WRITE, '/batch'),
+      { ...task(20, 23, 'D', FLUSH, '/batch'), blocked_ms: 1500 },
+      task(30, 31, 'D', CHARGE, '/small'),
+      // Outside any limited cgroup: a plain block-I/O line citing the busy device.
+      task(40, 41, 'D', FLUSH, '/other'),
+      task(40, 42, 'D', FLUSH, '/other'),
+    ],
+    notes: ['no user stacks: cannot read /proc/PID/maps of 10', 'the task iterator reported: -EFAULT'],
+    blocked_recent: {
+      window_ms: 60_000,
+      mean_d: 2.5,
+      stacks: [{ pid: 20, comm: 'dwriter', cgroup: '/batch', stack: FLUSH, blocked_ms: 90_000, ended: 800 }],
+      chains: [CHAIN],
+    },
+    evidence: EVIDENCE,
+  };
+}
+
+const SNAPSHOTS: Snapshot[] = [
+  richSnapshot(Date.parse('2026-12-01T10:01:00Z')),
+  ...['vfork', 'lock', 'cgroup', 'memory', 'netfs', 'block-io', 'unknown'].map((n) => JSON.parse(fixture('verdict', `${n}.json`)) as Snapshot),
+];
+
+test('hostile strings: snapshot text and seed print no control or bidi character, and forge no line', () => {
+  for (const s of SNAPSHOTS) {
+    for (const format of ['text', 'seed'] as const) {
+      assertClean(render(poison(s), format, false), `${format} of ${s.host}`, render(s, format, false));
+    }
+  }
+});
+
+test('hostile strings: folded stacks, the SVG flame graph and speedscope names are escaped', () => {
+  const clean = foldSnapshots(SNAPSHOTS);
+  const folded = foldSnapshots(SNAPSHOTS.map((s) => poison(s)));
+  assertClean(formatFolded(folded), 'folded', formatFolded(clean));
+  const svg = renderFlameGraph(folded, { title: `capture ${P}`, subtitle: `sub ${P}` });
+  assertClean(svg, 'svg');
+  checkWellFormedXml(svg);
+  assertClean(JSON.stringify(toSpeedscope(folded, `capture ${P}`, 'loadmon test')), 'speedscope');
+});
+
+test('hostile strings: a crafted store\'s task states (enumerations printed as text) are escaped too', () => {
+  const states = (prefix: string): Snapshot => {
+    const s = richSnapshot(0);
+    s.tasks = s.tasks.map((t) => ({ ...t, stack: [], user_stack: [], state: `${prefix}R` as 'R' }));
+    return s;
+  };
+  assertClean(formatFolded(foldSnapshots([states(P)])), 'folded state', formatFolded(foldSnapshots([states('')])));
+  assertClean(chainText({ ...CHAIN, holder: { ...CHAIN.holder!, state: `${P}S` } }), 'chain holder state');
+});
+
+const dir = mkdtempSync(join(tmpdir(), 'loadmon-escape-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A bpf recording: scans, measured D, evidence and wait-for chains in every sample, and captures. */
+function record(path: string, hostile: boolean): void {
+  const p = <T>(v: T): T => (hostile ? poison(v) : v);
+  const w = StoreWriter.open(path);
+  w.beginSession(p({ ...SESSION, source: 'bpf', scanAbove: 0, threshold: 1 }));
+  const t0 = Date.parse('2026-12-01T10:00:00Z');
+  for (let i = 0; i < 60; i++) {
+    const s: TimelineSample = sample(t0 + i * 1000, 6, [
+      { pid: 10, comm: 'spinner', r: 1, d: 0, cgroup: '/user.slice' },
+      { pid: 20, comm: 'dwriter', r: 1, d: 3, cgroup: '/batch' },
+      { pid: 30, comm: 'hog', r: 0, d: 1, cgroup: '/small' },
+      { pid: 40, comm: 'bwriter', r: 0, d: 2, cgroup: '/other' },
+    ]);
+    s.offcpu = {
+      windowMs: 1000,
+      entries: [
+        { pid: 20, comm: 'dwriter', cgroup: '/batch', stack: FLUSH, ms: 2000, ended: 100 },
+        { pid: 21, comm: 'dwriter', cgroup: '/batch', stack: DIO_WRITE, ms: 900, ended: 20 },
+        { pid: 30, comm: 'hog', cgroup: '/small', stack: CHARGE, ms: 800, ended: 20 },
+        { pid: 40, comm: 'bwriter', cgroup: '/other', stack: FLUSH, ms: 1500, ended: 50 },
+      ],
+    };
+    s.evidence = { ...EVIDENCE, window_ms: 1000 };
+    const stored: StoredChain = { ...CHAIN, key: 'inode:254:0:12', wait_ms: 1900 };
+    s.chains = [stored];
+    w.insertSample(p(s));
+  }
+  w.insertCapture(p(richSnapshot(t0 + 30_000)));
+  w.close();
+}
+
+test('hostile strings: report text (load, verdict sentences with their evidence, attribution, measured D, stacks, captures)', () => {
+  const texts = [false, true].map((hostile) => {
+    const path = join(dir, `${hostile ? 'hostile' : 'clean'}.db`);
+    record(path, hostile);
+    const r = StoreReader.open(path);
+    try {
+      const report = buildReport(r, { since: null, until: null, top: 10 });
+      // The store path is the user's own argument, but a copied store's name could be anything.
+      return formatReportText(hostile ? { ...report, store: `${P}${report.store}` } : report);
+    } finally {
+      r.close();
+    }
+  });
+  // Sanity: the hostile names reached the sentences (escaped), so the test covers them.
+  assert.match(texts[1]!, /\\x1b\[2J/);
+  assertClean(texts[1]!, 'report text', texts[0]!);
+});
