@@ -11,6 +11,10 @@
  * Comms are escaped by the module: every byte outside 0x21..0x7e, and the
  * backslash, is written as \xHH. Unknown keys are ignored so the module can
  * add fields without breaking older readers.
+ *
+ * Errors quote the offending text in that same notation (shown()), so a
+ * malformed or crafted file cannot put control or bidi characters on the
+ * terminal the error is printed to, and the quote reads back exactly.
  */
 
 import { kmodFormat } from '../errors.ts';
@@ -47,7 +51,7 @@ export function parseLoadMonitor(text: string): KmodSnapshot[] {
   const header = lines[0];
   if (header === undefined) throw kmodFormat(1, 'empty: expected the header line "load_monitor 1"');
   const hm = /^load_monitor (\d+)$/.exec(header);
-  if (!hm) throw kmodFormat(1, `expected the header line "load_monitor 1", got ${JSON.stringify(header.slice(0, 60))}`);
+  if (!hm) throw kmodFormat(1, `expected the header line "load_monitor 1", got ${quote(header, 60)}`);
   if (Number(hm[1]) !== KMOD_FORMAT_VERSION) {
     throw kmodFormat(1, `format version ${hm[1]} is not supported (this loadmon reads version ${KMOD_FORMAT_VERSION})`);
   }
@@ -88,7 +92,7 @@ export function parseLoadMonitor(text: string): KmodSnapshot[] {
       case '':
         break;
       default:
-        throw kmodFormat(lineNo, `unknown line kind ${JSON.stringify(kind.slice(0, 20))}`);
+        throw kmodFormat(lineNo, `unknown line kind ${quote(kind, 20)}`);
     }
   }
   if (cur) throw kmodFormat(lines.length, `snapshot ${cur.seq} has no end line (truncated copy?)`);
@@ -100,7 +104,7 @@ function fields(rest: string, lineNo: number): Map<string, string> {
   for (const part of rest.split(' ')) {
     if (part === '') continue;
     const eq = part.indexOf('=');
-    if (eq <= 0) throw kmodFormat(lineNo, `expected key=value, got ${JSON.stringify(part.slice(0, 40))}`);
+    if (eq <= 0) throw kmodFormat(lineNo, `expected key=value, got ${quote(part, 40)}`);
     m.set(part.slice(0, eq), part.slice(eq + 1));
   }
   return m;
@@ -114,20 +118,20 @@ function raw(f: Map<string, string>, key: string, lineNo: number): string {
 
 function intField(f: Map<string, string>, key: string, lineNo: number): number {
   const v = raw(f, key, lineNo);
-  if (!/^\d+$/.test(v)) throw kmodFormat(lineNo, `${key}=${v} is not a whole number`);
+  if (!/^\d+$/.test(v)) throw kmodFormat(lineNo, `${key}=${shown(v, 40)} is not a whole number`);
   return Number(v);
 }
 
 function loadField(f: Map<string, string>, key: string, lineNo: number): number {
   const v = raw(f, key, lineNo);
-  if (!/^\d+\.\d\d$/.test(v)) throw kmodFormat(lineNo, `${key}=${v} is not a load such as 3.12`);
+  if (!/^\d+\.\d\d$/.test(v)) throw kmodFormat(lineNo, `${key}=${shown(v, 40)} is not a load such as 3.12`);
   return Number(v);
 }
 
 function parseSnapshotLine(rest: string, lineNo: number): KmodSnapshot {
   const f = fields(rest, lineNo);
   const time = raw(f, 'time_ns', lineNo);
-  if (!/^\d+$/.test(time)) throw kmodFormat(lineNo, `time_ns=${time} is not a whole number`);
+  if (!/^\d+$/.test(time)) throw kmodFormat(lineNo, `time_ns=${shown(time, 40)} is not a whole number`);
   return {
     seq: intField(f, 'seq', lineNo),
     timeNs: BigInt(time),
@@ -148,7 +152,7 @@ function parseSnapshotLine(rest: string, lineNo: number): KmodSnapshot {
 function parseTaskLine(rest: string, lineNo: number): KmodTask {
   const f = fields(rest, lineNo);
   const state = raw(f, 'state', lineNo);
-  if (state !== 'R' && state !== 'D') throw kmodFormat(lineNo, `state=${state} is neither R nor D`);
+  if (state !== 'R' && state !== 'D') throw kmodFormat(lineNo, `state=${shown(state, 20)} is neither R nor D`);
   return {
     tid: intField(f, 'tid', lineNo),
     pid: intField(f, 'pid', lineNo),
@@ -165,7 +169,7 @@ export function unescapeComm(s: string, lineNo = 0): string {
     const c = s.charCodeAt(i);
     if (c === 0x5c) {
       const hex = s.slice(i + 1, i + 4);
-      if (!/^x[0-9a-fA-F]{2}$/.test(hex)) throw kmodFormat(lineNo, `bad escape in comm ${JSON.stringify(s)}`);
+      if (!/^x[0-9a-fA-F]{2}$/.test(hex)) throw kmodFormat(lineNo, `bad escape in comm ${quote(s, 80)}`);
       bytes.push(parseInt(hex.slice(1), 16));
       i += 3;
     } else if (c < 0x21 || c > 0x7e) {
@@ -175,4 +179,18 @@ export function unescapeComm(s: string, lineNo = 0): string {
     }
   }
   return Buffer.from(bytes).toString('utf8');
+}
+
+/** The module's own notation (bytes outside 0x21..0x7e and the backslash as \xHH), of at most `max` characters. */
+function shown(s: string, max: number): string {
+  const cut = s.length > max ? s.slice(0, max) : s;
+  let out = '';
+  for (const b of Buffer.from(cut, 'utf8')) {
+    out += b < 0x21 || b > 0x7e || b === 0x5c ? `\\x${b.toString(16).padStart(2, '0')}` : String.fromCharCode(b);
+  }
+  return s.length > max ? `${out}...` : out;
+}
+
+function quote(s: string, max: number): string {
+  return `"${shown(s, max)}"`;
 }
