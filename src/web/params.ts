@@ -15,7 +15,7 @@ export function parseTime(name: string, raw: unknown): number | null {
   const s = raw.trim();
   const parsed = /^\d+$/.test(s) ? parseEpochMs(s) : looksIso(s) ? parseIsoTime(s) : null;
   if (parsed === null) throw httpBadRequest(`${name}: '${clip(s)}' is not a time (${TIME_HINT})`);
-  if (!parsed.ok) throw httpBadRequest(`${name}: '${clip(s)}' ${parsed.why}`);
+  if (!parsed.ok) throw httpBadRequest(`${name}: '${clip(s)}': ${parsed.why}`);
   return parsed.ms;
 }
 

@@ -12,7 +12,7 @@
 /** The last millisecond of year 9999, the latest time a 4-digit ISO year can name. */
 export const MAX_TIME_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
-export const TIME_RANGE_TEXT = `0 … ${MAX_TIME_MS} ms, 1970-01-01 … 9999-12-31 UTC`;
+const OUT_OF_RANGE = `out of range: 1970-01-01 … 9999-12-31 UTC, 0 … ${MAX_TIME_MS} ms`;
 
 export type TimeParse = { ok: true; ms: number } | { ok: false; why: string };
 
@@ -22,7 +22,7 @@ const ISO = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1
 export function parseEpochMs(s: string): TimeParse {
   // Compared as text first: a 30-digit number is not exact as a double.
   const n = /^\d{1,16}$/.test(s) ? Number(s) : Infinity;
-  return n <= MAX_TIME_MS ? { ok: true, ms: n } : { ok: false, why: `out of range (${TIME_RANGE_TEXT})` };
+  return n <= MAX_TIME_MS ? { ok: true, ms: n } : { ok: false, why: OUT_OF_RANGE };
 }
 
 /** True when the string has the shape of an ISO date/time (whether or not it names a real one). */
@@ -44,13 +44,13 @@ export function parseIsoTime(s: string): TimeParse {
   const back = new Date(0);
   back.setUTCFullYear(y, mo - 1, d);
   const same = back.getUTCFullYear() === y && back.getUTCMonth() === mo - 1 && back.getUTCDate() === d;
-  if (!same) return { ok: false, why: `${m[1]}-${m[2]}-${m[3]} is not a date` };
-  if (hh > 23 || mi > 59 || ss > 59) return { ok: false, why: 'not a time of day (00:00:00 … 23:59:59)' };
+  if (!same) return { ok: false, why: 'no such date' };
+  if (hh > 23 || mi > 59 || ss > 59) return { ok: false, why: 'no such time of day: 00:00:00 … 23:59:59' };
   const local = back.setUTCHours(hh, mi, ss, ms);
   const offset = zoneOffsetMin(m[8]);
-  if (offset === null) return { ok: false, why: 'not a UTC offset (-23:59 … +23:59)' };
+  if (offset === null) return { ok: false, why: 'no such UTC offset: -23:59 … +23:59' };
   const t = local - offset * 60_000;
-  return t >= 0 && t <= MAX_TIME_MS ? { ok: true, ms: t } : { ok: false, why: `out of range (${TIME_RANGE_TEXT})` };
+  return t >= 0 && t <= MAX_TIME_MS ? { ok: true, ms: t } : { ok: false, why: OUT_OF_RANGE };
 }
 
 /** "Z", "+02:00", "-0530" -> minutes east of UTC; none is UTC; null when out of range. */
