@@ -33,32 +33,28 @@ static const char *perm_or_load(int err)
 	return err == EPERM || err == EACCES ? "perm" : "load";
 }
 
-/* Whether the kernel's BTF has a type of that name and kind. */
-static int kernel_has(const char *name, int kind)
+/* What this kernel has, from its BTF (read once: it is a few MiB). */
+struct kernel_features {
+	int task_kfuncs; /* the open-coded task iterator (6.7+) */
+	int lock_tracepoints; /* lock:contention_begin/end (5.19+) */
+};
+
+static void probe_kernel(struct kernel_features *k)
 {
 	struct btf *btf = btf__load_vmlinux_btf();
-	int found;
-
-	if (!btf)
-		return 0;
-	found = btf__find_by_name_kind(btf, name, kind) >= 0;
-	btf__free(btf);
-	return found;
-}
-
-/* The open-coded task iterator's kfuncs (6.7+), unless LOADMON_BPF_ITER_TASK forces dump_tasks. */
-static int use_task_kfuncs(void)
-{
 	const char *force = getenv("LOADMON_BPF_ITER_TASK");
 
-	return kernel_has("bpf_iter_task_new", BTF_KIND_FUNC) && !(force && *force);
-}
-
-/* lock:contention_begin/end (5.19+): the lock programs can load. */
-static int has_lock_tracepoints(void)
-{
-	return kernel_has("btf_trace_contention_begin", BTF_KIND_TYPEDEF) &&
-	       kernel_has("btf_trace_contention_end", BTF_KIND_TYPEDEF);
+	k->task_kfuncs = 0;
+	k->lock_tracepoints = 0;
+	if (!btf)
+		return;
+	/* LOADMON_BPF_ITER_TASK forces dump_tasks, as on kernels before 6.7. */
+	k->task_kfuncs = btf__find_by_name_kind(btf, "bpf_iter_task_new", BTF_KIND_FUNC) >= 0 &&
+			 !(force && *force);
+	k->lock_tracepoints =
+		btf__find_by_name_kind(btf, "btf_trace_contention_begin", BTF_KIND_TYPEDEF) >= 0 &&
+		btf__find_by_name_kind(btf, "btf_trace_contention_end", BTF_KIND_TYPEDEF) >= 0;
+	btf__free(btf);
 }
 
 /* What failed, for the fatal line. */
@@ -101,12 +97,13 @@ static int load_skel(struct lm_ctx *ctx, int task_kfuncs, int locks, struct load
 /* A kernel that has the lock tracepoints but refuses their programs: go on without chains. */
 static int load_programs(struct lm_ctx *ctx, struct load_fail *f)
 {
-	int kfuncs = use_task_kfuncs();
-	int locks = has_lock_tracepoints();
-	int err = load_skel(ctx, kfuncs, locks, f);
+	struct kernel_features k;
+	int err;
 
-	if (err && locks)
-		err = load_skel(ctx, kfuncs, 0, f);
+	probe_kernel(&k);
+	err = load_skel(ctx, k.task_kfuncs, k.lock_tracepoints, f);
+	if (err && k.lock_tracepoints)
+		err = load_skel(ctx, k.task_kfuncs, 0, f);
 	return err;
 }
 
