@@ -263,6 +263,25 @@ describe('load_monitor.ko in QEMU', { skip: SKIP }, () => {
         }
       });
 
+      test('loadmon watch in the guest leaves the parameters `loadmon kmod load` set, writes only typed options', () => {
+        const results = artifact(rel, 'results.txt');
+        for (const check of [
+          'loadmon kmod load --threshold 1.5 --interval 20ms --cooldown 1s',
+          'kmod load set threshold 1.50 interval_ms 20 cooldown_s 1',
+          'loadmon watch --source kmod reported a module capture',
+          'watch without options keeps threshold 1.50 interval_ms 20 cooldown_s 1',
+          'watch --threshold 1.25 writes only the threshold',
+        ]) {
+          assert.ok(results.split('\n').includes(`PASS ${check}`), `PASS ${check}\n${results}`);
+        }
+        const s = JSON.parse(artifact(rel, 'loadmon-watch.txt')) as Snapshot;
+        assert.equal(s.source, 'kmod');
+        // What the module was set to by kmod load, read back by watch, not watch's defaults (3, 20 s).
+        assert.equal(s.trigger?.threshold, 1.5);
+        assert.equal(s.trigger?.cooldown_ms, 1000);
+        assert.ok(s.tasks.some((t) => t.state === 'D'));
+      });
+
       test('max_tasks bounds the snapshot and counts what it drops', () => {
         const snaps = snapshots(rel, 'load_monitor-maxtasks.txt');
         assert.equal(snaps.length, 2);

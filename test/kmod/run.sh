@@ -69,6 +69,28 @@ build_helpers() {
 	done
 }
 
+# loadmon itself for the guest's CLI checks (kmod load, then watch): this
+# host's node with the shared libraries it needs (in /lm/lib; its ELF
+# interpreter where node looks for it), the built dist/ and commander.
+# Without dist/ the guest reports FAIL for those checks.
+stage_loadmon() {
+	local st=$1 node lib
+
+	if [ ! -f "$ROOT/dist/cli/main.js" ]; then
+		log "dist/ is not built (npm run build): the guest's loadmon checks will fail"
+		return 0
+	fi
+	node=$(readlink -f "$(command -v node)")
+	mkdir -p "$st/lm/lib" "$st/lib64" "$st/lm/loadmon/node_modules"
+	cp "$node" "$st/lm/node"
+	for lib in $(ldd "$node" | awk '/=> \// { print $3 }'); do
+		cp -L "$lib" "$st/lm/lib/"
+	done
+	cp -L /lib64/ld-linux-x86-64.so.2 "$st/lib64/"
+	cp -r "$ROOT/dist" "$ROOT/package.json" "$st/lm/loadmon/"
+	cp -r "$ROOT/node_modules/commander" "$st/lm/loadmon/node_modules/"
+}
+
 make_initramfs() {
 	local out=$1 st="$1/initramfs"
 
@@ -80,6 +102,7 @@ make_initramfs() {
 	install -m 0755 "$HERE/guest/init.sh" "$st/init"
 	cp "$out/build/load_monitor.ko" "$OUT/helpers/lm-fixture" \
 		"$OUT/helpers/lm-procscan" "$st/lm/"
+	stage_loadmon "$st"
 	(cd "$st" && find . | cpio -o -H newc --quiet | gzip -1) \
 		>"$out/initramfs.cpio.gz"
 	rm -rf "$st"
@@ -89,7 +112,7 @@ boot() {
 	local dir=$1 out=$2 rc=0
 
 	timeout --kill-after=10 "$TIMEOUT" qemu-system-x86_64 \
-		-accel tcg,thread=multi -cpu max -m 512 -smp 2 \
+		-accel tcg,thread=multi -cpu max -m 1024 -smp 2 \
 		-nographic -no-reboot \
 		-kernel "$dir/vmlinuz" -initrd "$out/initramfs.cpio.gz" \
 		-append 'console=ttyS0 panic=-1 loglevel=1 oops=panic' \

@@ -167,6 +167,40 @@ check "the walking worker does not capture itself" \
 check "rmmod main" rmmod load_monitor
 check "/proc/load_monitor gone after rmmod" [ ! -e "$PROCF" ]
 
+# ---- 4b. loadmon: watch leaves the parameters kmod load set ---------------
+# `watch` used to write its defaults (threshold 3, interval 10 ms, cooldown
+# 20 s) into the module, undoing `kmod load`; it must write only what was typed.
+lm() { LD_LIBRARY_PATH=/lm/lib /lm/node /lm/loadmon/dist/cli/main.js "$@"; }
+# bounded: a watch that never sees a capture is killed (busybox timeout runs programs, not functions)
+lm_bounded() { timeout 240 env LD_LIBRARY_PATH=/lm/lib /lm/node /lm/loadmon/dist/cli/main.js "$@"; }
+params() { echo "$(cat $PARAMS/threshold) $(cat $PARAMS/interval_ms) $(cat $PARAMS/cooldown_s)"; }
+if [ -x /lm/node ] && [ -f /lm/loadmon/dist/cli/main.js ]; then
+	info "loadmon in the guest at $(uptime_s)s (each node start takes seconds under TCG)"
+	if lm kmod load --ko "$KO" --threshold 1.5 --interval 20ms --cooldown 1s >/tmp/lm-load.txt 2>&1; then
+		pass "loadmon kmod load --threshold 1.5 --interval 20ms --cooldown 1s"
+	else
+		fail "loadmon kmod load: $(tail -1 /tmp/lm-load.txt)"
+	fi
+	check "kmod load set threshold 1.50 interval_ms 20 cooldown_s 1" \
+		[ "$(params)" = "1.50 20 1" ]
+	lm_bounded watch --source kmod --count 1 --json >/tmp/lm-watch.json 2>/tmp/lm-watch.err
+	section loadmon-watch /tmp/lm-watch.json
+	section loadmon-watch-stderr /tmp/lm-watch.err
+	check "loadmon watch --source kmod reported a module capture" \
+		grep -Eq '"source": ?"kmod"' /tmp/lm-watch.json
+	info "parameters after watch: $(params)"
+	check "watch without options keeps threshold 1.50 interval_ms 20 cooldown_s 1" \
+		[ "$(params)" = "1.50 20 1" ]
+	lm_bounded watch --source kmod --threshold 1.25 --count 1 --quiet \
+		>/dev/null 2>/tmp/lm-watch2.err
+	info "parameters after watch --threshold 1.25: $(params)"
+	check "watch --threshold 1.25 writes only the threshold" \
+		[ "$(params)" = "1.25 20 1" ]
+else
+	fail "loadmon kmod load + watch: no node or dist/ in the guest (npm run build on the host)"
+fi
+loaded && rmmod load_monitor
+
 # ---- 5. small max_tasks: dropped > 0 ----------------------------------
 if insmod "$KO" threshold=1 cooldown_s=1 max_tasks=5 keep=2; then
 	pass "insmod max_tasks=5 keep=2"
