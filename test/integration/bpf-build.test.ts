@@ -80,8 +80,12 @@ test('ARCH defaults to the kernel name of uname -m, and can be overridden', { sk
   const expected = ({ x64: 'x86', arm64: 'arm64' } as Record<string, string>)[arch()];
   const dry = (extra: string[]): string => make([`OUT=${join(tmp, 'dry')}`, '-n', ...extra, 'object']);
   if (expected) assert.match(dry([]), new RegExp(`-D__TARGET_ARCH_${expected} `));
-  assert.match(dry(['ARCH=arm64']), /-D__TARGET_ARCH_arm64 /);
-  assert.doesNotMatch(dry(['ARCH=arm64']), /__TARGET_ARCH_x86/);
+  // The kernel's names and uname -m's are both taken.
+  for (const [given, kernel] of [['arm64', 'arm64'], ['aarch64', 'arm64'], ['x86', 'x86'], ['x86_64', 'x86']]) {
+    const cmd = dry([`ARCH=${given}`]);
+    assert.match(cmd, new RegExp(`-D__TARGET_ARCH_${kernel} `), given);
+    assert.equal(cmd.match(/__TARGET_ARCH_\w+/g)!.length, 1, given);
+  }
 });
 
 const noHelperBuild =
