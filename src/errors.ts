@@ -26,6 +26,7 @@ export type ErrorCode =
   | 'E_HTTP_UNAUTHORIZED'
   | 'E_HTTP_FORBIDDEN'
   | 'E_HTTP_UNAVAILABLE'
+  | 'E_STORE_CORRUPT'
   | 'E_PROC_FILE';
 
 /** Exit status per code: 2 for anything the user typed wrong, 1 otherwise. */
@@ -53,6 +54,7 @@ const EXIT_STATUS: Record<ErrorCode, number> = {
   E_HTTP_UNAUTHORIZED: 1,
   E_HTTP_FORBIDDEN: 1,
   E_HTTP_UNAVAILABLE: 1,
+  E_STORE_CORRUPT: 1,
   E_PROC_FILE: 1,
 };
 
@@ -114,6 +116,12 @@ export function storeMissing(db: string): LoadmonError {
 /** The store could not be opened, read or written (I/O, permissions, corruption, disk full). */
 export function storeError(db: string, cause: unknown): LoadmonError {
   return new LoadmonError('E_STORE', `store ${db}: ${describeStoreFailure(cause)}`, { cause });
+}
+
+/** The store file is damaged (SQLITE_CORRUPT) or not a SQLite database at all (SQLITE_NOTADB). */
+export function storeCorrupt(db: string, cause: unknown, what = 'is damaged'): LoadmonError {
+  const e = cause as { message?: string } | undefined;
+  return new LoadmonError('E_STORE_CORRUPT', `store ${db} ${what} (${e?.message ?? String(cause)})`, { cause });
 }
 
 export function storeVersion(db: string, found: number, known: number): LoadmonError {

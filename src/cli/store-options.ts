@@ -1,6 +1,7 @@
 /** Options of `record` and `report`, validated (exit 2 naming the option on any mistake). */
 
 import { invalidOption, LoadmonError } from '../errors.ts';
+import { notAStoreFile } from '../store/path.ts';
 import { parseWatch, type RawWatch, type WatchOptions } from './options.ts';
 import { parseDuration, parseIntInRange } from './parse-values.ts';
 import { parseAge, parseSize, parseTimePoint } from './parse-store-values.ts';
@@ -36,8 +37,7 @@ export interface RecordOptions extends WatchOptions {
 export function parseRecord(raw: RawRecord): RecordOptions {
   const watch = parseWatch(raw);
   if (watch.format !== 'text') throw invalidOption('--format', watch.format, 'record stores captures; read them with loadmon report');
-  const db = raw.db ?? RECORD_DEFAULTS.db;
-  if (db.trim() === '') throw invalidOption('--db', db, 'must be a file path');
+  const db = checkDb(raw.db ?? RECORD_DEFAULTS.db);
   const sampleMs = parseDuration('--sample', raw.sample ?? RECORD_DEFAULTS.sample);
   if (sampleMs < 100) throw invalidOption('--sample', raw.sample ?? '', 'must be at least 100ms');
   return {
@@ -48,6 +48,14 @@ export function parseRecord(raw: RawRecord): RecordOptions {
     maxBytes: parseSize('--max-size', raw.maxSize ?? RECORD_DEFAULTS.maxSize, MIN_STORE_BYTES),
     quiet: raw.quiet ?? false,
   };
+}
+
+/** --db names a regular file or nothing yet (a device or directory would be mangled by SQLite). */
+function checkDb(db: string): string {
+  if (db.trim() === '') throw invalidOption('--db', db, 'must be a file path');
+  const why = notAStoreFile(db);
+  if (why !== null) throw invalidOption('--db', db, why);
+  return db;
 }
 
 export type ReportFormat = 'text' | 'json' | 'folded' | 'speedscope' | 'svg' | 'seed';
@@ -92,8 +100,7 @@ export function parseReport(raw: RawReport, nowMs = Date.now()): ReportOptions {
   const since = raw.since === undefined ? null : parseTimePoint('--since', raw.since, nowMs);
   const until = raw.until === undefined ? null : parseTimePoint('--until', raw.until, nowMs);
   if (since !== null && until !== null && until < since) throw invalidOption('--until', raw.until!, 'is before --since');
-  const db = raw.db ?? DEFAULT_DB;
-  if (db.trim() === '') throw invalidOption('--db', db, 'must be a file path');
+  const db = checkDb(raw.db ?? DEFAULT_DB);
   if (raw.out !== undefined && raw.out.trim() === '') throw invalidOption('--out', raw.out, 'must be a file path');
   return {
     db,

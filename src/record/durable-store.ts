@@ -7,15 +7,23 @@
  * kept, oldest first, and says so. What is already stored is never touched
  * by a failure: every write is its own transaction.
  *
- * The one fatal case is another live `record` holding the store.
+ * A damaged store (SQLITE_CORRUPT, SQLITE_NOTADB with a SQLite header) is
+ * moved aside to `<db>.corrupt-<time>` with its -wal and -shm, with a note,
+ * and a new store is started: the recorder keeps running, and the old data
+ * is still there for whoever wants it.
+ *
+ * Fatal: another live `record` holding the store, a store from a newer
+ * loadmon, a file that is not a SQLite database (someone else's file), and
+ * damage again after MAX_MOVED_ASIDE new stores.
  */
 
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 
-import { describeStoreFailure, LoadmonError } from '../errors.ts';
+import { describeStoreFailure, type ErrorCode, LoadmonError, storeCorrupt } from '../errors.ts';
 import type { Snapshot } from '../model/snapshot.ts';
 import type { TimelineSample } from '../model/timeline.ts';
+import { hasSqliteHeader, isCorruption, moveAside } from '../store/damage.ts';
 import { acquireStoreLock, type StoreLock } from '../store/lock.ts';
 import type { RetentionPolicy } from '../store/retention.ts';
 import { type SessionInfo, StoreWriter } from '../store/writer.ts';
@@ -25,6 +33,10 @@ export const RETENTION_EVERY_MS = 60_000;
 /** Kept in memory while the store is unwritable: an hour of 1 s samples, the newest captures. */
 const MAX_PENDING_SAMPLES = 3600;
 const MAX_PENDING_CAPTURES = 32;
+/** Damaged stores moved aside in one run before giving up: more means the disk itself is failing. */
+const MAX_MOVED_ASIDE = 3;
+/** Failures that stop the recorder instead of being retried. */
+const FATAL: ReadonlySet<ErrorCode> = new Set(['E_STORE_LOCKED', 'E_STORE_VERSION', 'E_STORE_CORRUPT']);
 
 export interface DurableStoreOptions {
   path: string;
@@ -46,12 +58,18 @@ export class DurableStore {
   private pendingCaptures: Snapshot[] = [];
   private droppedSamples = 0;
   private droppedCaptures = 0;
+  private movedAside = 0;
 
   constructor(private readonly opts: DurableStoreOptions) {}
 
-  /** First open. Throws only E_STORE_LOCKED; any other failure leaves it retrying. */
+  /** First open. Throws what is fatal (see failed); any other failure leaves it retrying. */
   start(nowMs: number): void {
-    this.tryOpen(nowMs);
+    try {
+      this.tryOpen(nowMs);
+    } catch (err) {
+      this.close(); // the lock too: nothing will record here
+      throw err;
+    }
   }
 
   get writable(): boolean {
@@ -86,7 +104,7 @@ export class DurableStore {
       try {
         this.writer.enforceRetention(this.opts.policy, nowMs);
       } catch (err) {
-        this.fail(err, nowMs);
+        this.failed(err, nowMs);
       }
     }
   }
@@ -101,20 +119,24 @@ export class DurableStore {
   /** Writes what is pending, oldest first; returns the ids of captures committed now. */
   private flush(nowMs: number): number[] {
     const ids: number[] = [];
-    if (!this.writer && !this.tryOpen(nowMs)) return ids;
+    if (!this.tryOpen(nowMs)) return ids;
     const w = this.writer!;
+    let samples = 0;
     try {
       while (this.pendingSamples.length > 0) {
         w.insertSample(this.pendingSamples[0]!);
         this.pendingSamples.shift();
+        samples++;
       }
       while (this.pendingCaptures.length > 0) {
         ids.push(w.insertCapture(this.pendingCaptures[0]!));
         this.pendingCaptures.shift();
       }
     } catch (err) {
-      this.fail(err, nowMs);
+      // Damage moved aside: write what is pending into the new store now.
+      return this.failed(err, nowMs) ? [...ids, ...this.flush(nowMs)] : ids;
     }
+    if (samples + ids.length > 0) this.confirmWritable(samples, ids.length);
     return ids;
   }
 
@@ -122,35 +144,90 @@ export class DurableStore {
     if (this.writer) return true;
     if (nowMs < this.nextRetry) return false;
     try {
-      mkdirSync(dirname(this.opts.path), { recursive: true });
-      this.lock ??= acquireStoreLock(this.opts.path, this.opts.procRoot);
-      const w = StoreWriter.open(this.opts.path, nowMs);
-      try {
-        if (this.sessionId === null) this.sessionId = w.beginSession(this.opts.session);
-        else w.useSession(this.sessionId);
-      } catch (err) {
-        w.close();
-        throw err;
-      }
-      this.writer = w;
+      this.open(nowMs);
     } catch (err) {
-      if (err instanceof LoadmonError && err.code === 'E_STORE_LOCKED') throw err;
-      if (err instanceof LoadmonError && err.code === 'E_STORE_VERSION') throw err;
-      this.fail(err, nowMs);
-      return false;
-    }
-    if (this.failing !== null) {
-      const lost = this.droppedSamples + this.droppedCaptures > 0
-        ? `; ${this.droppedSamples} sample(s) and ${this.droppedCaptures} capture(s) were dropped while it was not`
-        : '';
-      this.opts.log(
-        `store ${this.opts.path} is writable again; writing ${this.pendingSamples.length} sample(s) and ${this.pendingCaptures.length} capture(s) kept in memory${lost}`,
-      );
-      this.failing = null;
-      this.droppedSamples = 0;
-      this.droppedCaptures = 0;
+      return this.failed(err, nowMs) && this.tryOpen(nowMs);
     }
     return true;
+  }
+
+  private open(nowMs: number): void {
+    mkdirSync(dirname(this.opts.path), { recursive: true });
+    this.lock ??= acquireStoreLock(this.opts.path, this.opts.procRoot);
+    const w = StoreWriter.open(this.opts.path, nowMs);
+    try {
+      if (this.sessionId === null) {
+        this.sessionId = w.beginSession(this.opts.session);
+        this.confirmWritable(0, 0);
+      } else {
+        w.useSession(this.sessionId);
+      }
+    } catch (err) {
+      w.close();
+      throw err;
+    }
+    this.writer = w;
+  }
+
+  /**
+   * Said only once something was written: an open that succeeds proves
+   * nothing (a full disk still opens, and fails at the first write).
+   */
+  private confirmWritable(samples: number, captures: number): void {
+    if (this.failing === null) return;
+    const lost = this.droppedSamples + this.droppedCaptures > 0
+      ? `; ${this.droppedSamples} sample(s) and ${this.droppedCaptures} capture(s) were dropped while it was not`
+      : '';
+    this.opts.log(`store ${this.opts.path} is writable again; wrote ${samples} sample(s) and ${captures} capture(s) kept in memory${lost}`);
+    this.failing = null;
+    this.droppedSamples = 0;
+    this.droppedCaptures = 0;
+  }
+
+  /**
+   * A failed open or write. Returns true when the store was damaged and has
+   * been moved aside (the caller opens a new one now); throws what is fatal
+   * (another recorder, a newer schema, a file that is not a database);
+   * anything else is retried every RETRY_MS.
+   */
+  private failed(err: unknown, nowMs: number): boolean {
+    if (err instanceof LoadmonError && FATAL.has(err.code)) throw err;
+    if (isCorruption(err)) {
+      this.moveDamaged(err, nowMs);
+      return true;
+    }
+    this.fail(err, nowMs);
+    return false;
+  }
+
+  /** Moves a damaged SQLite file aside (docs/store.md); never touches a file that is not one. */
+  private moveDamaged(err: unknown, nowMs: number): void {
+    const path = this.opts.path;
+    this.closeWriter();
+    if (!hasSqliteHeader(path)) throw storeCorrupt(path, err, 'is not a SQLite database: left untouched, give --db another path');
+    if (this.movedAside >= MAX_MOVED_ASIDE) {
+      throw storeCorrupt(path, err, `is damaged again after ${this.movedAside} new store(s) (a failing disk?)`);
+    }
+    let to: string;
+    try {
+      to = moveAside(path, nowMs);
+    } catch (moveErr) {
+      throw storeCorrupt(path, err, `is damaged and cannot be moved aside (${(moveErr as Error).message})`);
+    }
+    this.movedAside++;
+    this.sessionId = null;
+    this.nextRetry = 0;
+    this.opts.log(`store ${path} is damaged (${(err as Error).message}); moved it aside to ${to} and started a new store`);
+  }
+
+  private closeWriter(): void {
+    if (!this.writer) return;
+    try {
+      this.writer.close();
+    } catch {
+      /* the connection is unusable anyway */
+    }
+    this.writer = null;
   }
 
   private fail(err: unknown, nowMs: number): void {
@@ -161,14 +238,7 @@ export class DurableStore {
       );
       this.failing = why;
     }
-    if (this.writer) {
-      try {
-        this.writer.close();
-      } catch {
-        /* the connection is unusable anyway */
-      }
-      this.writer = null;
-    }
+    this.closeWriter();
     this.nextRetry = nowMs + RETRY_MS;
   }
 }

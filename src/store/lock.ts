@@ -5,6 +5,8 @@
  * kill -9), is stale and taken over. The file is written under a temporary
  * name and hard-linked into place, so a reader never sees it half-written.
  *
+ * The lock follows the real file (lockPathFor).
+ *
  * SQLite's own locking cannot do this job: in WAL mode any number of
  * connections may write in turn, and locking_mode=EXCLUSIVE would also shut
  * out `report`.
@@ -13,6 +15,7 @@
 import { linkSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 
 import { storeLocked } from '../errors.ts';
+import { realStorePath } from './path.ts';
 
 export interface StoreLock {
   readonly path: string;
@@ -24,8 +27,14 @@ interface Holder {
   start: string;
 }
 
+/**
+ * The lock sits next to the real file (symlinks resolved), so every name of
+ * one store finds the same lock. Hard links are not followed: SQLite names
+ * the -wal after the path too, so two hard links are two stores to it (and
+ * corrupt each other); docs/store.md says not to.
+ */
 export function lockPathFor(dbPath: string): string {
-  return `${dbPath}.lock`;
+  return `${realStorePath(dbPath)}.lock`;
 }
 
 /** Takes the lock or throws E_STORE_LOCKED; I/O errors (EROFS, EACCES, ENOSPC) are thrown as is. */

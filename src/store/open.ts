@@ -1,10 +1,14 @@
 /** Opening a store file with the pragmas every connection needs. */
 
 import Database from 'better-sqlite3';
-import { existsSync } from 'node:fs';
+import { accessSync, constants, copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
-import { storeError, storeMissing } from '../errors.ts';
-import { migrate } from './schema.ts';
+import { invalidOption, LoadmonError, storeError, storeMissing, storeVersion } from '../errors.ts';
+import { readFailure } from './damage.ts';
+import { notAStoreFile } from './path.ts';
+import { migrate, SCHEMA_VERSION } from './schema.ts';
 
 /** The writer's connection: created if missing, WAL, migrated. Throws the raw error (callers decide). */
 export function openForWrite(path: string, nowMs: number): Database.Database {
@@ -34,26 +38,82 @@ export function openForWrite(path: string, nowMs: number): Database.Database {
   }
 }
 
-/** A reader's connection: the store must exist and be a loadmon store. */
-export function openForRead(path: string): Database.Database {
+/** A reader's connection, and what to clean up after closing it (a private copy). */
+export interface ReadConnection {
+  db: Database.Database;
+  dispose(): void;
+}
+
+/**
+ * A reader's connection: the store must exist and be a loadmon store this
+ * version understands. Never writes to the store. A WAL-mode store whose
+ * -shm can neither be opened nor created (a read-only mount, another user's
+ * directory, no writer running) is read from a private copy in the temporary
+ * directory; SQLite offers no other way to read it in this build (no URIs, so
+ * no immutable=1).
+ */
+export function openForRead(path: string): ReadConnection {
   if (!existsSync(path)) throw storeMissing(path);
-  let db: Database.Database;
+  const why = notAStoreFile(path);
+  if (why !== null) throw invalidOption('--db', path, why);
   try {
-    db = new Database(path, { readonly: true, fileMustExist: true });
+    return { db: readConnection(path, path), dispose: () => {} };
+  } catch (err) {
+    if (!needsSharedMemory(err)) throw readFailure(path, err);
+  }
+  return readCopy(path);
+}
+
+/** Opened read-only and checked; SQLite's errors are thrown raw (the caller classifies them). */
+function readConnection(file: string, name: string): Database.Database {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
     db.pragma('busy_timeout = 2000');
+    // The first read: opens the WAL and its -shm, so a store that needs them fails here.
+    const hasCaptures = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'captures'").get();
+    if (!hasCaptures) throw storeMissing(name);
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > SCHEMA_VERSION) throw storeVersion(name, version, SCHEMA_VERSION);
+    return db;
   } catch (err) {
-    throw storeError(path, err);
-  }
-  try {
-    const hasMeta = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'captures'").get();
-    if (!hasMeta) {
-      db.close();
-      throw storeMissing(path);
-    }
-  } catch (err) {
-    if ((err as { code?: string }).code === 'E_STORE_MISSING') throw err;
     db.close();
+    throw err;
+  }
+}
+
+/** The errors of a read-only connection that could not open or create the WAL's -wal/-shm files. */
+function needsSharedMemory(err: unknown): boolean {
+  if (err instanceof LoadmonError) return false;
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code === 'SQLITE_CANTOPEN' || code.startsWith('SQLITE_READONLY'));
+}
+
+/**
+ * Reads a copy of the store (and its -wal, which holds the last commits of a
+ * recorder that did not close cleanly) in a private directory, removed on
+ * close. It costs the store's size in the temporary directory for as long as
+ * the reader is open.
+ */
+function readCopy(path: string): ReadConnection {
+  try {
+    accessSync(path, constants.R_OK);
+  } catch (err) {
     throw storeError(path, err);
   }
-  return db;
+  const dir = mkdtempSync(join(tmpdir(), 'loadmon-read-'));
+  const dispose = (): void => rmSync(dir, { recursive: true, force: true });
+  try {
+    const copy = join(dir, 'store.db');
+    copyFileSync(path, copy);
+    if (existsSync(`${path}-wal`)) copyFileSync(`${path}-wal`, `${copy}-wal`);
+    return { db: readConnection(copy, path), dispose };
+  } catch (err) {
+    dispose();
+    if (err instanceof LoadmonError) throw err;
+    const code = (err as { code?: unknown } | null)?.code;
+    if (typeof code === 'string' && !code.startsWith('SQLITE_')) {
+      throw storeError(path, new Error(`cannot read it in place (no -shm can be created next to it) nor copy it to ${tmpdir()}: ${(err as Error).message}`));
+    }
+    throw readFailure(path, err);
+  }
 }

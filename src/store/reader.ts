@@ -12,7 +12,7 @@ import type { Evidence } from '../model/evidence.ts';
 import type { OffcpuEntry, StoredChain } from '../model/timeline.ts';
 import { decodeSnapshot } from './codec.ts';
 import type { SessionInfo } from './writer.ts';
-import { openForRead } from './open.ts';
+import { openForRead, type ReadConnection } from './open.ts';
 
 /** A recording session as stored: what the writer was started with, less its pid. */
 export interface Session extends Omit<SessionInfo, 'pid'> {
@@ -143,11 +143,16 @@ export interface CgroupCount {
 const HIGH = '(scanned = 1 AND (x.threshold IS NULL OR load1_c >= CAST(ROUND(x.threshold * 50) AS INTEGER)))';
 
 export class StoreReader {
+  private readonly db: Database.Database;
+
   private constructor(
     readonly path: string,
-    private readonly db: Database.Database,
-  ) {}
+    private readonly conn: ReadConnection,
+  ) {
+    this.db = conn.db;
+  }
 
+  /** Opens read-only: E_STORE_MISSING, E_STORE_VERSION, E_STORE_CORRUPT or E_STORE naming the path. */
   static open(path: string): StoreReader {
     return new StoreReader(path, openForRead(path));
   }
@@ -503,7 +508,11 @@ export class StoreReader {
   }
 
   close(): void {
-    this.db.close();
+    try {
+      this.db.close();
+    } finally {
+      this.conn.dispose();
+    }
   }
 }
 

@@ -8,6 +8,7 @@ import { render } from '../../format/index.ts';
 import { formatReportText } from '../../format/report-text.ts';
 import { toSpeedscope } from '../../format/speedscope.ts';
 import type { Snapshot } from '../../model/snapshot.ts';
+import { readFailure } from '../../store/damage.ts';
 import { StoreReader } from '../../store/reader.ts';
 import { write } from '../output.ts';
 import { parseReport, type RawReport, type ReportOptions } from '../store-options.ts';
@@ -20,6 +21,9 @@ export function reportCommand(raw: RawReport): void {
   let text: string;
   try {
     text = opts.capture !== null ? renderCapture(store, opts) : renderPeriod(store, opts);
+  } catch (err) {
+    // A damaged page is found only when a query reaches it: name the store (E_STORE_CORRUPT, E_STORE).
+    throw readFailure(opts.db, err);
   } finally {
     store.close();
   }
