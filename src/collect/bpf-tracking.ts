@@ -13,8 +13,6 @@
  * sampler; `watch` from a 1 s timer.
  */
 
-import { readFileSync } from 'node:fs';
-
 import { buildChains, buildKeyedChains, type HolderState } from '../analyze/chains.ts';
 import type { BpfHelper } from '../bpf/helper.ts';
 import { LockAccount, type LockNaming, type LockWait } from '../bpf/locks.ts';
@@ -22,6 +20,8 @@ import { type BlockedThread, OffcpuAccount, type OffcpuShare, switchStackFrames 
 import type { BlockedRecent, TaskSample } from '../model/snapshot.ts';
 import type { OffcpuEntry, StateScan, StoredChain } from '../model/timeline.ts';
 import { parseCgroup } from '../procfs/cgroup.ts';
+import { FILE_CAP } from '../procfs/limits.ts';
+import { ProcReader } from '../procfs/reader.ts';
 import { normalizeFrame, SCHED_FRAME_MARK } from '../procfs/stack.ts';
 import { parseTaskStat } from '../procfs/stat.ts';
 import { countByProcess } from './process-counts.ts';
@@ -48,7 +48,7 @@ export interface TrackingOptions {
 /** Block device names by MAJ:MIN, from /sys/dev/block/MAJ:MIN/uevent (DEVNAME); MAJ:MIN when unknown. */
 export function sysfsDevName(dev: string): string {
   try {
-    const m = /^DEVNAME=(.+)$/m.exec(readFileSync(`/sys/dev/block/${dev}/uevent`, 'utf8'));
+    const m = /^DEVNAME=(.+)$/m.exec(new ProcReader().readText(`/sys/dev/block/${dev}/uevent`, FILE_CAP.wchan));
     return m ? m[1]!.trim() : dev;
   } catch {
     return dev;
@@ -96,6 +96,8 @@ export class BlockedTracking {
   private dropped = 0;
   private lockDropped = 0;
   private droppedSaidAt = -Infinity;
+  /** Bounded, non-blocking reads (reader.ts) of the few /proc files the summary needs. */
+  private readonly reader = new ProcReader();
 
   constructor(
     private readonly helper: BpfHelper,
@@ -239,7 +241,7 @@ export class BlockedTracking {
     let state: string | null = task?.state ?? null;
     if (!task) {
       try {
-        state = parseTaskStat(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')).state;
+        state = parseTaskStat(this.reader.readText(`/proc/${pid}/task/${tid}/stat`, FILE_CAP.stat)).state;
       } catch {
         if (!measured) return null; // gone
       }
@@ -334,7 +336,7 @@ export class BlockedTracking {
    */
   private cgroupOf(pid: number, v2: bigint | null): string | null {
     try {
-      return parseCgroup(readFileSync(`/proc/${pid}/cgroup`, 'utf8'));
+      return parseCgroup(this.reader.readText(`/proc/${pid}/cgroup`, FILE_CAP.cgroup));
     } catch {
       return v2 === null ? null : this.cgroups.pathOf([{ hierarchy: 0, id: v2 }]);
     }

@@ -26,11 +26,13 @@ import { procUnreadable, sourceUnavailable } from '../errors.ts';
 import { SNAPSHOT_SCHEMA, type Snapshot, type TaskSample } from '../model/snapshot.ts';
 import { countCpus } from '../procfs/cpus.ts';
 import { parseLoadavg } from '../procfs/loadavg.ts';
-import { ProcReader } from '../procfs/reader.ts';
+import { FILE_CAP } from '../procfs/limits.ts';
+import { type ProcReader, readerFor } from '../procfs/reader.ts';
 import { normalizeFrame } from '../procfs/stack.ts';
 import { epochMs } from './assemble.ts';
 import { BlockedTracking } from './bpf-tracking.ts';
 import type { CaptureOptions, Collector } from './collector.ts';
+import { ownPids, registerOwnProcess, selfExclusionNote } from './self.ts';
 
 export interface BpfCollectorOptions {
   /** Where loadavg and stat are read (the tasks always come from the running kernel). */
@@ -52,15 +54,17 @@ export class BpfCollector implements Collector {
   private readonly root: string;
   private readonly path: string;
   private helper: Promise<BpfHelper> | null = null;
-  private readonly reader = new ProcReader();
+  private readonly reader: ProcReader;
   /** Shared with the recorder's sampler (src/record/bpf-scan.ts), which uses the same helper. */
   readonly kallsyms: KallsymsCache;
   readonly cgroups: CgroupResolver;
   private readonly users: UserSymbolizer;
   private tracking: Promise<BlockedTracking> | null = null;
+  private forgetHelper = (): void => {};
 
   constructor(private readonly opts: BpfCollectorOptions = {}) {
     this.root = (opts.procRoot ?? '/proc').replace(/\/+$/, '') || '/';
+    this.reader = readerFor(this.root);
     this.path = opts.helperPath ?? helperPath();
     this.kallsyms = new KallsymsCache('/proc');
     this.cgroups = new CgroupResolver('/proc');
@@ -72,7 +76,13 @@ export class BpfCollector implements Collector {
     if (!this.helper) {
       const why = bpfUnavailable(this.path);
       this.helper = why ? Promise.reject(sourceUnavailable('bpf', why)) : BpfHelper.start(this.path);
-      this.helper.catch(() => {}); // observed by the caller of capture()
+      // loadmon's own (self.ts); its threads are also left out by the helper itself, in the kernel.
+      this.helper.then(
+        (h) => {
+          this.forgetHelper = registerOwnProcess(h.pid);
+        },
+        () => {}, // a failure is observed by the caller of capture()
+      );
     }
     return this.helper;
   }
@@ -107,10 +117,12 @@ export class BpfCollector implements Collector {
         notes.push(`no user stacks: ${(err as Error).message}`);
       }
     }
-    const loadavg = parseLoadavg(this.readRequired(`${this.root}/loadavg`));
-    const snap = await helper.snapshot(opts.depth, process.pid);
+    const loadavg = parseLoadavg(this.readRequired(`${this.root}/loadavg`, FILE_CAP.loadavg));
+    // skip=0: loadmon's own threads come back and are left out and counted here, like procfs does.
+    const snap = await helper.snapshot(opts.depth, 0);
+    const self = leaveOutOwn(snap.tasks, ownPids());
     const time = new Date(startedAt).toISOString();
-    const cpus = countCpus(this.readRequired(`${this.root}/stat`));
+    const cpus = countCpus(this.readRequired(`${this.root}/stat`, FILE_CAP.table));
 
     this.cgroups.beginCapture();
     const kstacks = this.kallsyms.symbolizeAll(snap.tasks.map((t) => t.stack));
@@ -141,6 +153,8 @@ export class BpfCollector implements Collector {
       notes.push(`${runningEmpty} R task(s) have no kernel stack: the kernel does not unwind a task while it runs on another CPU`);
     }
     for (const e of snap.errors) notes.push(`the task iterator reported: ${e}`);
+    const selfNote = selfExclusionNote(self.threads, self.pids);
+    if (selfNote !== null) notes.push(selfNote);
 
     if (profiling) {
       const left = startedAt + profileMs - epochMs();
@@ -175,6 +189,7 @@ export class BpfCollector implements Collector {
     void this.tracking?.then((t) => t.stop(), () => {});
     const h = this.helper;
     this.helper = null;
+    this.forgetHelper();
     void h?.then((x) => x.close(), () => {});
   }
 
@@ -212,13 +227,27 @@ export class BpfCollector implements Collector {
     }
   }
 
-  private readRequired(path: string): string {
+  private readRequired(path: string, cap: number): string {
     try {
-      return this.reader.readText(path);
+      return this.reader.readText(path, cap);
     } catch (err) {
       throw procUnreadable(path, err);
     }
   }
+}
+
+/** Removes loadmon's own threads from `tasks` in place; returns how many and of which processes. */
+function leaveOutOwn(tasks: { pid: number }[], own: ReadonlySet<number>): { threads: number; pids: Set<number> } {
+  const self = { threads: 0, pids: new Set<number>() };
+  let kept = 0;
+  for (const t of tasks) {
+    if (own.has(t.pid)) {
+      self.threads++;
+      self.pids.add(t.pid);
+    } else tasks[kept++] = t;
+  }
+  tasks.length = kept;
+  return self;
 }
 
 /** A lock holder's own wait, one step further: "block I/O / writeback, waiting for bio" (the verdict's cause model). */

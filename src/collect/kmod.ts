@@ -4,13 +4,15 @@
  * /proc/load_monitor, or from DIR/load_monitor with --proc-root DIR.
  */
 
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 
 import { isDenied, kmodError, procUnreadable, sourceUnavailable } from '../errors.ts';
 import { type KmodSnapshot, parseLoadMonitor } from '../kmod/format.ts';
-import { SNAPSHOT_SCHEMA, type Snapshot, type Trigger } from '../model/snapshot.ts';
+import { SNAPSHOT_SCHEMA, type Snapshot, type TaskSample, type Trigger } from '../model/snapshot.ts';
+import { capBytes, COMM_MAX_BYTES, FILE_CAP, FRAME_MAX_BYTES } from '../procfs/limits.ts';
+import { readerFor } from '../procfs/reader.ts';
 import type { CaptureOptions, Collector } from './collector.ts';
+import { ownPids, selfExclusionNote } from './self.ts';
 
 export const NO_KMOD_SNAPSHOT =
   'the load_monitor module has made no snapshot yet (it captures when load1 reaches its threshold; ' +
@@ -32,7 +34,8 @@ export class KmodCollector implements Collector {
   readAll(): KmodSnapshot[] {
     let text: string;
     try {
-      text = readFileSync(this.path, 'utf8');
+      // Bounded like every proc read (limits.ts); the reader is made per call: this buffer can be large.
+      text = readerFor(this.path.replace(/\/[^/]*$/, '') || '/').readText(this.path, FILE_CAP.kmod);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') {
@@ -69,11 +72,37 @@ export class KmodCollector implements Collector {
   }
 }
 
-export function kmodToSnapshot(k: KmodSnapshot, trigger: Trigger | null, depth = k.depth): Snapshot {
+/**
+ * One of the module's snapshots as a loadmon snapshot. loadmon's own
+ * processes (`own`, self.ts) are left out and counted like the other
+ * collectors do; comm and frames are cut like procfs's (limits.ts).
+ */
+export function kmodToSnapshot(k: KmodSnapshot, trigger: Trigger | null, depth = k.depth, own: ReadonlySet<number> = ownPids()): Snapshot {
   const notes: string[] = [];
   if (k.dropped > 0) {
     notes.push(`${k.dropped} R/D task(s) were seen but not stored: the module's max_tasks was reached`);
   }
+  const tasks: TaskSample[] = [];
+  const selfPids = new Set<number>();
+  let selfThreads = 0;
+  for (const t of k.tasks) {
+    if (own.has(t.pid)) {
+      selfThreads++;
+      selfPids.add(t.pid);
+      continue;
+    }
+    tasks.push({
+      pid: t.pid,
+      tid: t.tid,
+      comm: capBytes(t.comm, COMM_MAX_BYTES),
+      state: t.state,
+      stack: t.stack.slice(0, depth).map((f) => capBytes(f, FRAME_MAX_BYTES)),
+      wchan: null,
+      cgroup: null,
+    });
+  }
+  const selfNote = selfExclusionNote(selfThreads, selfPids);
+  if (selfNote !== null) notes.push(selfNote);
   return {
     schema: SNAPSHOT_SCHEMA,
     time: new Date(Number(k.timeNs / 1_000_000n)).toISOString(),
@@ -83,15 +112,7 @@ export function kmodToSnapshot(k: KmodSnapshot, trigger: Trigger | null, depth =
     loadavg: { load1: k.load1, load5: k.load5, load15: k.load15, runnable: k.running, threads: k.threads },
     trigger,
     capture: { ms: Math.round(k.walkNs / 10_000) / 100, threads_scanned: k.threads, dropped: k.dropped, seq: k.seq },
-    tasks: k.tasks.map((t) => ({
-      pid: t.pid,
-      tid: t.tid,
-      comm: t.comm,
-      state: t.state,
-      stack: t.stack.slice(0, depth),
-      wchan: null,
-      cgroup: null,
-    })),
+    tasks,
     notes,
   };
 }
