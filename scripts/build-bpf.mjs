@@ -1,10 +1,12 @@
 #!/usr/bin/env node
-// Builds the eBPF helper (bpf/ -> bpf/build/loadmon-bpf) when its toolchain
-// is installed; otherwise says, in one line, what is missing and succeeds:
+// Builds the eBPF helper (bpf/loadmon.bpf.c + bpf/helper/*.c ->
+// bpf/build/loadmon-bpf, for the architecture of `uname -m`: bpf/Makefile)
+// when its toolchain is installed; otherwise says, in one line, what is missing and succeeds:
 // the rest of loadmon works without it, and `--source bpf` then exits 2
 // naming the packages to install.
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -42,7 +44,9 @@ if (!existsSync('/sys/kernel/btf/vmlinux')) {
   console.log('build-bpf: skipped, this kernel has no BTF (/sys/kernel/btf/vmlinux); --source bpf will be unavailable');
   process.exit(0);
 }
-const r = spawnSync('make', ['-s', '-C', join(ROOT, 'bpf'), `BPFTOOL=${bpftool}`, `CLANG=${clang}`], { stdio: 'inherit' });
+// The helper's sources compile in parallel (a dozen files, each including the skeleton).
+const jobs = `-j${Math.min(8, availableParallelism())}`;
+const r = spawnSync('make', ['-s', jobs, '-C', join(ROOT, 'bpf'), `BPFTOOL=${bpftool}`, `CLANG=${clang}`], { stdio: 'inherit' });
 if (r.error) {
   console.log(`build-bpf: skipped, cannot run make (${r.error.message}); --source bpf will be unavailable`);
   process.exit(0);
