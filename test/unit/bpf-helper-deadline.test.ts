@@ -16,6 +16,9 @@ import { LoadmonError } from '../../src/errors.ts';
 const dir = mkdtempSync(join(tmpdir(), 'loadmon-deadline-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
+/** Without a working deadline a request would wait forever: the test fails instead. */
+const BOUNDED = { timeout: 20_000 };
+
 /**
  * A fake helper: says ready, starts a sleeping child in its process group
  * (as the maps command's reader would be) and writes both pids to a file,
@@ -81,7 +84,7 @@ test('every command has a default deadline', () => {
   }
 });
 
-test('a request the helper never answers rejects with E_BPF naming the command, and the helper and its group are killed', async () => {
+test('a request the helper never answers rejects with E_BPF naming the command, and the helper and its group are killed', BOUNDED, async () => {
   const fake = fakeHelper('wedged');
   const h = await BpfHelper.start(fake.path, { deadlinesMs: { snapshot: 300 } });
   const pids = pidsOf(fake.pids);
@@ -103,7 +106,7 @@ test('a request the helper never answers rejects with E_BPF naming the command, 
   }
 });
 
-test('requests queued behind a wedged one are rejected too', async () => {
+test('requests queued behind a wedged one are rejected too', BOUNDED, async () => {
   const fake = fakeHelper('queued');
   const h = await BpfHelper.start(fake.path, { deadlinesMs: { 'profile-stop': 200 } });
   const pids = pidsOf(fake.pids);
@@ -118,7 +121,7 @@ test('requests queued behind a wedged one are rejected too', async () => {
   }
 });
 
-test('maps gets its own read timeout on top of its deadline', async () => {
+test('maps gets its own read timeout on top of its deadline', BOUNDED, async () => {
   const fake = fakeHelper('maps');
   const h = await BpfHelper.start(fake.path, { deadlinesMs: { maps: 100 } });
   const pids = pidsOf(fake.pids);
@@ -130,7 +133,7 @@ test('maps gets its own read timeout on top of its deadline', async () => {
   }
 });
 
-test('a helper that never says ready is killed at the start deadline', async () => {
+test('a helper that never says ready is killed at the start deadline', BOUNDED, async () => {
   const fake = fakeHelper('silent', '');
   // An empty echo is an empty line, which is not a ready line: write nothing instead.
   writeFileSync(fake.path, readFileSync(fake.path, 'utf8').replace("echo ''\n", ''));
