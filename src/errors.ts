@@ -27,7 +27,8 @@ export type ErrorCode =
   | 'E_HTTP_FORBIDDEN'
   | 'E_HTTP_UNAVAILABLE'
   | 'E_STORE_CORRUPT'
-  | 'E_PROC_FILE';
+  | 'E_PROC_FILE'
+  | 'E_SERVE_UNBUILT';
 
 /** Exit status per code: 2 for anything the user typed wrong, 1 otherwise. */
 const EXIT_STATUS: Record<ErrorCode, number> = {
@@ -56,6 +57,7 @@ const EXIT_STATUS: Record<ErrorCode, number> = {
   E_HTTP_UNAVAILABLE: 1,
   E_STORE_CORRUPT: 1,
   E_PROC_FILE: 1,
+  E_SERVE_UNBUILT: 1,
 };
 
 export class LoadmonError extends Error {
@@ -193,6 +195,11 @@ export function httpForbiddenHost(host: string): LoadmonError {
 /** The store cannot be read right now (not created yet, I/O error): HTTP 503. */
 export function httpUnavailable(message: string): LoadmonError {
   return new LoadmonError('E_HTTP_UNAVAILABLE', message);
+}
+
+/** `serve` without the compiled escape module the page imports (a source checkout that was never built). */
+export function serveUnbuilt(expected: string): LoadmonError {
+  return new LoadmonError('E_SERVE_UNBUILT', `the dashboard needs the compiled escape module ${expected}, which is missing: run npm run build`);
 }
 
 /** The HTTP status of an error answered by `serve` (500 for anything not made for HTTP). */
