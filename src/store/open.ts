@@ -1,7 +1,7 @@
 /** Opening a store file with the pragmas every connection needs. */
 
 import Database from 'better-sqlite3';
-import { accessSync, constants, copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { accessSync, constants, copyFileSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -41,6 +41,8 @@ export function openForWrite(path: string, nowMs: number): Database.Database {
 /** A reader's connection, and what to clean up after closing it (a private copy). */
 export interface ReadConnection {
   db: Database.Database;
+  /** True when reading a private copy and the store has changed since it was taken. */
+  stale(): boolean;
   dispose(): void;
 }
 
@@ -57,7 +59,7 @@ export function openForRead(path: string): ReadConnection {
   const why = notAStoreFile(path);
   if (why !== null) throw invalidOption('--db', path, why);
   try {
-    return { db: readConnection(path, path), dispose: () => {} };
+    return { db: readConnection(path, path), stale: () => false, dispose: () => {} };
   } catch (err) {
     if (!needsSharedMemory(err)) throw readFailure(path, err);
   }
@@ -101,12 +103,17 @@ function readCopy(path: string): ReadConnection {
     throw storeError(path, err);
   }
   const dir = mkdtempSync(join(tmpdir(), 'loadmon-read-'));
-  const dispose = (): void => rmSync(dir, { recursive: true, force: true });
+  const dispose = (): void => {
+    rmSync(dir, { recursive: true, force: true });
+    copies.delete(dir);
+  };
+  removeCopiesAtExit(dir);
   try {
+    const taken = fingerprint(path);
     const copy = join(dir, 'store.db');
     copyFileSync(path, copy);
     if (existsSync(`${path}-wal`)) copyFileSync(`${path}-wal`, `${copy}-wal`);
-    return { db: readConnection(copy, path), dispose };
+    return { db: readConnection(copy, path), stale: () => fingerprint(path) !== taken, dispose };
   } catch (err) {
     dispose();
     if (err instanceof LoadmonError) throw err;
@@ -116,4 +123,32 @@ function readCopy(path: string): ReadConnection {
     }
     throw readFailure(path, err);
   }
+}
+
+/** Private copies not yet disposed of: removed when the process exits (a kill -9 leaves them). */
+const copies = new Set<string>();
+let exitHook = false;
+
+function removeCopiesAtExit(dir: string): void {
+  if (!exitHook) {
+    exitHook = true;
+    process.once('exit', () => {
+      for (const d of copies) rmSync(d, { recursive: true, force: true });
+    });
+  }
+  copies.add(dir);
+}
+
+/** Size and mtime of the store and its -wal, and whether a -shm exists (a writer started). */
+function fingerprint(path: string): string {
+  return ['', '-wal', '-shm']
+    .map((suffix) => {
+      try {
+        const st = statSync(`${path}${suffix}`);
+        return `${st.size}:${st.mtimeMs}`;
+      } catch {
+        return '-';
+      }
+    })
+    .join(' ');
 }

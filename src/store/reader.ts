@@ -507,6 +507,15 @@ export class StoreReader {
     return (this.db.pragma('quick_check', { simple: true }) as string) === 'ok';
   }
 
+  /**
+   * True when this reader reads a private copy (the store could not be read
+   * in place) and the store has changed since: a long-lived reader (serve)
+   * should close and reopen it. Always false for a store read in place.
+   */
+  stale(): boolean {
+    return this.conn.stale();
+  }
+
   close(): void {
     try {
       this.db.close();

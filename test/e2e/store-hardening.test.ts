@@ -15,7 +15,9 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 
 import type { Report } from '../../src/model/report.ts';
+import { StoreReader, StoreWriter } from '../../src/store/index.ts';
 import { CLI, runCli } from '../helpers/cli.ts';
+import { SESSION } from '../helpers/store.ts';
 import { writeFixtureStore } from '../helpers/web.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'loadmon-e2e-store-'));
@@ -118,6 +120,8 @@ test('item 4: a second recorder through a symlink to the store is refused, namin
 });
 
 test('item 5: report reads a store it can only read: another user\'s (0444 in a 0555 directory), and on a read-only mount', { timeout: 90_000 }, async () => {
+  const copies = (): string[] => readdirSync(tmpdir()).filter((f) => f.startsWith('loadmon-read-'));
+  const copiesBefore = copies();
   const ro = join(dir, 'readonly');
   mkdirSync(ro);
   const clean = join(ro, 'clean.db');
@@ -153,8 +157,7 @@ test('item 5: report reads a store it can only read: another user\'s (0444 in a 
     assert.equal((JSON.parse(rep.stdout) as Report).captures.length, n, db);
   }
   assert.deepEqual(readdirSync(ro).sort(), ['clean.db', 'unclean.db', 'unclean.db-wal']);
-  const left = readdirSync(tmpdir()).filter((f) => f.startsWith('loadmon-read-'));
-  assert.deepEqual(left, [], 'the private copies are removed on close');
+  assert.deepEqual(copies(), copiesBefore, 'the private copies are removed on close');
 
   // serve reads it the same way (GET /api/report).
   for (const [db, n] of [[clean, 12], [unclean, 13]] as const) {
@@ -164,7 +167,17 @@ test('item 5: report reads a store it can only read: another user\'s (0444 in a 
     assert.equal(((await res.json()) as Report).captures.length, n, db);
     child.kill('SIGTERM');
   }
+  // A reader of a copy learns when the store changed (serve can reopen it then).
+  const held = StoreReader.open(clean);
+  assert.equal(held.stale(), false);
   unmount(ro);
+  assert.equal(held.stale(), false);
+  chmodSync(clean, 0o644);
+  const w = StoreWriter.open(clean);
+  w.beginSession(SESSION);
+  w.close();
+  assert.equal(held.stale(), true);
+  held.close();
 });
 
 /** Overwrites every page but the first two (header, schema, pointer map) with garbage. */
