@@ -1,12 +1,12 @@
 /**
  * The dashboard's files, served from disk: the page in web/ (shipped in the
- * package next to dist/) and uPlot from its npm package. Only files that
- * exist at start are routed (a fixed table, so no path from a URL ever
- * reaches the file system); each request reads the file, so an edited page
- * needs no restart.
+ * package next to dist/), uPlot from its npm package, and the escape module
+ * of every human format as tsc compiled it. Only files that exist at start
+ * are routed (a fixed table, so no path from a URL ever reaches the file
+ * system); each request reads the file, so an edited page needs no restart.
  */
 
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, extname, join, relative, sep } from 'node:path';
@@ -14,8 +14,30 @@ import { fileURLToPath } from 'node:url';
 
 import type { FastifyInstance } from 'fastify';
 
+import { serveUnbuilt } from '../errors.ts';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+
 /** src/web/ and dist/web/ are both two levels below the package root. */
-export const WEB_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'web');
+export const WEB_ROOT = join(HERE, '..', '..', 'web');
+
+/** Where the page imports escapeText from (web/js/dom.js re-exports it). */
+export const ESCAPE_URL = '/js/escape.js';
+
+/**
+ * src/format/escape.ts as tsc emitted it, so that the page and the CLI
+ * escape names with the same code (never a copy that could drift): beside
+ * this module's own compiled form (dist/web/ -> dist/format/escape.js) or,
+ * when this runs from src/ under tsx, the package's dist/. A checkout that
+ * was never built has neither, and the page would show names unescaped:
+ * refuse to start instead.
+ */
+export function escapeModulePath(here = HERE): string {
+  const candidates = [join(here, '..', 'format', 'escape.js'), join(here, '..', '..', 'dist', 'format', 'escape.js')];
+  const found = candidates.find((p) => existsSync(p));
+  if (found === undefined) throw serveUnbuilt(candidates[1]!);
+  return found;
+}
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -43,6 +65,8 @@ export function staticTable(root = WEB_ROOT): Map<string, string> {
   const require = createRequire(import.meta.url);
   table.set('/vendor/uPlot.esm.js', require.resolve('uplot/dist/uPlot.esm.js'));
   table.set('/vendor/uPlot.min.css', require.resolve('uplot/dist/uPlot.min.css'));
+  // Set after the walk: a file of that name in web/ cannot take its place.
+  table.set(ESCAPE_URL, escapeModulePath());
   return table;
 }
 

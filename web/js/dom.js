@@ -2,6 +2,11 @@
 // page as text (textContent), never as HTML: comms and cgroups are
 // attacker-controlled.
 
+// The CLI's own escape function (src/format/escape.ts, compiled, served at
+// /js/escape.js): control, bidi and line-separator characters in a name become
+// \xHH / \uHHHH, so a name can neither reorder a cell nor hide in it.
+export { escapeText } from './escape.js';
+
 export function h(tag, props, ...children) {
   const el = document.createElement(tag);
   if (props) {
@@ -51,11 +56,6 @@ export function fmtDuration(ms) {
 
 export function fmtNum(x, digits = 2) {
   return x === null || x === undefined ? '–' : Number(x).toFixed(digits);
-}
-
-/** Escape sequences for control characters, as the CLI prints comms. */
-export function comm(s) {
-  return String(s).replace(/[\u0000-\u001f\u007f\\]/g, (c) => (c === '\\' ? '\\\\' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
 }
 
 export const KIND_LABEL = {

@@ -4,6 +4,8 @@
 // bottom, width = task observations, children in name order) and colours.
 // Hover for a tooltip, click a frame to zoom into it, click the root or
 // "Reset zoom" to zoom out, search by substring or /regex/.
+// Frame and comm names arrive escaped by the server (src/format/folded.ts,
+// the same escapeText as the CLI): they are shown as they are, not escaped twice.
 import { h } from './dom.js';
 
 const ROW = 20;

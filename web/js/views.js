@@ -1,7 +1,11 @@
 // The captures list, the capture view and the period view. All data goes
-// in as text.
+// in as text, and every name a task or the kernel chose (comms, cgroups,
+// frames, devices, lock names, states) through escapeText first, as the CLI
+// prints it. Verdict sentences and flame-graph names arrive escaped from the
+// server (src/analyze/verdict-text.ts, src/format/folded.ts): escaping them
+// again would double their backslashes.
 import { exportUrl } from './api.js';
-import { clear, comm, fmtDuration, fmtNum, fmtTime, h, KIND_LABEL, stateEl } from './dom.js';
+import { clear, escapeText, fmtDuration, fmtNum, fmtTime, h, KIND_LABEL, stateEl } from './dom.js';
 import { FlameGraph } from './flame.js';
 
 export function renderCaptureList(el, countEl, list, selected, onPick) {
@@ -23,11 +27,11 @@ function verdictCards(lines, onCapture) {
     h('div', { class: `verdict ${v.kind}` },
       h('div', { class: 'text', text: v.text }),
       h('div', { class: 'ev' },
-        v.evidence.stacks.map((s) => h('div', {}, `${s.count}× `, h('span', { class: 'frames', text: s.frames.length ? s.frames.join(' ← ') : '(no kernel stack: on a CPU)' }))),
-        v.evidence.tasks.length ? h('div', { text: `tasks: ${v.evidence.tasks.map((t) => `${comm(t.comm)} pid ${t.pid}${t.tid !== t.pid ? ` tid ${t.tid}` : ''}`).join(', ')}` }) : null,
+        v.evidence.stacks.map((s) => h('div', {}, `${s.count}× `, h('span', { class: 'frames', text: s.frames.length ? s.frames.map(escapeText).join(' ← ') : '(no kernel stack: on a CPU)' }))),
+        v.evidence.tasks.length ? h('div', { text: `tasks: ${v.evidence.tasks.map((t) => `${escapeText(t.comm)} pid ${t.pid}${t.tid !== t.pid ? ` tid ${t.tid}` : ''}`).join(', ')}` }) : null,
         v.evidence.captures.length && onCapture ? h('div', {}, 'captures: ', v.evidence.captures.map((id, i) => [i ? ' ' : '', h('a', { href: `#capture=${id}`, text: `#${id}`, onclick: (e) => { e.preventDefault(); onCapture(id); } })])) : null,
-        (v.evidence.devices || []).map((d) => h('div', { class: 'device', text: `device ${d.name}: ${Math.round(d.util * 100)}% busy${d.await_ms === null ? '' : `, ${d.await_ms.toFixed(2)} ms per request`}, ${d.in_flight} in flight` })),
-        (v.evidence.cgroups || []).map((c) => h('div', { class: 'cgroup', text: `cgroup ${c.path} (${c.limit} limit): ${c.detail}` })),
+        (v.evidence.devices || []).map((d) => h('div', { class: 'device', text: `device ${escapeText(d.name)}: ${Math.round(d.util * 100)}% busy${d.await_ms === null ? '' : `, ${d.await_ms.toFixed(2)} ms per request`}, ${d.in_flight} in flight` })),
+        (v.evidence.cgroups || []).map((c) => h('div', { class: 'cgroup', text: `cgroup ${escapeText(c.path)} (${c.limit} limit): ${escapeText(c.detail)}` })),
         (v.evidence.chain || []).map(chainRow),
       ),
     ),
@@ -37,11 +41,11 @@ function verdictCards(lines, onCapture) {
 /** A wait-for chain link: the lock, its waiters and its holder, with what the holder waits in. */
 function chainRow(c) {
   const holder = c.holder
-    ? `held by tid ${c.holder.tid} (${comm(c.holder.comm)})${c.holder.state ? `, state ${c.holder.state}` : ''}${c.holder_cause ? `: ${c.holder_cause}` : ''}`
+    ? `held by tid ${c.holder.tid} (${escapeText(c.holder.comm)})${c.holder.state ? `, state ${escapeText(c.holder.state)}` : ''}${c.holder_cause ? `: ${escapeText(c.holder_cause)}` : ''}`
     : 'no single holder recorded';
   return h('div', { class: 'chain' },
-    h('div', { text: `lock ${c.lock.name || c.lock.kind}: ${c.waiters.toFixed(2)} threads waiting (${c.waiter_threads} seen), ${holder}` }),
-    c.holder && c.holder.stack.length ? h('div', { class: 'frames', text: `holder's stack: ${c.holder.stack.slice(0, 8).join(' ← ')}` }) : null,
+    h('div', { text: `lock ${escapeText(c.lock.name || c.lock.kind)}: ${c.waiters.toFixed(2)} threads waiting (${c.waiter_threads} seen), ${holder}` }),
+    c.holder && c.holder.stack.length ? h('div', { class: 'frames', text: `holder's stack: ${c.holder.stack.slice(0, 8).map(escapeText).join(' ← ')}` }) : null,
   );
 }
 
@@ -51,8 +55,10 @@ function downloads(base, params, formats) {
   );
 }
 
-function framesCell(frames) {
-  if (frames.length === 0) return h('td', { class: 'frames' }, h('span', { class: 'more', text: '(no kernel stack: running on a CPU)' }));
+/** Raw frames, innermost first: the first 8 in the cell, all in its title (one per line). */
+function framesCell(raw) {
+  if (raw.length === 0) return h('td', { class: 'frames' }, h('span', { class: 'more', text: '(no kernel stack: running on a CPU)' }));
+  const frames = raw.map(escapeText);
   const shown = frames.slice(0, 8);
   return h('td', { class: 'frames', title: frames.join('\n') }, shown.join(' ← '), frames.length > shown.length ? h('span', { class: 'more', text: ` ← … ${frames.length - shown.length} more` }) : null);
 }
@@ -71,12 +77,12 @@ export function renderCapture(el, view, flameStacks, tooltip, onCapture) {
     h('tbody', {}, view.groups.map((g) =>
       h('tr', {},
         h('td', { class: 'num', text: g.count }),
-        h('td', {}, h('span', { class: g.state === 'R' ? 'badge-r' : 'badge-d', text: g.state })),
+        h('td', {}, h('span', { class: g.state === 'R' ? 'badge-r' : 'badge-d', text: escapeText(g.state) })),
         h('td', { class: 'list', text: g.cause_label ?? 'waiting for a CPU' }),
         framesCell(g.frames),
         h('td', { class: 'list mono', text: list(g.pids) }),
-        h('td', { class: 'list', text: list(g.comms.map(comm)) }),
-        h('td', { class: 'list', text: list(g.cgroups.map((x) => x ?? '?'), 3) }),
+        h('td', { class: 'list', text: list(g.comms.map(escapeText)) }),
+        h('td', { class: 'list', text: list(g.cgroups.map((x) => (x === null ? '?' : escapeText(x))), 3) }),
       ),
     )),
   );
@@ -87,11 +93,11 @@ export function renderCapture(el, view, flameStacks, tooltip, onCapture) {
       h('span', { class: 'kv' }, 'load1 ', h('b', { text: fmtNum(c.load1) })),
       h('span', { class: 'kv' }, h('b', { class: 'badge-r', text: c.r }), ' R · ', h('b', { class: 'badge-d', text: c.d }), ' D'),
       h('span', { class: 'kv' }, 'cpus ', h('b', { text: snap.cpus })),
-      h('span', { class: 'kv' }, 'source ', h('b', { text: c.source })),
+      h('span', { class: 'kv' }, 'source ', h('b', { text: escapeText(c.source) })),
       h('span', { class: 'kv' }, 'took ', h('b', { text: `${fmtNum(snap.capture.ms, 1)} ms` })),
       downloads(`/api/captures/${c.id}/export`, {}, [['folded', 'folded'], ['speedscope', 'speedscope'], ['svg', 'svg'], ['json', 'json']]),
     ),
-    h('div', { class: 'note', text: `context: ${c.context.samples} samples in the 60 s before${c.context.max_load1 !== null ? `, load1 up to ${fmtNum(c.context.max_load1)}` : ''}${snap.trigger ? `; trigger: load1 ${fmtNum(snap.trigger.load1)} ≥ ${snap.trigger.threshold_spec}` : ''}` }),
+    h('div', { class: 'note', text: `context: ${c.context.samples} samples in the 60 s before${c.context.max_load1 !== null ? `, load1 up to ${fmtNum(c.context.max_load1)}` : ''}${snap.trigger ? `; trigger: load1 ${fmtNum(snap.trigger.load1)} ≥ ${escapeText(snap.trigger.threshold_spec)}` : ''}` }),
     h('h3', { text: 'Verdict' }),
     verdictCards(view.verdict, onCapture),
     h('h3', { text: 'Flame graph' }),
@@ -100,7 +106,7 @@ export function renderCapture(el, view, flameStacks, tooltip, onCapture) {
     h('h3', { text: `Tasks by kernel stack (${view.groups.length} stack${view.groups.length === 1 ? '' : 's'})` }),
     groups,
     recentBlocked(snap.blocked_recent),
-    snap.notes.length ? [h('h3', { text: 'Notes' }), snap.notes.map((n) => h('div', { class: 'note', text: n }))] : null,
+    snap.notes.length ? [h('h3', { text: 'Notes' }), snap.notes.map((n) => h('div', { class: 'note', text: escapeText(n) }))] : null,
   );
 }
 
@@ -115,7 +121,7 @@ function recentBlocked(b) {
       h('thead', {}, h('tr', {}, h('th', { class: 'num', text: 'blocked' }), h('th', { class: 'num', text: 'ended' }), h('th', { text: 'process' }), h('th', { text: 'kernel stack (innermost first)' }))),
       h('tbody', {}, b.stacks.map((x) => h('tr', {},
         h('td', { class: 'num', text: ms(x.blocked_ms) }), h('td', { class: 'num', text: x.ended }),
-        h('td', { class: 'list', text: `${comm(x.comm)} ${x.pid}` }),
+        h('td', { class: 'list', text: `${escapeText(x.comm)} ${x.pid}` }),
         framesCell(x.stack.map((f) => f.replace(/\+0x[0-9a-f]+\/0x[0-9a-f]+/, ''))),
       ))),
     ),
@@ -134,9 +140,9 @@ function contribTable(title, rows, kind) {
         bar.children[0].style.width = `${(100 * r.r) / max}%`;
         bar.children[1].style.left = `${(100 * r.r) / max}%`;
         bar.children[1].style.width = `${(100 * r.d) / max}%`;
-        const name = kind === 'process' && r.comm !== undefined ? `${comm(r.comm)} · pid ${r.pid}` : comm(r.key);
+        const name = kind === 'process' && r.comm !== undefined ? `${escapeText(r.comm)} · pid ${r.pid}` : escapeText(r.key);
         return h('tr', {},
-          h('td', { class: 'list' }, h('div', { text: name }), kind === 'process' && r.cgroup ? h('div', { class: 'note', text: r.cgroup }) : null, bar),
+          h('td', { class: 'list' }, h('div', { text: name }), kind === 'process' && r.cgroup ? h('div', { class: 'note', text: escapeText(r.cgroup) }) : null, bar),
           h('td', { class: 'num', text: fmtNum(r.total) }), h('td', { class: 'num', text: fmtNum(r.r) }), h('td', { class: 'num', text: fmtNum(r.d) }));
       })),
     ),
@@ -156,7 +162,7 @@ function blockedSection(b) {
         h('td', { class: 'num', text: secs(s.blocked_s) }), h('td', { class: 'num', text: fmtNum(s.mean_d) }), h('td', { class: 'num', text: s.intervals }),
         h('td', { class: 'cause', text: s.cause }),
         framesCell(s.frames),
-        h('td', { class: 'list', text: list(s.processes.map((p) => `${comm(p.comm)} ${p.pid}`), 4) }),
+        h('td', { class: 'list', text: list(s.processes.map((p) => `${escapeText(p.comm)} ${p.pid}`), 4) }),
       ))),
     ),
   ];
@@ -171,10 +177,10 @@ export function renderPeriod(el, report, flameStacks, range, tooltip, onCapture)
     h('thead', {}, h('tr', {}, h('th', { class: 'num', text: 'observations' }), h('th', { class: 'num', text: 'per capture' }), h('th', { text: 'state' }), h('th', { text: 'cause' }), h('th', { text: 'kernel stack (innermost first)' }), h('th', { text: 'tasks' }))),
     h('tbody', {}, report.stacks.map((s) => h('tr', {},
       h('td', { class: 'num', text: s.count }), h('td', { class: 'num', text: fmtNum(s.share) }),
-      h('td', {}, h('span', { class: s.state === 'R' ? 'badge-r' : 'badge-d', text: s.state })),
+      h('td', {}, h('span', { class: s.state === 'R' ? 'badge-r' : 'badge-d', text: escapeText(s.state) })),
       h('td', { class: 'cause', text: s.state === 'D' ? s.cause : 'cpu' }),
       framesCell(s.frames),
-      h('td', { class: 'list', text: `${list(s.tasks.map((t) => `${comm(t.comm)} ${t.pid}`), 4)}${s.distinctTasks > s.tasks.length ? ` (${s.distinctTasks} distinct)` : ''}` }),
+      h('td', { class: 'list', text: `${list(s.tasks.map((t) => `${escapeText(t.comm)} ${t.pid}`), 4)}${s.distinctTasks > s.tasks.length ? ` (${s.distinctTasks} distinct)` : ''}` }),
     ))),
   );
   clear(el,
