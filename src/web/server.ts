@@ -20,6 +20,13 @@ import { staticRoutes } from './static.ts';
 import { StoreAccess } from './store-access.ts';
 import { CaptureSummaries } from './views.ts';
 
+/**
+ * Bound on receiving a whole request (request line, headers, any body):
+ * fastify's default, 0, lets a client that sends a byte now and then hold a
+ * connection for ever. GET requests arrive in one packet; 30 s is generous.
+ */
+export const REQUEST_TIMEOUT_MS = 30_000;
+
 export interface ServerOptions {
   /** The store to read. */
   db: string;
@@ -33,6 +40,8 @@ export interface ServerOptions {
   log: (line: string) => void;
   /** The page's directory (default: web/ of the package). */
   webRoot?: string;
+  /** Default REQUEST_TIMEOUT_MS; tests shorten it. */
+  requestTimeoutMs?: number;
 }
 
 export interface LoadmonServer {
@@ -41,8 +50,14 @@ export interface LoadmonServer {
 }
 
 export async function buildServer(opts: ServerOptions, store = new StoreAccess(opts.db)): Promise<LoadmonServer> {
+  const requestTimeout = opts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
   const app = Fastify({
     logger: false,
+    // Answered 408 (clientErrorReply). Given to Node too, so that its headersTimeout (min(60 s, this)) is not
+    // longer; Node looks for expired requests every connectionsCheckingInterval (30 s by default): a tenth of
+    // the bound keeps the cut near it.
+    requestTimeout,
+    http: { requestTimeout, connectionsCheckingInterval: Math.max(50, Math.floor(requestTimeout / 10)) },
     // Only GET routes: no body is ever read.
     bodyLimit: 1024,
     routerOptions: { maxParamLength: 200 },
