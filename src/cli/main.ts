@@ -9,7 +9,9 @@ import { fileURLToPath } from 'node:url';
 
 import { Command, CommanderError, Option } from 'commander';
 
+import { loadmonEnv } from '../env.ts';
 import { LoadmonError } from '../errors.ts';
+import { escapeText } from '../format/escape.ts';
 // Commands are imported when they run: a snapshot should not pay for loading
 // the demo, the kernel-module tooling or the store (startup is most of a
 // one-shot capture's cost).
@@ -167,6 +169,8 @@ export async function main(argv: string[]): Promise<number> {
   installShutdownHandlers(LONG_RUNNING.has(argv[0] ?? ''));
   const program = buildProgram();
   try {
+    // A bad LOADMON_* value stops every command before it starts, like a bad option.
+    loadmonEnv();
     await program.parseAsync(argv, { from: 'user' });
     return 0;
   } catch (err) {
@@ -180,20 +184,30 @@ function handleError(err: unknown, program: Command): number {
     // No command at all: commander has already printed the help on stderr.
     if (err.code === 'commander.help') return 2;
     if (err.code === 'commander.unknownCommand') {
-      process.stderr.write(`loadmon: ${stripPrefix(err.message)}\n\n${program.helpInformation()}`);
+      process.stderr.write(`loadmon: ${escapeText(stripPrefix(err.message))}\n\n${program.helpInformation()}`);
       return 2;
     }
-    process.stderr.write(`loadmon: ${stripPrefix(err.message)}\n`);
+    process.stderr.write(`loadmon: ${escapeText(stripPrefix(err.message))}\n`);
     return 2;
   }
   if (err instanceof LoadmonError) {
-    process.stderr.write(`loadmon: ${err.message}\n`);
+    // Messages quote what the user typed and what tasks and files hold: escaped like every human output.
+    process.stderr.write(`loadmon: ${escapeText(err.message)}\n`);
     return err.exitStatus;
   }
   const e = err as Error;
-  process.stderr.write(`loadmon: internal error: ${e?.message ?? String(err)}\n`);
-  if (process.env.LOADMON_DEBUG) process.stderr.write(`${e?.stack ?? ''}\n`);
+  process.stderr.write(`loadmon: internal error: ${escapeText(e?.message ?? String(err))}\n`);
+  if (debugWanted()) process.stderr.write(`${e?.stack ?? ''}\n`);
   return 1;
+}
+
+/** LOADMON_DEBUG, read without throwing: the environment may be what failed. */
+function debugWanted(): boolean {
+  try {
+    return loadmonEnv().debug;
+  } catch {
+    return false;
+  }
 }
 
 function stripPrefix(msg: string): string {

@@ -1,5 +1,7 @@
 /** Writes to stdout, and exits quietly when the reader went away (| head). */
 
+import { escapeText } from '../format/escape.ts';
+
 let installed = false;
 
 export function installStdoutGuard(): void {
@@ -17,5 +19,6 @@ export function write(text: string): void {
 
 /** Diagnostics for people go to stderr, so stdout stays machine-readable. */
 export function info(text: string): void {
-  process.stderr.write(`loadmon: ${text}\n`);
+  // Notes quote task names, cgroups and helper errors: never raw to a terminal.
+  process.stderr.write(`loadmon: ${escapeText(text)}\n`);
 }

@@ -38,6 +38,33 @@ test('bad option values exit 2 with one line naming the option', async () => {
   }
 });
 
+test('bad environment values exit 2 with one line naming the variable, before anything runs', async () => {
+  const cases: Array<[Record<string, string>, string[], string]> = [
+    // Used to be ignored silently (abc) or to overflow the timer and drop every stack (3e9 ms).
+    [{ LOADMON_DETAIL_TIMEOUT_MS: 'abc' }, ['snapshot', '--source', 'procfs'], 'LOADMON_DETAIL_TIMEOUT_MS'],
+    [{ LOADMON_DETAIL_TIMEOUT_MS: '3000000000' }, ['snapshot', '--source', 'procfs'], 'LOADMON_DETAIL_TIMEOUT_MS'],
+    [{ LOADMON_DEBUG: 'maybe' }, ['report', '--db', '/nonexistent/x.db'], 'LOADMON_DEBUG'],
+    [{ LOADMON_BPF_DEBUG: 'yes please' }, ['kmod', 'status'], 'LOADMON_BPF_DEBUG'],
+  ];
+  for (const [env, args, name] of cases) {
+    const r = await runCli(args, { env: { ...process.env, ...env } });
+    assert.equal(r.code, 2, `${name}: ${r.stderr}`);
+    assert.ok(r.stderr.includes(name), r.stderr);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.equal(r.stdout, '');
+  }
+  // Empty means not set: the capture runs.
+  const ok = await runCli(['snapshot', '--source', 'procfs', '--json'], { env: { ...process.env, LOADMON_DETAIL_TIMEOUT_MS: '' } });
+  assert.equal(ok.code, 0, ok.stderr);
+});
+
+test('error messages never carry raw control characters from what the user or a task supplied', async () => {
+  const r = await runCli(['report', '--db', '/nonexistent/\x1b[2Jdir/x.db']);
+  assert.notEqual(r.code, 0);
+  assert.ok(!r.stderr.includes('\x1b['), JSON.stringify(r.stderr));
+  assert.ok(r.stderr.includes('\\x1b[2J'), r.stderr);
+});
+
 test('unknown command and no command print help and exit 2', async () => {
   for (const args of [['frobnicate'], []]) {
     const r = await runCli(args);

@@ -215,14 +215,15 @@ test('watch --source bpf captures with source bpf, and says what the D load was 
   }
 });
 
-test('without privileges (uid 65534): --source bpf exits 2 saying so; --source auto falls back to procfs with a note', async () => {
+test('without privileges (uid 65534): --source bpf exits 2 saying so; auto wanting user stacks falls back to procfs with a note', async () => {
   const opts = { uid: 65534, gid: 65534, cwd: '/' };
   const r = await runCli(['snapshot', '--source', 'bpf'], opts);
   assert.equal(r.code, 2, r.stderr);
   assert.match(r.stderr, /^loadmon: source 'bpf' is not available: loading BPF programs needs root, or CAP_BPF with CAP_PERFMON/);
   assert.equal(r.stderr.trim().split('\n').length, 1);
   assert.equal(r.stdout, '');
-  const a = await runCli(['snapshot', '--json'], opts);
+  // A one-shot snapshot only wants bpf for user stacks (--profile); watch always does.
+  const a = await runCli(['snapshot', '--json', '--profile', '200ms'], opts);
   assert.equal(a.code, 0, a.stderr);
   const s = JSON.parse(a.stdout) as Snapshot;
   assert.equal(s.source, 'procfs');
@@ -239,17 +240,20 @@ test('without the helper built: --source bpf exits 2 naming the packages; auto f
     assert.match(r.stderr, /no-such-helper is not built/);
     assert.doesNotMatch(r.stderr, /\n\s+at /);
   }
-  const a = await runCli(['snapshot', '--json'], { env });
+  const a = await runCli(['watch', '--threshold', '0', '--count', '1', '--json'], { env });
   assert.equal(a.code, 0, a.stderr);
-  const s = JSON.parse(a.stdout) as Snapshot;
+  const s = JSON.parse(a.stdout.trim().split('\n')[0]!) as Snapshot;
   assert.equal(s.source, 'procfs');
   assert.ok(s.notes.some((n) => n.includes('eBPF collector was not used') && n.includes(INSTALL)), s.notes.join(' | '));
 });
 
-test('--source auto uses bpf here (root, BTF, helper built) and says so', async () => {
+test('--source auto: a one-shot snapshot takes procfs (faster), with user stacks asked for it takes bpf here', async () => {
   const s = await snapshotJson('auto');
-  assert.equal(s.source, 'bpf');
-  assert.equal(s.capture.profile_ms, undefined, 'auto does not sample unless --profile is given');
+  assert.equal(s.source, 'procfs');
+  assert.ok(!s.notes.some((n) => n.includes('eBPF collector was not used')), s.notes.join(' | '));
+  const p = await snapshotJson('auto', '--profile', '200ms');
+  assert.equal(p.source, 'bpf');
+  assert.equal(p.capture.profile_ms, 200);
 });
 
 type BpfObject = { id: number; name?: string; prog_id?: number };

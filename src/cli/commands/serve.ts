@@ -7,6 +7,7 @@
  */
 
 
+import { loadmonEnv } from '../../env.ts';
 import { invalidOption, serveInsecure, serveListen } from '../../errors.ts';
 import { DEFAULT_LISTEN, isLoopback, parseListen, urlFor } from '../../web/listen.ts';
 import { buildServer } from '../../web/server.ts';
@@ -47,10 +48,9 @@ export async function serveCommand(raw: RawServe): Promise<void> {
     if (stray) throw invalidOption(RECORD_ONLY[stray]!, String((raw as Record<string, unknown>)[stray]), 'only applies with --record');
   }
   const listen = parseListen(raw.listen ?? DEFAULT_LISTEN);
-  // LOADMON_TOKEN= (set but empty, e.g. an unset variable expanded in a unit file) means no token;
-  // beyond loopback that still refuses below.
-  const envToken = process.env.LOADMON_TOKEN === '' ? undefined : process.env.LOADMON_TOKEN;
-  const token = raw.token ?? envToken ?? null;
+  // LOADMON_TOKEN= (set but empty, e.g. an unset variable expanded in a unit file) means no token
+  // (src/env.ts); beyond loopback that still refuses below.
+  const token = raw.token ?? loadmonEnv().token;
   if (token !== null && token.trim().length < 8) {
     throw invalidOption(raw.token !== undefined ? '--token' : 'LOADMON_TOKEN', '…', 'a token must be at least 8 characters');
   }
