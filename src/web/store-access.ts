@@ -22,6 +22,9 @@ export class StoreAccess {
 
   /** Runs `fn` on the open reader; a store that cannot be opened is a 503. */
   use<T>(fn: (r: StoreReader) => T): T {
+    // A store read through a private copy (read-only mount, no -shm) does not see a recorder's
+    // later writes: take a new copy once the store has changed.
+    if (this.reader?.stale()) this.close();
     if (!this.reader) {
       try {
         this.reader = StoreReader.open(this.path);

@@ -35,3 +35,14 @@ test('store access: a SQLite error is a 503 naming the store and drops the conne
   assert.notEqual(again, reader, 'a new connection');
   access.close();
 });
+
+test('store access: a reader over a private copy that went stale is replaced on the next request', () => {
+  const access = new StoreAccess(db);
+  const reader = access.use((r) => r);
+  assert.equal(access.use((r) => r), reader, 'read in place: never stale, same connection');
+  // As the copy-backed reader says when the store changed since its copy was taken.
+  reader.stale = () => true;
+  const again = access.use((r) => r);
+  assert.notEqual(again, reader, 'a new connection (a fresh copy)');
+  access.close();
+});
