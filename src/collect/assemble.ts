@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 
 import type { Snapshot, TaskSample } from '../model/snapshot.ts';
 import type { CaptureContext, Candidate, DetailBatch } from './details.ts';
-import { selfExclusionNote } from './self.ts';
+import { ownThreadsField } from './self.ts';
 
 export const NOTE_NO_STACKS = 'kernel stacks need root (CAP_SYS_ADMIN); states are shown without them';
 
@@ -19,7 +19,11 @@ export function epochMs(): number {
 export function assembleSnapshot(ctx: CaptureContext, candidates: Candidate[], batch: DetailBatch): Snapshot {
   return {
     ...ctx.base,
-    capture: { ms: Math.round((epochMs() - ctx.startedAt) * 100) / 100, threads_scanned: ctx.threadsScanned },
+    capture: {
+      ms: Math.round((epochMs() - ctx.startedAt) * 100) / 100,
+      threads_scanned: ctx.threadsScanned,
+      ...ownThreadsField(ctx.excludedSelf?.threads ?? 0),
+    },
     tasks: toTasks(candidates, batch),
     notes: [...notesFor(candidates, batch), ...scanNotes(ctx, candidates, batch)],
   };
@@ -28,7 +32,7 @@ export function assembleSnapshot(ctx: CaptureContext, candidates: Candidate[], b
 /**
  * ONE note for every file that was not what the kernel writes (threads the
  * stat pass skipped, and tasks kept without their stack, wchan or cgroup),
- * and one for loadmon's own threads left out.
+ * (loadmon's own threads left out are counted in capture.own_threads).
  */
 function scanNotes(ctx: CaptureContext, candidates: Candidate[], batch: DetailBatch): string[] {
   const notes: string[] = [];
@@ -47,9 +51,6 @@ function scanNotes(ctx: CaptureContext, candidates: Candidate[], batch: DetailBa
     if (partial > 0) parts.push(`the stack, wchan or cgroup of ${partial} task(s) left out`);
     notes.push(`${parts.join('; ')}: their proc files are not what the kernel writes (not a regular file, over the size cap, or unparsable), e.g. ${example}`);
   }
-  const self = ctx.excludedSelf;
-  const selfNote = self ? selfExclusionNote(self.threads, new Set(self.pids)) : null;
-  if (selfNote !== null) notes.push(selfNote);
   return notes;
 }
 

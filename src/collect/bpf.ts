@@ -32,7 +32,7 @@ import { normalizeFrame } from '../procfs/stack.ts';
 import { epochMs } from './assemble.ts';
 import { BlockedTracking } from './bpf-tracking.ts';
 import type { CaptureOptions, Collector } from './collector.ts';
-import { ownPids, registerOwnProcess, selfExclusionNote } from './self.ts';
+import { ownPids, ownThreadsField, registerOwnProcess } from './self.ts';
 
 export interface BpfCollectorOptions {
   /** Where loadavg and stat are read (the tasks always come from the running kernel). */
@@ -153,8 +153,6 @@ export class BpfCollector implements Collector {
       notes.push(`${runningEmpty} R task(s) have no kernel stack: the kernel does not unwind a task while it runs on another CPU`);
     }
     for (const e of snap.errors) notes.push(`the task iterator reported: ${e}`);
-    const selfNote = selfExclusionNote(self.threads, self.pids);
-    if (selfNote !== null) notes.push(selfNote);
 
     if (profiling) {
       const left = startedAt + profileMs - epochMs();
@@ -176,6 +174,7 @@ export class BpfCollector implements Collector {
         threads_scanned: snap.end.threads,
         walk_ms: Math.round(snap.end.walkNs / 10_000) / 100,
         ...(profiling ? { profile_ms: profileMs } : {}),
+        ...ownThreadsField(self.threads),
       },
       tasks,
       notes,

@@ -12,7 +12,7 @@ import { SNAPSHOT_SCHEMA, type Snapshot, type TaskSample, type Trigger } from '.
 import { capBytes, COMM_MAX_BYTES, FILE_CAP, FRAME_MAX_BYTES } from '../procfs/limits.ts';
 import { readerFor } from '../procfs/reader.ts';
 import type { CaptureOptions, Collector } from './collector.ts';
-import { ownPids, selfExclusionNote } from './self.ts';
+import { ownPids, ownThreadsField } from './self.ts';
 
 export const NO_KMOD_SNAPSHOT =
   'the load_monitor module has made no snapshot yet (it captures when load1 reaches its threshold; ' +
@@ -83,12 +83,10 @@ export function kmodToSnapshot(k: KmodSnapshot, trigger: Trigger | null, depth =
     notes.push(`${k.dropped} R/D task(s) were seen but not stored: the module's max_tasks was reached`);
   }
   const tasks: TaskSample[] = [];
-  const selfPids = new Set<number>();
   let selfThreads = 0;
   for (const t of k.tasks) {
     if (own.has(t.pid)) {
       selfThreads++;
-      selfPids.add(t.pid);
       continue;
     }
     tasks.push({
@@ -101,8 +99,6 @@ export function kmodToSnapshot(k: KmodSnapshot, trigger: Trigger | null, depth =
       cgroup: null,
     });
   }
-  const selfNote = selfExclusionNote(selfThreads, selfPids);
-  if (selfNote !== null) notes.push(selfNote);
   return {
     schema: SNAPSHOT_SCHEMA,
     time: new Date(Number(k.timeNs / 1_000_000n)).toISOString(),
@@ -111,7 +107,13 @@ export function kmodToSnapshot(k: KmodSnapshot, trigger: Trigger | null, depth =
     cpus: k.cpus,
     loadavg: { load1: k.load1, load5: k.load5, load15: k.load15, runnable: k.running, threads: k.threads },
     trigger,
-    capture: { ms: Math.round(k.walkNs / 10_000) / 100, threads_scanned: k.threads, dropped: k.dropped, seq: k.seq },
+    capture: {
+      ms: Math.round(k.walkNs / 10_000) / 100,
+      threads_scanned: k.threads,
+      dropped: k.dropped,
+      seq: k.seq,
+      ...ownThreadsField(selfThreads),
+    },
     tasks,
     notes,
   };

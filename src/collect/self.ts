@@ -3,7 +3,8 @@
  * watchdog thread, libuv's) and the ones it starts for itself (the
  * detail-reader child, the eBPF helper). Their load is real but it is the
  * observer's, so every collector leaves them out of captures and counts
- * them in a note (docs/snapshot-schema.md, "Limits"). Children are
+ * them in `capture.own_threads` (docs/snapshot-schema.md, "Limits"): a field,
+ * not a note, since the scanning thread is R in nearly every procfs capture. Children are
  * registered by pid when they are started and forgotten when they exit.
  */
 
@@ -23,8 +24,7 @@ export function ownPids(): Set<number> {
   return new Set([process.pid, ...children]);
 }
 
-/** The note of a capture that left out `threads` R/D threads of loadmon's own processes; null for none. */
-export function selfExclusionNote(threads: number, pids: ReadonlySet<number>): string | null {
-  if (threads === 0) return null;
-  return `left out ${threads} R/D thread(s) of loadmon itself (pids ${[...pids].sort((a, b) => a - b).join(', ')}): the observer's own load`;
+/** The `capture` fields for `threads` R/D threads of loadmon's own processes left out: none when 0. */
+export function ownThreadsField(threads: number): { own_threads?: number } {
+  return threads > 0 ? { own_threads: threads } : {};
 }

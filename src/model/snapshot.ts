@@ -66,6 +66,12 @@ export interface CaptureInfo {
   walk_ms?: number;
   /** bpf: length of the on-CPU sampling window after the capture, in milliseconds. */
   profile_ms?: number;
+  /**
+   * R/D threads of loadmon's own processes (itself, its stack-reader child,
+   * its eBPF helper) left out of `tasks`: the observer's load, counted here
+   * rather than hidden. Absent when none.
+   */
+  own_threads?: number;
 }
 
 /** One process's time blocked in D in one kernel stack, measured over a recent window. */

@@ -20,7 +20,8 @@ test('kmod: the tasks of loadmon and of the processes it started are left out an
   const ownThreads = all.tasks.filter((t) => t.pid === ownPid).length;
   const s = kmodToSnapshot(k!, null, 20, new Set([ownPid]));
   assert.deepEqual(s.tasks, all.tasks.filter((t) => t.pid !== ownPid));
-  assert.ok(s.notes.includes(`left out ${ownThreads} R/D thread(s) of loadmon itself (pids ${ownPid}): the observer's own load`), s.notes.join(' | '));
+  assert.equal(s.capture.own_threads, ownThreads);
+  assert.equal(all.capture.own_threads, undefined, 'absent when none was left out');
 });
 
 test('kmod: comm and frames from the module file are cut like procfs ones', () => {
