@@ -22,12 +22,12 @@ import { BpfHelper, type HelperProfile } from '../bpf/helper.ts';
 import { KallsymsCache } from '../bpf/kallsyms.ts';
 import type { MapRecord } from '../bpf/protocol.ts';
 import { UserSymbolizer } from '../bpf/usersym.ts';
-import { procUnreadable, sourceUnavailable } from '../errors.ts';
+import { sourceUnavailable } from '../errors.ts';
 import { SNAPSHOT_SCHEMA, type Snapshot, type TaskSample } from '../model/snapshot.ts';
 import { countCpus } from '../procfs/cpus.ts';
 import { parseLoadavg } from '../procfs/loadavg.ts';
 import { FILE_CAP } from '../procfs/limits.ts';
-import { type ProcReader, readerFor } from '../procfs/reader.ts';
+import { type ProcReader, readerFor, readRequired } from '../procfs/reader.ts';
 import { normalizeFrame } from '../procfs/stack.ts';
 import { epochMs } from './assemble.ts';
 import { BlockedTracking } from './bpf-tracking.ts';
@@ -117,12 +117,12 @@ export class BpfCollector implements Collector {
         notes.push(`no user stacks: ${(err as Error).message}`);
       }
     }
-    const loadavg = parseLoadavg(this.readRequired(`${this.root}/loadavg`, FILE_CAP.loadavg));
+    const loadavg = parseLoadavg(readRequired(`${this.root}/loadavg`, FILE_CAP.loadavg, this.reader));
     // skip=0: loadmon's own threads come back and are left out and counted here, like procfs does.
     const snap = await helper.snapshot(opts.depth, 0);
     const self = leaveOutOwn(snap.tasks, ownPids());
     const time = new Date(startedAt).toISOString();
-    const cpus = countCpus(this.readRequired(`${this.root}/stat`, FILE_CAP.table));
+    const cpus = countCpus(readRequired(`${this.root}/stat`, FILE_CAP.table, this.reader));
 
     this.cgroups.beginCapture();
     const kstacks = this.kallsyms.symbolizeAll(snap.tasks.map((t) => t.stack));
@@ -223,14 +223,6 @@ export class BpfCollector implements Collector {
     const timedOut = [...failed].filter(([, why]) => why === 'timeout').map(([pid]) => pid);
     if (timedOut.length > 0) {
       notes.push(`reading /proc/PID/maps of ${timedOut.join(', ')} blocked (mmap_lock held?): their user stacks are not symbolised`);
-    }
-  }
-
-  private readRequired(path: string, cap: number): string {
-    try {
-      return this.reader.readText(path, cap);
-    } catch (err) {
-      throw procUnreadable(path, err);
     }
   }
 }
