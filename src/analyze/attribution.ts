@@ -38,18 +38,18 @@ export interface Contribution {
 
 export interface LoadAttribution {
   /** Time of the last sample replayed, ms. */
-  atMs: number;
+  at_ms: number;
   /** The kernel's load1 in that sample. */
-  kernelLoad1: number;
+  kernel_load1: number;
   /** Sum of everything below: the replay's load1. */
-  modelLoad1: number;
+  model_load1: number;
   processes: Contribution[];
   cgroups: Contribution[];
   states: { R: number; D: number };
   /** Load left over from before the replay window, decayed. */
-  beforeWindow: number;
+  before_window: number;
   /** Load from updates whose sample had no per-process scan (estimated from the kernel's step). */
-  notScanned: number;
+  not_scanned: number;
   updates: number;
 }
 
@@ -112,14 +112,14 @@ export function attributeLoad1(samples: readonly SamplePoint[], procs: readonly 
   processes.sort((a, b) => b.total - a.total);
   const model = processes.reduce((a, c) => a + c.total, 0) + before + notScanned;
   return {
-    atMs: last.t,
-    kernelLoad1: last.load1,
-    modelLoad1: model,
+    at_ms: last.t,
+    kernel_load1: last.load1,
+    model_load1: model,
     processes,
     cgroups: byCgroup(processes),
     states: { R: R.v, D: D.v },
-    beforeWindow: before,
-    notScanned,
+    before_window: before,
+    not_scanned: notScanned,
     updates: updates.length,
   };
 }

@@ -46,8 +46,8 @@ export function formatReportText(r: Report): string {
   if (end) {
     out.push(
       '',
-      `load1 at ${new Date(end.atMs).toISOString()}: kernel ${end.kernelLoad1.toFixed(2)}, replayed ${end.modelLoad1.toFixed(2)}` +
-        ` (R ${end.states.R.toFixed(2)}, D ${end.states.D.toFixed(2)}, before the replay ${end.beforeWindow.toFixed(2)}, not scanned ${end.notScanned.toFixed(2)})`,
+      `load1 at ${new Date(end.at_ms).toISOString()}: kernel ${end.kernel_load1.toFixed(2)}, replayed ${end.model_load1.toFixed(2)}` +
+        ` (R ${end.states.R.toFixed(2)}, D ${end.states.D.toFixed(2)}, before the replay ${end.before_window.toFixed(2)}, not scanned ${end.not_scanned.toFixed(2)})`,
       ...table('by process', end.processes, true),
       ...table('by cgroup', end.cgroups, false),
     );

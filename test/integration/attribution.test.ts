@@ -56,16 +56,16 @@ test(`per-process contributions add up to the kernel's load1 (${RUN_MS / 1000} s
   const report = JSON.parse(r.stdout) as Report;
   const end = report.attribution.at_end!;
   const sum = end.processes.reduce((a, c) => a + c.total, 0);
-  const kernel = end.kernelLoad1;
+  const kernel = end.kernel_load1;
   const share = 1 - Math.pow(1884 / 2048, RUN_MS / 5000);
   assert.ok(kernel > 0.8 * 8 * share, `the workload made load: kernel load1 ${kernel}`);
   // load1 at the end also holds what was there before the window, decayed (EXP_1 per 5 s):
   // on a machine that was busy just before (a build, other tests) that is not ours to
   // attribute. The processes seen in the window must account for all the rest.
-  const before = end.beforeWindow;
+  const before = end.before_window;
   assert.ok(
     Math.abs(sum + before - kernel) <= 0.1 * kernel,
-    `processes sum ${sum.toFixed(2)} + load before the window ${before.toFixed(2)} vs kernel load1 ${kernel} (model ${end.modelLoad1.toFixed(2)})`,
+    `processes sum ${sum.toFixed(2)} + load before the window ${before.toFixed(2)} vs kernel load1 ${kernel} (model ${end.model_load1.toFixed(2)})`,
   );
 
   // Each blocked task contributes ~1 x (1 - e^(-run/5s)) in D, each busy loop up to that in R.

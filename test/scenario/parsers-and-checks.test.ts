@@ -69,7 +69,7 @@ function report(verdict: VerdictLine[], model = 5, kernel = 5): Report {
     verdict,
     captures: [],
     load: null,
-    attribution: { method: 'replay', mean: null, at_end: { atMs: 0, kernelLoad1: kernel, modelLoad1: model, processes: [], cgroups: [], states: { R: 0, D: 0 }, beforeWindow: 0, notScanned: 0, updates: 1 } },
+    attribution: { method: 'replay', mean: null, at_end: { at_ms: 0, kernel_load1: kernel, model_load1: model, processes: [], cgroups: [], states: { R: 0, D: 0 }, before_window: 0, not_scanned: 0, updates: 1 } },
   } as unknown as Report;
 }
 

@@ -64,18 +64,18 @@ function causeIs(r: Report, cause: CauseId): Check {
 export function replayCheck(r: Report): Check {
   const a = r.attribution.at_end;
   if (!a) return { role: 'replay', name: 'load1 replay within 10%', ok: false, detail: 'no attribution.at_end in the report' };
-  const err = a.kernelLoad1 > 0 ? Math.abs(a.modelLoad1 - a.kernelLoad1) / a.kernelLoad1 : Infinity;
+  const err = a.kernel_load1 > 0 ? Math.abs(a.model_load1 - a.kernel_load1) / a.kernel_load1 : Infinity;
   return {
     role: 'replay',
     name: 'load1 replay within 10%',
     ok: err <= REPLAY_TOLERANCE,
-    detail: `model ${a.modelLoad1.toFixed(2)} vs kernel ${a.kernelLoad1.toFixed(2)} (${(err * 100).toFixed(1)}%)`,
+    detail: `model ${a.model_load1.toFixed(2)} vs kernel ${a.kernel_load1.toFixed(2)} (${(err * 100).toFixed(1)}%)`,
   };
 }
 
 export function replayError(r: Report): number | null {
   const a = r.attribution.at_end;
-  return a && a.kernelLoad1 > 0 ? Math.abs(a.modelLoad1 - a.kernelLoad1) / a.kernelLoad1 : null;
+  return a && a.kernel_load1 > 0 ? Math.abs(a.model_load1 - a.kernel_load1) / a.kernel_load1 : null;
 }
 
 function deviceCheck(r: Report, dev: BlockDevice): Check {

@@ -64,7 +64,7 @@ export function describe(source: string, outcome: Report | Error): string[] {
   const load = outcome.load;
   const head =
     `  ${source}: load1 max ${n2(load?.max)}, mean R ${n2(load?.mean_r)} D ${n2(load?.mean_d)}, ` +
-    `${outcome.captures.length} captures; replay load1 ${a ? `${n2(a.modelLoad1)} vs kernel ${n2(a.kernelLoad1)}` : 'none'}; ${split(outcome)}`;
+    `${outcome.captures.length} captures; replay load1 ${a ? `${n2(a.model_load1)} vs kernel ${n2(a.kernel_load1)}` : 'none'}; ${split(outcome)}`;
   return [head, ...verdictLines(outcome)];
 }
 

@@ -39,7 +39,7 @@ test('replay: contributions sum to the kernel load1, whatever the update phase',
     const { samples, procs, kernel } = simulate(phase, 180, counts, 1.5);
     const a = attributeLoad1(samples, procs, 1000)!;
     const sum = a.processes.reduce((x, c) => x + c.total, 0);
-    assert.ok(Math.abs(sum + a.beforeWindow - kernel) < 0.05, `phase ${phase}: ${sum} + ${a.beforeWindow} vs ${kernel}`);
+    assert.ok(Math.abs(sum + a.before_window - kernel) < 0.05, `phase ${phase}: ${sum} + ${a.before_window} vs ${kernel}`);
     const p1 = a.processes.find((c) => c.pid === 1)!;
     assert.ok(Math.abs(p1.r - 2 * (1 - Math.pow(EXP_1, 36))) < 0.05, `pid 1 R ${p1.r}`);
     const p3 = a.processes.find((c) => c.pid === 3)!;
@@ -62,6 +62,6 @@ test('replay: samples without a scan are booked as "not scanned", from the kerne
   const { samples, procs, kernel } = simulate(1000, 120, () => [{ pid: 1, r: 0, d: 3 }], 0);
   const unscanned = samples.map((s) => ({ ...s, scanned: s.t >= 60_000 }));
   const a = attributeLoad1(unscanned, procs.filter((p) => p.t >= 60_000), 1000)!;
-  assert.ok(a.notScanned > 0);
-  assert.ok(Math.abs(a.modelLoad1 - kernel) < 0.15 * kernel, `${a.modelLoad1} vs ${kernel}`);
+  assert.ok(a.not_scanned > 0);
+  assert.ok(Math.abs(a.model_load1 - kernel) < 0.15 * kernel, `${a.model_load1} vs ${kernel}`);
 });

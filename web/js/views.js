@@ -195,7 +195,7 @@ export function renderPeriod(el, report, flameStacks, range, tooltip, onCapture)
     l ? null : stateEl('No samples in this range.'),
     h('h3', { text: 'Verdict' }),
     verdictCards(report.verdict, onCapture),
-    end ? h('div', { class: 'note', text: `load1 at the end of the range: kernel ${fmtNum(end.kernelLoad1)}, replayed ${fmtNum(end.modelLoad1)} (R ${fmtNum(end.states.R)}, D ${fmtNum(end.states.D)}, not scanned ${fmtNum(end.notScanned)}, before the replay ${fmtNum(end.beforeWindow)})` }) : null,
+    end ? h('div', { class: 'note', text: `load1 at the end of the range: kernel ${fmtNum(end.kernel_load1)}, replayed ${fmtNum(end.model_load1)} (R ${fmtNum(end.states.R)}, D ${fmtNum(end.states.D)}, not scanned ${fmtNum(end.not_scanned)}, before the replay ${fmtNum(end.before_window)})` }) : null,
     mean ? h('div', { class: 'note', text: `share of the average load1 (${fmtNum(mean.load1_avg)}) over the range: R ${fmtNum(mean.states.R)}, D ${fmtNum(mean.states.D)}${mean.d_from === 'blocked_time' ? ' (measured)' : ''}, unattributed ${fmtNum(mean.unattributed)}` }) : null,
     h('div', { class: 'two' }, contribTable('By process', mean?.processes, 'process'), contribTable('By cgroup', mean?.cgroups, 'cgroup')),
     blockedSection(report.blocked),
