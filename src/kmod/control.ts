@@ -107,7 +107,7 @@ export function unloadModule(): void {
 
 export interface KmodStatus {
   kernel: string;
-  moduleSupport: boolean;
+  module_support: boolean;
   headers: string | null;
   built: boolean;
   loaded: boolean;
@@ -124,7 +124,7 @@ export function status(): KmodStatus {
   }
   return {
     kernel: release(),
-    moduleSupport: moduleSupport(),
+    module_support: moduleSupport(),
     headers: existsSync(join(defaultKdir(), 'Makefile')) ? defaultKdir() : null,
     built: existsSync(MODULE_KO),
     loaded: isLoaded(),

@@ -139,8 +139,8 @@ test('unprivileged (nobody): states still listed, one note explains the missing 
 test('kmod commands explain what is missing on a kernel without module support', async () => {
   const st = await runCli(['kmod', 'status', '--json']);
   assert.equal(st.code, 0, st.stderr);
-  const s = JSON.parse(st.stdout) as { moduleSupport: boolean; loaded: boolean };
-  if (!s.moduleSupport) {
+  const s = JSON.parse(st.stdout) as { module_support: boolean; loaded: boolean };
+  if (!s.module_support) {
     const load = await runCli(['kmod', 'load']);
     assert.equal(load.code, 1);
     assert.match(load.stderr, /no loadable module support/);

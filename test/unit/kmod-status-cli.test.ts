@@ -33,7 +33,7 @@ test('kmod status names the sources that work on this machine', () => {
   }
   const json = loadmon('kmod', 'status', '--json');
   assert.equal(json.code, 0, json.stderr);
-  const s = JSON.parse(json.stdout) as { sources: string[]; moduleSupport: boolean };
+  const s = JSON.parse(json.stdout) as { sources: string[]; module_support: boolean };
   assert.equal(s.sources.includes('bpf'), bpfWorks);
   assert.ok(s.sources.includes('procfs'));
 });

@@ -11,7 +11,7 @@ import { kmodStatusText, workingSources } from '../../src/cli/commands/kmod.ts';
 import type { KmodStatus } from '../../src/kmod/control.ts';
 
 const KDIR = '/lib/modules/6.18.0/build';
-const NO_MODULES: KmodStatus = { kernel: '6.18.0', moduleSupport: false, headers: null, built: false, loaded: false, params: {} };
+const NO_MODULES: KmodStatus = { kernel: '6.18.0', module_support: false, headers: null, built: false, loaded: false, params: {} };
 const NOT_ROOT = 'loading BPF programs needs root, or CAP_BPF with CAP_PERFMON (run loadmon as root)';
 
 test('no module support, bpf works: procfs and bpf are named as working', () => {
@@ -30,7 +30,7 @@ test('no module support, bpf does not work: only procfs, and why not bpf', () =>
 });
 
 test('module loaded: kmod works too, its parameters are listed', () => {
-  const loaded: KmodStatus = { ...NO_MODULES, moduleSupport: true, built: true, loaded: true, params: { threshold: '1.50' } };
+  const loaded: KmodStatus = { ...NO_MODULES, module_support: true, built: true, loaded: true, params: { threshold: '1.50' } };
   const text = kmodStatusText(loaded, null, KDIR);
   assert.match(text, /^module support: +yes$/m);
   assert.match(text, /^sources that work here: kmod, procfs, bpf$/m);
@@ -39,7 +39,7 @@ test('module loaded: kmod works too, its parameters are listed', () => {
 });
 
 test('module support but not loaded: kmod is not claimed to work yet', () => {
-  const s: KmodStatus = { ...NO_MODULES, moduleSupport: true, headers: KDIR };
+  const s: KmodStatus = { ...NO_MODULES, module_support: true, headers: KDIR };
   const text = kmodStatusText(s, null, KDIR);
   assert.match(text, /^sources that work here: procfs, bpf \(kmod once built and loaded: loadmon kmod build, loadmon kmod load\)$/m);
   assert.match(text, /^kernel headers: +\/lib\/modules\/6\.18\.0\/build$/m);

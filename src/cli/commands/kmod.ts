@@ -95,14 +95,14 @@ export function workingSources(s: KmodStatus, bpfWhyNot: string | null): SourceN
 /** `kmod status` as text: every line true for this machine, bpf's availability injected. */
 export function kmodStatusText(s: KmodStatus, bpfWhyNot: string | null, kdir: string, modLine: string | null = null): string {
   let sources = workingSources(s, bpfWhyNot).join(', ');
-  if (s.moduleSupport && !s.loaded) {
+  if (s.module_support && !s.loaded) {
     sources += s.built ? ' (kmod once loaded: loadmon kmod load)' : ' (kmod once built and loaded: loadmon kmod build, loadmon kmod load)';
   }
   const lines = [
     `kernel:          ${s.kernel}`,
-    `module support:  ${s.moduleSupport ? 'yes' : 'no: not supported by this kernel (CONFIG_MODULES off)'}`,
+    `module support:  ${s.module_support ? 'yes' : 'no: not supported by this kernel (CONFIG_MODULES off)'}`,
     `kernel headers:  ${s.headers ?? `not found at ${kdir}`}`,
-    `module built:    ${s.built ? MODULE_KO : s.moduleSupport ? 'no (loadmon kmod build)' : 'no'}`,
+    `module built:    ${s.built ? MODULE_KO : s.module_support ? 'no (loadmon kmod build)' : 'no'}`,
     `module loaded:   ${s.loaded ? `yes  ${modLine ?? ''}`.trimEnd() : 'no'}`,
   ];
   for (const [k, v] of Object.entries(s.params)) lines.push(`  ${k.padEnd(12)} ${v}`);
