@@ -30,8 +30,7 @@ export function buildReport(store: StoreReader, p: ReportPeriod): Report {
   const span = store.span();
   const from = p.since ?? span?.first ?? 0;
   const to = p.until ?? span?.last ?? 0;
-  const sessions = store.sessions();
-  const session = [...sessions].reverse().find((s) => s.startedMs <= to) ?? sessions[sessions.length - 1] ?? null;
+  const session = store.sessionAt(span ? to : null);
   const cpus = session?.cpus ?? null;
   const curve = span ? store.loadCurve(from, to) : null;
 

@@ -493,9 +493,16 @@ export class StoreReader {
     return { total, rows: rows.reverse() };
   }
 
-  /** The session a time falls in (the last one started at or before it), or the first. */
-  sessionAt(t: number): Session | null {
+  /**
+   * The session a time falls in: the last one started at or before it. A
+   * time before every session (a period asked for before the recording
+   * began) gets the first, the closest one; no time at all (a store with no
+   * sample or capture yet: null) the newest, the one recording now. The one
+   * lookup of the report, the API and /metrics.
+   */
+  sessionAt(t: number | null): Session | null {
     const all = this.sessions();
+    if (t === null) return all.at(-1) ?? null;
     return [...all].reverse().find((s) => s.startedMs <= t) ?? all[0] ?? null;
   }
 

@@ -5,14 +5,14 @@
 
 import type { FastifyInstance } from 'fastify';
 
+import { VERSION } from '../../version.ts';
 import type { ApiContext } from '../context.ts';
-import { VERSION } from '../context.ts';
 
 export async function metaRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
   app.get('/api/meta', async () =>
     ctx.store.use((s) => {
       const span = s.span();
-      const session = span ? s.sessionAt(span.last) : (s.sessions().at(-1) ?? null);
+      const session = s.sessionAt(span?.last ?? null);
       const latest = s.latestSample();
       return {
         version: VERSION,
