@@ -28,9 +28,11 @@
  * prints this table; test/unit/causes.test.ts checks that the two agree.
  */
 
+import type { CauseId } from '../model/cause.ts';
 import { normalizeFrame } from '../procfs/stack.ts';
 
-export type CauseId = 'vfork' | 'cgroup' | 'memory' | 'netfs' | 'journal' | 'block-io' | 'lock' | 'unknown';
+// The ids are a domain type (model/cause.ts); re-exported for the table's users.
+export type { CauseId };
 
 export interface CauseInfo {
   id: CauseId;

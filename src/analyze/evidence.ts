@@ -6,24 +6,11 @@
  */
 
 import type { CgroupLimitEvidence, ChainLink, DeviceEvidence, Evidence, MemoryEvidence } from '../model/evidence.ts';
+import type { PeriodCgroupLimit, PeriodEvidence } from '../model/report.ts';
 import type { StoredChain } from '../model/timeline.ts';
 
-/** A cgroup limit over the period: the last sample's figures, and how often the limit bit. */
-export interface PeriodCgroupLimit extends CgroupLimitEvidence {
-  /** Share of the samples (those that saw this cgroup) in which the limit bit, 0..1. */
-  at_limit_share: number;
-  /** Load-making processes seen in it. */
-  pids: number[];
-}
+export type { PeriodCgroupLimit, PeriodEvidence };
 
-export interface PeriodEvidence {
-  samples: number;
-  /** Mean figures per device over all samples (a sample without I/O on it counts as idle), busiest first. */
-  devices: DeviceEvidence[];
-  memory: MemoryEvidence | null;
-  /** Limits that bit in at least one sample first, then by how often. */
-  cgroups: PeriodCgroupLimit[];
-}
 
 /** Devices cited: at most this many, and only those doing something. */
 const MAX_DEVICES = 4;

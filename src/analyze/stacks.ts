@@ -4,31 +4,13 @@
  * stack) are counted together, with the tasks and captures they were seen in.
  */
 
-import type { Snapshot, TaskState } from '../model/snapshot.ts';
+import type { StackAggregate, TaskRef } from '../model/report.ts';
+import type { Snapshot } from '../model/snapshot.ts';
 import { normalizeFrame } from '../procfs/stack.ts';
 import { type CauseId, classifyRunnableStack, classifyStack } from './causes.ts';
 import type { Relabel } from './limits.ts';
 
-export interface TaskRef {
-  pid: number;
-  tid: number;
-  comm: string;
-  cgroup: string | null;
-}
-
-export interface StackAggregate {
-  state: TaskState;
-  /** Normalised frames, innermost first (empty: no kernel stack, e.g. a task running on a CPU). */
-  frames: string[];
-  /** D: why it waits. R: the wait it was just woken from, or the reclaim it was preempted in ('unknown': CPU demand, or no stack). */
-  cause: CauseId;
-  /** Task observations: one per task per capture. */
-  count: number;
-  /** Distinct tasks (by tid), at most MAX_TASK_REFS kept. */
-  tasks: TaskRef[];
-  distinctTasks: number;
-  captures: number[];
-}
+export type { StackAggregate, TaskRef };
 
 const MAX_TASK_REFS = 50;
 

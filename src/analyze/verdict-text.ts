@@ -16,7 +16,7 @@ import { isSchedFrame } from '../procfs/stack.ts';
 import { type CauseId, classifyStack } from './causes.ts';
 import type { PeriodCgroupLimit } from './evidence.ts';
 import type { TaskRef } from './stacks.ts';
-import type { VerdictEvidence, VerdictInput } from './verdict.ts';
+import type { VerdictEvidence, VerdictInput } from '../model/report.ts';
 
 export interface WaitDetail {
   /** Goes right after the cause's label: " on vda", " (io limit of /batch)". */

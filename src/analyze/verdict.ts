@@ -21,57 +21,13 @@
  * counted in two lines.
  */
 
-import type { ChainLink, DeviceEvidence } from '../model/evidence.ts';
-import type { BlockedStack } from '../model/report.ts';
+import type { StackAggregate, TaskRef, VerdictEvidence, VerdictInput, VerdictLine } from '../model/report.ts';
 import { CAUSES, type CauseId } from './causes.ts';
-import type { PeriodEvidence } from './evidence.ts';
-import type { StackAggregate, TaskRef } from './stacks.ts';
 import { waitDetail } from './verdict-text.ts';
 
-export interface VerdictEvidence {
-  /** Normalised stacks, innermost first, with their task observations. */
-  stacks: Array<{ frames: string[]; count: number }>;
-  tasks: TaskRef[];
-  captures: number[];
-  /** Lock waits: who holds the lock, and what the holder itself waits for (--source bpf). */
-  chain?: ChainLink[];
-  /** Block devices behind an I/O cause: utilisation, time per request, requests in flight. */
-  devices?: Array<Pick<DeviceEvidence, 'name' | 'util' | 'await_ms' | 'in_flight'> & Partial<DeviceEvidence>>;
-  /** Cgroups whose own limit held the tasks back. */
-  cgroups?: Array<{ path: string; limit: 'memory' | 'io' | 'cpu'; detail: string }>;
-  /** Mean R threads counted in this line: woken from its wait, waiting for a CPU. */
-  woken_r?: number;
-}
+export type { VerdictEvidence, VerdictInput, VerdictLine };
 
-export interface VerdictLine {
-  kind: 'cpu-saturation' | 'uninterruptible' | 'no-overload';
-  cause: CauseId | null;
-  /** Mean threads behind this line (its share of the load). */
-  share: number;
-  text: string;
-  evidence: VerdictEvidence;
-}
 
-export interface VerdictInput {
-  cpus: number;
-  /** Mean R and D threads while the load was high; null when nothing was measured. */
-  meanR: number | null;
-  meanD: number | null;
-  maxLoad1: number | null;
-  threshold: number | null;
-  /** The top R processes by contribution (for R evidence: running tasks have no stack). */
-  topR: TaskRef[];
-  /** Stacks of the captures: D by cause, R by the wait they were woken from ('unknown': CPU demand). */
-  stacks: readonly StackAggregate[];
-  /** Measured time blocked in D per stack over the period (--source bpf); preferred to the captures' stacks. */
-  blocked?: readonly BlockedStack[];
-  /** Devices, memory stalls and cgroup limits over the high-load samples. */
-  evidence?: PeriodEvidence | null;
-  /** Wait-for chains over the period (--source bpf). */
-  chains?: readonly ChainLink[];
-  /** Peak PSI avg10 (%) of the period. */
-  pressure?: { io_full?: number | null; memory_full?: number | null };
-}
 
 const SATURATION = 1;
 const SEVERE = 2;

@@ -4,13 +4,97 @@
  */
 
 import type { Contribution, LoadAttribution } from '../analyze/attribution.ts';
-import type { CauseId } from '../analyze/causes.ts';
-import type { StackAggregate } from '../analyze/stacks.ts';
-import type { VerdictLine } from '../analyze/verdict.ts';
-import type { PeriodEvidence } from '../analyze/evidence.ts';
-import type { ChainLink } from './evidence.ts';
+import type { CauseId } from './cause.ts';
+import type { CgroupLimitEvidence, ChainLink, DeviceEvidence, MemoryEvidence } from './evidence.ts';
+import type { TaskState } from './snapshot.ts';
 
 export const REPORT_SCHEMA = 'loadmon.report/v1';
+
+// The analysis's own types (analyze/ computes them, format/ and web/ render them) live here,
+// below every layer that uses them.
+
+export interface TaskRef {
+  pid: number;
+  tid: number;
+  comm: string;
+  cgroup: string | null;
+}
+
+export interface StackAggregate {
+  state: TaskState;
+  /** Normalised frames, innermost first (empty: no kernel stack, e.g. a task running on a CPU). */
+  frames: string[];
+  /** D: why it waits. R: the wait it was just woken from, or the reclaim it was preempted in ('unknown': CPU demand, or no stack). */
+  cause: CauseId;
+  /** Task observations: one per task per capture. */
+  count: number;
+  /** Distinct tasks (by tid), at most MAX_TASK_REFS kept. */
+  tasks: TaskRef[];
+  distinctTasks: number;
+  captures: number[];
+}
+
+/** A cgroup limit over the period: the last sample's figures, and how often the limit bit. */
+export interface PeriodCgroupLimit extends CgroupLimitEvidence {
+  /** Share of the samples (those that saw this cgroup) in which the limit bit, 0..1. */
+  at_limit_share: number;
+  /** Load-making processes seen in it. */
+  pids: number[];
+}
+
+export interface PeriodEvidence {
+  samples: number;
+  /** Mean figures per device over all samples (a sample without I/O on it counts as idle), busiest first. */
+  devices: DeviceEvidence[];
+  memory: MemoryEvidence | null;
+  /** Limits that bit in at least one sample first, then by how often. */
+  cgroups: PeriodCgroupLimit[];
+}
+
+export interface VerdictEvidence {
+  /** Normalised stacks, innermost first, with their task observations. */
+  stacks: Array<{ frames: string[]; count: number }>;
+  tasks: TaskRef[];
+  captures: number[];
+  /** Lock waits: who holds the lock, and what the holder itself waits for (--source bpf). */
+  chain?: ChainLink[];
+  /** Block devices behind an I/O cause: utilisation, time per request, requests in flight. */
+  devices?: Array<Pick<DeviceEvidence, 'name' | 'util' | 'await_ms' | 'in_flight'> & Partial<DeviceEvidence>>;
+  /** Cgroups whose own limit held the tasks back. */
+  cgroups?: Array<{ path: string; limit: 'memory' | 'io' | 'cpu'; detail: string }>;
+  /** Mean R threads counted in this line: woken from its wait, waiting for a CPU. */
+  woken_r?: number;
+}
+
+export interface VerdictLine {
+  kind: 'cpu-saturation' | 'uninterruptible' | 'no-overload';
+  cause: CauseId | null;
+  /** Mean threads behind this line (its share of the load). */
+  share: number;
+  text: string;
+  evidence: VerdictEvidence;
+}
+
+export interface VerdictInput {
+  cpus: number;
+  /** Mean R and D threads while the load was high; null when nothing was measured. */
+  meanR: number | null;
+  meanD: number | null;
+  maxLoad1: number | null;
+  threshold: number | null;
+  /** The top R processes by contribution (for R evidence: running tasks have no stack). */
+  topR: TaskRef[];
+  /** Stacks of the captures: D by cause, R by the wait they were woken from ('unknown': CPU demand). */
+  stacks: readonly StackAggregate[];
+  /** Measured time blocked in D per stack over the period (--source bpf); preferred to the captures' stacks. */
+  blocked?: readonly BlockedStack[];
+  /** Devices, memory stalls and cgroup limits over the high-load samples. */
+  evidence?: PeriodEvidence | null;
+  /** Wait-for chains over the period (--source bpf). */
+  chains?: readonly ChainLink[];
+  /** Peak PSI avg10 (%) of the period. */
+  pressure?: { io_full?: number | null; memory_full?: number | null };
+}
 
 export interface ReportCapture {
   id: number;
