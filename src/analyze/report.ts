@@ -154,7 +154,7 @@ export function buildReport(store: StoreReader, p: ReportPeriod): Report {
       : {},
     captures,
     verdict,
-    attribution: { method: ATTRIBUTION_METHOD, at_end: atEnd ? trimAttribution(atEnd, p.top) : null, mean: mean ? trimMean(mean, p.top) : null },
+    attribution: { method: ATTRIBUTION_METHOD, at_end: atEnd ? trimAttribution(atEnd, p.top) : null, mean: mean ? trimAttribution(mean, p.top) : null },
     stacks: allStacks.slice(0, p.top).map((s) => ({ ...s, share: captures.length > 0 ? s.count / captures.length : 0 })),
     evidence: evidence || chains.length > 0 ? { ...(evidence ?? { samples: 0, devices: [], memory: null, cgroups: [] }), chains: chains.slice(0, p.top) } : null,
     blocked: blocked
@@ -195,10 +195,6 @@ function splitSampled(sampled: ReadonlyArray<{ c: Contribution; d: number }>, me
 function trimAttribution<T extends { processes: Contribution[]; cgroups: Contribution[] }>(a: T, top: number): T {
   // The totals stay exact: what is cut is summed into one "others" row.
   return { ...a, processes: withOthers(a.processes, top), cgroups: withOthers(a.cgroups, top) };
-}
-
-function trimMean(m: MeanAttribution, top: number): MeanAttribution {
-  return { ...m, processes: withOthers(m.processes, top), cgroups: withOthers(m.cgroups, top) };
 }
 
 function withOthers(list: Contribution[], top: number): Contribution[] {

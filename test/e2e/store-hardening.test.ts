@@ -15,7 +15,8 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 
 import type { Report } from '../../src/model/report.ts';
-import { StoreReader, StoreWriter } from '../../src/store/index.ts';
+import { StoreReader } from '../../src/store/reader.ts';
+import { StoreWriter } from '../../src/store/writer.ts';
 import { CLI, runCli } from '../helpers/cli.ts';
 import { SESSION } from '../helpers/store.ts';
 import { writeFixtureStore } from '../helpers/web.ts';

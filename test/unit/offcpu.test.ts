@@ -23,18 +23,21 @@ function total(shares: OffcpuShare[], tid?: number): number {
   return shares.filter((s) => tid === undefined || s.tid === tid).reduce((a, s) => a + s.ns, 0);
 }
 
+/** The o, p and e lines of a real `sample` reply: the off-CPU read of the helper as it is today. */
+const offcpuLines = (): string[] => fixture('bpf', 'sample-reply.txt').trimEnd().split('\n').filter((l) => /^[ope] /.test(l));
+
 test('off-CPU protocol: o, p and end lines of a real helper read', () => {
-  const lines = fixture('bpf', 'offcpu-read.txt').trimEnd().split('\n');
-  const o = parseOffcpuLine(lines.find((l) => l.startsWith('o '))!) as OffcpuSum;
-  assert.equal(o.tid, 31152);
-  assert.equal(o.ns, 400605484);
-  assert.equal(o.count, 1);
+  const lines = offcpuLines();
+  const o = parseOffcpuLine(lines.find((l) => l.startsWith('o 20189 '))!) as OffcpuSum;
+  assert.equal(o.tid, 20189);
+  assert.equal(o.ns, 484813433);
+  assert.equal(o.count, 16);
   assert.equal(o.cgroup, 1n);
-  assert.equal(o.comm, 'vf');
+  assert.equal(o.comm, 'loadmon-loadgen');
   assert.equal(o.stack.length, 11);
   const p = parseOffcpuLine(lines.find((l) => l.startsWith('p '))!) as OffcpuOpen;
-  assert.equal(p.startNs, 9130596309492);
-  assert.deepEqual(parseOffcpuEnd(lines[lines.length - 1]!), { nowNs: 9130814408590, dropped: 0, lockDropped: 0 });
+  assert.equal(p.startNs, 12980778282045);
+  assert.deepEqual(parseOffcpuEnd(lines[lines.length - 1]!), { nowNs: 12980796545416, dropped: 0, lockDropped: 0 });
   assert.throws(() => parseOffcpuLine('o 1 2 3'), LoadmonError);
   assert.throws(() => parseOffcpuLine('p 1 2 x 1 - -'), LoadmonError);
   assert.throws(() => parseOffcpuEnd('e 1'), LoadmonError);
@@ -44,8 +47,7 @@ test('off-CPU protocol: o, p and end lines of a real helper read', () => {
 
 test('switch-out stacks: the tracepoint frames and the scheduler core go, the sleeping primitive stays, flagged', () => {
   const syms = KernelSymbols.parse(fixture('bpf', 'kallsyms-sched'));
-  const lines = fixture('bpf', 'offcpu-read.txt').trimEnd().split('\n');
-  const o = parseOffcpuLine(lines.find((l) => l.startsWith('o '))!);
+  const o = parseOffcpuLine(offcpuLines().find((l) => l.startsWith('o 20189 '))!);
   const kept = switchStackFrames(o.stack, syms);
   const frames = kept.stack.map((a) => syms.lookup(a)?.replace(/\+.*/, ''));
   // A vfork parent: /proc/PID/stack shows kernel_clone <- ...; the completion wait under it is kept.

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 
 import { buildReport } from '../../src/analyze/report.ts';
-import { StoreReader, StoreWriter } from '../../src/store/index.ts';
+import { StoreReader } from '../../src/store/reader.ts';
+import { StoreWriter } from '../../src/store/writer.ts';
 import { sample, SESSION } from '../helpers/store.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'loadmon-report-measured-'));

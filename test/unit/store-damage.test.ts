@@ -14,7 +14,10 @@ import Database from 'better-sqlite3';
 
 import { LoadmonError, storeCorrupt } from '../../src/errors.ts';
 import { DurableStore } from '../../src/record/durable-store.ts';
-import { hasSqliteHeader, isCorruption, moveAside, readFailure, SCHEMA_VERSION, StoreReader, StoreWriter } from '../../src/store/index.ts';
+import { hasSqliteHeader, isCorruption, moveAside, readFailure } from '../../src/store/damage.ts';
+import { StoreReader } from '../../src/store/reader.ts';
+import { SCHEMA_VERSION } from '../../src/store/schema.ts';
+import { StoreWriter } from '../../src/store/writer.ts';
 import { sample, SESSION } from '../helpers/store.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'loadmon-store-damage-'));

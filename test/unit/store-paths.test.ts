@@ -13,7 +13,8 @@ import { after, test } from 'node:test';
 
 import { parseRecord, parseReport } from '../../src/cli/store-options.ts';
 import { LoadmonError } from '../../src/errors.ts';
-import { acquireStoreLock, StoreReader } from '../../src/store/index.ts';
+import { acquireStoreLock } from '../../src/store/lock.ts';
+import { StoreReader } from '../../src/store/reader.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'loadmon-store-paths-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -7,7 +7,10 @@ import { after, test } from 'node:test';
 import Database from 'better-sqlite3';
 
 import { LoadmonError } from '../../src/errors.ts';
-import { acquireStoreLock, lockPathFor, SCHEMA_VERSION, StoreReader, StoreWriter } from '../../src/store/index.ts';
+import { acquireStoreLock, lockPathFor } from '../../src/store/lock.ts';
+import { StoreReader } from '../../src/store/reader.ts';
+import { SCHEMA_VERSION } from '../../src/store/schema.ts';
+import { StoreWriter } from '../../src/store/writer.ts';
 import { liveBytes } from '../../src/store/retention.ts';
 import { sample, SESSION, snapshot } from '../helpers/store.ts';
 
