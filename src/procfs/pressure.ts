@@ -10,22 +10,9 @@
  * handles the read, this function only the text.
  */
 
-export interface PressureLine {
-  avg10: number;
-  avg60: number;
-  avg300: number;
-  /** Cumulative stall time, microseconds. */
-  totalUs: number;
-}
+import type { Pressure, PressureLine, PressureResource } from '../model/pressure.ts';
 
-export interface Pressure {
-  /** Some tasks stalled on the resource. */
-  some: PressureLine | null;
-  /** All non-idle tasks stalled at once (null when the kernel does not report it). */
-  full: PressureLine | null;
-}
-
-export type PressureResource = 'cpu' | 'io' | 'memory';
+export type { Pressure, PressureLine, PressureResource };
 export const PRESSURE_RESOURCES: readonly PressureResource[] = ['cpu', 'io', 'memory'];
 
 export function parsePressure(text: string): Pressure {
