@@ -7,7 +7,8 @@
 
 import { CAUSES, type CauseId } from '../analyze/causes.ts';
 import { reportCapture } from '../analyze/report.ts';
-import { aggregateStacks, normalizeStack } from '../analyze/stacks.ts';
+import { groupStacks } from '../analyze/group.ts';
+import { taskStack } from '../analyze/stacks.ts';
 import { captureVerdict } from '../analyze/capture-verdict.ts';
 import type { VerdictLine } from '../analyze/verdict.ts';
 import { foldSnapshots, type FoldedStack } from '../format/folded.ts';
@@ -136,30 +137,33 @@ export interface CaptureView {
   snapshot: Snapshot;
 }
 
-/** The full view of one capture: verdict with evidence, tasks grouped by normalised stack, the snapshot. */
+/** The full view of one capture: verdict with evidence, tasks grouped by normalised stack and cause, the snapshot. */
 export function buildCaptureView(store: StoreReader, row: CaptureRow): CaptureView {
   const snap = store.snapshot(row.id);
-  const byKey = new Map<string, StackGroupView['tasks']>();
-  for (const t of snap.tasks) {
-    const key = `${t.state}\n${normalizeStack(t.stack).join('\n')}`;
-    let list = byKey.get(key);
-    if (!list) byKey.set(key, (list = []));
-    list.push({ pid: t.pid, tid: t.tid, comm: t.comm, cgroup: t.cgroup, wchan: t.wchan });
-  }
-  const groups = aggregateStacks([{ id: row.id, snapshot: snap }]).map((a): StackGroupView => {
-    const tasks = byKey.get(`${a.state}\n${a.frames.join('\n')}`) ?? [];
-    return {
-      state: a.state,
-      frames: a.frames,
-      cause: a.state === 'D' ? a.cause : null,
-      cause_label: a.state === 'D' ? CAUSES[a.cause].label : null,
-      count: a.count,
-      pids: [...new Set(tasks.map((t) => t.pid))],
-      comms: [...new Set(tasks.map((t) => t.comm))],
-      cgroups: [...new Set(tasks.map((t) => t.cgroup))],
-      tasks,
-    };
+  const groups = groupStacks(snap.tasks, {
+    key: (t) => taskStack(t),
+    open: (k): StackGroupView => ({
+      state: k.state,
+      frames: k.frames,
+      cause: k.state === 'D' ? k.cause : null,
+      cause_label: k.state === 'D' ? CAUSES[k.cause].label : null,
+      count: 0,
+      pids: [],
+      comms: [],
+      cgroups: [],
+      tasks: [],
+    }),
+    add: (g, t) => {
+      g.count++;
+      g.tasks.push({ pid: t.pid, tid: t.tid, comm: t.comm, cgroup: t.cgroup, wchan: t.wchan });
+    },
+    weight: (g) => g.count,
   });
+  for (const g of groups) {
+    g.pids = [...new Set(g.tasks.map((t) => t.pid))];
+    g.comms = [...new Set(g.tasks.map((t) => t.comm))];
+    g.cgroups = [...new Set(g.tasks.map((t) => t.cgroup))];
+  }
   return {
     capture: reportCapture(store, row),
     verdict: captureVerdict(row.id, snap),
