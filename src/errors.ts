@@ -30,55 +30,78 @@ export type ErrorCode =
   | 'E_PROC_FILE'
   | 'E_SERVE_UNBUILT';
 
-/** Exit status per code: 2 for anything the user typed wrong, 1 otherwise. */
-const EXIT_STATUS: Record<ErrorCode, number> = {
-  E_INVALID_OPTION: 2,
-  E_USAGE: 2,
-  E_PROC_UNREADABLE: 1,
-  E_SOURCE_UNAVAILABLE: 2,
-  E_KMOD_FORMAT: 1,
-  E_KMOD: 1,
-  E_DEMO: 1,
-  E_STORE_LOCKED: 1,
-  E_STORE_MISSING: 2,
-  E_STORE: 1,
-  E_STORE_VERSION: 1,
-  E_CAPTURE_NOT_FOUND: 2,
-  E_OUTPUT: 1,
-  E_BPF: 1,
-  E_BPF_PROTOCOL: 1,
-  E_SERVE_INSECURE: 2,
-  E_SERVE_LISTEN: 1,
-  // HTTP errors are answered, not exited on; their HTTP status is httpStatus below.
-  E_HTTP_BAD_REQUEST: 1,
-  E_HTTP_NOT_FOUND: 1,
-  E_HTTP_UNAUTHORIZED: 1,
-  E_HTTP_FORBIDDEN: 1,
-  E_HTTP_UNAVAILABLE: 1,
-  E_STORE_CORRUPT: 1,
-  E_PROC_FILE: 1,
-  E_SERVE_UNBUILT: 1,
+/**
+ * Every code with what it means to each medium: the CLI's exit status (2 for
+ * anything the user typed wrong, 1 otherwise) and the HTTP status `serve`
+ * answers it with (500 for errors that are not about the request). The one
+ * table: the CLI and the web layer both read it, neither keeps its own.
+ */
+export const ERROR_TABLE: Readonly<Record<ErrorCode, { exit: number; http: number }>> = {
+  E_INVALID_OPTION: { exit: 2, http: 500 },
+  E_USAGE: { exit: 2, http: 500 },
+  E_PROC_UNREADABLE: { exit: 1, http: 500 },
+  E_SOURCE_UNAVAILABLE: { exit: 2, http: 500 },
+  E_KMOD_FORMAT: { exit: 1, http: 500 },
+  E_KMOD: { exit: 1, http: 500 },
+  E_DEMO: { exit: 1, http: 500 },
+  E_STORE_LOCKED: { exit: 1, http: 500 },
+  E_STORE_MISSING: { exit: 2, http: 503 },
+  E_STORE: { exit: 1, http: 503 },
+  E_STORE_VERSION: { exit: 1, http: 500 },
+  E_CAPTURE_NOT_FOUND: { exit: 2, http: 404 },
+  E_OUTPUT: { exit: 1, http: 500 },
+  E_BPF: { exit: 1, http: 500 },
+  E_BPF_PROTOCOL: { exit: 1, http: 500 },
+  E_SERVE_INSECURE: { exit: 2, http: 500 },
+  E_SERVE_LISTEN: { exit: 1, http: 500 },
+  // Made for HTTP: answered, not exited on (exit 1 should one ever reach the CLI).
+  E_HTTP_BAD_REQUEST: { exit: 1, http: 400 },
+  E_HTTP_NOT_FOUND: { exit: 1, http: 404 },
+  E_HTTP_UNAUTHORIZED: { exit: 1, http: 401 },
+  E_HTTP_FORBIDDEN: { exit: 1, http: 403 },
+  E_HTTP_UNAVAILABLE: { exit: 1, http: 503 },
+  E_STORE_CORRUPT: { exit: 1, http: 500 },
+  E_PROC_FILE: { exit: 1, http: 500 },
+  E_SERVE_UNBUILT: { exit: 1, http: 500 },
 };
+
+/**
+ * What an error is about, for callers that act on it: never parse the
+ * message back. `reason` is the why alone, without the path or option the
+ * message wraps it in; `hint` what to do about it.
+ */
+export interface ErrorFields {
+  option?: string;
+  value?: string;
+  path?: string;
+  source?: string;
+  reason?: string;
+  hint?: string;
+}
 
 export class LoadmonError extends Error {
   readonly code: ErrorCode;
   readonly exitStatus: number;
+  readonly httpStatus: number;
+  readonly fields: Readonly<ErrorFields>;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; fields?: ErrorFields }) {
+    super(message, options && 'cause' in options ? { cause: options.cause } : undefined);
     this.name = 'LoadmonError';
     this.code = code;
-    this.exitStatus = EXIT_STATUS[code];
+    this.exitStatus = ERROR_TABLE[code].exit;
+    this.httpStatus = ERROR_TABLE[code].http;
+    this.fields = options?.fields ?? {};
   }
 }
 
 export function invalidOption(option: string, value: string, why: string): LoadmonError {
-  return new LoadmonError('E_INVALID_OPTION', `invalid value for ${option}: '${value}' (${why})`);
+  return new LoadmonError('E_INVALID_OPTION', `invalid value for ${option}: '${value}' (${why})`, { fields: { option, value, reason: why } });
 }
 
 export function procUnreadable(path: string, cause: unknown): LoadmonError {
   const reason = cause instanceof Error ? cause.message : String(cause);
-  return new LoadmonError('E_PROC_UNREADABLE', `cannot read ${path}: ${reason}`, { cause });
+  return new LoadmonError('E_PROC_UNREADABLE', `cannot read ${path}: ${reason}`, { cause, fields: { path, reason } });
 }
 
 /**
@@ -86,11 +109,11 @@ export function procUnreadable(path: string, cause: unknown): LoadmonError {
  * size cap): per-task files cost that task a note, never the capture.
  */
 export function procFileRejected(path: string, why: string): LoadmonError {
-  return new LoadmonError('E_PROC_FILE', `${path}: ${why}`);
+  return new LoadmonError('E_PROC_FILE', `${path}: ${why}`, { fields: { path, reason: why } });
 }
 
 export function sourceUnavailable(source: string, why: string): LoadmonError {
-  return new LoadmonError('E_SOURCE_UNAVAILABLE', `source '${source}' is not available: ${why}`);
+  return new LoadmonError('E_SOURCE_UNAVAILABLE', `source '${source}' is not available: ${why}`, { fields: { source, reason: why } });
 }
 
 export function kmodFormat(line: number, why: string): LoadmonError {
@@ -107,38 +130,62 @@ export function demoError(message: string): LoadmonError {
 
 /** Another live `loadmon record` holds the store (its lock file names it). */
 export function storeLocked(db: string, holder: string): LoadmonError {
-  return new LoadmonError('E_STORE_LOCKED', `${db} is already being recorded into by ${holder}; stop it first (one writer per store)`);
+  return new LoadmonError('E_STORE_LOCKED', `${db} is already being recorded into by ${holder}; stop it first (one writer per store)`, {
+    fields: { path: db },
+  });
 }
 
-/** `report --db PATH` on a path that holds no store: the user named the wrong file. */
-export function storeMissing(db: string): LoadmonError {
-  return new LoadmonError('E_STORE_MISSING', `invalid value for --db: '${db}' (no loadmon store there; run loadmon record first)`);
+/**
+ * A path that holds no store: nothing there, a database without loadmon's
+ * tables, or (`why`) not a regular file. Worded for any caller; the CLI
+ * names the option it came from (optionError), the API answers 503.
+ */
+export function storeMissing(db: string, why = 'no loadmon store there'): LoadmonError {
+  const hint = why === 'no loadmon store there' ? 'run loadmon record first' : undefined;
+  return new LoadmonError('E_STORE_MISSING', `${db}: ${why}${hint ? `; ${hint}` : ''}`, { fields: { path: db, reason: why, hint } });
 }
 
 /** The store could not be opened, read or written (I/O, permissions, corruption, disk full). */
 export function storeError(db: string, cause: unknown): LoadmonError {
-  return new LoadmonError('E_STORE', `store ${db}: ${describeStoreFailure(cause)}`, { cause });
+  return new LoadmonError('E_STORE', `store ${db}: ${describeStoreFailure(cause)}`, { cause, fields: { path: db } });
 }
 
 /** The store file is damaged (SQLITE_CORRUPT) or not a SQLite database at all (SQLITE_NOTADB). */
 export function storeCorrupt(db: string, cause: unknown, what = 'is damaged'): LoadmonError {
   const e = cause as { message?: string } | undefined;
-  return new LoadmonError('E_STORE_CORRUPT', `store ${db} ${what} (${e?.message ?? String(cause)})`, { cause });
+  return new LoadmonError('E_STORE_CORRUPT', `store ${db} ${what} (${e?.message ?? String(cause)})`, { cause, fields: { path: db } });
 }
 
 export function storeVersion(db: string, found: number, known: number): LoadmonError {
   return new LoadmonError(
     'E_STORE_VERSION',
     `store ${db} has schema version ${found}, newer than this loadmon understands (${known}); upgrade loadmon`,
+    { fields: { path: db } },
   );
 }
 
+/** No capture with that id in the store (the CLI names --capture, the API answers 404). */
 export function captureNotFound(id: string): LoadmonError {
-  return new LoadmonError('E_CAPTURE_NOT_FOUND', `invalid value for --capture: '${id}' (no such capture in the store)`);
+  const why = 'no such capture in the store';
+  return new LoadmonError('E_CAPTURE_NOT_FOUND', `capture ${id}: ${why}`, { fields: { value: id, reason: why } });
+}
+
+/**
+ * `err` worded for the command line: an error about a value that came from
+ * `option` (a store path from --db, a capture id from --capture) says so,
+ * like a bad option; code, exit status and fields are kept. Anything else is
+ * returned as is.
+ */
+export function optionError(err: unknown, option: string): unknown {
+  if (!(err instanceof LoadmonError)) return err;
+  const value = err.fields.value ?? err.fields.path;
+  if (value === undefined || err.fields.reason === undefined || err.fields.option !== undefined) return err;
+  const why = err.fields.hint ? `${err.fields.reason}; ${err.fields.hint}` : err.fields.reason;
+  return new LoadmonError(err.code, `invalid value for ${option}: '${value}' (${why})`, { cause: err, fields: { ...err.fields, option, value } });
 }
 
 export function outputError(path: string, cause: unknown): LoadmonError {
-  return new LoadmonError('E_OUTPUT', `cannot write ${path}: ${describeStoreFailure(cause)}`, { cause });
+  return new LoadmonError('E_OUTPUT', `cannot write ${path}: ${describeStoreFailure(cause)}`, { cause, fields: { path } });
 }
 
 /** The eBPF helper failed at run time (it died, the iterator failed, sampling could not start). */
@@ -157,13 +204,14 @@ export function serveInsecure(listen: string): LoadmonError {
     'E_SERVE_INSECURE',
     `invalid value for --listen: '${listen}' (not a loopback address: anyone who can reach it would see kernel stacks, ` +
       'process names and cgroups; give --token or set LOADMON_TOKEN, or listen on 127.0.0.1)',
+    { fields: { option: '--listen', value: listen } },
   );
 }
 
 /** The HTTP server could not listen (address in use, not local, no permission). */
 export function serveListen(listen: string, cause: unknown): LoadmonError {
   const e = cause as { code?: string; message?: string } | undefined;
-  return new LoadmonError('E_SERVE_LISTEN', `cannot listen on ${listen}: ${e?.message ?? String(cause)}`, { cause });
+  return new LoadmonError('E_SERVE_LISTEN', `cannot listen on ${listen}: ${e?.message ?? String(cause)}`, { cause, fields: { value: listen } });
 }
 
 /** A request the API cannot answer as asked (bad id, bad range, unknown format): HTTP 400. */
@@ -193,8 +241,8 @@ export function httpForbiddenHost(host: string): LoadmonError {
 }
 
 /** The store cannot be read right now (not created yet, I/O error): HTTP 503. */
-export function httpUnavailable(message: string): LoadmonError {
-  return new LoadmonError('E_HTTP_UNAVAILABLE', message);
+export function httpUnavailable(message: string, cause?: unknown): LoadmonError {
+  return new LoadmonError('E_HTTP_UNAVAILABLE', message, cause === undefined ? undefined : { cause });
 }
 
 /** `serve` without the compiled escape module the page imports (a source checkout that was never built). */
@@ -202,26 +250,9 @@ export function serveUnbuilt(expected: string): LoadmonError {
   return new LoadmonError('E_SERVE_UNBUILT', `the dashboard needs the compiled escape module ${expected}, which is missing: run npm run build`);
 }
 
-/** The HTTP status of an error answered by `serve` (500 for anything not made for HTTP). */
+/** The HTTP status of an error answered by `serve`: ERROR_TABLE's, and 500 for anything not a LoadmonError. */
 export function httpStatus(err: unknown): number {
-  if (!(err instanceof LoadmonError)) return 500;
-  switch (err.code) {
-    case 'E_HTTP_BAD_REQUEST':
-      return 400;
-    case 'E_HTTP_UNAUTHORIZED':
-      return 401;
-    case 'E_HTTP_FORBIDDEN':
-      return 403;
-    case 'E_HTTP_NOT_FOUND':
-    case 'E_CAPTURE_NOT_FOUND':
-      return 404;
-    case 'E_HTTP_UNAVAILABLE':
-    case 'E_STORE_MISSING':
-    case 'E_STORE':
-      return 503;
-    default:
-      return 500;
-  }
+  return err instanceof LoadmonError ? err.httpStatus : 500;
 }
 
 /** One line a person can act on, from an errno or SQLite error. */

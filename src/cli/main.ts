@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 
 import { loadmonEnv } from '../env.ts';
-import { LoadmonError } from '../errors.ts';
+import { type ErrorCode, LoadmonError, optionError } from '../errors.ts';
 import { escapeText } from '../format/escape.ts';
 // Commands are imported when they run: a snapshot should not pay for loading
 // the demo, the kernel-module tooling or the store (startup is most of a
@@ -191,9 +191,10 @@ function handleError(err: unknown, program: Command): number {
     return 2;
   }
   if (err instanceof LoadmonError) {
+    const worded = inOptionWords(err);
     // Messages quote what the user typed and what tasks and files hold: escaped like every human output.
-    process.stderr.write(`loadmon: ${escapeText(err.message)}\n`);
-    return err.exitStatus;
+    process.stderr.write(`loadmon: ${escapeText(worded.message)}\n`);
+    return worded.exitStatus;
   }
   const e = err as Error;
   process.stderr.write(`loadmon: internal error: ${escapeText(e?.message ?? String(err))}\n`);
@@ -208,6 +209,18 @@ function debugWanted(): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * The store words its errors for any caller; on the command line a store
+ * path always comes from --db and a capture id from --capture, so those
+ * errors are said like a bad option (exit status and code unchanged).
+ */
+const OPTION_OF: Partial<Record<ErrorCode, string>> = { E_STORE_MISSING: '--db', E_CAPTURE_NOT_FOUND: '--capture' };
+
+export function inOptionWords(err: LoadmonError): LoadmonError {
+  const option = OPTION_OF[err.code];
+  return option === undefined ? err : (optionError(err, option) as LoadmonError);
 }
 
 function stripPrefix(msg: string): string {

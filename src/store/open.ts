@@ -5,7 +5,7 @@ import { accessSync, constants, copyFileSync, existsSync, mkdtempSync, rmSync, s
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { invalidOption, LoadmonError, storeError, storeMissing, storeVersion } from '../errors.ts';
+import { LoadmonError, storeError, storeMissing, storeVersion } from '../errors.ts';
 import { readFailure } from './damage.ts';
 import { notAStoreFile } from './path.ts';
 import { migrate, SCHEMA_VERSION } from './schema.ts';
@@ -57,7 +57,7 @@ export interface ReadConnection {
 export function openForRead(path: string): ReadConnection {
   if (!existsSync(path)) throw storeMissing(path);
   const why = notAStoreFile(path);
-  if (why !== null) throw invalidOption('--db', path, why);
+  if (why !== null) throw storeMissing(path, why);
   try {
     return { db: readConnection(path, path), stale: () => false, dispose: () => {} };
   } catch (err) {

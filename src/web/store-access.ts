@@ -29,8 +29,8 @@ export class StoreAccess {
       try {
         this.reader = StoreReader.open(this.path);
       } catch (err) {
-        const why = err instanceof LoadmonError && err.code === 'E_STORE_MISSING' ? 'no loadmon store there yet' : (err as Error).message;
-        throw httpUnavailable(`store ${this.path} cannot be read: ${why}`);
+        // The store's own words (they name no option); the code and fields stay reachable as the cause.
+        throw httpUnavailable(`store ${this.path} cannot be read: ${reasonOf(err)}`, err);
       }
     }
     try {
@@ -40,7 +40,7 @@ export class StoreAccess {
       // Anything else is a bug in the request's code: a 500, and the connection stays.
       if (isSqliteError(err)) {
         this.close();
-        throw httpUnavailable(`store ${this.path}: ${(err as Error).message}`);
+        throw httpUnavailable(`store ${this.path}: ${(err as Error).message}`, err);
       }
       throw err;
     }
@@ -54,6 +54,12 @@ export class StoreAccess {
     }
     this.reader = null;
   }
+}
+
+/** Why a store could not be opened, without the path the message repeats. */
+function reasonOf(err: unknown): string {
+  if (err instanceof LoadmonError) return err.fields.reason ?? err.message;
+  return (err as Error).message;
 }
 
 /** better-sqlite3's SqliteError carries the SQLite result code name (SQLITE_IOERR, SQLITE_CORRUPT, ...). */

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 
+import { inOptionWords } from '../../src/cli/main.ts';
 import { parseRecord, parseReport } from '../../src/cli/store-options.ts';
 import { LoadmonError } from '../../src/errors.ts';
 import { acquireStoreLock } from '../../src/store/lock.ts';
@@ -48,10 +49,22 @@ test('--db: a regular file, a symlink to one, a dangling symlink and a path that
   }
 });
 
-test('reader: a directory given to the store API directly is refused, not "disk I/O error"', () => {
+test('reader: a directory given to the store API directly is refused, not "disk I/O error", in the store\'s own words', () => {
   const sub = join(dir, 'dir.db');
   mkdirSync(sub);
-  assert.throws(() => StoreReader.open(sub), refusedDb(/is a directory/));
+  let caught: unknown = null;
+  assert.throws(
+    () => StoreReader.open(sub),
+    (e: unknown) => {
+      caught = e;
+      return e instanceof LoadmonError && e.code === 'E_STORE_MISSING' && e.fields.path === sub && /is a directory/.test(e.fields.reason ?? '');
+    },
+  );
+  // The store names no option (the API shows this message too); the CLI adds the one the path came from.
+  assert.doesNotMatch((caught as LoadmonError).message, /--db/);
+  const cli = inOptionWords(caught as LoadmonError);
+  assert.equal(cli.message, `invalid value for --db: '${sub}' (is a directory, not a store file)`);
+  assert.equal(cli.exitStatus, 2);
 });
 
 test('lock: a second writer through a symlink to the store is refused, naming the holder', () => {
