@@ -4,15 +4,8 @@
  */
 
 import { LoadmonError, invalidOption } from '../errors.ts';
-import {
-  parseDuration,
-  parseIntInRange,
-  parseThreshold,
-  type ThresholdSpec,
-} from './parse-values.ts';
-
-export type OutputFormat = 'text' | 'seed' | 'json';
-export type SourceChoice = 'procfs' | 'kmod' | 'bpf' | 'auto';
+import type { CommonOptions, OutputFormat, SourceChoice, WatchOptions } from '../model/options.ts';
+import { parseDuration, parseIntInRange, parseThreshold } from './parse-values.ts';
 
 export const SOURCES: readonly SourceChoice[] = ['auto', 'procfs', 'kmod', 'bpf'];
 export const FORMATS: readonly OutputFormat[] = ['text', 'seed', 'json'];
@@ -32,25 +25,6 @@ export interface RawWatch extends RawCommon {
   interval?: string;
   cooldown?: string;
   count?: string;
-}
-
-export interface CommonOptions {
-  depth: number;
-  /** True when --depth was given (the kmod source then writes it to the module). */
-  depthGiven: boolean;
-  format: OutputFormat;
-  source: SourceChoice;
-  procRoot: string;
-  /** --profile in ms, or null when not given (each command picks its default). */
-  profileMs: number | null;
-}
-
-export interface WatchOptions extends CommonOptions {
-  threshold: ThresholdSpec;
-  intervalMs: number;
-  cooldownMs: number;
-  count: number | undefined;
-  given: { threshold: boolean; interval: boolean; cooldown: boolean };
 }
 
 export const DEFAULTS = {

@@ -6,7 +6,7 @@
  */
 
 import { invalidOption } from '../errors.ts';
-import { looksIso, parseIsoTime } from '../web/time.ts';
+import { looksIso, parseIsoTime } from '../model/time.ts';
 
 const AGE_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
@@ -57,7 +57,7 @@ export function parseSize(option: string, raw: string, min: number): number {
 
 /**
  * "1h" (that long before now), or an ISO 8601 date/time -> ms since the
- * epoch. ISO times follow the API's grammar (web/time.ts): no impossible
+ * epoch. ISO times follow the API's grammar (model/time.ts): no impossible
  * dates (2026-02-30), nothing outside 1970 … 9999.
  */
 export function parseTimePoint(option: string, raw: string, nowMs: number): number {

@@ -4,6 +4,7 @@
  */
 
 import { invalidOption } from '../errors.ts';
+import type { ThresholdSpec } from '../model/options.ts';
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
@@ -38,14 +39,6 @@ export function parseIntInRange(option: string, raw: string, min: number, max: n
   return n;
 }
 
-/** Absolute ("3", "1.5") or per-CPU ("0.75/cpu") load threshold. */
-export interface ThresholdSpec {
-  value: number;
-  perCpu: boolean;
-  /** The text the user gave, normalised. */
-  text: string;
-}
-
 export function parseThreshold(option: string, raw: string): ThresholdSpec {
   const m = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*(\/\s*cpu)?\s*$/i.exec(raw);
   if (!m) {
@@ -57,16 +50,4 @@ export function parseThreshold(option: string, raw: string): ThresholdSpec {
   const value = Number(m[1]);
   const perCpu = m[2] !== undefined;
   return { value, perCpu, text: perCpu ? `${m[1]}/cpu` : m[1]! };
-}
-
-/** The absolute load1 threshold for a machine with `cpus` CPUs. */
-export function resolveThreshold(spec: ThresholdSpec, cpus: number): number {
-  return spec.perCpu ? spec.value * cpus : spec.value;
-}
-
-export function formatDuration(ms: number): string {
-  if (ms % 3_600_000 === 0 && ms > 0) return `${ms / 3_600_000}h`;
-  if (ms % 60_000 === 0 && ms > 0) return `${ms / 60_000}m`;
-  if (ms % 1000 === 0 && ms > 0) return `${ms / 1000}s`;
-  return `${ms}ms`;
 }

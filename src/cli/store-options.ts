@@ -2,7 +2,8 @@
 
 import { invalidOption, LoadmonError } from '../errors.ts';
 import { notAStoreFile } from '../store/path.ts';
-import { parseWatch, type RawWatch, type WatchOptions } from './options.ts';
+import type { WatchOptions } from '../model/options.ts';
+import { parseWatch, type RawWatch } from './options.ts';
 import { parseDuration, parseIntInRange } from './parse-values.ts';
 import { parseAge, parseSize, parseTimePoint } from './parse-store-values.ts';
 

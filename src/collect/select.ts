@@ -10,7 +10,7 @@
 import { existsSync } from 'node:fs';
 
 import { bpfUnavailable } from '../bpf/availability.ts';
-import type { SourceChoice } from '../cli/options.ts';
+import type { SourceChoice } from '../model/options.ts';
 import { LoadmonError } from '../errors.ts';
 import type { Snapshot, SourceName } from '../model/snapshot.ts';
 import { BpfCollector, type BpfCollectorOptions } from './bpf.ts';
@@ -159,7 +159,7 @@ class BpfOrProcfs implements Collector {
       } catch (err) {
         if (!(err instanceof LoadmonError)) throw err;
         this.bpf.close();
-        this.fallback = new NotedCollector(this.openProcfs(), bpfNote(err.message.replace(/^source 'bpf' is not available: /, '')));
+        this.fallback = new NotedCollector(this.openProcfs(), bpfNote(err.fields.reason ?? err.message));
       }
     }
     return this.fallback.capture(opts);

@@ -1,4 +1,4 @@
-import type { OutputFormat } from '../cli/options.ts';
+import type { OutputFormat } from '../model/options.ts';
 import type { Snapshot } from '../model/snapshot.ts';
 import { formatJson } from './json.ts';
 import { formatSeed } from './seed.ts';

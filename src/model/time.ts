@@ -1,7 +1,7 @@
 /**
  * The one grammar for points in time that people type: the API's from/to
- * and the CLI's --since/--until (cli/parse-store-values.ts) both use it, so
- * they accept and refuse the same values. Pure: no errors thrown, the
+ * (web/params.ts) and the CLI's --since/--until (cli/parse-store-values.ts)
+ * both use it, so they accept and refuse the same values. Pure: no errors thrown, the
  * callers word the refusal for their medium (HTTP 400, exit 2).
  *
  * Date.parse is not used on its own: it turns 2026-02-30 into 2 March and
@@ -60,4 +60,12 @@ function zoneOffsetMin(zone: string | undefined): number | null {
   const min = Number(zone.slice(-2));
   if (h > 23 || min > 59) return null;
   return (zone[0] === '-' ? -1 : 1) * (h * 60 + min);
+}
+
+/** Milliseconds as people write a duration: "20s", "10ms", "2h" (the largest unit that is exact). */
+export function formatDuration(ms: number): string {
+  if (ms % 3_600_000 === 0 && ms > 0) return `${ms / 3_600_000}h`;
+  if (ms % 60_000 === 0 && ms > 0) return `${ms / 60_000}m`;
+  if (ms % 1000 === 0 && ms > 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
 }

@@ -4,7 +4,7 @@
  */
 
 import { httpBadRequest } from '../errors.ts';
-import { looksIso, parseEpochMs, parseIsoTime } from './time.ts';
+import { looksIso, parseEpochMs, parseIsoTime } from '../model/time.ts';
 
 const TIME_HINT = 'milliseconds since the epoch, or an ISO date/time such as 2026-11-27T13:00:00Z';
 

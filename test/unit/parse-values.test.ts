@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { formatDuration, parseDuration, parseIntInRange, parseThreshold, resolveThreshold } from '../../src/cli/parse-values.ts';
+import { resolveThreshold } from '../../src/model/options.ts';
+import { formatDuration } from '../../src/model/time.ts';
+import { parseDuration, parseIntInRange, parseThreshold } from '../../src/cli/parse-values.ts';
 import { LoadmonError } from '../../src/errors.ts';
 
 function rejects(fn: () => unknown, option: string): void {

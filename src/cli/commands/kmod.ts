@@ -17,7 +17,8 @@ import {
 } from '../../kmod/control.ts';
 import type { SourceName } from '../../model/snapshot.ts';
 import { info, write } from '../output.ts';
-import { parseDuration, parseIntInRange, parseThreshold, resolveThreshold } from '../parse-values.ts';
+import { resolveThreshold } from '../../model/options.ts';
+import { parseDuration, parseIntInRange, parseThreshold } from '../parse-values.ts';
 
 export function kmodBuildCommand(o: { kdir?: string }): void {
   const { ko } = buildModule(o.kdir ?? defaultKdir());
