@@ -12,28 +12,28 @@
 
 import { availableParallelism } from 'node:os';
 
-import type { WatchOptions } from '../cli/options.ts';
-import { formatDuration, resolveThreshold } from '../cli/parse-values.ts';
-import { info } from '../cli/output.ts';
 import { KmodCollector, kmodToSnapshot } from '../collect/kmod.ts';
+import type { KmodSnapshot } from '../kmod/format.ts';
+import { type ModuleParams, sysfsParams } from '../kmod/params.ts';
+import { resolveThreshold, type WatchOptions } from '../model/options.ts';
 import type { Snapshot } from '../model/snapshot.ts';
-import type { Watcher } from '../trigger/watch.ts';
-import type { KmodSnapshot } from './format.ts';
-import { type ModuleParams, sysfsParams } from './params.ts';
+import { formatDuration } from '../model/time.ts';
+import type { StatusLog, Watcher } from './watch.ts';
 
 export const KMOD_MIN_POLL_MS = 200;
 /** How often last_seq is checked at most: the module already triggers at hrtimer precision. */
 export const KMOD_SEQ_POLL_MS = 100;
 
-export function openKmodWatcher(opts: WatchOptions, quiet: boolean, params: ModuleParams = sysfsParams()): Watcher {
+/** `log` gets the status lines for people (null: --quiet). */
+export function openKmodWatcher(opts: WatchOptions, log: StatusLog | null, params: ModuleParams = sysfsParams()): Watcher {
   const collector = new KmodCollector(opts.procRoot);
   const live = opts.procRoot.replace(/\/+$/, '') === '/proc';
   const existing = collector.readAll();
-  if (live) applyGivenParams(opts, existing[existing.length - 1]?.cpus ?? availableParallelism(), quiet, params);
+  if (live) applyGivenParams(opts, existing[existing.length - 1]?.cpus ?? availableParallelism(), log, params);
   const threshold = Number(params.read('threshold') ?? 'NaN');
   const cooldownS = Number(params.read('cooldown_s') ?? 'NaN');
-  if (!quiet) {
-    info(
+  if (log) {
+    log(
       `watching the load_monitor module's snapshots (threshold ${params.read('threshold') ?? '?'},` +
         ` interval ${params.read('interval_ms') ?? '?'}ms, cooldown ${params.read('cooldown_s') ?? '?'}s),` +
         ` checking for new ones every ${formatDuration(Math.max(opts.intervalMs, live ? KMOD_SEQ_POLL_MS : KMOD_MIN_POLL_MS))}; Ctrl-C stops`,
@@ -48,7 +48,7 @@ export function openKmodWatcher(opts: WatchOptions, quiet: boolean, params: Modu
  * others keep what `kmod load` (or an earlier write) set. `cpus` resolves a
  * per-CPU threshold: the module's own count when it has captured.
  */
-export function applyGivenParams(opts: WatchOptions, cpus: number, quiet: boolean, params: ModuleParams): void {
+export function applyGivenParams(opts: WatchOptions, cpus: number, log: StatusLog | null, params: ModuleParams): void {
   if (opts.given.threshold) {
     params.write('threshold', String(Math.round(resolveThreshold(opts.threshold, cpus) * 100) / 100));
   }
@@ -56,8 +56,8 @@ export function applyGivenParams(opts: WatchOptions, cpus: number, quiet: boolea
   if (opts.given.cooldown) params.write('cooldown_s', String(Math.ceil(opts.cooldownMs / 1000)));
   // depth sizes the module's buffers, so it is fixed at load time: stacks are cut here instead.
   const moduleDepth = Number(params.read('depth'));
-  if (opts.depthGiven && !quiet && opts.depth > moduleDepth) {
-    info(`the module keeps ${moduleDepth} frames per task (set at load time: loadmon kmod load --depth N)`);
+  if (opts.depthGiven && log && opts.depth > moduleDepth) {
+    log(`the module keeps ${moduleDepth} frames per task (set at load time: loadmon kmod load --depth N)`);
   }
 }
 

@@ -7,6 +7,9 @@
 
 import type { Snapshot } from '../model/snapshot.ts';
 
+/** Where status lines for people go (the CLI: stderr, escaped). */
+export type StatusLog = (line: string) => void;
+
 export interface Watcher {
   /** Called at every check; resolves with a snapshot when one is due. */
   poll(nowMs: number): Snapshot | null | Promise<Snapshot | null>;

@@ -14,7 +14,7 @@ import type { Command } from 'commander';
 
 import { buildProgram } from '../../src/cli/main.ts';
 import { parseWatch, type RawWatch } from '../../src/cli/options.ts';
-import { applyGivenParams } from '../../src/kmod/watcher.ts';
+import { applyGivenParams } from '../../src/trigger/kmod-watcher.ts';
 import type { ModuleParams, ParamName } from '../../src/kmod/params.ts';
 
 /** The raw options `command` hands its action for `argv`. */
@@ -47,7 +47,7 @@ function fakeParams(initial: Partial<Record<ParamName, string>> = {}): ModulePar
 async function watchWrites(argv: string[]): Promise<Array<[ParamName, string]>> {
   const opts = parseWatch((await rawOptions('watch', argv)) as RawWatch);
   const params = fakeParams();
-  applyGivenParams(opts, 2, true, params);
+  applyGivenParams(opts, 2, null, params);
   return params.writes;
 }
 

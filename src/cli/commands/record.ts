@@ -4,11 +4,12 @@ import { BpfScan } from '../../record/bpf-scan.ts';
 import { countCpus } from '../../procfs/cpus.ts';
 import { readRequired } from '../../procfs/reader.ts';
 import { runRecorder } from '../../record/recorder.ts';
+import { resolveThreshold } from '../../model/options.ts';
+import { formatDuration } from '../../model/time.ts';
+import { openWatchCollector, openWatcher, startTracking } from '../../trigger/open.ts';
 import { info } from '../output.ts';
 import { stopping } from '../shutdown.ts';
-import { formatDuration, resolveThreshold } from '../parse-values.ts';
 import { parseRecord, type RawRecord } from '../store-options.ts';
-import { openWatchCollector, openWatcher, startTracking } from './watch.ts';
 
 export async function recordCommand(raw: RawRecord): Promise<void> {
   await runRecordLoop(raw, stopping);
@@ -24,9 +25,9 @@ export async function runRecordLoop(raw: RawRecord, signal: AbortSignal, onStart
   const threshold = resolveThreshold(opts.threshold, cpus);
   const status = opts.quiet ? null : info;
   const collector = openWatchCollector(opts);
-  const tracking = await startTracking(collector, opts, false);
+  const tracking = await startTracking(collector, opts, false, info);
   const scan = tracking ? new BpfScan(tracking) : null;
-  const watcher = openWatcher(opts, opts.quiet, collector);
+  const watcher = openWatcher(opts, status, collector);
   const scanAbove = scan ? 0 : threshold / 2;
   const what = scan
     ? `R/D per process at every sample${scan.tracksOffcpu ? ', time blocked in D per stack' : ''}`
