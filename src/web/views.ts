@@ -11,7 +11,7 @@ import { groupStacks } from '../analyze/group.ts';
 import { taskStack } from '../analyze/stacks.ts';
 import { captureVerdict } from '../analyze/capture-verdict.ts';
 import type { VerdictLine } from '../analyze/verdict.ts';
-import { foldSnapshots, type FoldedStack } from '../format/folded.ts';
+import { foldCaptures, type FoldedCaptures } from '../format/export.ts';
 import type { ReportCapture } from '../model/report.ts';
 import type { Snapshot } from '../model/snapshot.ts';
 import type { CaptureRow, StoreReader } from '../store/reader.ts';
@@ -172,9 +172,12 @@ export function buildCaptureView(store: StoreReader, row: CaptureRow): CaptureVi
   };
 }
 
-/** The folded stacks of the captures in a range (at most `limit` newest captures). */
-export function foldRange(store: StoreReader, range: Range, limit: number): { captures: number; stacks: FoldedStack[] } {
+/** The folded stacks of the captures in a range (at most `limit` newest captures, decoded one at a time). */
+export function foldRange(store: StoreReader, range: Range, limit: number): FoldedCaptures {
   const { rows } = store.capturesInRange(range.from, range.to, limit);
-  const snaps = rows.map((r) => store.snapshot(r.id));
-  return { captures: snaps.length, stacks: foldSnapshots(snaps) };
+  return foldCaptures(snapshotsOf(store, rows));
+}
+
+function* snapshotsOf(store: StoreReader, rows: readonly CaptureRow[]): Generator<Snapshot> {
+  for (const r of rows) yield store.snapshot(r.id);
 }

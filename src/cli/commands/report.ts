@@ -2,18 +2,14 @@ import { renameSync, writeFileSync } from 'node:fs';
 
 import { buildReport } from '../../analyze/report.ts';
 import { outputError } from '../../errors.ts';
-import { renderFlameGraph } from '../../format/flamegraph.ts';
-import { foldSnapshots, formatFolded } from '../../format/folded.ts';
+import { exportCapture, exportPeriod, foldCaptures } from '../../format/export.ts';
 import { render } from '../../format/index.ts';
 import { formatReportText } from '../../format/report-text.ts';
-import { toSpeedscope } from '../../format/speedscope.ts';
 import type { Snapshot } from '../../model/snapshot.ts';
 import { readFailure } from '../../store/damage.ts';
 import { StoreReader } from '../../store/reader.ts';
 import { write } from '../output.ts';
 import { parseReport, type RawReport, type ReportOptions } from '../store-options.ts';
-
-const EXPORTER = 'loadmon 0.1.0';
 
 export function reportCommand(raw: RawReport): void {
   const opts = parseReport(raw);
@@ -33,41 +29,22 @@ export function reportCommand(raw: RawReport): void {
 function renderCapture(store: StoreReader, opts: ReportOptions): string {
   const id = opts.capture!;
   const snap = store.snapshot(id);
-  switch (opts.format) {
-    case 'seed':
-    case 'text':
-      return render(snap, opts.format, false);
-    case 'json':
-      return render(snap, 'json', false);
-    default:
-      return renderStacks([snap], opts, `loadmon capture #${id}, ${snap.time}, load1 ${snap.loadavg.load1.toFixed(2)}`);
-  }
+  if (opts.format === 'seed' || opts.format === 'text') return render(snap, opts.format, false);
+  return exportCapture(id, snap, opts.format).body;
 }
 
 function renderPeriod(store: StoreReader, opts: ReportOptions): string {
-  if (opts.format === 'text' || opts.format === 'json') {
-    const report = buildReport(store, { since: opts.since, until: opts.until, top: opts.top });
-    return opts.format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : formatReportText(report);
-  }
+  const report = () => buildReport(store, { since: opts.since, until: opts.until, top: opts.top });
+  // 'seed' shows one capture: parseReport refuses it without --capture.
+  if (opts.format === 'text' || opts.format === 'seed') return formatReportText(report());
   const span = store.span();
-  const from = opts.since ?? span?.first ?? 0;
-  const to = opts.until ?? span?.last ?? 0;
-  const snaps: Snapshot[] = [];
-  if (span) for (const { snapshot } of store.snapshots(from, to)) snaps.push(snapshot);
-  const title = `loadmon: ${snaps.length} capture(s), ${span ? `${new Date(from).toISOString()} .. ${new Date(to).toISOString()}` : 'empty store'}`;
-  return renderStacks(snaps, opts, title);
+  const range = span ? { from: opts.since ?? span.first, to: opts.until ?? span.last } : null;
+  const folded = () => foldCaptures(range ? snapshotsOf(store, range) : []);
+  return exportPeriod({ range, report, folded }, opts.format).body;
 }
 
-function renderStacks(snaps: Snapshot[], opts: ReportOptions, title: string): string {
-  const folded = foldSnapshots(snaps);
-  switch (opts.format) {
-    case 'folded':
-      return formatFolded(folded);
-    case 'speedscope':
-      return `${JSON.stringify(toSpeedscope(folded, title, EXPORTER))}\n`;
-    default:
-      return renderFlameGraph(folded, { title, subtitle: 'R and D tasks by kernel stack (width: task observations in captures)' });
-  }
+function* snapshotsOf(store: StoreReader, range: { from: number; to: number }): Generator<Snapshot> {
+  for (const { snapshot } of store.snapshots(range.from, range.to)) yield snapshot;
 }
 
 /** --out: written whole under a temporary name, then renamed, so a reader never sees half a file. */
