@@ -18,40 +18,15 @@
  * and booked as "not scanned". docs/attribution.md has the derivation.
  */
 
+import type { Contribution, LoadAttribution } from '../model/report.ts';
 import type { ProcPoint, SamplePoint } from '../store/reader.ts';
+
+export type { Contribution, LoadAttribution };
 
 export const EXP_1 = 1884 / 2048;
 export const LOAD_FREQ_MS = 5000;
 /** Replay length: e^(15 min / 5 s) leaves < 1e-6 of what came before. */
 export const REPLAY_WINDOW_MS = 15 * 60_000;
-
-export interface Contribution {
-  /** "pid 412 (comm)", a cgroup path, or "R"/"D". */
-  key: string;
-  pid?: number;
-  comm?: string;
-  cgroup?: string | null;
-  r: number;
-  d: number;
-  total: number;
-}
-
-export interface LoadAttribution {
-  /** Time of the last sample replayed, ms. */
-  at_ms: number;
-  /** The kernel's load1 in that sample. */
-  kernel_load1: number;
-  /** Sum of everything below: the replay's load1. */
-  model_load1: number;
-  processes: Contribution[];
-  cgroups: Contribution[];
-  states: { R: number; D: number };
-  /** Load left over from before the replay window, decayed. */
-  before_window: number;
-  /** Load from updates whose sample had no per-process scan (estimated from the kernel's step). */
-  not_scanned: number;
-  updates: number;
-}
 
 interface Counts {
   pid: number;

@@ -7,7 +7,6 @@
 export type OutputFormat = 'text' | 'seed' | 'json';
 export type SourceChoice = 'procfs' | 'kmod' | 'bpf' | 'auto';
 
-
 /** Absolute ("3", "1.5") or per-CPU ("0.75/cpu") load threshold. */
 export interface ThresholdSpec {
   value: number;

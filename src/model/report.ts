@@ -3,7 +3,6 @@
  * report format is rendered from. docs/store.md documents it.
  */
 
-import type { Contribution, LoadAttribution } from '../analyze/attribution.ts';
 import type { CauseId } from './cause.ts';
 import type { CgroupLimitEvidence, ChainLink, DeviceEvidence, MemoryEvidence } from './evidence.ts';
 import type { TaskState } from './snapshot.ts';
@@ -121,6 +120,34 @@ export interface ReportLoad {
   /** Mean R and D threads per sample over the whole period (0 where not scanned). */
   mean_r: number;
   mean_d: number;
+}
+
+export interface Contribution {
+  /** "pid 412 (comm)", a cgroup path, or "R"/"D". */
+  key: string;
+  pid?: number;
+  comm?: string;
+  cgroup?: string | null;
+  r: number;
+  d: number;
+  total: number;
+}
+
+export interface LoadAttribution {
+  /** Time of the last sample replayed, ms. */
+  at_ms: number;
+  /** The kernel's load1 in that sample. */
+  kernel_load1: number;
+  /** Sum of everything below: the replay's load1. */
+  model_load1: number;
+  processes: Contribution[];
+  cgroups: Contribution[];
+  states: { R: number; D: number };
+  /** Load left over from before the replay window, decayed. */
+  before_window: number;
+  /** Load from updates whose sample had no per-process scan (estimated from the kernel's step). */
+  not_scanned: number;
+  updates: number;
 }
 
 export interface MeanAttribution {
