@@ -9,7 +9,8 @@
  */
 
 import { escapeText } from './escape.ts';
-import { type FoldedStack, USER_MARK } from './folded.ts';
+import { buildFlameTree, type FlameNode, frameColour } from './flame-tree.ts';
+import type { FoldedStack } from './folded.ts';
 
 export interface FlameOptions {
   title: string;
@@ -20,12 +21,6 @@ export interface FlameOptions {
   minWidth?: number;
 }
 
-interface Node {
-  name: string;
-  value: number;
-  children: Map<string, Node>;
-}
-
 const FONT = 12;
 const CHAR_W = FONT * 0.59;
 
@@ -33,20 +28,7 @@ export function renderFlameGraph(stacks: readonly FoldedStack[], opts: FlameOpti
   const width = opts.width ?? 1200;
   const fh = opts.frameHeight ?? 16;
   const minW = opts.minWidth ?? 0.1;
-  const root: Node = { name: 'all', value: 0, children: new Map() };
-  let depth = 0;
-  for (const s of stacks) {
-    if (!(s.count > 0)) continue;
-    root.value += s.count;
-    let n = root;
-    for (const f of s.frames) {
-      let c = n.children.get(f);
-      if (!c) n.children.set(f, (c = { name: f, value: 0, children: new Map() }));
-      c.value += s.count;
-      n = c;
-    }
-    depth = Math.max(depth, s.frames.length);
-  }
+  const { root, depth } = buildFlameTree(stacks);
   const pad = 10;
   const top = 50;
   const bottom = 30;
@@ -55,26 +37,22 @@ export function renderFlameGraph(stacks: readonly FoldedStack[], opts: FlameOpti
   const rects: string[] = [];
   const scale = root.value > 0 ? inner / root.value : 0;
 
-  const draw = (n: Node, x: number, level: number): void => {
+  const draw = (n: FlameNode): void => {
     const w = n.value * scale;
     if (w < minW) return;
-    const y = height - bottom - (level + 1) * fh;
+    const x = pad + n.start * scale;
+    const y = height - bottom - (n.level + 1) * fh;
     const pct = root.value > 0 ? ((n.value / root.value) * 100).toFixed(2) : '0.00';
     const label = fitLabel(n.name, w);
     rects.push(
       `<g class="f"><title>${xml(n.name)} (${n.value} task observation${n.value === 1 ? '' : 's'}, ${pct}%)</title>` +
-        `<rect x="${fx(x)}" y="${y}" width="${fx(w)}" height="${fh - 1}" fill="${color(n.name, level)}" rx="2"/>` +
+        `<rect x="${fx(x)}" y="${y}" width="${fx(w)}" height="${fh - 1}" fill="${frameColour(n.name, n.level)}" rx="2"/>` +
         (label ? `<text x="${fx(x + 3)}" y="${y + fh - 4}">${xml(label)}</text>` : '') +
         '</g>',
     );
-    // Children in name order: a stable layout, as flamegraph.pl does.
-    let cx = x;
-    for (const c of [...n.children.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-      draw(c, cx, level + 1);
-      cx += c.value * scale;
-    }
+    for (const c of n.children) draw(c);
   };
-  draw(root, pad, 0);
+  draw(root);
 
   return [
     '<?xml version="1.0" encoding="UTF-8" standalone="no"?>',
@@ -152,19 +130,6 @@ function fitLabel(name: string, w: number): string {
 
 function fx(n: number): string {
   return (Math.round(n * 100) / 100).toString();
-}
-
-/** Warm colours for kernel frames, aqua for user-space ones (`_[u]`), deterministic per name; pseudo-frames (no kernel stack) in grey. */
-function color(name: string, level: number): string {
-  if (level === 0) return 'rgb(200,200,200)';
-  if (name.startsWith('[')) return 'rgb(190,190,210)';
-  let h = 0;
-  for (let i = 0; i < name.length; i++) h = (h * 31 + name.charCodeAt(i)) >>> 0;
-  if (name.endsWith(USER_MARK)) return `rgb(${50 + (h % 60)},${170 + ((h >>> 8) % 60)},${170 + ((h >>> 16) % 60)})`;
-  const r = 205 + (h % 50);
-  const g = 80 + ((h >>> 8) % 130);
-  const b = (h >>> 16) % 55;
-  return `rgb(${r},${g},${b})`;
 }
 
 /** Escapes text for XML and drops characters XML 1.0 cannot carry at all. */

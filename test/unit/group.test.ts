@@ -109,8 +109,8 @@ test('taskStack: D with no stack is told by wchan; a relabel changes a known cau
   ]).tasks;
   assert.deepEqual(taskStack(withWchan!), { state: 'D', frames: [], cause: 'block-io' });
   assert.deepEqual(taskStack(without!), { state: 'D', frames: [], cause: 'unknown' });
-  assert.equal(taskStack(withWchan!, () => 'cgroup-io').cause, 'cgroup-io');
-  assert.equal(taskStack(without!, () => 'cgroup-io').cause, 'unknown');
+  assert.equal(taskStack(withWchan!, () => 'cgroup').cause, 'cgroup');
+  assert.equal(taskStack(without!, () => 'cgroup').cause, 'unknown');
 });
 
 /** One capture in a fresh store, and its dashboard view. */
