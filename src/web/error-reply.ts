@@ -1,6 +1,6 @@
 /**
  * Every error is answered as JSON, `{"error":{"code","message"}}`, with the
- * status its code maps to (src/errors.ts httpStatus): 400 bad input, 401 no
+ * status its code has in src/errors.ts ERROR_TABLE: 400 bad input, 401 no
  * token, 403 foreign Host, 404 nothing there, 503 store unreadable. Never a
  * stack trace; unexpected errors are a 500 whose details go to stderr only.
  *
@@ -19,7 +19,7 @@ import type { Socket } from 'node:net';
 
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
-import { httpNotFound, httpStatus, LoadmonError } from '../errors.ts';
+import { httpNotFound, LoadmonError } from '../errors.ts';
 import { SECURITY_HEADERS } from './security.ts';
 
 export interface ErrorBody {
@@ -39,8 +39,8 @@ const MAX_MESSAGE = 300;
 /** The status and body for an error raised anywhere in the server. */
 export function errorAnswer(err: FastifyError | LoadmonError | Error, log: (line: string) => void): ErrorAnswer {
   if (err instanceof LoadmonError) {
-    if (httpStatus(err) === 500) log(`error answering a request: ${err.message}`);
-    return { status: httpStatus(err), body: { error: { code: err.code, message: err.message } } };
+    if (err.httpStatus === 500) log(`error answering a request: ${err.message}`);
+    return { status: err.httpStatus, body: { error: { code: err.code, message: err.message } } };
   }
   const statusCode = (err as FastifyError).statusCode;
   if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
