@@ -1,7 +1,8 @@
 /**
  * The dashboard's files, served from disk: the page in web/ (shipped in the
- * package next to dist/), uPlot from its npm package, and the escape module
- * of every human format as tsc compiled it. Only files that exist at start
+ * package next to dist/), uPlot from its npm package, and the modules the
+ * page shares with the CLI (escaping, the flame graph's tree and colours)
+ * as tsc compiled them. Only files that exist at start
  * are routed (a fixed table, so no path from a URL ever reaches the file
  * system); each request reads the file, so an edited page needs no restart.
  */
@@ -21,19 +22,25 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 /** src/web/ and dist/web/ are both two levels below the package root. */
 export const WEB_ROOT = join(HERE, '..', '..', 'web');
 
-/** Where the page imports escapeText from (web/js/dom.js re-exports it). */
-export const ESCAPE_URL = '/js/escape.js';
+/**
+ * The modules of src/format/ that the page imports, URL -> module: the page
+ * and the CLI run the same code (never a copy that could drift). Each must
+ * import nothing (a browser resolves no bare or node: specifier), which
+ * test/unit/web-static.test.ts checks.
+ */
+export const SHARED_MODULES: ReadonlyMap<string, string> = new Map([
+  ['/js/escape.js', 'escape'],
+  ['/js/flame-tree.js', 'flame-tree'],
+]);
 
 /**
- * src/format/escape.ts as tsc emitted it, so that the page and the CLI
- * escape names with the same code (never a copy that could drift): beside
- * this module's own compiled form (dist/web/ -> dist/format/escape.js) or,
- * when this runs from src/ under tsx, the package's dist/. A checkout that
- * was never built has neither, and the page would show names unescaped:
- * refuse to start instead.
+ * src/format/<name>.ts as tsc emitted it: beside this module's own compiled
+ * form (dist/web/ -> dist/format/) or, when this runs from src/ under tsx,
+ * the package's dist/. A checkout that was never built has neither, and the
+ * page would show names unescaped: refuse to start instead.
  */
-export function escapeModulePath(here = HERE): string {
-  const candidates = [join(here, '..', 'format', 'escape.js'), join(here, '..', '..', 'dist', 'format', 'escape.js')];
+export function sharedModulePath(name: string, here = HERE): string {
+  const candidates = [join(here, '..', 'format', `${name}.js`), join(here, '..', '..', 'dist', 'format', `${name}.js`)];
   const found = candidates.find((p) => existsSync(p));
   if (found === undefined) throw serveUnbuilt(candidates[1]!);
   return found;
@@ -49,7 +56,7 @@ const TYPES: Record<string, string> = {
   '.json': 'application/json; charset=utf-8',
 };
 
-/** URL path -> file, for every servable file under `root` plus the vendored uPlot. */
+/** URL path -> file, for every servable file under `root`, the vendored uPlot and the shared modules. */
 export function staticTable(root = WEB_ROOT): Map<string, string> {
   const table = new Map<string, string>();
   const walk = (dir: string): void => {
@@ -66,7 +73,7 @@ export function staticTable(root = WEB_ROOT): Map<string, string> {
   table.set('/vendor/uPlot.esm.js', require.resolve('uplot/dist/uPlot.esm.js'));
   table.set('/vendor/uPlot.min.css', require.resolve('uplot/dist/uPlot.min.css'));
   // Set after the walk: a file of that name in web/ cannot take its place.
-  table.set(ESCAPE_URL, escapeModulePath());
+  for (const [url, name] of SHARED_MODULES) table.set(url, sharedModulePath(name));
   return table;
 }
 

@@ -1,53 +1,16 @@
 // An interactive flame graph of folded stacks ({frames: [comm, outermost,
-// ..., innermost], count}), the data loadmon's own SVG renderer
-// (src/format/flamegraph.ts) draws, with the same layout (root at the
-// bottom, width = task observations, children in name order) and colours.
-// Hover for a tooltip, click a frame to zoom into it, click the root or
-// "Reset zoom" to zoom out, search by substring or /regex/.
+// ..., innermost], count}). The tree, its layout (root at the bottom, width =
+// task observations, children in name order) and the colours are those of
+// loadmon's own SVG renderer: src/format/flame-tree.ts, compiled, served at
+// /js/flame-tree.js. This file is the interaction: hover for a tooltip,
+// click a frame to zoom into it, click the root or "Reset zoom" to zoom out,
+// search by substring or /regex/.
 // Frame and comm names arrive escaped by the server (src/format/folded.ts,
 // the same escapeText as the CLI): they are shown as they are, not escaped twice.
 import { h } from './dom.js';
+import { buildFlameTree, frameColour } from './flame-tree.js';
 
 const ROW = 20;
-
-function colour(name, level) {
-  if (level === 0) return 'rgb(200,200,200)';
-  if (name.startsWith('[')) return 'rgb(190,190,210)';
-  let x = 0;
-  for (let i = 0; i < name.length; i++) x = (x * 31 + name.charCodeAt(i)) >>> 0;
-  // User-space frames (the eBPF profile's, marked _[u]) in aqua, as the SVG export draws them.
-  if (name.endsWith('_[u]')) return `rgb(${50 + (x % 60)},${170 + ((x >>> 8) % 60)},${170 + ((x >>> 16) % 60)})`;
-  return `rgb(${205 + (x % 50)},${80 + ((x >>> 8) % 130)},${(x >>> 16) % 55})`;
-}
-
-function build(stacks) {
-  const root = { name: 'all', value: 0, children: new Map(), parent: null, level: 0 };
-  let depth = 0;
-  for (const s of stacks) {
-    if (!(s.count > 0)) continue;
-    root.value += s.count;
-    let n = root;
-    for (const f of s.frames) {
-      let c = n.children.get(f);
-      if (!c) n.children.set(f, (c = { name: f, value: 0, children: new Map(), parent: n, level: n.level + 1 }));
-      c.value += s.count;
-      n = c;
-    }
-    depth = Math.max(depth, s.frames.length);
-  }
-  // Positions as fractions of the root, children in name order.
-  const place = (n, x) => {
-    n.x = x;
-    n.w = root.value ? n.value / root.value : 0;
-    let cx = x;
-    for (const c of [...n.children.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-      place(c, cx);
-      cx += c.w;
-    }
-  };
-  place(root, 0);
-  return { root, depth };
-}
 
 export class FlameGraph {
   constructor(tooltip) {
@@ -63,7 +26,7 @@ export class FlameGraph {
   }
 
   render(stacks) {
-    this.tree = build(stacks);
+    this.tree = buildFlameTree(stacks);
     this.focus = null;
     this.draw();
     return this.node;
@@ -106,9 +69,11 @@ export class FlameGraph {
     let covered = 0;
     const ancestors = new Set();
     for (let a = f.parent; a; a = a.parent) ancestors.add(a);
+    // Positions as fractions of the focused frame (an empty graph: of 1, so nothing is wide enough to draw).
+    const span = f.value || 1;
     const place = (n, inMatch) => {
-      const x = (n.x - f.x) / f.w;
-      const w = n.w / f.w;
+      const x = (n.start - f.start) / span;
+      const w = n.value / span;
       const isAncestor = ancestors.has(n);
       const px = isAncestor ? 0 : x * width;
       const pw = isAncestor ? width : w * width;
@@ -121,12 +86,12 @@ export class FlameGraph {
       el.style.left = `${px}px`;
       el.style.width = `${Math.max(0.6, pw - 1)}px`;
       el.style.top = `${height - (n.level + 1) * ROW - 1}px`;
-      el.style.background = colour(n.name, n.level);
+      el.style.background = frameColour(n.name, n.level);
       el.addEventListener('mousemove', (e) => this.tip(e, n));
       el.addEventListener('mouseleave', () => (this.tooltip.hidden = true));
       el.addEventListener('click', () => this.zoom(n === f ? n.parent : n));
       out.push(el);
-      for (const c of n.children.values()) place(c, inMatch || hit);
+      for (const c of n.children) place(c, inMatch || hit);
     };
     place(root, false);
     this.el.replaceChildren(...out);
