@@ -245,9 +245,9 @@ export function httpUnavailable(message: string, cause?: unknown): LoadmonError 
   return new LoadmonError('E_HTTP_UNAVAILABLE', message, cause === undefined ? undefined : { cause });
 }
 
-/** `serve` without the compiled escape module the page imports (a source checkout that was never built). */
+/** `serve` without the compiled shared modules the page imports (escape, flame tree: a source checkout that was never built). */
 export function serveUnbuilt(expected: string): LoadmonError {
-  return new LoadmonError('E_SERVE_UNBUILT', `the dashboard needs the compiled escape module ${expected}, which is missing: run npm run build`);
+  return new LoadmonError('E_SERVE_UNBUILT', `the dashboard needs the compiled module ${expected}, which is missing: run npm run build`);
 }
 
 /** The HTTP status of an error answered by `serve`: ERROR_TABLE's, and 500 for anything not a LoadmonError. */

@@ -47,12 +47,12 @@ function* observations(captures: Iterable<{ id: number; snapshot: Snapshot }>): 
 export function aggregateStacks(captures: Iterable<{ id: number; snapshot: Snapshot }>, relabel: Relabel | null = null): StackAggregate[] {
   const groups = groupStacks(observations(captures), {
     key: (o: Observation) => taskStack(o.task, relabel),
-    open: (k): StackAggregate & { tids: Set<number> } => ({ ...k, count: 0, tasks: [], distinctTasks: 0, captures: [], tids: new Set() }),
+    open: (k): StackAggregate & { tids: Set<number> } => ({ ...k, count: 0, tasks: [], distinct_tasks: 0, captures: [], tids: new Set() }),
     add: (a, { id, task: t }) => {
       a.count++;
       if (!a.tids.has(t.tid)) {
         a.tids.add(t.tid);
-        a.distinctTasks++;
+        a.distinct_tasks++;
         if (a.tasks.length < MAX_TASK_REFS) a.tasks.push({ pid: t.pid, tid: t.tid, comm: t.comm, cgroup: t.cgroup });
       }
       if (a.captures[a.captures.length - 1] !== id) a.captures.push(id);

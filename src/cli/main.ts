@@ -12,6 +12,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { loadmonEnv } from '../env.ts';
 import { type ErrorCode, LoadmonError, optionError } from '../errors.ts';
 import { escapeText } from '../format/escape.ts';
+import { VERSION } from '../version.ts';
 // Commands are imported when they run: a snapshot should not pay for loading
 // the demo, the kernel-module tooling or the store (startup is most of a
 // one-shot capture's cost).
@@ -40,7 +41,7 @@ function watchOptions(cmd: Command): Command {
 export function buildProgram(): Command {
   const program = new Command('loadmon')
     .description('Linux high-load forensics: which tasks make the load average (R and D), and where they are stuck in the kernel')
-    .version('0.1.0')
+    .version(VERSION)
     .showHelpAfterError(false)
     .exitOverride()
     .configureOutput({ outputError: () => {} })

@@ -14,9 +14,7 @@
 import type { Snapshot } from '../model/snapshot.ts';
 import { normalizeFrame } from '../procfs/stack.ts';
 import { escapeText } from './escape.ts';
-
-/** Suffix of user-space frames (flamegraph.pl's annotations are `_[k]`, `_[j]`...; it shows this one as text). */
-export const USER_MARK = '_[u]';
+import { USER_MARK } from './flame-tree.ts';
 
 export interface FoldedStack {
   /** Outermost first; the first element is the comm. */

@@ -106,7 +106,7 @@ export function formatReportText(r: Report): string {
       const cause = s.state === 'D' ? CAUSES[s.cause].id : 'cpu';
       out.push(
         `  ${String(s.count).padStart(5)}  ${s.share.toFixed(2).padStart(6)}  ${s.state}  ${cause.padEnd(8)}  ${s.frames.length ? frameList(s.frames.slice(0, 6)) : '(no kernel stack)'}`,
-        `${' '.repeat(28)}tasks: ${s.tasks.slice(0, 5).map((t) => `${escapeText(t.comm)} ${t.pid}/${t.tid}`).join(', ')}${s.distinctTasks > 5 ? `, +${s.distinctTasks - 5}` : ''}`,
+        `${' '.repeat(28)}tasks: ${s.tasks.slice(0, 5).map((t) => `${escapeText(t.comm)} ${t.pid}/${t.tid}`).join(', ')}${s.distinct_tasks > 5 ? `, +${s.distinct_tasks - 5}` : ''}`,
       );
     }
   }

@@ -29,7 +29,7 @@ export interface StackAggregate {
   count: number;
   /** Distinct tasks (by tid), at most MAX_TASK_REFS kept. */
   tasks: TaskRef[];
-  distinctTasks: number;
+  distinct_tasks: number;
   captures: number[];
 }
 

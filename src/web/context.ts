@@ -3,9 +3,6 @@
 import type { StoreAccess } from './store-access.ts';
 import type { CaptureSummaries } from './views.ts';
 
-export const VERSION = '0.1.0';
-export const EXPORTER = `loadmon ${VERSION}`;
-
 export interface ApiContext {
   store: StoreAccess;
   summaries: CaptureSummaries;

@@ -4,7 +4,6 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { buildFlameTree, type FlameNode, frameColour, USER_MARK } from '../../src/format/flame-tree.ts';
-import { USER_MARK as FOLDED_USER_MARK } from '../../src/format/folded.ts';
 
 const find = (n: FlameNode, path: string[]): FlameNode => path.reduce((x, name) => x.children.find((c) => c.name === name)!, n);
 
@@ -55,8 +54,4 @@ test('colours: grey root, lilac pseudo-frames, warm kernel frames, aqua user fra
     assert.ok(ur! >= 50 && ur! < 110 && ug! >= 170 && ug! < 230 && ub! >= 170 && ub! < 230, `${name}: aqua`);
   }
   assert.notEqual(frameColour('io_schedule', 2), frameColour('kernel_clone', 2));
-});
-
-test('the user-frame mark is the one folded stacks carry', () => {
-  assert.equal(USER_MARK, FOLDED_USER_MARK);
 });

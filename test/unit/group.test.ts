@@ -86,7 +86,7 @@ test('aggregateStacks: offsets stripped, observations across captures, distinct 
     { id: 2, snapshot: c2 },
   ]);
   assert.deepEqual(
-    a.map((s) => [s.state, s.frames[0], s.cause, s.count, s.distinctTasks, s.tasks.map((t) => t.tid), s.captures]),
+    a.map((s) => [s.state, s.frames[0], s.cause, s.count, s.distinct_tasks, s.tasks.map((t) => t.tid), s.captures]),
     [
       ['D', 'io_schedule', 'block-io', 4, 3, [3, 4, 5], [1, 2]],
       ['D', 'kernel_clone', 'vfork', 3, 2, [1, 2], [1, 2]],
@@ -98,7 +98,7 @@ test('aggregateStacks: at most 50 task references, every distinct task counted',
   const tasks = Array.from({ length: 120 }, (_, i) => ({ pid: 100 + i, state: 'D' as const, stack: IO }));
   const [a] = aggregateStacks([{ id: 1, snapshot: snapshot(1000, tasks) }]);
   assert.equal(a!.count, 120);
-  assert.equal(a!.distinctTasks, 120);
+  assert.equal(a!.distinct_tasks, 120);
   assert.equal(a!.tasks.length, 50);
 });
 

@@ -180,7 +180,7 @@ export function renderPeriod(el, report, flameStacks, range, tooltip, onCapture)
       h('td', {}, h('span', { class: s.state === 'R' ? 'badge-r' : 'badge-d', text: escapeText(s.state) })),
       h('td', { class: 'cause', text: s.state === 'D' ? s.cause : 'cpu' }),
       framesCell(s.frames),
-      h('td', { class: 'list', text: `${list(s.tasks.map((t) => `${escapeText(t.comm)} ${t.pid}`), 4)}${s.distinctTasks > s.tasks.length ? ` (${s.distinctTasks} distinct)` : ''}` }),
+      h('td', { class: 'list', text: `${list(s.tasks.map((t) => `${escapeText(t.comm)} ${t.pid}`), 4)}${s.distinct_tasks > s.tasks.length ? ` (${s.distinct_tasks} distinct)` : ''}` }),
     ))),
   );
   clear(el,
