@@ -113,7 +113,7 @@ async function trackingCost(): Promise<string[]> {
   const cost = median(on) / median(off) - 1;
   const row = `| pipe ping-pong, 2 processes pinned to CPU ${cpu} | ${median(off).toFixed(0)} ns | ${median(on).toFixed(0)} ns | ${(cost * 100).toFixed(1)}% |`;
   console.error(`bench:bpf: ${row}`);
-  return ['| workload (medians of ' + PINGPONG_RUNS + ' alternating runs) | round trip, no tracking | with the tracking | cost |', '|---|---:|---:|---:|', row];
+  return [`| workload (medians of ${PINGPONG_RUNS} alternating runs) | round trip, no tracking | with the tracking | cost |`, '|---|---:|---:|---:|', row];
 }
 
 type ProgStat = { id: number; name?: string; run_time_ns?: number; run_cnt?: number };

@@ -150,7 +150,7 @@ async function main(): Promise<void> {
     const db = join(dir, 'week.db');
     const { writeMs, bytes } = syntheticStore(db);
     console.error(`bench: wrote ${DAYS} days of samples and ${CAPTURES} captures in ${(writeMs / 1000).toFixed(1)} s, ${bytes} bytes`);
-    const rows = ['| `loadmon report` over the store | wall time, whole process (median of ' + RUNS + ') |', '|---|---:|'];
+    const rows = [`| \`loadmon report\` over the store | wall time, whole process (median of ${RUNS}) |`, '|---|---:|'];
     for (const f of ['text', 'json', 'folded', 'svg']) {
       const ms = timeReport(db, f);
       rows.push(`| \`--format ${f}\` | ${(ms / 1000).toFixed(2)} s |`);

@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
-import { median, ROOT, systemThreads } from './lib.ts';
+import { median, systemThreads } from './lib.ts';
 
 const THREADS = Number(process.env.BENCH_THREADS ?? '5000');
 const RUNS = Number(process.env.BENCH_RUNS ?? '61');

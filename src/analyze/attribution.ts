@@ -18,6 +18,7 @@
  * and booked as "not scanned". docs/attribution.md has the derivation.
  */
 
+import { getOrCreate } from '../model/maps.ts';
 import type { Contribution, LoadAttribution } from '../model/report.ts';
 import type { ProcPoint, SamplePoint } from '../store/reader.ts';
 
@@ -42,9 +43,7 @@ export function attributeLoad1(samples: readonly SamplePoint[], procs: readonly 
   const last = samples[samples.length - 1]!;
   const byTime = new Map<number, Counts[]>();
   for (const p of procs) {
-    let list = byTime.get(p.t);
-    if (!list) byTime.set(p.t, (list = []));
-    list.push(p);
+    getOrCreate(byTime, p.t, () => []).push(p);
   }
   const updates = updateInstants(samples, sampleMs);
   const first = samples[0]!;
@@ -134,8 +133,7 @@ export function byCgroup(processes: readonly Contribution[]): Contribution[] {
   const m = new Map<string, Contribution>();
   for (const p of processes) {
     const key = p.cgroup ?? '(unknown cgroup)';
-    let c = m.get(key);
-    if (!c) m.set(key, (c = { key, cgroup: p.cgroup ?? null, r: 0, d: 0, total: 0 }));
+    const c = getOrCreate(m, key, () => ({ key, cgroup: p.cgroup ?? null, r: 0, d: 0, total: 0 }));
     c.r += p.r;
     c.d += p.d;
     c.total += p.total;

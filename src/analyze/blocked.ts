@@ -9,6 +9,7 @@
  * holds per stack: which kernel code path the D part of the load sat in.
  */
 
+import { getOrCreate } from '../model/maps.ts';
 import type { BlockedTime, BlockedProcess, BlockedStack } from '../model/report.ts';
 import type { OffcpuTotal } from '../store/reader.ts';
 import { classifyStack } from './causes.ts';
@@ -36,8 +37,7 @@ export function blockedTime(
   for (const t of totals) {
     totalMs += t.ms;
     const pkey = `${t.pid}\0${t.comm}\0${t.cgroup ?? ''}`;
-    let p = procs.get(pkey);
-    if (!p) procs.set(pkey, (p = { pid: t.pid, comm: t.comm, cgroup: t.cgroup, blocked_s: 0, mean_d: 0, intervals: 0 }));
+    const p = getOrCreate(procs, pkey, () => ({ pid: t.pid, comm: t.comm, cgroup: t.cgroup, blocked_s: 0, mean_d: 0, intervals: 0 }));
     p.blocked_s += t.ms / 1000;
     p.intervals += t.ended;
 
@@ -45,8 +45,7 @@ export function blockedTime(
     let cause = classifyStack(frames).cause;
     if (relabel) cause = relabel(t.pid, cause, frames);
     const skey = `${cause}\n${frames.join('\n')}`;
-    let s = stacks.get(skey);
-    if (!s) stacks.set(skey, (s = { frames, cause, blocked_s: 0, mean_d: 0, intervals: 0, processes: [], pids: new Map() }));
+    const s = getOrCreate(stacks, skey, () => ({ frames, cause, blocked_s: 0, mean_d: 0, intervals: 0, processes: [], pids: new Map() }));
     s.blocked_s += t.ms / 1000;
     s.intervals += t.ended;
     const sp = s.pids.get(t.pid) ?? { pid: t.pid, comm: t.comm, ms: 0 };

@@ -10,6 +10,7 @@
  */
 
 import type { LockWait } from '../bpf/locks.ts';
+import { getOrCreate } from '../model/maps.ts';
 import type { ChainLink, ChainTask } from '../model/evidence.ts';
 import type { StoredChain } from '../model/timeline.ts';
 
@@ -54,8 +55,7 @@ export function buildKeyedChains(
 ): StoredChain[] {
   const groups = new Map<string, Group>();
   for (const w of waits) {
-    let g = groups.get(w.key);
-    if (!g) groups.set(w.key, (g = { lock: w, ns: 0, waiters: new Set(), procs: new Map(), holders: new Map() }));
+    const g = getOrCreate(groups, w.key, () => ({ lock: w, ns: 0, waiters: new Set(), procs: new Map(), holders: new Map() }));
     g.ns += w.ns;
     g.waiters.add(w.waiter.tid);
     const p = g.procs.get(w.waiter.pid) ?? { comm: w.waiter.comm, ns: 0 };

@@ -3,6 +3,7 @@
  * from a capture is "how many tasks are stuck in the same place".
  */
 
+import { getOrCreate } from '../model/maps.ts';
 import type { TaskSample, TaskState } from '../model/snapshot.ts';
 
 export interface StackGroup {
@@ -42,8 +43,7 @@ export function groupStacks<T, K extends StackKey, G>(items: Iterable<T>, by: St
   for (const item of items) {
     const key = by.key(item);
     const id = `${key.state}\n${key.cause ?? ''}\n${key.frames.join('\n')}`;
-    let g = groups.get(id);
-    if (!g) groups.set(id, (g = { key, group: by.open(key) }));
+    const g = getOrCreate(groups, id, () => ({ key, group: by.open(key) }));
     by.add(g.group, item);
   }
   return [...groups.values()]

@@ -21,6 +21,7 @@
  * counted in two lines.
  */
 
+import { getOrCreate } from '../model/maps.ts';
 import type { StackAggregate, TaskRef, VerdictEvidence, VerdictInput, VerdictLine } from '../model/report.ts';
 import { CAUSES, type CauseId } from './causes.ts';
 import { waitDetail } from './verdict-text.ts';
@@ -132,9 +133,7 @@ function splitD(v: VerdictInput, d: number): Map<CauseId, CausePart> {
 }
 
 function part(m: Map<CauseId, CausePart>, cause: CauseId): CausePart {
-  let p = m.get(cause);
-  if (!p) m.set(cause, (p = { cause, d: 0, woken: 0, dFrac: 0, stacks: [], tasks: [], captures: [] }));
-  return p;
+  return getOrCreate(m, cause, () => ({ cause, d: 0, woken: 0, dFrac: 0, stacks: [], tasks: [], captures: [] }));
 }
 
 function cpuLine(v: VerdictInput, rCpu: number, r: number): VerdictLine {
@@ -213,5 +212,9 @@ function uniq(xs: number[]): number[] {
 
 function uniqTasks(ts: TaskRef[]): TaskRef[] {
   const seen = new Set<number>();
-  return ts.filter((t) => (seen.has(t.tid) ? false : (seen.add(t.tid), true)));
+  return ts.filter((t) => {
+    if (seen.has(t.tid)) return false;
+    seen.add(t.tid);
+    return true;
+  });
 }

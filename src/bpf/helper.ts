@@ -27,6 +27,7 @@ import {
   parseSnapshotReply,
   parseUserStackLine,
   PROTOCOL_VERSION,
+  type Ready,
   type SampleRecord,
 } from './protocol.ts';
 import { INSTALL_HINT, PRIVILEGE_HINT } from './availability.ts';
@@ -137,7 +138,7 @@ export class BpfHelper {
       child.once('close', (code, signal) => fail(bpfError(`the eBPF helper ${path} ${signal ? `was killed by ${signal}` : `exited with status ${code}`} before it was ready`)));
       rl.once('line', (line) => {
         if (settled) return;
-        let ready;
+        let ready: Ready | Fatal;
         try {
           ready = parseReady(line);
         } catch (err) {

@@ -13,6 +13,8 @@
 
 import { readFileSync } from 'node:fs';
 
+import { getOrCreate } from '../model/maps.ts';
+
 /**
  * One symbol table image: the core kernel, a module, or "bpf". Addresses are
  * split into their top 12 bits (`hi`, the same for a whole image: kernel
@@ -107,8 +109,7 @@ export class KernelSymbols {
         continue;
       }
       const key = `${module}\0${hi}`;
-      let g = groups.get(key);
-      if (!g) groups.set(key, (g = { hi, module, starts: [], from: [], to: [] }));
+      const g = getOrCreate(groups, key, () => ({ hi, module, starts: [], from: [], to: [] }));
       g.starts.push(lo);
       g.from.push(sp1 + 3);
       g.to.push(nameTo);

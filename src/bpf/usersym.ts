@@ -80,7 +80,7 @@ export class UserSymbolizer {
         const addr = Number(a);
         const probe = i === 0 ? addr : addr - 1;
         const m = mappings.find((x) => probe >= x.start && probe < x.end);
-        if (m && m.path.startsWith('/')) {
+        if (m?.path.startsWith('/')) {
           const elf = this.elf(pid, m.path);
           const name = basename(m.path.replace(/ \(deleted\)$/, ''));
           const vaddr = elf?.vaddrOfOffset(probe - m.start + m.offset);

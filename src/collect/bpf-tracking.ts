@@ -17,6 +17,7 @@ import { buildChains, buildKeyedChains, type HolderState } from '../analyze/chai
 import type { BpfHelper } from '../bpf/helper.ts';
 import { LockAccount, type LockNaming, type LockWait } from '../bpf/locks.ts';
 import { type BlockedThread, OffcpuAccount, type OffcpuShare, switchStackFrames } from '../bpf/offcpu.ts';
+import { getOrCreate } from '../model/maps.ts';
 import type { BlockedRecent, TaskSample } from '../model/snapshot.ts';
 import type { OffcpuEntry, StateScan, StoredChain } from '../model/timeline.ts';
 import { parseCgroup } from '../procfs/cgroup.ts';
@@ -254,11 +255,7 @@ export class BlockedTracking {
       staticName: this.opts.naming?.staticName ?? ((a) => this.kallsyms.symbols().dataSymbol(a)),
       devName:
         this.opts.naming?.devName ??
-        ((dev) => {
-          let n = this.devNames.get(dev);
-          if (n === undefined) this.devNames.set(dev, (n = sysfsDevName(dev)));
-          return n;
-        }),
+        ((dev) => getOrCreate(this.devNames, dev, () => sysfsDevName(dev))),
     };
   }
 
@@ -297,12 +294,13 @@ export class BlockedTracking {
     const kept = shares.map((s) => (s.fromSwitch ? switchStackFrames(s.stack, syms) : { stack: s.stack, sched: [] }));
     const stacks = this.kallsyms.symbolizeAll(kept.map((k) => k.stack.slice(0, this.depth)));
     // Scheduler/lock frames kept from a switch-out stack say what the thread waited for: marked.
-    stacks.forEach((st, i) => st.forEach((f, j) => kept[i]!.sched[j] && f !== UNKNOWN_FRAME && (st[j] = f + SCHED_FRAME_MARK)));
+    for (const [i, st] of stacks.entries()) {
+      const sched = kept[i]!.sched;
+      for (const [j, f] of st.entries()) if (sched[j] && f !== UNKNOWN_FRAME) st[j] = f + SCHED_FRAME_MARK;
+    }
     for (const [i, s] of shares.entries()) {
       if (!holders.has(s.tid) || isLockWait(stacks[i]!)) continue;
-      const l = holderStacks.get(s.tid) ?? [];
-      l.push({ stack: stacks[i]!, ns: s.ns });
-      holderStacks.set(s.tid, l);
+      getOrCreate(holderStacks, s.tid, () => []).push({ stack: stacks[i]!, ns: s.ns });
     }
     const procs = new Map(scan.procs.map((p) => [p.pid, p]));
     const cgroups = new Map<number, string | null>();
@@ -319,8 +317,7 @@ export class BlockedTracking {
       const p = procs.get(s.pid);
       let cgroup: string | null | undefined = p?.cgroup;
       if (cgroup === undefined) {
-        cgroup = cgroups.get(s.pid);
-        if (cgroup === undefined) cgroups.set(s.pid, (cgroup = this.cgroupOf(s.pid, s.cgroup)));
+        cgroup = getOrCreate(cgroups, s.pid, () => this.cgroupOf(s.pid, s.cgroup));
       }
       out.set(key, { pid: s.pid, comm: p?.comm ?? s.comm, cgroup, stack, ms: s.ns / 1e6, ended: s.ended });
     });

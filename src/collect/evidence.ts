@@ -182,7 +182,8 @@ export class EvidenceSampler {
         const key = `${t.reader.kind}\0${t.dir}`;
         let found = seen.get(key);
         if (!found) {
-          seen.set(key, (found = this.evaluateCgroup(key, t, nowMs).map((e) => ({ ...e, pids: [] }))));
+          found = this.evaluateCgroup(key, t, nowMs).map((e) => ({ ...e, pids: [] }));
+          seen.set(key, found);
           out.push(...found);
         }
         for (const e of found) e.pids!.push(pid);

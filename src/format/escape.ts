@@ -15,7 +15,7 @@
  * Everything else, including printable non-ASCII, is kept.
  */
 
-// eslint-disable-next-line no-control-regex
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching the control characters is what this escaper is for
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\\\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
 export function escapeText(s: string): string {

@@ -60,7 +60,10 @@ function node(name: string, parent: FlameNode | null): FlameNode {
 
 function childOf(n: FlameNode, name: string, index: Map<FlameNode, Map<string, FlameNode>>): FlameNode {
   let byName = index.get(n);
-  if (!byName) index.set(n, (byName = new Map()));
+  if (!byName) {
+    byName = new Map();
+    index.set(n, byName);
+  }
   let c = byName.get(name);
   if (!c) {
     c = node(name, n);

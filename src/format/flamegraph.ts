@@ -135,7 +135,7 @@ function fx(n: number): string {
 /** Escapes text for XML and drops characters XML 1.0 cannot carry at all. */
 export function xml(s: string): string {
   return s
-    // eslint-disable-next-line no-control-regex
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the characters XML 1.0 cannot carry are control characters
     .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '')
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')

@@ -78,16 +78,24 @@ export async function runRecorder(watcher: Watcher, opts: RecorderOptions): Prom
     else opts.status?.(`capture kept in memory until the store is writable (${what})`);
   };
 
-  try {
-    return await runWatch(watcher, { intervalMs: opts.intervalMs, count: opts.count, signal: inner.signal }, onCapture);
-  } finally {
+  const stop = (): void => {
     opts.signal.removeEventListener('abort', onAbort);
     stopped = true;
     if (timer) clearTimeout(timer);
     sampler.close();
     store.close();
-    if (sampleError !== null) throw sampleError;
+  };
+  let emitted: number;
+  try {
+    emitted = await runWatch(watcher, { intervalMs: opts.intervalMs, count: opts.count, signal: inner.signal }, onCapture);
+  } catch (err) {
+    stop();
+    // A failed sample aborted the watch: its error is the cause, not what the abort made of it.
+    throw sampleError ?? err;
   }
+  stop();
+  if (sampleError !== null) throw sampleError;
+  return emitted;
 }
 
 function countState(s: Snapshot, state: 'R' | 'D'): number {

@@ -16,6 +16,7 @@ import { procUnreadable } from '../errors.ts';
 import { ProcfsCollector } from '../collect/procfs.ts';
 import { EvidenceSampler } from '../collect/evidence.ts';
 import { countByProcess } from '../collect/process-counts.ts';
+import type { LoadAvg } from '../model/snapshot.ts';
 import type { OffcpuEntry, StateScan, StoredChain, TimelineSample } from '../model/timeline.ts';
 import { parseCgroup } from '../procfs/cgroup.ts';
 import { parseLoadavg } from '../procfs/loadavg.ts';
@@ -62,7 +63,7 @@ export class TimelineSampler {
 
   async sample(timeMs: number): Promise<TimelineSample> {
     const path = `${this.root}/loadavg`;
-    let la;
+    let la: LoadAvg;
     try {
       la = parseLoadavg(this.reader.readText(path));
     } catch (err) {

@@ -73,7 +73,10 @@ export function runWatch(w: Watcher, opts: WatchLoopOptions, emit: (s: Snapshot)
         fail(err);
         return;
       }
-      if (r === null) return schedule();
+      if (r === null) {
+        schedule();
+        return;
+      }
       busy = true;
       Promise.resolve(r).then(deliver, fail);
     };

@@ -58,7 +58,7 @@ function isoOrMs(ms: number): string {
   return Number.isNaN(d.getTime()) ? String(ms) : d.toISOString();
 }
 
-export function parseInt(name: string, raw: unknown, min: number, max: number, dflt: number): number {
+export function parseInteger(name: string, raw: unknown, min: number, max: number, dflt: number): number {
   if (raw === undefined || raw === '') return dflt;
   if (typeof raw !== 'string' || !/^\d{1,9}$/.test(raw.trim())) throw httpBadRequest(`${name}: expected a whole number between ${min} and ${max}`);
   const n = Number(raw);

@@ -14,13 +14,12 @@ import { after, before, test } from 'node:test';
 import type { Snapshot } from '../../src/model/snapshot.ts';
 import type { Workload } from '../../src/workload/workload.ts';
 import { runCli } from '../helpers/cli.ts';
+import { assertNoUnsafe } from '../helpers/unsafe-chars.ts';
 import { newWorkload, waitForState } from '../helpers/workload.ts';
 
 /** 10 bytes: fits TASK_COMM_LEN (15 + NUL). Clears the screen and turns the text red. */
 const COMM = '\x1b[2J\x1b[31mX';
 const COMM_SHOWN = '\\x1b[2J\\x1b[31mX';
-// eslint-disable-next-line no-control-regex
-const FORBIDDEN = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
 /** A v1 hierarchy (the unified one outranks it in loadmon's choice of path, and stays at / here). */
 const V1_CPU = '/sys/fs/cgroup/cpu';
 const CGROUP = `loadmon-e2e-${process.pid}-\x1b[2J\x1b[31mPWNED\r\u009b`;
@@ -47,28 +46,23 @@ after(async () => {
   if (cgroupDir !== null) rmdirSync(cgroupDir);
 });
 
-function assertNoRawControls(out: string, what: string): void {
-  const bad = FORBIDDEN.exec(out);
-  assert.equal(bad, null, `${what}: raw U+${bad?.[0]?.codePointAt(0)?.toString(16).padStart(4, '0')} near ${JSON.stringify(out.slice(Math.max(0, (bad?.index ?? 0) - 60), (bad?.index ?? 0) + 10))}`);
-}
-
 test('snapshot text and seed: a hostile comm and cgroup name reach the terminal escaped', { skip: !root && 'needs root (cgroup, kernel stacks)' }, async () => {
   const text = await runCli(['snapshot', '--source', 'procfs']);
   assert.equal(text.code, 0, text.stderr);
-  assertNoRawControls(text.stdout, 'text');
+  assertNoUnsafe(text.stdout, 'text');
   const line = text.stdout.split('\n').find((l) => l.includes(`pid ${pid} `));
   assert.ok(line, `the D task is listed:\n${text.stdout}`);
   assert.equal(line, `  pid ${pid} ${COMM_SHOWN}  tid ${pid}  cgroup ${CGROUP_SHOWN}`);
 
   const seed = await runCli(['snapshot', '--source', 'procfs', '--format', 'seed']);
   assert.equal(seed.code, 0, seed.stderr);
-  assertNoRawControls(seed.stdout, 'seed');
+  assertNoUnsafe(seed.stdout, 'seed');
   assert.ok(seed.stdout.includes(`uninterrupted task, comm: ${COMM_SHOWN}, pid ${pid}\n`), seed.stdout);
 
   // The default source (bpf where it works, as root) prints the same.
   const auto = await runCli(['snapshot']);
   assert.equal(auto.code, 0, auto.stderr);
-  assertNoRawControls(auto.stdout, 'text, default source');
+  assertNoUnsafe(auto.stdout, 'text, default source');
   assert.ok(auto.stdout.includes(`  pid ${pid} ${COMM_SHOWN}  tid ${pid}  cgroup ${CGROUP_SHOWN}`), auto.stdout);
 });
 

@@ -112,7 +112,7 @@ function runUntil(args: string[], when: RegExp | null, release: () => Promise<vo
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => {
       stderr += d;
-      if (when && when.test(stderr)) free();
+      if (when?.test(stderr)) free();
     });
     child.once('exit', (code, signal) => {
       clearTimeout(guard);

@@ -57,7 +57,7 @@ test(`per-process contributions add up to the kernel's load1 (${RUN_MS / 1000} s
   const end = report.attribution.at_end!;
   const sum = end.processes.reduce((a, c) => a + c.total, 0);
   const kernel = end.kernel_load1;
-  const share = 1 - Math.pow(1884 / 2048, RUN_MS / 5000);
+  const share = 1 - (1884 / 2048) ** (RUN_MS / 5000);
   assert.ok(kernel > 0.8 * 8 * share, `the workload made load: kernel load1 ${kernel}`);
   // load1 at the end also holds what was there before the window, decayed (EXP_1 per 5 s):
   // on a machine that was busy just before (a build, other tests) that is not ours to

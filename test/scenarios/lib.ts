@@ -347,7 +347,7 @@ export async function runScenario(session: Session, plan: RunPlan, sources: Sour
   const recorders = new Map<Source, Recorder | Error>();
   const workloads: RunningWorkload[] = [];
   try {
-    plan.cgroups.forEach((spec, i) => cgroups.push(createCgroup(spec, `loadmon-scenario-${process.pid}-${plan.name}-${i}`)));
+    for (const [i, spec] of plan.cgroups.entries()) cgroups.push(createCgroup(spec, `loadmon-scenario-${process.pid}-${plan.name}-${i}`));
     // Before the recorders: making the page-cache file is I/O load of its own.
     const specs = plan.workloads({ session, dir }, durationS + 15);
     for (const s of sources) recorders.set(s, await startRecorder(dir, s, threshold).catch((e: Error) => e));

@@ -20,7 +20,7 @@ export interface CgroupMount {
 }
 
 /** mountinfo escapes space, tab, newline and backslash as \ooo. */
-function unescape(s: string): string {
+function unescapeOctal(s: string): string {
   return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
 }
 
@@ -36,8 +36,8 @@ export function parseCgroupMounts(mountinfo: string): CgroupMount[] {
     if (sep < 6 || f.length < sep + 4) continue;
     const fstype = f[sep + 1];
     if (fstype !== 'cgroup' && fstype !== 'cgroup2') continue;
-    const root = unescape(f[3]!);
-    const dir = unescape(f[4]!);
+    const root = unescapeOctal(f[3]!);
+    const dir = unescapeOctal(f[4]!);
     if (fstype === 'cgroup2') {
       out.push({ dir, root, hierarchy: 'v2', controllers: [] });
       continue;

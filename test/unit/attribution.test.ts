@@ -41,10 +41,10 @@ test('replay: contributions sum to the kernel load1, whatever the update phase',
     const sum = a.processes.reduce((x, c) => x + c.total, 0);
     assert.ok(Math.abs(sum + a.before_window - kernel) < 0.05, `phase ${phase}: ${sum} + ${a.before_window} vs ${kernel}`);
     const p1 = a.processes.find((c) => c.pid === 1)!;
-    assert.ok(Math.abs(p1.r - 2 * (1 - Math.pow(EXP_1, 36))) < 0.05, `pid 1 R ${p1.r}`);
+    assert.ok(Math.abs(p1.r - 2 * (1 - EXP_1 ** 36)) < 0.05, `pid 1 R ${p1.r}`);
     const p3 = a.processes.find((c) => c.pid === 3)!;
     // 20 updates with 1 D, then 16 without: it decays, it does not vanish.
-    const want3 = (1 - Math.pow(EXP_1, 20)) * Math.pow(EXP_1, 16);
+    const want3 = (1 - EXP_1 ** 20) * EXP_1 ** 16;
     assert.ok(Math.abs(p3.d - want3) < 0.05, `pid 3 has decayed: ${p3.d} vs ${want3}`);
     assert.ok(Math.abs(a.states.R + a.states.D - sum) < 1e-9);
     assert.deepEqual(a.cgroups.map((c) => c.key), ['/a', '/b']);

@@ -26,7 +26,7 @@ function subschemas(node: unknown, ptr = '#'): Array<[string, Node]> {
     if (k === 'properties' || k === '$defs') {
       for (const [name, s] of Object.entries(v as Node)) out.push(...subschemas(s, `${ptr}/${k}/${name}`));
     } else if (k === 'anyOf' || k === 'allOf' || k === 'oneOf') {
-      (v as unknown[]).forEach((s, i) => out.push(...subschemas(s, `${ptr}/${k}/${i}`)));
+      for (const [i, s] of (v as unknown[]).entries()) out.push(...subschemas(s, `${ptr}/${k}/${i}`));
     } else if (k === 'items' || k === 'contains') {
       out.push(...subschemas(v, `${ptr}/${k}`));
     }

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 
 import { devString, LockAccount, type LockNaming, type LockOpen, type LockSum, type LockWait, lockKind, parseLockLine } from '../../src/bpf/locks.ts';
 import { parseSampleReply } from '../../src/bpf/protocol.ts';
-import { LoadmonError } from '../../src/errors.ts';
+import type { LoadmonError } from '../../src/errors.ts';
 import { fixture } from '../helpers/fixtures.ts';
 
 const MS = 1e6;

@@ -57,22 +57,21 @@ export class TimelineChart {
     }
     const c = this.colors();
     const axis = { stroke: c.muted, grid: { stroke: c.faint, width: 1 }, ticks: { stroke: c.faint, width: 1 }, font: '12px system-ui, sans-serif' };
-    const self = this;
     const opts = {
       ...this.size(),
       tzDate: utc,
       cursor: { drag: { x: true, y: false, setScale: false }, points: { size: 6 } },
       select: { show: true },
       legend: { live: true },
-      scales: { x: { time: true, min: tl.from / 1000, max: tl.to / 1000 }, y: { range: (u, min, max) => [0, Math.max(1, max * 1.1, (self.threshold ?? 0) * 1.15)] }, '%': { range: [0, 100] } },
+      scales: { x: { time: true, min: tl.from / 1000, max: tl.to / 1000 }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1, (this.threshold ?? 0) * 1.15)] }, '%': { range: [0, 100] } },
       axes: [
-        { ...axis, values: (u, splits, ax, space, incr) => splits.map((s) => { const d = utc(s); return incr >= 86400 ? `${d.getMonth() + 1}-${pad(d.getDate())}` : `${pad(d.getHours())}:${pad(d.getMinutes())}${incr < 60 ? `:${pad(d.getSeconds())}` : ''}${incr < 1 ? `.${String(d.getMilliseconds()).padStart(3, '0')}` : ''}`; }) },
+        { ...axis, values: (_u, splits, _axis, _space, incr) => splits.map((s) => { const d = utc(s); return incr >= 86400 ? `${d.getMonth() + 1}-${pad(d.getDate())}` : `${pad(d.getHours())}:${pad(d.getMinutes())}${incr < 60 ? `:${pad(d.getSeconds())}` : ''}${incr < 1 ? `.${String(d.getMilliseconds()).padStart(3, '0')}` : ''}`; }) },
         { ...axis, label: 'load · threads', labelSize: 18, labelFont: '12px system-ui, sans-serif', size: 48 },
         { ...axis, scale: '%', side: 1, label: hasPsi ? 'PSI avg10 %' : '', labelSize: 18, labelFont: '12px system-ui, sans-serif', grid: { show: false }, size: 44 },
       ],
       series: [
-        { label: 'time (UTC)', value: (u, v) => (v == null ? '–' : `${utc(v).getFullYear()}-${pad(utc(v).getMonth() + 1)}-${pad(utc(v).getDate())} ${pad(utc(v).getHours())}:${pad(utc(v).getMinutes())}:${pad(utc(v).getSeconds())}`) },
-        ...SERIES.map((s) => ({ label: s.label, stroke: s.stroke, width: s.width, scale: s.scale, dash: s.dash, fill: s.fill, points: { show: false }, value: (u, v) => (v == null ? '–' : s.scale === '%' ? `${v.toFixed(1)}` : `${+v.toFixed(2)}`) })),
+        { label: 'time (UTC)', value: (_u, v) => (v == null ? '–' : `${utc(v).getFullYear()}-${pad(utc(v).getMonth() + 1)}-${pad(utc(v).getDate())} ${pad(utc(v).getHours())}:${pad(utc(v).getMinutes())}:${pad(utc(v).getSeconds())}`) },
+        ...SERIES.map((s) => ({ label: s.label, stroke: s.stroke, width: s.width, scale: s.scale, dash: s.dash, fill: s.fill, points: { show: false }, value: (_u, v) => (v == null ? '–' : s.scale === '%' ? `${v.toFixed(1)}` : `${+v.toFixed(2)}`) })),
       ],
       hooks: {
         draw: [(u) => this.drawOverlays(u)],

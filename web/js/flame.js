@@ -78,7 +78,7 @@ export class FlameGraph {
       const px = isAncestor ? 0 : x * width;
       const pw = isAncestor ? width : w * width;
       if (!isAncestor && (x + w <= 1e-9 || x >= 1 - 1e-9 || pw < 0.6)) return;
-      const hit = match !== null && match(n.name);
+      const hit = match?.(n.name) ?? false;
       if (hit && !inMatch && !isAncestor) covered += n.value;
       // A matching ancestor of the zoomed frame covers all of it.
       if (hit && isAncestor && !inMatch) covered = f.value;

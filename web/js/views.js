@@ -45,7 +45,7 @@ function chainRow(c) {
     : 'no single holder recorded';
   return h('div', { class: 'chain' },
     h('div', { text: `lock ${escapeText(c.lock.name || c.lock.kind)}: ${c.waiters.toFixed(2)} threads waiting (${c.waiter_threads} seen), ${holder}` }),
-    c.holder && c.holder.stack.length ? h('div', { class: 'frames', text: `holder's stack: ${c.holder.stack.slice(0, 8).map(escapeText).join(' ← ')}` }) : null,
+    c.holder?.stack.length ? h('div', { class: 'frames', text: `holder's stack: ${c.holder.stack.slice(0, 8).map(escapeText).join(' ← ')}` }) : null,
   );
 }
 

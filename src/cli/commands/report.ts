@@ -49,7 +49,10 @@ function* snapshotsOf(store: StoreReader, range: { from: number; to: number }): 
 
 /** --out: written whole under a temporary name, then renamed, so a reader never sees half a file. */
 function emit(text: string, out: string | null): void {
-  if (out === null) return write(text);
+  if (out === null) {
+    write(text);
+    return;
+  }
   const tmp = `${out}.${process.pid}.tmp`;
   try {
     writeFileSync(tmp, text);

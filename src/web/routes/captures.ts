@@ -9,13 +9,13 @@ import type { FastifyInstance } from 'fastify';
 import { httpNotFound } from '../../errors.ts';
 import { foldSnapshots } from '../../format/folded.ts';
 import type { ApiContext } from '../context.ts';
-import { parseId, parseInt, parseRangeQuery, resolveRange } from '../params.ts';
+import { parseId, parseInteger, parseRangeQuery, resolveRange } from '../params.ts';
 import { buildCaptureView } from '../views.ts';
 
 export async function captureRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
   app.get('/api/captures', async (req) => {
     const q = req.query as Record<string, unknown>;
-    const limit = parseInt('limit', q.limit, 1, 5000, 500);
+    const limit = parseInteger('limit', q.limit, 1, 5000, 500);
     const rq = parseRangeQuery(q);
     return ctx.store.use((s) => {
       const range = resolveRange(rq, s.span());

@@ -12,7 +12,7 @@ import { buildReport } from '../../analyze/report.ts';
 import { httpNotFound } from '../../errors.ts';
 import { EXPORT_FORMATS, type ExportFile, exportCapture, exportPeriod } from '../../format/export.ts';
 import type { ApiContext } from '../context.ts';
-import { parseChoice, parseId, parseInt, parseRangeQuery, resolveRange } from '../params.ts';
+import { parseChoice, parseId, parseInteger, parseRangeQuery, resolveRange } from '../params.ts';
 import { foldRange } from '../views.ts';
 
 function attach(reply: FastifyReply, file: ExportFile): FastifyReply {
@@ -37,7 +37,7 @@ export async function exportRoutes(app: FastifyInstance, ctx: ApiContext): Promi
   app.get('/api/export/:format', async (req, reply) => {
     const format = parseChoice('format', (req.params as Record<string, unknown>).format, EXPORT_FORMATS);
     const q = req.query as Record<string, unknown>;
-    const limit = parseInt('limit', q.limit, 1, 100_000, 10_000);
+    const limit = parseInteger('limit', q.limit, 1, 100_000, 10_000);
     const rq = parseRangeQuery(q);
     return ctx.store.use((s) => {
       const range = resolveRange(rq, s.span());

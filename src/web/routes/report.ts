@@ -9,13 +9,13 @@ import type { FastifyInstance } from 'fastify';
 
 import { buildReport } from '../../analyze/report.ts';
 import type { ApiContext } from '../context.ts';
-import { parseInt, parseRangeQuery, resolveRange } from '../params.ts';
+import { parseInteger, parseRangeQuery, resolveRange } from '../params.ts';
 import { foldRange } from '../views.ts';
 
 export async function reportRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
   app.get('/api/report', async (req) => {
     const q = req.query as Record<string, unknown>;
-    const top = parseInt('top', q.top, 1, 1000, 20);
+    const top = parseInteger('top', q.top, 1, 1000, 20);
     const rq = parseRangeQuery(q);
     return ctx.store.use((s) => {
       const range = resolveRange(rq, s.span());
@@ -25,7 +25,7 @@ export async function reportRoutes(app: FastifyInstance, ctx: ApiContext): Promi
 
   app.get('/api/flame', async (req) => {
     const q = req.query as Record<string, unknown>;
-    const limit = parseInt('limit', q.limit, 1, 5000, 1000);
+    const limit = parseInteger('limit', q.limit, 1, 5000, 1000);
     const rq = parseRangeQuery(q);
     return ctx.store.use((s) => {
       const { captures, stacks } = foldRange(s, resolveRange(rq, s.span()), limit);
