@@ -64,7 +64,10 @@ function selected(all: Scenario[], only: string[] | null): Scenario[] {
   if (!only) return all;
   const names = new Set(only.flatMap((o) => BY_CAUSE[o] ?? [o]));
   const unknown = [...names].filter((n) => !all.some((s) => s.name === n));
-  if (unknown.length) throw new Error(`accuracy: unknown scenario ${unknown.join(', ')} (have ${all.map((s) => s.name).join(', ')}, or a cause: ${Object.keys(BY_CAUSE).join(', ')})`);
+  if (unknown.length)
+    throw new Error(
+      `accuracy: unknown scenario ${unknown.join(', ')} (have ${all.map((s) => s.name).join(', ')}, or a cause: ${Object.keys(BY_CAUSE).join(', ')})`,
+    );
   return all.filter((s) => names.has(s.name));
 }
 
@@ -150,12 +153,26 @@ async function main(): Promise<void> {
       results[sc.name] = per;
       for (let run = 1; run <= opts.runs; run++) {
         const res = await runScenario(session, sc.plan, SOURCES, opts.durationS);
-        console.error(`accuracy: ${sc.name} run ${run}/${opts.runs} (load1 ${res.facts.load1AtStart} at start, background ${res.facts.background.r} R ${res.facts.background.d} D)`);
+        console.error(
+          `accuracy: ${sc.name} run ${run}/${opts.runs} (load1 ${res.facts.load1AtStart} at start, background ${res.facts.background.r} R ${res.facts.background.d} D)`,
+        );
         for (const source of SOURCES) {
           const outcome = res.reports.get(source)!;
           for (const l of describe(source, outcome)) console.error(l);
-          const first = outcome instanceof Error ? 'no report' : outcome.verdict[0] ? `${outcome.verdict[0].kind}/${outcome.verdict[0].cause ?? '-'}` : 'none';
-          add(per[source]!, evaluate(sc, outcome, source, res.facts), first, outcome instanceof Error ? null : replayError(outcome), run, res.facts.background);
+          const first =
+            outcome instanceof Error
+              ? 'no report'
+              : outcome.verdict[0]
+                ? `${outcome.verdict[0].kind}/${outcome.verdict[0].cause ?? '-'}`
+                : 'none';
+          add(
+            per[source]!,
+            evaluate(sc, outcome, source, res.facts),
+            first,
+            outcome instanceof Error ? null : replayError(outcome),
+            run,
+            res.facts.background,
+          );
         }
       }
       console.log(`\n${sc.name}: ${sc.expect}\n${HEADER}\n${SOURCES.map((s) => row(sc.name, s, per[s]!)).join('\n')}`);
@@ -167,7 +184,15 @@ async function main(): Promise<void> {
   for (const [name, per] of Object.entries(results)) for (const s of SOURCES) console.log(row(name, s, per[s]!));
   for (const [name, why] of Object.entries(skipped)) console.log(`| ${name} | skipped: ${why} |`);
   if (opts.out) {
-    const summary = { schema: 'loadmon.accuracy/v1', started, finished: new Date().toISOString(), runs: opts.runs, duration_s: opts.durationS, scenarios: results, skipped };
+    const summary = {
+      schema: 'loadmon.accuracy/v1',
+      started,
+      finished: new Date().toISOString(),
+      runs: opts.runs,
+      duration_s: opts.durationS,
+      scenarios: results,
+      skipped,
+    };
     writeFileSync(opts.out, `${JSON.stringify(summary, null, 2)}\n`);
     console.error(`accuracy: summary written to ${opts.out}`);
   }

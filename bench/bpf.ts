@@ -113,7 +113,11 @@ async function trackingCost(): Promise<string[]> {
   const cost = median(on) / median(off) - 1;
   const row = `| pipe ping-pong, 2 processes pinned to CPU ${cpu} | ${median(off).toFixed(0)} ns | ${median(on).toFixed(0)} ns | ${(cost * 100).toFixed(1)}% |`;
   console.error(`bench:bpf: ${row}`);
-  return [`| workload (medians of ${PINGPONG_RUNS} alternating runs) | round trip, no tracking | with the tracking | cost |`, '|---|---:|---:|---:|', row];
+  return [
+    `| workload (medians of ${PINGPONG_RUNS} alternating runs) | round trip, no tracking | with the tracking | cost |`,
+    '|---|---:|---:|---:|',
+    row,
+  ];
 }
 
 type ProgStat = { id: number; name?: string; run_time_ns?: number; run_cnt?: number };
@@ -130,7 +134,9 @@ async function recordOverhead(): Promise<string[]> {
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   const before = new Set(progStats().keys());
   writeFileSync(statsFile, '1');
-  const child = spawn(process.execPath, [CLI, 'record', '--db', join(tmp, 'bpf.db'), '--source', 'bpf', '--threshold', '1000', '--quiet'], { stdio: 'ignore' });
+  const child = spawn(process.execPath, [CLI, 'record', '--db', join(tmp, 'bpf.db'), '--source', 'bpf', '--threshold', '1000', '--quiet'], {
+    stdio: 'ignore',
+  });
   try {
     await new Promise((r) => setTimeout(r, 3000));
     const ours = (): ProgStat[] => [...progStats().values()].filter((p) => !before.has(p.id));
@@ -144,7 +150,9 @@ async function recordOverhead(): Promise<string[]> {
     const wall = Number(process.hrtime.bigint() - t0);
     const user = ((c1 - c0) / wall) * 100;
     const kernel = ((k1 - k0) / wall) * 100;
-    const detail = progs.map((p) => `${p.name} ${(((p.run_time_ns ?? 0) / Math.max(1, p.run_cnt ?? 0)) | 0)} ns x ${p.run_cnt ?? 0}`).join(', ');
+    const detail = progs
+      .map((p) => `${p.name} ${((p.run_time_ns ?? 0) / Math.max(1, p.run_cnt ?? 0)) | 0} ns x ${p.run_cnt ?? 0}`)
+      .join(', ');
     const row =
       `| \`loadmon record --source bpf --threshold 1000\` (${RECORD_SECONDS} s; loadavg ${load} at start) | ${user.toFixed(3)}% | ${kernel.toFixed(3)}% |` +
       ` ${(user + kernel).toFixed(3)}% | ${detail} |`;

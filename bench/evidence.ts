@@ -17,10 +17,9 @@ import { existsSync, mkdirSync, readFileSync, rmdirSync, statSync, writeFileSync
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
-import { median } from './lib.ts';
-
 import { EvidenceSampler } from '../src/collect/evidence.ts';
 import { parseCgroupMounts } from '../src/procfs/cgroup-limits.ts';
+import { median } from './lib.ts';
 
 const CALLS = Number(process.env.BENCH_EVIDENCE_CALLS ?? '300');
 const PEER_RUNS = Number(process.env.BENCH_EVIDENCE_PEER ?? '30');
@@ -95,7 +94,8 @@ function samplerMs(pids: number[]): number {
     const t0 = performance.now();
     const e = s.sample(now, pids);
     times.push(performance.now() - t0);
-    if (pids.length > 0 && e!.cgroups.length < pids.length * 3) throw new Error(`bench/evidence: saw ${e!.cgroups.length} limits for ${pids.length} cgroups`);
+    if (pids.length > 0 && e!.cgroups.length < pids.length * 3)
+      throw new Error(`bench/evidence: saw ${e!.cgroups.length} limits for ${pids.length} cgroups`);
   }
   return median(times);
 }
@@ -134,7 +134,9 @@ async function main(): Promise<void> {
   cleanupOnExit();
   const disk = rootDisk();
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-  console.log(`evidence sampler, ${CALLS} calls per size (median ms per call) vs one \`cat\` of the same files (median of ${PEER_RUNS}); loadavg ${load} at start`);
+  console.log(
+    `evidence sampler, ${CALLS} calls per size (median ms per call) vs one \`cat\` of the same files (median of ${PEER_RUNS}); loadavg ${load} at start`,
+  );
   console.log('| limited cgroups | files per call (steady state) | sample() ms | cat ms | ratio | % of a core at 1/s |');
   console.log('|---|---|---|---|---|---|');
   try {
@@ -145,7 +147,9 @@ async function main(): Promise<void> {
       const ours = samplerMs(pids);
       const peer = peerMs(groups);
       const files = 2 + size * (1 + MEM_FILES.length + IO_FILES.length + CPU_FILES.length);
-      console.log(`| ${size} | ~${files} | ${ours.toFixed(3)} | ${peer.toFixed(3)} | ${(ours / peer).toFixed(2)} | ${(ours / 10).toFixed(3)}% |`);
+      console.log(
+        `| ${size} | ~${files} | ${ours.toFixed(3)} | ${peer.toFixed(3)} | ${(ours / peer).toFixed(2)} | ${(ours / 10).toFixed(3)}% |`,
+      );
     }
   } finally {
     await Promise.all(groups.splice(0).map(removeGroup));

@@ -21,7 +21,10 @@ if (!process.env.LOADMON_KMOD_REUSE) {
 }
 
 const kernels = readFileSync(join(OUT, 'kernels.txt'), 'utf8').split('\n').filter(Boolean);
-const rows = ['| kernel | threads | module walk, ns per 1,000 threads | procfs scan, ns per 1,000 threads | procfs / module |', '|---|---:|---:|---:|---:|'];
+const rows = [
+  '| kernel | threads | module walk, ns per 1,000 threads | procfs scan, ns per 1,000 threads | procfs / module |',
+  '|---|---:|---:|---:|---:|',
+];
 for (const rel of kernels) {
   const file = join(OUT, rel, 'bench.txt');
   if (!existsSync(file)) continue;

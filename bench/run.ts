@@ -15,11 +15,10 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
-import { CLI, cpuNs, median, systemThreads } from './lib.ts';
-
 import { ProcfsCollector } from '../src/collect/procfs.ts';
 import { buildLoadgen } from '../src/workload/helper.ts';
 import { Workload } from '../src/workload/workload.ts';
+import { CLI, cpuNs, median, systemThreads } from './lib.ts';
 
 const SIZES = (process.env.BENCH_SIZES ?? '1000,5000,10000').split(',').map(Number);
 const WATCH_SECONDS = Number(process.env.BENCH_WATCH_SECONDS ?? '60');

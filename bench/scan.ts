@@ -29,7 +29,9 @@ type Scanner = { scanStates(): { threadsScanned: number }; close(): void };
 /** The stat pass of this checkout and, with `compare`, another's, alternating (order flipped each run); medians. */
 async function scanCost(compare: string | undefined): Promise<{ here: number; there: number | null }> {
   const mine = (await import('../src/collect/procfs.ts')).ProcfsCollector;
-  const theirs = compare ? ((await import(join(compare, 'src', 'collect', 'procfs.ts'))) as { ProcfsCollector: new (o: object) => Scanner }).ProcfsCollector : null;
+  const theirs = compare
+    ? ((await import(join(compare, 'src', 'collect', 'procfs.ts'))) as { ProcfsCollector: new (o: object) => Scanner }).ProcfsCollector
+    : null;
   const a: Scanner = new mine({ details: 'inline' });
   const b: Scanner | null = theirs ? new theirs({ details: 'inline' }) : null;
   const times: [number[], number[]] = [[], []];
@@ -59,7 +61,10 @@ async function readerCost(n: number): Promise<{ trusted: number; untrusted: numb
     for (let i = 0; i < n; i++) {
       mkdirSync(join(dir, String(i)));
       const p = join(dir, String(i), 'stat');
-      writeFileSync(p, `${i} (worker) S 1 ${i} ${i} 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 5000 1000 10 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0 0 0 0 0 0 0 0 0\n`);
+      writeFileSync(
+        p,
+        `${i} (worker) S 1 ${i} ${i} 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 5000 1000 10 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0 0 0 0 0 0 0 0 0\n`,
+      );
       paths.push(p);
     }
     const readers = { trusted: new ProcReader(), untrusted: new ProcReader(4096, { untrusted: true }) };

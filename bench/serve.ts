@@ -20,11 +20,10 @@ import { performance } from 'node:perf_hooks';
 
 import { chromium } from 'playwright-core';
 
-import { CLI, median } from './lib.ts';
-
 import type { Snapshot } from '../src/model/snapshot.ts';
 import { StoreReader } from '../src/store/reader.ts';
 import { StoreWriter } from '../src/store/writer.ts';
+import { CLI, median } from './lib.ts';
 
 const DAYS = Number(process.env.BENCH_DAYS ?? '7');
 const CAPTURES = Number(process.env.BENCH_CAPTURES ?? '1000');
@@ -33,14 +32,31 @@ const DAY = 86_400_000;
 
 const STACKS = [
   ['kernel_clone+0x1d3/0x400', '__do_sys_vfork+0x66/0x90', 'do_syscall_64+0x71/0x290', 'entry_SYSCALL_64_after_hwframe+0x76/0x7e'],
-  ['io_schedule+0x46/0x70', 'folio_wait_bit_common+0x13d/0x350', 'folio_wait_writeback+0x2b/0x80', 'ext4_sync_file+0x7a/0x360', '__x64_sys_fsync+0x3b/0x70', 'do_syscall_64+0x71/0x290'],
+  [
+    'io_schedule+0x46/0x70',
+    'folio_wait_bit_common+0x13d/0x350',
+    'folio_wait_writeback+0x2b/0x80',
+    'ext4_sync_file+0x7a/0x360',
+    '__x64_sys_fsync+0x3b/0x70',
+    'do_syscall_64+0x71/0x290',
+  ],
   ['jbd2_log_wait_commit+0xb2/0x120', 'ext4_sync_file+0x1c5/0x360', '__x64_sys_fsync+0x3b/0x70', 'do_syscall_64+0x71/0x290'],
 ];
 
 /** 10% of the time at high load (9 processes in 3 cgroups counted), evenly spread captures of 40 tasks. */
 function writeStore(path: string, end: number): void {
   const w = StoreWriter.open(path, end - DAYS * DAY);
-  w.beginSession({ startedMs: end - DAYS * DAY, host: 'bench', pid: 1, cpus: 2, source: 'procfs', threshold: 3, thresholdSpec: '3', scanAbove: 1.5, sampleMs: 1000 });
+  w.beginSession({
+    startedMs: end - DAYS * DAY,
+    host: 'bench',
+    pid: 1,
+    cpus: 2,
+    source: 'procfs',
+    threshold: 3,
+    thresholdSpec: '3',
+    scanAbove: 1.5,
+    sampleMs: 1000,
+  });
   const every = Math.floor((DAYS * 86_400) / CAPTURES);
   let n = 0;
   for (let i = 0, t = end - DAYS * DAY; t <= end; i++, t += 1000) {
@@ -48,20 +64,50 @@ function writeStore(path: string, end: number): void {
     const load1 = high ? 6 + (i % 7) / 10 : 0.3;
     const psi = (v: number) => ({ avg10: v, avg60: 0, avg300: 0, totalUs: i });
     w.insertSample({
-      timeMs: t, load1, load5: load1, load15: load1, runnable: high ? 3 : 1, threads: 800,
-      pressure: { cpu: { some: psi(high ? 40 : 0.5), full: psi(0) }, io: { some: psi(high ? 20 : 0), full: psi(0) }, memory: { some: psi(0), full: psi(0) } },
-      scan: high ? { r: 3, d: 6, procs: Array.from({ length: 9 }, (_, k) => ({ pid: 1000 + k, comm: `worker-${k}`, cgroup: `/system.slice/app${k % 3}.service`, r: k < 3 ? 1 : 0, d: k < 3 ? 0 : 1 })) } : null,
+      timeMs: t,
+      load1,
+      load5: load1,
+      load15: load1,
+      runnable: high ? 3 : 1,
+      threads: 800,
+      pressure: {
+        cpu: { some: psi(high ? 40 : 0.5), full: psi(0) },
+        io: { some: psi(high ? 20 : 0), full: psi(0) },
+        memory: { some: psi(0), full: psi(0) },
+      },
+      scan: high
+        ? {
+            r: 3,
+            d: 6,
+            procs: Array.from({ length: 9 }, (_, k) => ({
+              pid: 1000 + k,
+              comm: `worker-${k}`,
+              cgroup: `/system.slice/app${k % 3}.service`,
+              r: k < 3 ? 1 : 0,
+              d: k < 3 ? 0 : 1,
+            })),
+          }
+        : null,
     });
     if (i % every === 0 && n < CAPTURES) {
       n++;
       const snap: Snapshot = {
-        schema: 'loadmon.snapshot/v1', time: new Date(t).toISOString(), host: 'bench', source: 'procfs', cpus: 2,
+        schema: 'loadmon.snapshot/v1',
+        time: new Date(t).toISOString(),
+        host: 'bench',
+        source: 'procfs',
+        cpus: 2,
         loadavg: { load1: 6.5, load5: 4, load15: 2, runnable: 6, threads: 800 },
         trigger: { reason: 'load1>=threshold', threshold: 3, threshold_spec: '3', load1: 6.5, cooldown_ms: 20000, capture_index: n },
         capture: { ms: 12, threads_scanned: 800 },
         tasks: Array.from({ length: 40 }, (_, k) => ({
-          pid: 1000 + (k % 9), tid: 1000 + k, comm: `worker-${k % 9}`, state: k < 6 ? 'R' : 'D', stack: k < 6 ? [] : STACKS[k % 3]!,
-          wchan: null, cgroup: `/system.slice/app${k % 3}.service`,
+          pid: 1000 + (k % 9),
+          tid: 1000 + k,
+          comm: `worker-${k % 9}`,
+          state: k < 6 ? 'R' : 'D',
+          stack: k < 6 ? [] : STACKS[k % 3]!,
+          wchan: null,
+          cgroup: `/system.slice/app${k % 3}.service`,
         })),
         notes: [],
       };
@@ -115,7 +161,15 @@ async function browserTimes(url: string, dir: string): Promise<{ fcp: number; re
   for (let i = 0; i < 5; i++) {
     const ctx = await chromium.launchPersistentContext(join(dir, `profile${i}`), {
       executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
       viewport: { width: 1440, height: 900 },
     });
     const page = ctx.pages()[0] ?? (await ctx.newPage());
@@ -127,7 +181,13 @@ async function browserTimes(url: string, dir: string): Promise<{ fcp: number; re
       return { fcp, ready: performance.now() };
     });
     if (i === 0 && process.env.BENCH_VERBOSE) {
-      console.error(await page.evaluate(() => (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).map((e) => `${e.name.replace(/^http:\/\/[^/]+/, '')} ${e.startTime.toFixed(0)}..${e.responseEnd.toFixed(0)}`).join('\n')));
+      console.error(
+        await page.evaluate(() =>
+          (performance.getEntriesByType('resource') as PerformanceResourceTiming[])
+            .map((e) => `${e.name.replace(/^http:\/\/[^/]+/, '')} ${e.startTime.toFixed(0)}..${e.responseEnd.toFixed(0)}`)
+            .join('\n'),
+        ),
+      );
     }
     fcps.push(t.fcp);
     readies.push(t.ready);
@@ -154,7 +214,9 @@ async function main(): Promise<void> {
     const end = existsSync(db) ? readEnd(db) : Date.now();
     const t0 = performance.now();
     if (!existsSync(db)) writeStore(db, end);
-    console.error(`bench: wrote ${DAYS} days and ${CAPTURES} captures in ${((performance.now() - t0) / 1000).toFixed(1)} s (${statSync(db).size} bytes)`);
+    console.error(
+      `bench: wrote ${DAYS} days and ${CAPTURES} captures in ${((performance.now() - t0) / 1000).toFixed(1)} s (${statSync(db).size} bytes)`,
+    );
     const s = await startServe(db);
     child = s.child;
     const rows: string[] = ['| request | median | body |', '|---|---:|---:|'];

@@ -22,12 +22,11 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
-import { CLI, median, systemThreads } from './lib.ts';
-
 import { bpfUnavailable } from '../src/bpf/availability.ts';
 import { BpfCollector } from '../src/collect/bpf.ts';
 import { buildLoadgen } from '../src/workload/helper.ts';
 import { Workload } from '../src/workload/workload.ts';
+import { CLI, median, systemThreads } from './lib.ts';
 
 const THREADS = Number(process.env.BENCH_SNAPSHOT_THREADS ?? '5000');
 const RUNS = Number(process.env.BENCH_RUNS ?? '11');
@@ -63,7 +62,11 @@ function variants(bpfWhyNot: string | null): Variant[] {
     { label: '`loadmon snapshot --json --source procfs`', cmd: node, args: [CLI, 'snapshot', '--json', '--source', 'procfs'] },
   ];
   if (bpfWhyNot === null) {
-    list.push({ label: '`loadmon snapshot --json --source bpf --profile 0`', cmd: node, args: [CLI, 'snapshot', '--json', '--source', 'bpf', '--profile', '0'] });
+    list.push({
+      label: '`loadmon snapshot --json --source bpf --profile 0`',
+      cmd: node,
+      args: [CLI, 'snapshot', '--json', '--source', 'bpf', '--profile', '0'],
+    });
   }
   list.push({ label: '`ps -eLo pid,tid,stat,wchan,comm`', cmd: 'ps', args: PS });
   return list;

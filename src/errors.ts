@@ -96,7 +96,9 @@ export class LoadmonError extends Error {
 }
 
 export function invalidOption(option: string, value: string, why: string): LoadmonError {
-  return new LoadmonError('E_INVALID_OPTION', `invalid value for ${option}: '${value}' (${why})`, { fields: { option, value, reason: why } });
+  return new LoadmonError('E_INVALID_OPTION', `invalid value for ${option}: '${value}' (${why})`, {
+    fields: { option, value, reason: why },
+  });
 }
 
 export function procUnreadable(path: string, cause: unknown): LoadmonError {
@@ -181,7 +183,10 @@ export function optionError(err: unknown, option: string): unknown {
   const value = err.fields.value ?? err.fields.path;
   if (value === undefined || err.fields.reason === undefined || err.fields.option !== undefined) return err;
   const why = err.fields.hint ? `${err.fields.reason}; ${err.fields.hint}` : err.fields.reason;
-  return new LoadmonError(err.code, `invalid value for ${option}: '${value}' (${why})`, { cause: err, fields: { ...err.fields, option, value } });
+  return new LoadmonError(err.code, `invalid value for ${option}: '${value}' (${why})`, {
+    cause: err,
+    fields: { ...err.fields, option, value },
+  });
 }
 
 export function outputError(path: string, cause: unknown): LoadmonError {
@@ -211,7 +216,10 @@ export function serveInsecure(listen: string): LoadmonError {
 /** The HTTP server could not listen (address in use, not local, no permission). */
 export function serveListen(listen: string, cause: unknown): LoadmonError {
   const e = cause as { code?: string; message?: string } | undefined;
-  return new LoadmonError('E_SERVE_LISTEN', `cannot listen on ${listen}: ${e?.message ?? String(cause)}`, { cause, fields: { value: listen } });
+  return new LoadmonError('E_SERVE_LISTEN', `cannot listen on ${listen}: ${e?.message ?? String(cause)}`, {
+    cause,
+    fields: { value: listen },
+  });
 }
 
 /** A request the API cannot answer as asked (bad id, bad range, unknown format): HTTP 400. */

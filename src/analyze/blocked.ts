@@ -10,7 +10,7 @@
  */
 
 import { getOrCreate } from '../model/maps.ts';
-import type { BlockedTime, BlockedProcess, BlockedStack } from '../model/report.ts';
+import type { BlockedProcess, BlockedStack, BlockedTime } from '../model/report.ts';
 import type { OffcpuTotal } from '../store/reader.ts';
 import { classifyStack } from './causes.ts';
 import type { Relabel } from './limits.ts';
@@ -75,7 +75,8 @@ export function blockedTime(
     }))
     .sort((a, b) => b.blocked_s - a.blocked_s);
   return {
-    method: 'time from going off CPU in D to the wakeup, per process and kernel stack (eBPF sched_switch and sched_wakeup); see docs/bpf.md',
+    method:
+      'time from going off CPU in D to the wakeup, per process and kernel stack (eBPF sched_switch and sched_wakeup); see docs/bpf.md',
     covered_s: seconds,
     coverage: periodSamples > 0 ? covered.samples / periodSamples : 0,
     blocked_s: totalMs / 1000,

@@ -276,7 +276,7 @@ const CALLER_ROWS: readonly CauseRule[] = [
     kind: 'caller',
     cause: 'lock',
     frames: ['lock_rename', 'lock_two_directories', 'do_renameat2'],
-    hidden: 'down_write of the directories\' i_rwsem, mutex_lock of s_vfs_rename_mutex',
+    hidden: "down_write of the directories' i_rwsem, mutex_lock of s_vfs_rename_mutex",
     waits_for: 'i_rwsem (directory)',
     kernels: ALL,
     why: 'rename locks both parents (and the per-sb rename mutex across directories); lock_rename is inlined into do_renameat2 on 6.18 (measured)',
@@ -302,7 +302,16 @@ const CALLER_ROWS: readonly CauseRule[] = [
   {
     kind: 'caller',
     cause: 'lock',
-    frames: ['lock_mm_and_find_vma', 'do_user_addr_fault', 'vm_mmap_pgoff', '__vm_munmap', 'do_mprotect_pkey', 'do_madvise', '__do_sys_brk', '__access_remote_vm'],
+    frames: [
+      'lock_mm_and_find_vma',
+      'do_user_addr_fault',
+      'vm_mmap_pgoff',
+      '__vm_munmap',
+      'do_mprotect_pkey',
+      'do_madvise',
+      '__do_sys_brk',
+      '__access_remote_vm',
+    ],
     hidden: 'down_read/down_write(_killable) of mmap_lock (mmap_read_lock, mmap_write_lock_killable)',
     waits_for: 'mmap_lock',
     kernels: ALL,
@@ -333,7 +342,7 @@ const CALLER_ROWS: readonly CauseRule[] = [
     hidden: 'bit_wait_io via wait_on_buffer/lock_buffer (__wait_on_buffer is a tail call)',
     waits_for: 'buffer I/O',
     kernels: ALL,
-    why: 'metadata buffer reads and writes (ext4 bitmaps, directory blocks) wait for the buffer head\'s I/O; five measured on 6.18',
+    why: "metadata buffer reads and writes (ext4 bitmaps, directory blocks) wait for the buffer head's I/O; five measured on 6.18",
   },
   {
     kind: 'caller',
@@ -351,7 +360,7 @@ const CALLER_ROWS: readonly CauseRule[] = [
     hidden: 'schedule in wait_var_event / __inode_dio_wait',
     waits_for: 'direct I/O in flight',
     kernels: ALL,
-    why: 'waits for the inode\'s direct I/O to drain (truncate, extending direct writes)',
+    why: "waits for the inode's direct I/O to drain (truncate, extending direct writes)",
   },
 ];
 
@@ -399,7 +408,15 @@ const PRIMITIVE_ROWS: readonly CauseRule[] = [
   {
     kind: 'primitive',
     cause: 'memory',
-    frames: ['__folio_lock*', 'folio_lock*', '__lock_page*', 'lock_page*', 'folio_wait_bit*', 'folio_put_wait_locked', 'wait_on_page_bit_common'],
+    frames: [
+      '__folio_lock*',
+      'folio_lock*',
+      '__lock_page*',
+      'lock_page*',
+      'folio_wait_bit*',
+      'folio_put_wait_locked',
+      'wait_on_page_bit_common',
+    ],
     hidden: null,
     waits_for: 'page lock',
     kernels: ALL,

@@ -10,8 +10,8 @@
  */
 
 import type { LockWait } from '../bpf/locks.ts';
-import { getOrCreate } from '../model/maps.ts';
 import type { ChainLink, ChainTask } from '../model/evidence.ts';
+import { getOrCreate } from '../model/maps.ts';
 import type { StoredChain } from '../model/timeline.ts';
 
 /** What is known of a holder thread now: its state letter and kernel stack (normalised; empty when unknown). */

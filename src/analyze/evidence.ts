@@ -11,7 +11,6 @@ import type { StoredChain } from '../model/timeline.ts';
 
 export type { PeriodCgroupLimit, PeriodEvidence };
 
-
 /** Devices cited: at most this many, and only those doing something. */
 const MAX_DEVICES = 4;
 const MIN_UTIL = 0.01;
@@ -67,7 +66,18 @@ export function aggregateEvidence(items: Iterable<Evidence>): PeriodEvidence | n
 }
 
 function zeroDevice(d: DeviceEvidence): DeviceEvidence {
-  return { name: d.name, dev: d.dev, util: 0, reads_s: 0, writes_s: 0, read_kib_s: 0, write_kib_s: 0, await_ms: null, in_flight: 0, queue: 0 };
+  return {
+    name: d.name,
+    dev: d.dev,
+    util: 0,
+    reads_s: 0,
+    writes_s: 0,
+    read_kib_s: 0,
+    write_kib_s: 0,
+    await_ms: null,
+    in_flight: 0,
+    queue: 0,
+  };
 }
 
 function addDevice(a: DeviceEvidence, d: DeviceEvidence): void {
@@ -114,7 +124,13 @@ export function aggregateChains(items: Iterable<{ session: number; chains: Store
   if (coveredMs <= 0) return [];
   const locks = new Map<
     string,
-    { link: ChainLink; waitMs: number; threads: number; procs: Map<number, { pid: number; comm: string; ms: number }>; holders: Map<number, { ms: number; link: ChainLink }> }
+    {
+      link: ChainLink;
+      waitMs: number;
+      threads: number;
+      procs: Map<number, { pid: number; comm: string; ms: number }>;
+      holders: Map<number, { ms: number; link: ChainLink }>;
+    }
   >();
   for (const { session, chains } of items) {
     for (const c of chains) {
@@ -143,7 +159,10 @@ export function aggregateChains(items: Iterable<{ session: number; chains: Store
         lock: link.lock,
         waiters: waitMs / coveredMs,
         waiter_threads: threads,
-        waiter_processes: [...procs.values()].sort((a, b) => b.ms - a.ms).slice(0, 5).map(({ pid, comm }) => ({ pid, comm })),
+        waiter_processes: [...procs.values()]
+          .sort((a, b) => b.ms - a.ms)
+          .slice(0, 5)
+          .map(({ pid, comm }) => ({ pid, comm })),
         holder: top?.link.holder ?? null,
         holder_cause: top?.link.holder_cause ?? null,
         other_holders: Math.max(0, holders.size - 1),

@@ -16,7 +16,20 @@ export type Relabel = (pid: number, cause: CauseId, frames: readonly string[]) =
 const MIN_BITE = 0.25;
 
 /** Frames (prefixes) of a page-cache read: with a memory limit biting, the re-read of evicted pages is the limit's doing. */
-const PAGE_CACHE_READ = ['filemap_', 'page_cache_', 'do_read_cache', 'read_pages', 'ondemand_readahead', 'force_page_cache_ra', 'folio_wait_bit', '__folio_lock', 'generic_file_read_iter', 'ext4_file_read_iter', 'xfs_file_buffered_read', 'btrfs_file_read_iter'];
+const PAGE_CACHE_READ = [
+  'filemap_',
+  'page_cache_',
+  'do_read_cache',
+  'read_pages',
+  'ondemand_readahead',
+  'force_page_cache_ra',
+  'folio_wait_bit',
+  '__folio_lock',
+  'generic_file_read_iter',
+  'ext4_file_read_iter',
+  'xfs_file_buffered_read',
+  'btrfs_file_read_iter',
+];
 
 export function limitRelabel(ev: PeriodEvidence | null): Relabel | null {
   if (!ev) return null;

@@ -5,7 +5,7 @@
  * read row by row.
  */
 
-import { REPORT_SCHEMA, type MeanAttribution, type Report, type ReportCapture } from '../model/report.ts';
+import { type MeanAttribution, REPORT_SCHEMA, type Report, type ReportCapture } from '../model/report.ts';
 import type { CaptureRow, StoreReader } from '../store/reader.ts';
 import { attributeLoad1, byCgroup, type Contribution, REPLAY_WINDOW_MS } from './attribution.ts';
 import { blockedTime, MEASURED_D_COVERAGE } from './blocked.ts';
@@ -150,15 +150,34 @@ export function buildReport(store: StoreReader, p: ReportPeriod): Report {
         }
       : null,
     pressure_peak_avg10: peaks
-      ? { cpu_some: peaks.cpuSome, cpu_full: peaks.cpuFull, io_some: peaks.ioSome, io_full: peaks.ioFull, memory_some: peaks.memSome, memory_full: peaks.memFull }
+      ? {
+          cpu_some: peaks.cpuSome,
+          cpu_full: peaks.cpuFull,
+          io_some: peaks.ioSome,
+          io_full: peaks.ioFull,
+          memory_some: peaks.memSome,
+          memory_full: peaks.memFull,
+        }
       : {},
     captures,
     verdict,
-    attribution: { method: ATTRIBUTION_METHOD, at_end: atEnd ? trimAttribution(atEnd, p.top) : null, mean: mean ? trimAttribution(mean, p.top) : null },
+    attribution: {
+      method: ATTRIBUTION_METHOD,
+      at_end: atEnd ? trimAttribution(atEnd, p.top) : null,
+      mean: mean ? trimAttribution(mean, p.top) : null,
+    },
     stacks: allStacks.slice(0, p.top).map((s) => ({ ...s, share: captures.length > 0 ? s.count / captures.length : 0 })),
-    evidence: evidence || chains.length > 0 ? { ...(evidence ?? { samples: 0, devices: [], memory: null, cgroups: [] }), chains: chains.slice(0, p.top) } : null,
+    evidence:
+      evidence || chains.length > 0
+        ? { ...(evidence ?? { samples: 0, devices: [], memory: null, cgroups: [] }), chains: chains.slice(0, p.top) }
+        : null,
     blocked: blocked
-      ? { ...blocked, processes: blocked.processes.slice(0, p.top), commands: blocked.commands.slice(0, p.top), stacks: blocked.stacks.slice(0, p.top) }
+      ? {
+          ...blocked,
+          processes: blocked.processes.slice(0, p.top),
+          commands: blocked.commands.slice(0, p.top),
+          stacks: blocked.stacks.slice(0, p.top),
+        }
       : null,
   };
 }
@@ -173,7 +192,10 @@ export function buildReport(store: StoreReader, p: ReportPeriod): Report {
  * D 3.54 from a process of 6 threads). `sampled`: the contributions with
  * the D they were sampled with (their own d is the measured one by now).
  */
-function splitSampled(sampled: ReadonlyArray<{ c: Contribution; d: number }>, measuredD: ReadonlyArray<{ pid: number; comm: string; mean_d: number }>): void {
+function splitSampled(
+  sampled: ReadonlyArray<{ c: Contribution; d: number }>,
+  measuredD: ReadonlyArray<{ pid: number; comm: string; mean_d: number }>,
+): void {
   const dOf = new Map<string, number>();
   for (const b of measuredD) dOf.set(`${b.pid}\0${b.comm}`, (dOf.get(`${b.pid}\0${b.comm}`) ?? 0) + b.mean_d);
   // Keyed by pid and comm: the tracking's cgroup may be named differently from the scan's (hybrid hosts).

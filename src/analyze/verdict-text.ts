@@ -12,11 +12,11 @@
 
 import { escapeText } from '../format/escape.ts';
 import type { ChainLink } from '../model/evidence.ts';
+import type { VerdictEvidence, VerdictInput } from '../model/report.ts';
 import { isSchedFrame } from '../procfs/stack.ts';
 import { type CauseId, classifyStack } from './causes.ts';
 import type { PeriodCgroupLimit } from './evidence.ts';
 import type { TaskRef } from './stacks.ts';
-import type { VerdictEvidence, VerdictInput } from '../model/report.ts';
 
 export interface WaitDetail {
   /** Goes right after the cause's label: " on vda", " (io limit of /batch)". */
@@ -29,7 +29,12 @@ export interface WaitDetail {
 /** Devices cited as busy enough to matter for an I/O cause. */
 const BUSY = 0.05;
 
-export function waitDetail(cause: CauseId, stacks: ReadonlyArray<{ frames: string[] }>, v: VerdictInput, tasks: readonly TaskRef[]): WaitDetail {
+export function waitDetail(
+  cause: CauseId,
+  stacks: ReadonlyArray<{ frames: string[] }>,
+  v: VerdictInput,
+  tasks: readonly TaskRef[],
+): WaitDetail {
   switch (cause) {
     case 'block-io':
     case 'journal':

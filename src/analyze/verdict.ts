@@ -28,8 +28,6 @@ import { waitDetail } from './verdict-text.ts';
 
 export type { VerdictEvidence, VerdictInput, VerdictLine };
 
-
-
 const SATURATION = 1;
 const SEVERE = 2;
 const MIN_WAIT = 1;
@@ -84,7 +82,10 @@ export function decideVerdict(v: VerdictInput): VerdictLine[] {
  * whose stack shows the wait they were woken from, as a share of all R
  * observations, applied to the mean R.
  */
-function splitR(stacks: readonly StackAggregate[], r: number): Map<CauseId, { n: number; stacks: CausePart['stacks']; tasks: TaskRef[]; captures: number[] }> {
+function splitR(
+  stacks: readonly StackAggregate[],
+  r: number,
+): Map<CauseId, { n: number; stacks: CausePart['stacks']; tasks: TaskRef[]; captures: number[] }> {
   const rStacks = stacks.filter((s) => s.state === 'R');
   const total = rStacks.reduce((a, s) => a + s.count, 0);
   const out = new Map<CauseId, { n: number; stacks: CausePart['stacks']; tasks: TaskRef[]; captures: number[] }>();
@@ -168,8 +169,7 @@ function waitLine(v: VerdictInput, p: CausePart, d: number, measured: boolean): 
     kind: 'uninterruptible',
     cause: p.cause,
     share: p.d + p.woken,
-    text:
-      `uninterruptible waits (D), ${CAUSES[p.cause].label}${detail.headline}: ${basis}${woken}${detail.tail}`,
+    text: `uninterruptible waits (D), ${CAUSES[p.cause].label}${detail.headline}: ${basis}${woken}${detail.tail}`,
     evidence,
   };
 }

@@ -33,7 +33,12 @@ export function parseHierarchies(selfCgroup: string, mountinfo: string): Hierarc
     const post = line.slice(dash + 3).split(' ');
     const fstype = post[0] ?? '';
     if (fstype !== 'cgroup' && fstype !== 'cgroup2') continue;
-    mounts.push({ point: unescapeMount(pre[4] ?? ''), root: unescapeMount(pre[3] ?? '/'), fstype, opts: new Set((post[2] ?? '').split(',')) });
+    mounts.push({
+      point: unescapeMount(pre[4] ?? ''),
+      root: unescapeMount(pre[3] ?? '/'),
+      fstype,
+      opts: new Set((post[2] ?? '').split(',')),
+    });
   }
   const out: Hierarchy[] = [];
   for (const line of selfCgroup.split('\n')) {
@@ -99,7 +104,10 @@ export class CgroupResolver {
     if (this.hierarchies) return this.hierarchies;
     let list: Hierarchy[] = [];
     try {
-      list = parseHierarchies(readFileSync(`${this.procRoot}/self/cgroup`, 'utf8'), readFileSync(`${this.procRoot}/self/mountinfo`, 'utf8'));
+      list = parseHierarchies(
+        readFileSync(`${this.procRoot}/self/cgroup`, 'utf8'),
+        readFileSync(`${this.procRoot}/self/mountinfo`, 'utf8'),
+      );
     } catch {
       /* no cgroups: every path is null */
     }

@@ -82,7 +82,11 @@ export class ElfSymbols {
       for (let i = 0; i < phnum; i++) {
         const o = i * phentsize;
         if (ph.readUInt32LE(o) !== PT_LOAD) continue;
-        segments.push({ offset: Number(ph.readBigUInt64LE(o + 8)), vaddr: Number(ph.readBigUInt64LE(o + 16)), filesz: Number(ph.readBigUInt64LE(o + 32)) });
+        segments.push({
+          offset: Number(ph.readBigUInt64LE(o + 8)),
+          vaddr: Number(ph.readBigUInt64LE(o + 16)),
+          filesz: Number(ph.readBigUInt64LE(o + 32)),
+        });
       }
     }
 

@@ -14,11 +14,13 @@ import { createInterface } from 'node:readline';
 
 import { childEnv, loadmonEnv } from '../env.ts';
 import { bpfError, sourceUnavailable } from '../errors.ts';
+import { INSTALL_HINT, PRIVILEGE_HINT } from './availability.ts';
 import {
   type Fatal,
   type HelperOffcpu,
   type HelperSnapshot,
   type MapRecord,
+  PROTOCOL_VERSION,
   parseMapFailure,
   parseMapLine,
   parseReady,
@@ -26,11 +28,9 @@ import {
   parseSampleReply,
   parseSnapshotReply,
   parseUserStackLine,
-  PROTOCOL_VERSION,
   type Ready,
   type SampleRecord,
 } from './protocol.ts';
-import { INSTALL_HINT, PRIVILEGE_HINT } from './availability.ts';
 
 /** The helper's commands, and `start` for the wait for its ready line. */
 export type HelperCommand = 'start' | 'snapshot' | 'sample' | 'profile-start' | 'profile-stop' | 'offcpu-start' | 'maps';
@@ -135,7 +135,9 @@ export class BpfHelper {
         else if (err.code === 'EACCES') fail(sourceUnavailable('bpf', `the eBPF helper ${path} is not executable (${err.message})`));
         else fail(bpfError(`cannot start the eBPF helper ${path}: ${err.message}`));
       });
-      child.once('close', (code, signal) => fail(bpfError(`the eBPF helper ${path} ${signal ? `was killed by ${signal}` : `exited with status ${code}`} before it was ready`)));
+      child.once('close', (code, signal) =>
+        fail(bpfError(`the eBPF helper ${path} ${signal ? `was killed by ${signal}` : `exited with status ${code}`} before it was ready`)),
+      );
       rl.once('line', (line) => {
         if (settled) return;
         let ready: Ready | Fatal;
@@ -146,7 +148,9 @@ export class BpfHelper {
         }
         if ('kind' in ready) return fail(fatalError(ready));
         if (ready.version !== PROTOCOL_VERSION) {
-          return fail(bpfError(`the eBPF helper ${path} speaks protocol ${ready.version}, loadmon ${PROTOCOL_VERSION}: rebuild it (npm run build)`));
+          return fail(
+            bpfError(`the eBPF helper ${path} speaks protocol ${ready.version}, loadmon ${PROTOCOL_VERSION}: rebuild it (npm run build)`),
+          );
         }
         settled = true;
         clearTimeout(timer);
@@ -165,7 +169,9 @@ export class BpfHelper {
 
   /** One iterator pass; `rStacks: false` leaves out the kernel stacks of R tasks (D ones keep theirs). */
   async snapshot(depth: number, skipPid: number, rStacks = true): Promise<HelperSnapshot> {
-    const lines = await this.request('snapshot', `snapshot depth=${depth} skip=${skipPid} rstacks=${rStacks ? 1 : 0}`, (l) => l.startsWith('end'));
+    const lines = await this.request('snapshot', `snapshot depth=${depth} skip=${skipPid} rstacks=${rStacks ? 1 : 0}`, (l) =>
+      l.startsWith('end'),
+    );
     return parseSnapshotReply(lines);
   }
 
@@ -313,6 +319,7 @@ function killGroup(child: ChildProcess): void {
 
 function fatalError(f: Fatal): Error {
   if (f.kind === 'perm') return sourceUnavailable('bpf', `${PRIVILEGE_HINT} (${f.message})`);
-  if (f.kind === 'btf') return sourceUnavailable('bpf', `the kernel exposes no BTF (${f.message}); a kernel built with CONFIG_DEBUG_INFO_BTF=y is needed`);
+  if (f.kind === 'btf')
+    return sourceUnavailable('bpf', `the kernel exposes no BTF (${f.message}); a kernel built with CONFIG_DEBUG_INFO_BTF=y is needed`);
   return sourceUnavailable('bpf', `the kernel refused loadmon's BPF programs (${f.message})`);
 }

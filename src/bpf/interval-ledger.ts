@@ -34,7 +34,12 @@ export class IntervalLedger {
    * credited yet, up to `nowNs`. `id` names an interval (its start, and what
    * it waits for); `key` is the sum its full length will be added to.
    */
-  credit<T extends OpenInterval>(open: readonly T[], nowNs: number, id: (o: T) => string, key: (o: T) => string): Array<{ interval: T; ns: number }> {
+  credit<T extends OpenInterval>(
+    open: readonly T[],
+    nowNs: number,
+    id: (o: T) => string,
+    key: (o: T) => string,
+  ): Array<{ interval: T; ns: number }> {
     const now = new Map(open.map((o) => [o.tid, o]));
     for (const [tid, st] of this.open) {
       const o = now.get(tid);

@@ -135,7 +135,7 @@ export class KernelSymbols {
       }
       // Size: up to the next higher address (aliases share an address).
       const ends = new Float64Array(n);
-      const ends0 = g.module === '' ? coreEnds : moduleEnds.get(g.module) ?? [];
+      const ends0 = g.module === '' ? coreEnds : (moduleEnds.get(g.module) ?? []);
       const sectionEnds = ends0.filter((e) => e.hi === g.hi).map((e) => e.lo);
       let next = -1;
       for (let i = n - 1; i >= 0; i--) {
@@ -219,7 +219,13 @@ interface DataTable {
 /** No static kernel object a lock lives in is this large; beyond it the address is elsewhere. */
 const MAX_DATA_SIZE = 1 << 16;
 
-function addData(d: { hi: number; starts: number[]; from: number[]; to: number[] }, text: string, lineStart: number, sp1: number, end: number): void {
+function addData(
+  d: { hi: number; starts: number[]; from: number[]; to: number[] },
+  text: string,
+  lineStart: number,
+  sp1: number,
+  end: number,
+): void {
   const hi = parseInt(text.slice(lineStart, lineStart + 3), 16);
   const lo = parseInt(text.slice(lineStart + 3, sp1), 16);
   if ((hi === 0 && lo === 0) || (d.hi >= 0 && hi !== d.hi)) return;

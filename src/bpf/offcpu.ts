@@ -15,8 +15,8 @@
  * reads (test/unit/offcpu.test.ts).
  */
 
-import type { KernelSymbols } from './kallsyms.ts';
 import { IntervalLedger } from './interval-ledger.ts';
+import type { KernelSymbols } from './kallsyms.ts';
 import type { OffcpuInterval, OffcpuOpen, OffcpuSum } from './protocol.ts';
 
 /** Time a thread spent blocked in D within one window, with the stack it blocked in. */
@@ -88,7 +88,12 @@ export class OffcpuAccount {
     };
 
     // Open intervals: credit up to now what has not been credited yet.
-    for (const { interval: o, ns } of this.ledger.credit(read.open, now, (o) => String(o.startNs), (o) => sumKey(o.tid, o.stack))) {
+    for (const { interval: o, ns } of this.ledger.credit(
+      read.open,
+      now,
+      (o) => String(o.startNs),
+      (o) => sumKey(o.tid, o.stack),
+    )) {
       add(o, true, ns, 0, o.cgroup);
     }
     // Completed intervals, less what was credited while they were open.
@@ -128,7 +133,16 @@ function sumKey(tid: number, stack: readonly bigint[]): string {
  * Every other scheduler/lock-text frame names the sleeping primitive
  * (io_schedule, rwsem_down_write_slowpath, __mutex_lock, bit_wait_io, ...).
  */
-const SCHED_CORE = new Set(['__schedule', 'schedule', 'schedule_idle', 'schedule_preempt_disabled', 'schedule_rtlock', '__cond_resched', '_cond_resched', 'schedule_timeout']);
+const SCHED_CORE = new Set([
+  '__schedule',
+  'schedule',
+  'schedule_idle',
+  'schedule_preempt_disabled',
+  'schedule_rtlock',
+  '__cond_resched',
+  '_cond_resched',
+  'schedule_timeout',
+]);
 
 export function isSchedCore(symbol: string): boolean {
   return SCHED_CORE.has(symbol) || symbol.startsWith('preempt_schedule');
@@ -151,7 +165,10 @@ export interface SwitchStack {
  * they say what the task waits for. Without the section markers in kallsyms
  * nothing can be told apart and the stack is returned as is.
  */
-export function switchStackFrames(stack: readonly bigint[], syms: Pick<KernelSymbols, 'inSchedFunctions' | 'knowsSchedText' | 'lookup'>): SwitchStack {
+export function switchStackFrames(
+  stack: readonly bigint[],
+  syms: Pick<KernelSymbols, 'inSchedFunctions' | 'knowsSchedText' | 'lookup'>,
+): SwitchStack {
   const none = (): SwitchStack => ({ stack: [...stack], sched: stack.map(() => false) });
   if (!syms.knowsSchedText) return none();
   const first = stack.findIndex((a) => syms.inSchedFunctions(a));

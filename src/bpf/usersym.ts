@@ -85,7 +85,8 @@ export class UserSymbolizer {
           const name = basename(m.path.replace(/ \(deleted\)$/, ''));
           const vaddr = elf?.vaddrOfOffset(probe - m.start + m.offset);
           const sym = vaddr == null ? null : elf!.lookup(vaddr);
-          if (sym && vaddr != null) return `${sym.name}+0x${(vaddr - (probe - addr) - sym.start).toString(16)}/0x${sym.size.toString(16)} (${name})`;
+          if (sym && vaddr != null)
+            return `${sym.name}+0x${(vaddr - (probe - addr) - sym.start).toString(16)}/0x${sym.size.toString(16)} (${name})`;
           return `? (${name})`;
         }
         const e = findPerfEntry(perf(), probe);

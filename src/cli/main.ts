@@ -49,23 +49,17 @@ export function buildProgram(): Command {
 
   commonOptions(program.command('snapshot').description('capture the R and D tasks with their kernel stacks, once, now'))
     .option('--profile <duration>', 'bpf: sample the CPUs this long for user stacks of R tasks (default 2s with --source bpf, else 0)')
-    .action(
-    async (o) => (await import('./commands/snapshot.ts')).snapshotCommand(o),
-  );
+    .action(async (o) => (await import('./commands/snapshot.ts')).snapshotCommand(o));
 
   watchOptions(
-    program
-      .command('watch')
-      .description('check the load every --interval; capture when load1 >= --threshold and --cooldown has passed'),
+    program.command('watch').description('check the load every --interval; capture when load1 >= --threshold and --cooldown has passed'),
   )
     .option('--quiet', 'no status line on stderr')
     .option('--profile <duration>', 'bpf: after each capture, sample the CPUs this long for user stacks of R tasks (default 0)')
     .action(async (o) => (await import('./commands/watch.ts')).watchCommand(o));
 
   watchOptions(
-    program
-      .command('record')
-      .description('watch like `watch`, and keep a timeline and every capture in an embedded store for `report`'),
+    program.command('record').description('watch like `watch`, and keep a timeline and every capture in an embedded store for `report`'),
   )
     .option('--db <path>', 'the store (SQLite, WAL)', RECORD_DEFAULTS.db)
     .option('--sample <duration>', 'timeline sample period', RECORD_DEFAULTS.sample)

@@ -3,7 +3,7 @@
  * typed options. Every failure names the option and exits with status 2.
  */
 
-import { LoadmonError, invalidOption } from '../errors.ts';
+import { invalidOption, LoadmonError } from '../errors.ts';
 import type { CommonOptions, OutputFormat, SourceChoice, WatchOptions } from '../model/options.ts';
 import { parseDuration, parseIntInRange, parseThreshold } from './parse-values.ts';
 

@@ -44,7 +44,7 @@ export function parseThreshold(option: string, raw: string): ThresholdSpec {
   if (!m) {
     const why = raw.trim().startsWith('-')
       ? 'must not be negative'
-      : "expected a load such as 3 or 1.5, or a per-CPU load such as 0.75/cpu";
+      : 'expected a load such as 3 or 1.5, or a per-CPU load such as 0.75/cpu';
     throw invalidOption(option, raw, why);
   }
   const value = Number(m[1]);

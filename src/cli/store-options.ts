@@ -1,11 +1,11 @@
 /** Options of `record` and `report`, validated (exit 2 naming the option on any mistake). */
 
 import { invalidOption, LoadmonError } from '../errors.ts';
-import { notAStoreFile } from '../store/path.ts';
 import type { WatchOptions } from '../model/options.ts';
+import { notAStoreFile } from '../store/path.ts';
 import { parseWatch, type RawWatch } from './options.ts';
-import { parseDuration, parseIntInRange } from './parse-values.ts';
 import { parseAge, parseSize, parseTimePoint } from './parse-store-values.ts';
+import { parseDuration, parseIntInRange } from './parse-values.ts';
 
 export const DEFAULT_DB = '/var/lib/loadmon/loadmon.db';
 
@@ -93,7 +93,8 @@ export function parseReport(raw: RawReport, nowMs = Date.now()): ReportOptions {
     format = raw.format as ReportFormat;
   }
   if (raw.json) {
-    if (raw.format !== undefined && raw.format !== 'json') throw new LoadmonError('E_INVALID_OPTION', `--json conflicts with --format ${raw.format}`);
+    if (raw.format !== undefined && raw.format !== 'json')
+      throw new LoadmonError('E_INVALID_OPTION', `--json conflicts with --format ${raw.format}`);
     format = 'json';
   }
   const capture = raw.capture === undefined ? null : parseIntInRange('--capture', raw.capture, 1, Number.MAX_SAFE_INTEGER);

@@ -7,7 +7,7 @@
 import { performance } from 'node:perf_hooks';
 
 import type { Snapshot, TaskSample } from '../model/snapshot.ts';
-import type { CaptureContext, Candidate, DetailBatch } from './details.ts';
+import type { Candidate, CaptureContext, DetailBatch } from './details.ts';
 import { ownThreadsField } from './self.ts';
 
 export const NOTE_NO_STACKS = 'kernel stacks need root (CAP_SYS_ADMIN); states are shown without them';
@@ -49,7 +49,9 @@ function scanNotes(ctx: CaptureContext, candidates: Candidate[], batch: DetailBa
     const parts: string[] = [];
     if (skipped.threads > 0) parts.push(`${skipped.threads} thread(s) skipped`);
     if (partial > 0) parts.push(`the stack, wchan or cgroup of ${partial} task(s) left out`);
-    notes.push(`${parts.join('; ')}: their proc files are not what the kernel writes (not a regular file, over the size cap, or unparsable), e.g. ${example}`);
+    notes.push(
+      `${parts.join('; ')}: their proc files are not what the kernel writes (not a regular file, over the size cap, or unparsable), e.g. ${example}`,
+    );
   }
   return notes;
 }

@@ -14,7 +14,9 @@
  */
 
 import { buildChains, buildKeyedChains, type HolderState } from '../analyze/chains.ts';
+import type { CgroupResolver } from '../bpf/cgroups.ts';
 import type { BpfHelper } from '../bpf/helper.ts';
+import { type KallsymsCache, UNKNOWN_FRAME } from '../bpf/kallsyms.ts';
 import { LockAccount, type LockNaming, type LockWait } from '../bpf/locks.ts';
 import { type BlockedThread, OffcpuAccount, type OffcpuShare, switchStackFrames } from '../bpf/offcpu.ts';
 import { getOrCreate } from '../model/maps.ts';
@@ -26,8 +28,6 @@ import { ProcReader } from '../procfs/reader.ts';
 import { normalizeFrame, SCHED_FRAME_MARK } from '../procfs/stack.ts';
 import { parseTaskStat } from '../procfs/stat.ts';
 import { countByProcess } from './process-counts.ts';
-import type { CgroupResolver } from '../bpf/cgroups.ts';
-import { type KallsymsCache, UNKNOWN_FRAME } from '../bpf/kallsyms.ts';
 
 export interface TrackedSample {
   scan: StateScan;
@@ -72,7 +72,8 @@ interface Recent {
  * A holder's stack that has one is a wait for a lock -- often the same one,
  * taken again -- not what it did while holding it.
  */
-const LOCK_WAIT_FRAME = /^(rwsem_down_(read|write)_slowpath|__mutex_lock|mutex_lock|__rt_mutex_slowlock|rt_mutex_slowlock|rwbase_|percpu_rwsem_wait|__percpu_down_read|__down_common)/;
+const LOCK_WAIT_FRAME =
+  /^(rwsem_down_(read|write)_slowpath|__mutex_lock|mutex_lock|__rt_mutex_slowlock|rt_mutex_slowlock|rwbase_|percpu_rwsem_wait|__percpu_down_read|__down_common)/;
 
 function isLockWait(stack: readonly string[]): boolean {
   return stack.some((f) => f.endsWith(SCHED_FRAME_MARK) && LOCK_WAIT_FRAME.test(f));
@@ -167,7 +168,8 @@ export class BlockedTracking {
 
     const blocked: BlockedThread[] = [];
     for (const t of pass.tasks) {
-      if (t.state === 'D' && t.blockedNs !== null) blocked.push({ tid: t.tid, pid: t.pid, comm: t.comm, stack: t.stack, blockedNs: Number(t.blockedNs) });
+      if (t.state === 'D' && t.blockedNs !== null)
+        blocked.push({ tid: t.tid, pid: t.pid, comm: t.comm, stack: t.stack, blockedNs: Number(t.blockedNs) });
     }
     this.sayDropped(read.dropped, read.lockDropped, now);
     const windowMs = (read.nowNs - this.account.lastReadNs) / 1e6;
@@ -215,7 +217,11 @@ export class BlockedTracking {
     }
     const stacks = [...by.values()].sort((a, b) => b.blocked_ms - a.blocked_ms).slice(0, RECENT_TOP);
     for (const s of stacks) s.blocked_ms = Math.round(s.blocked_ms * 1000) / 1000;
-    const out: BlockedRecent = { window_ms: Math.round(windowMs), mean_d: windowMs > 0 ? Math.round((total / windowMs) * 1000) / 1000 : 0, stacks };
+    const out: BlockedRecent = {
+      window_ms: Math.round(windowMs),
+      mean_d: windowMs > 0 ? Math.round((total / windowMs) * 1000) / 1000 : 0,
+      stacks,
+    };
     if (this.locks) {
       const byTid = new Map(tasks.map((t) => [t.tid, t]));
       const holder = (tid: number, pid: number): HolderState | null => this.holderState(byTid.get(tid), tid, pid, kept);
@@ -237,7 +243,12 @@ export class BlockedTracking {
    * wait (a writer that held the lock and now queues for it again would
    * otherwise show the queueing); failing that the capture's stack; else none.
    */
-  private holderState(task: Pick<TaskSample, 'state' | 'stack'> | undefined, tid: number, pid: number, kept: readonly Recent[]): HolderState | null {
+  private holderState(
+    task: Pick<TaskSample, 'state' | 'stack'> | undefined,
+    tid: number,
+    pid: number,
+    kept: readonly Recent[],
+  ): HolderState | null {
     const measured = busiestStack(kept.flatMap((r) => r.holderStacks.get(tid) ?? []));
     let state: string | null = task?.state ?? null;
     if (!task) {
@@ -253,9 +264,7 @@ export class BlockedTracking {
   private naming(): LockNaming {
     return {
       staticName: this.opts.naming?.staticName ?? ((a) => this.kallsyms.symbols().dataSymbol(a)),
-      devName:
-        this.opts.naming?.devName ??
-        ((dev) => getOrCreate(this.devNames, dev, () => sysfsDevName(dev))),
+      devName: this.opts.naming?.devName ?? ((dev) => getOrCreate(this.devNames, dev, () => sysfsDevName(dev))),
     };
   }
 

@@ -25,8 +25,8 @@ import { UserSymbolizer } from '../bpf/usersym.ts';
 import { sourceUnavailable } from '../errors.ts';
 import { SNAPSHOT_SCHEMA, type Snapshot, type TaskSample } from '../model/snapshot.ts';
 import { countCpus } from '../procfs/cpus.ts';
-import { parseLoadavg } from '../procfs/loadavg.ts';
 import { FILE_CAP } from '../procfs/limits.ts';
+import { parseLoadavg } from '../procfs/loadavg.ts';
 import { type ProcReader, readerFor, readRequired } from '../procfs/reader.ts';
 import { normalizeFrame } from '../procfs/stack.ts';
 import { epochMs } from './assemble.ts';
@@ -185,11 +185,17 @@ export class BpfCollector implements Collector {
   }
 
   close(): void {
-    void this.tracking?.then((t) => t.stop(), () => {});
+    void this.tracking?.then(
+      (t) => t.stop(),
+      () => {},
+    );
     const h = this.helper;
     this.helper = null;
     this.forgetHelper();
-    void h?.then((x) => x.close(), () => {});
+    void h?.then(
+      (x) => x.close(),
+      () => {},
+    );
   }
 
   /** On-CPU samples and the most sampled user stack, for the R tasks only. */

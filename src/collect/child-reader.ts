@@ -9,7 +9,6 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 import { loadmonEnv } from '../env.ts';
-
 import type { DetailMessage, DetailRequest } from './detail-child.ts';
 import type { Candidate, DetailBatch, DetailReader, TaskDetails } from './details.ts';
 import { registerOwnProcess } from './self.ts';

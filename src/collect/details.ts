@@ -9,13 +9,13 @@
  * details it could not get, with a note naming the file that hung.
  */
 
+import { isDenied, isVanished } from '../errors.ts';
 import type { Snapshot, TaskState } from '../model/snapshot.ts';
+import { parseCgroup } from '../procfs/cgroup.ts';
 import { FILE_CAP } from '../procfs/limits.ts';
 import { describeTaskFileProblem, isTaskFileProblem, ProcReader } from '../procfs/reader.ts';
-import { parseCgroup } from '../procfs/cgroup.ts';
 import { parseStack } from '../procfs/stack.ts';
 import { parseWchan } from '../procfs/wchan.ts';
-import { isDenied, isVanished } from '../errors.ts';
 
 /** 'unusable': the file is not what the kernel writes (reader.ts isTaskFileProblem). */
 export type StackStatus = 'ok' | 'denied' | 'vanished' | 'skipped' | 'timeout' | 'unusable';

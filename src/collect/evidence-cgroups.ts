@@ -59,7 +59,12 @@ function delta(now: number, prev: number): number | null {
   return now >= prev ? now - prev : null;
 }
 
-function line(path: string, limit: LimitKind, hierarchy: Hierarchy, f: Omit<CgroupLimitEvidence, 'path' | 'limit' | 'hierarchy'>): CgroupLimitEvidence {
+function line(
+  path: string,
+  limit: LimitKind,
+  hierarchy: Hierarchy,
+  f: Omit<CgroupLimitEvidence, 'path' | 'limit' | 'hierarchy'>,
+): CgroupLimitEvidence {
   return { path, limit, hierarchy, ...f };
 }
 

@@ -229,7 +229,8 @@ export class EvidenceSampler {
 
   /** Mount points are absolute on this host; a fake tree (tests) relocates /sys/fs/cgroup and /sys. */
   private rebase(dir: string): string {
-    if (dir === DEFAULT_CGROUP_ROOT || dir.startsWith(`${DEFAULT_CGROUP_ROOT}/`)) return this.cgroupRoot + dir.slice(DEFAULT_CGROUP_ROOT.length);
+    if (dir === DEFAULT_CGROUP_ROOT || dir.startsWith(`${DEFAULT_CGROUP_ROOT}/`))
+      return this.cgroupRoot + dir.slice(DEFAULT_CGROUP_ROOT.length);
     if (dir.startsWith('/sys/')) return this.sys + dir.slice(4);
     return dir;
   }
@@ -283,7 +284,8 @@ export function deviceEvidence(p: DiskCounters, d: DiskCounters, windowMs: numbe
   const done = reads + writes + (d.discards - p.discards) + (d.flushes - p.flushes);
   const ticks = d.ioTicks - p.ioTicks;
   if (done === 0 && d.inFlight === 0 && ticks === 0) return null;
-  const waited = d.msReading - p.msReading + (d.msWriting - p.msWriting) + (d.msDiscarding - p.msDiscarding) + (d.msFlushing - p.msFlushing);
+  const waited =
+    d.msReading - p.msReading + (d.msWriting - p.msWriting) + (d.msDiscarding - p.msDiscarding) + (d.msFlushing - p.msFlushing);
   const perS = (n: number): number => (n * 1000) / windowMs;
   return {
     name: d.name,

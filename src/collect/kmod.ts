@@ -9,7 +9,7 @@ import { hostname } from 'node:os';
 import { isDenied, kmodError, procUnreadable, sourceUnavailable } from '../errors.ts';
 import { type KmodSnapshot, parseLoadMonitor } from '../kmod/format.ts';
 import { SNAPSHOT_SCHEMA, type Snapshot, type TaskSample, type Trigger } from '../model/snapshot.ts';
-import { capBytes, COMM_MAX_BYTES, FILE_CAP, FRAME_MAX_BYTES } from '../procfs/limits.ts';
+import { COMM_MAX_BYTES, capBytes, FILE_CAP, FRAME_MAX_BYTES } from '../procfs/limits.ts';
 import { readerFor } from '../procfs/reader.ts';
 import type { CaptureOptions, Collector } from './collector.ts';
 import { ownPids, ownThreadsField } from './self.ts';
@@ -64,9 +64,7 @@ export class KmodCollector implements Collector {
     const snap = kmodToSnapshot(newest, opts.trigger ?? null, opts.depth);
     const ageS = Math.round((Date.now() - Date.parse(snap.time)) / 1000);
     if (ageS >= 2) {
-      snap.notes.push(
-        `the module took this snapshot ${ageS}s ago (seq ${newest.seq}); it captures only when load1 reaches its threshold`,
-      );
+      snap.notes.push(`the module took this snapshot ${ageS}s ago (seq ${newest.seq}); it captures only when load1 reaches its threshold`);
     }
     return snap;
   }

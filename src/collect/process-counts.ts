@@ -3,11 +3,14 @@
  * unit (both the procfs light scan and the bpf pass produce it).
  */
 
-import type { Candidate } from './details.ts';
 import type { ProcessCount, StateScan } from '../model/timeline.ts';
+import type { Candidate } from './details.ts';
 
 /** Per-process R/D counts from a scan (procfs stat pass, or a bpf pass); the process's comm is its main thread's when that one is in the list. */
-export function countByProcess(candidates: readonly Pick<Candidate, 'pid' | 'tid' | 'comm' | 'state'>[], cgroupOf: (pid: number) => string | null): StateScan {
+export function countByProcess(
+  candidates: readonly Pick<Candidate, 'pid' | 'tid' | 'comm' | 'state'>[],
+  cgroupOf: (pid: number) => string | null,
+): StateScan {
   const byPid = new Map<number, ProcessCount>();
   let r = 0;
   let d = 0;

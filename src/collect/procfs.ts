@@ -27,9 +27,9 @@ import { FILE_CAP } from '../procfs/limits.ts';
 import { parseLoadavg } from '../procfs/loadavg.ts';
 import { describeTaskFileProblem, isProcMount, isTaskFileProblem, ProcReader } from '../procfs/reader.ts';
 import { parseTaskStat, StatParseError } from '../procfs/stat.ts';
+import { assembleSnapshot, epochMs } from './assemble.ts';
 import { ChildDetailReader } from './child-reader.ts';
 import type { CaptureOptions, Collector } from './collector.ts';
-import { assembleSnapshot, epochMs } from './assemble.ts';
 import { type Candidate, type CaptureContext, type DetailReader, InlineDetailReader, type ScanProblems } from './details.ts';
 import { ownPids } from './self.ts';
 import { WatchdogDetailReader } from './watchdog-reader.ts';
@@ -56,7 +56,6 @@ export interface ProcfsCollectorOptions {
   emergency?: { format: 'text' | 'seed' | 'json'; stream: boolean };
 }
 
-
 export class ProcfsCollector implements Collector {
   readonly source = 'procfs' as const;
   private readonly root: string;
@@ -72,7 +71,8 @@ export class ProcfsCollector implements Collector {
     const d = opts.details ?? 'child';
     if (d === 'child') this.details = new ChildDetailReader(undefined, { untrusted });
     else if (d === 'inline') this.details = new InlineDetailReader(new ProcReader(4096, { untrusted }));
-    else if (d === 'watchdog') this.details = new WatchdogDetailReader(opts.emergency ?? { format: 'json', stream: false }, undefined, untrusted);
+    else if (d === 'watchdog')
+      this.details = new WatchdogDetailReader(opts.emergency ?? { format: 'json', stream: false }, undefined, untrusted);
     else this.details = d;
   }
 
@@ -113,7 +113,12 @@ export class ProcfsCollector implements Collector {
    * is skipped and counted, never failing the pass.
    */
   scanStates(): ScanResult {
-    const out: ScanResult = { candidates: [], threadsScanned: 0, skipped: { threads: 0, example: null }, excludedSelf: { threads: 0, pids: [] } };
+    const out: ScanResult = {
+      candidates: [],
+      threadsScanned: 0,
+      skipped: { threads: 0, example: null },
+      excludedSelf: { threads: 0, pids: [] },
+    };
     const own = this.excludeSelf ? ownPids() : new Set<number>();
     for (const name of this.listPids()) {
       const pid = Number(name);

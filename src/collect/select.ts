@@ -10,8 +10,8 @@
 import { existsSync } from 'node:fs';
 
 import { bpfUnavailable } from '../bpf/availability.ts';
-import type { SourceChoice } from '../model/options.ts';
 import { LoadmonError } from '../errors.ts';
+import type { SourceChoice } from '../model/options.ts';
 import type { Snapshot, SourceName } from '../model/snapshot.ts';
 import { BpfCollector, type BpfCollectorOptions } from './bpf.ts';
 import type { CaptureOptions, Collector } from './collector.ts';

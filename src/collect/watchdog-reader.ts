@@ -13,9 +13,9 @@
 
 import { Worker } from 'node:worker_threads';
 
-import { readTaskDetails, type Candidate, type CaptureContext, type DetailBatch, type DetailReader, type TaskDetails } from './details.ts';
-import { DEFAULT_DETAIL_TIMEOUT_MS, detailTimeoutMs } from './child-reader.ts';
 import { ProcReader } from '../procfs/reader.ts';
+import { DEFAULT_DETAIL_TIMEOUT_MS, detailTimeoutMs } from './child-reader.ts';
+import { type Candidate, type CaptureContext, type DetailBatch, type DetailReader, readTaskDetails, type TaskDetails } from './details.ts';
 
 export interface EmergencyOutput {
   format: 'text' | 'seed' | 'json';

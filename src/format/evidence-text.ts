@@ -5,8 +5,8 @@
  * (escape.ts) like every human format's; chainText() escapes its own names.
  */
 
-import { chainText } from '../analyze/verdict-text.ts';
 import type { VerdictEvidence } from '../analyze/verdict.ts';
+import { chainText } from '../analyze/verdict-text.ts';
 import type { ChainLink, DeviceEvidence, Evidence } from '../model/evidence.ts';
 import { escapeText } from './escape.ts';
 
@@ -22,7 +22,13 @@ export function verdictEvidence(e: VerdictEvidence, indent = '     '): string[] 
 /** A wait-for chain link, and the holder's stack on the next line. */
 export function chainLines(c: ChainLink, indent: string): string[] {
   const out = [`${indent}lock: ${chainText(c)}`];
-  if (c.holder && c.holder.stack.length > 0) out.push(`${indent}  holder's stack: ${c.holder.stack.slice(0, 8).map((f) => escapeText(functionName(f))).join(' <- ')}`);
+  if (c.holder && c.holder.stack.length > 0)
+    out.push(
+      `${indent}  holder's stack: ${c.holder.stack
+        .slice(0, 8)
+        .map((f) => escapeText(functionName(f)))
+        .join(' <- ')}`,
+    );
   return out;
 }
 
@@ -38,12 +44,14 @@ export function captureEvidence(ev: Evidence): string[] {
         ` refaults ${m.refaults_s.toFixed(1)}/s, swap-ins ${m.swap_in_s.toFixed(1)}/s, major faults ${m.major_faults_s.toFixed(1)}/s`,
     );
   }
-  for (const c of ev.cgroups) out.push(`  cgroup ${escapeText(c.path)} (${c.limit} limit${c.at_limit ? ', at it' : ''}): ${escapeText(c.detail)}`);
+  for (const c of ev.cgroups)
+    out.push(`  cgroup ${escapeText(c.path)} (${c.limit} limit${c.at_limit ? ', at it' : ''}): ${escapeText(c.detail)}`);
   return out.length > 0 ? ['', `evidence over the ${secs} s before the capture:`, ...out] : [];
 }
 
 function deviceLine(d: Pick<DeviceEvidence, 'name' | 'util' | 'await_ms' | 'in_flight'> & Partial<DeviceEvidence>): string {
-  const rate = d.reads_s !== undefined && d.writes_s !== undefined ? `, ${d.reads_s.toFixed(0)} reads/s, ${d.writes_s.toFixed(0)} writes/s` : '';
+  const rate =
+    d.reads_s !== undefined && d.writes_s !== undefined ? `, ${d.reads_s.toFixed(0)} reads/s, ${d.writes_s.toFixed(0)} writes/s` : '';
   const wait = d.await_ms === null ? '' : `, ${d.await_ms.toFixed(2)} ms per request`;
   return `${escapeText(d.name)}: ${Math.round(d.util * 100)}% busy${rate}${wait}, ${d.in_flight} in flight`;
 }

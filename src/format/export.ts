@@ -49,7 +49,8 @@ export function exportCapture(id: number, snap: Snapshot, format: ExportFormat):
 
 export function exportPeriod(p: PeriodExport, format: ExportFormat): ExportFile {
   const base = p.range ? `loadmon-${stamp(p.range.from)}-${stamp(p.range.to)}` : 'loadmon-empty';
-  if (format === 'json') return { body: `${JSON.stringify(p.report(), null, 2)}\n`, contentType: JSON_TYPE, fileName: `${base}.report.json` };
+  if (format === 'json')
+    return { body: `${JSON.stringify(p.report(), null, 2)}\n`, contentType: JSON_TYPE, fileName: `${base}.report.json` };
   const { captures, stacks } = p.folded();
   const span = p.range ? `${new Date(p.range.from).toISOString()} .. ${new Date(p.range.to).toISOString()}` : 'empty store';
   return renderStacks(stacks, format, `loadmon: ${captures} capture(s), ${span}`, base);
@@ -73,7 +74,11 @@ function renderStacks(stacks: readonly FoldedStack[], format: Exclude<ExportForm
     case 'folded':
       return { body: formatFolded(stacks), contentType: 'text/plain; charset=utf-8', fileName: `${base}.folded` };
     case 'speedscope':
-      return { body: `${JSON.stringify(toSpeedscope(stacks, title, EXPORTER))}\n`, contentType: JSON_TYPE, fileName: `${base}.speedscope.json` };
+      return {
+        body: `${JSON.stringify(toSpeedscope(stacks, title, EXPORTER))}\n`,
+        contentType: JSON_TYPE,
+        fileName: `${base}.speedscope.json`,
+      };
     case 'svg':
       return { body: renderFlameGraph(stacks, { title, subtitle: SUBTITLE }), contentType: 'image/svg+xml', fileName: `${base}.svg` };
   }
@@ -81,5 +86,8 @@ function renderStacks(stacks: readonly FoldedStack[], format: Exclude<ExportForm
 
 /** 20261127T140000Z: a time for a file name (no ':' for Windows, no milliseconds). */
 function stamp(ms: number): string {
-  return new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return new Date(ms)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
 }

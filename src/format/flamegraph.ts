@@ -134,12 +134,14 @@ function fx(n: number): string {
 
 /** Escapes text for XML and drops characters XML 1.0 cannot carry at all. */
 export function xml(s: string): string {
-  return s
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: the characters XML 1.0 cannot carry are control characters
-    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&apos;');
+  return (
+    s
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: the characters XML 1.0 cannot carry are control characters
+      .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '')
+      .replace(/&/g, '&amp;')
+      .replace(/</g, '&lt;')
+      .replace(/>/g, '&gt;')
+      .replace(/"/g, '&quot;')
+      .replace(/'/g, '&apos;')
+  );
 }

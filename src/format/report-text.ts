@@ -1,7 +1,7 @@
 /** The report for people: header, load curve, verdict with evidence, attribution, stacks, captures. */
 
-import { CAUSES } from '../analyze/causes.ts';
 import type { Contribution } from '../analyze/attribution.ts';
+import { CAUSES } from '../analyze/causes.ts';
 import type { Report } from '../model/report.ts';
 import { escapeText } from './escape.ts';
 import { verdictEvidence } from './evidence-text.ts';
@@ -36,8 +36,12 @@ export function formatReportText(r: Report): string {
   r.verdict.forEach((v, i) => {
     // The sentence is composed with its names already escaped (analyze/verdict-text.ts).
     out.push(`  ${i + 1}. ${v.text}`);
-    for (const s of v.evidence.stacks) out.push(`     stack (${s.count}): ${s.frames.length ? frameList(s.frames) : '(no kernel stack: on a CPU)'}`);
-    if (v.evidence.tasks.length) out.push(`     tasks: ${v.evidence.tasks.map((t) => `${escapeText(t.comm)} pid ${t.pid}${t.tid !== t.pid ? ` tid ${t.tid}` : ''}`).join(', ')}`);
+    for (const s of v.evidence.stacks)
+      out.push(`     stack (${s.count}): ${s.frames.length ? frameList(s.frames) : '(no kernel stack: on a CPU)'}`);
+    if (v.evidence.tasks.length)
+      out.push(
+        `     tasks: ${v.evidence.tasks.map((t) => `${escapeText(t.comm)} pid ${t.pid}${t.tid !== t.pid ? ` tid ${t.tid}` : ''}`).join(', ')}`,
+      );
     if (v.evidence.captures.length) out.push(`     captures: ${v.evidence.captures.map((c) => `#${c}`).join(' ')}`);
     out.push(...verdictEvidence(v.evidence));
   });
@@ -82,7 +86,9 @@ export function formatReportText(r: Report): string {
     if (b.commands.some((c) => c.processes > 1)) {
       out.push('  by command:    blocked  mean D   ended');
       for (const c of b.commands) {
-        out.push(`  ${secs(c.blocked_s).padStart(17)} ${c.mean_d.toFixed(2).padStart(7)} ${String(c.intervals).padStart(7)}  ${escapeText(c.comm)} (${c.processes} process${c.processes === 1 ? '' : 'es'})`);
+        out.push(
+          `  ${secs(c.blocked_s).padStart(17)} ${c.mean_d.toFixed(2).padStart(7)} ${String(c.intervals).padStart(7)}  ${escapeText(c.comm)} (${c.processes} process${c.processes === 1 ? '' : 'es'})`,
+        );
       }
     }
     if (b.stacks.length) {
@@ -106,7 +112,10 @@ export function formatReportText(r: Report): string {
       const cause = s.state === 'D' ? CAUSES[s.cause].id : 'cpu';
       out.push(
         `  ${String(s.count).padStart(5)}  ${s.share.toFixed(2).padStart(6)}  ${s.state}  ${cause.padEnd(8)}  ${s.frames.length ? frameList(s.frames.slice(0, 6)) : '(no kernel stack)'}`,
-        `${' '.repeat(28)}tasks: ${s.tasks.slice(0, 5).map((t) => `${escapeText(t.comm)} ${t.pid}/${t.tid}`).join(', ')}${s.distinct_tasks > 5 ? `, +${s.distinct_tasks - 5}` : ''}`,
+        `${' '.repeat(28)}tasks: ${s.tasks
+          .slice(0, 5)
+          .map((t) => `${escapeText(t.comm)} ${t.pid}/${t.tid}`)
+          .join(', ')}${s.distinct_tasks > 5 ? `, +${s.distinct_tasks - 5}` : ''}`,
       );
     }
   }
@@ -126,7 +135,10 @@ function table(title: string, rows: Contribution[], isProcess: boolean): string[
   if (rows.length === 0) return [];
   const out = [`  ${title}:    share      R      D`];
   for (const c of rows) {
-    const name = isProcess && c.comm !== undefined ? `pid ${c.pid} ${escapeText(c.comm)}${c.cgroup ? `  ${escapeText(c.cgroup)}` : ''}` : escapeText(c.key);
+    const name =
+      isProcess && c.comm !== undefined
+        ? `pid ${c.pid} ${escapeText(c.comm)}${c.cgroup ? `  ${escapeText(c.cgroup)}` : ''}`
+        : escapeText(c.key);
     out.push(`  ${c.total.toFixed(2).padStart(17)} ${c.r.toFixed(2).padStart(6)} ${c.d.toFixed(2).padStart(6)}  ${name}`);
   }
   return out;

@@ -4,10 +4,10 @@
  * its processes and threads.
  */
 
+import { captureVerdict } from '../analyze/capture-verdict.ts';
 import { countStates, groupByStack, type StackGroup } from '../analyze/group.ts';
 import type { BlockedRecent, Snapshot, TaskSample } from '../model/snapshot.ts';
 import { escapeText } from './escape.ts';
-import { captureVerdict } from '../analyze/capture-verdict.ts';
 import { captureEvidence, chainLines } from './evidence-text.ts';
 
 /** Process lines shown per group before "... and N more". */
@@ -29,7 +29,9 @@ export function formatText(s: Snapshot): string {
       (s.capture.dropped ? `  (${s.capture.dropped} not stored)` : ''),
   );
   if (s.trigger) {
-    out.push(`trigger: load1 ${s.trigger.load1.toFixed(2)} >= threshold ${escapeText(s.trigger.threshold_spec)} (capture #${s.trigger.capture_index})`);
+    out.push(
+      `trigger: load1 ${s.trigger.load1.toFixed(2)} >= threshold ${escapeText(s.trigger.threshold_spec)} (capture #${s.trigger.capture_index})`,
+    );
   }
   if (s.tasks.length === 0) out.push('', 'no task is running, runnable or in uninterruptible sleep');
   for (const g of groupByStack(s.tasks)) {
@@ -65,7 +67,14 @@ function formatBlockedRecent(out: string[], b: BlockedRecent): void {
     const ms = x.blocked_ms >= 1000 ? `${(x.blocked_ms / 1000).toFixed(1)}s` : `${x.blocked_ms.toFixed(1)}ms`;
     out.push(
       `  ${ms.padStart(8)}  ${String(x.ended).padStart(5)} ended  pid ${x.pid} ${escapeText(x.comm)}  ` +
-        `${x.stack.length ? x.stack.slice(0, 5).map((f) => escapeText(functionName(f))).join(' <- ') : '(no kernel stack)'}`,
+        `${
+          x.stack.length
+            ? x.stack
+                .slice(0, 5)
+                .map((f) => escapeText(functionName(f)))
+                .join(' <- ')
+            : '(no kernel stack)'
+        }`,
     );
   }
   for (const c of b.chains ?? []) out.push(...chainLines(c, '  '));

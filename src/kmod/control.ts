@@ -67,7 +67,9 @@ export interface LoadParams {
 
 export function loadModule(params: LoadParams, ko = MODULE_KO): void {
   if (!moduleSupport()) {
-    throw kmodError(`this kernel (${release()}) has no loadable module support (CONFIG_MODULES is off); use --source procfs or bpf (loadmon kmod status says which work here)`);
+    throw kmodError(
+      `this kernel (${release()}) has no loadable module support (CONFIG_MODULES is off); use --source procfs or bpf (loadmon kmod status says which work here)`,
+    );
   }
   requireRoot('loading a kernel module');
   if (isLoaded()) throw kmodError(`${MODULE_NAME} is already loaded (loadmon kmod unload first)`);
@@ -135,7 +137,11 @@ export function status(): KmodStatus {
 /** Kernel's taint and module state line, for status output. */
 export function moduleLine(): string | null {
   try {
-    return readFileSync('/proc/modules', 'utf8').split('\n').find((l) => l.startsWith(`${MODULE_NAME} `)) ?? null;
+    return (
+      readFileSync('/proc/modules', 'utf8')
+        .split('\n')
+        .find((l) => l.startsWith(`${MODULE_NAME} `)) ?? null
+    );
   } catch {
     return null;
   }

@@ -38,7 +38,14 @@ export function looksIso(s: string): boolean {
 export function parseIsoTime(s: string): TimeParse {
   const m = ISO.exec(s);
   if (!m) return { ok: false, why: 'not an ISO date/time' };
-  const [y, mo, d, hh, mi, ss] = [m[1], m[2], m[3], m[4], m[5], m[6]].map((x) => Number(x ?? 0)) as [number, number, number, number, number, number];
+  const [y, mo, d, hh, mi, ss] = [m[1], m[2], m[3], m[4], m[5], m[6]].map((x) => Number(x ?? 0)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   const ms = Number((m[7] ?? '').padEnd(3, '0').slice(0, 3));
   // setUTCFullYear, unlike Date.UTC, does not read years 0-99 as 1900-1999.
   const back = new Date(0);

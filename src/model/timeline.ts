@@ -4,8 +4,8 @@
  * the load is high enough to matter, which processes had threads in R or D.
  */
 
-import type { Pressure, PressureResource } from './pressure.ts';
 import type { ChainLink, Evidence } from './evidence.ts';
+import type { Pressure, PressureResource } from './pressure.ts';
 
 /** R and D threads of one process at one sample. */
 export interface ProcessCount {

@@ -35,7 +35,9 @@ export function parseCgroupMounts(text: string): CgroupMount[] {
     if ((fstype !== 'cgroup' && fstype !== 'cgroup2') || left.length < 5) continue;
     const version = fstype === 'cgroup2' ? 2 : 1;
     const controllers =
-      version === 2 ? [] : (right[2] ?? '').split(',').filter((o) => o !== '' && !V1_NON_CONTROLLERS.has(o) && !o.startsWith('release_agent='));
+      version === 2
+        ? []
+        : (right[2] ?? '').split(',').filter((o) => o !== '' && !V1_NON_CONTROLLERS.has(o) && !o.startsWith('release_agent='));
     out.push({ version, root: unescapeOctal(left[3]!), mountPoint: unescapeOctal(left[4]!), controllers });
   }
   return out;

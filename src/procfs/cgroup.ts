@@ -9,7 +9,7 @@
  * tree) is cut there, with a marker.
  */
 
-import { capBytes, CGROUP_PATH_MAX_BYTES } from './limits.ts';
+import { CGROUP_PATH_MAX_BYTES, capBytes } from './limits.ts';
 
 export function parseCgroup(text: string): string | null {
   let unified: string | null = null;

@@ -19,8 +19,7 @@
  * a procfs mount are the kernel's (docs/benchmarks.md).
  */
 
-import { closeSync, constants, lstatSync, openSync, readSync, statfsSync, type Stats } from 'node:fs';
-
+import { closeSync, constants, lstatSync, openSync, readSync, type Stats, statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 import { isDenied, isVanished, LoadmonError, procFileRejected, procUnreadable } from '../errors.ts';

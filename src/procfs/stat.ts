@@ -7,7 +7,7 @@
  * the first field after it. Field numbers below follow proc(5), 1-based.
  */
 
-import { capBytes, COMM_MAX_BYTES } from './limits.ts';
+import { COMM_MAX_BYTES, capBytes } from './limits.ts';
 
 export interface TaskStat {
   pid: number;
@@ -34,7 +34,10 @@ export function parseTaskStat(line: string): TaskStat {
   // The kernel writes at most 64 bytes; more comes from a crafted tree.
   const comm = capBytes(line.slice(open + 2, close), COMM_MAX_BYTES);
   // After ") " come fields 3.. separated by single spaces.
-  const rest = line.slice(close + 2).trimEnd().split(' ');
+  const rest = line
+    .slice(close + 2)
+    .trimEnd()
+    .split(' ');
   const state = rest[0];
   if (state === undefined || state.length !== 1) throw new StatParseError(`no state after comm in stat line of pid ${pid}`);
   // rest[0] is field 3, so field N is rest[N - 3].

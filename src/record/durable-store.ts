@@ -175,9 +175,10 @@ export class DurableStore {
    */
   private confirmWritable(samples: number, captures: number): void {
     if (this.failing === null) return;
-    const lost = this.droppedSamples + this.droppedCaptures > 0
-      ? `; ${this.droppedSamples} sample(s) and ${this.droppedCaptures} capture(s) were dropped while it was not`
-      : '';
+    const lost =
+      this.droppedSamples + this.droppedCaptures > 0
+        ? `; ${this.droppedSamples} sample(s) and ${this.droppedCaptures} capture(s) were dropped while it was not`
+        : '';
     this.opts.log(`store ${this.opts.path} is writable again; wrote ${samples} sample(s) and ${captures} capture(s) kept in memory${lost}`);
     this.failing = null;
     this.droppedSamples = 0;
@@ -233,9 +234,7 @@ export class DurableStore {
   private fail(err: unknown, nowMs: number): void {
     const why = describeStoreFailure(err);
     if (this.failing !== why) {
-      this.opts.log(
-        `store ${this.opts.path}: ${why}; still watching, keeping new data in memory and retrying every ${RETRY_MS / 1000}s`,
-      );
+      this.opts.log(`store ${this.opts.path}: ${why}; still watching, keeping new data in memory and retrying every ${RETRY_MS / 1000}s`);
       this.failing = why;
     }
     this.closeWriter();

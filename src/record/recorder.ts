@@ -9,11 +9,11 @@
  */
 
 import type { Snapshot } from '../model/snapshot.ts';
+import type { RetentionPolicy } from '../store/retention.ts';
+import type { SessionInfo } from '../store/writer.ts';
 import { runWatch, type Watcher } from '../trigger/watch.ts';
 import { DurableStore } from './durable-store.ts';
 import { type ScanSource, TimelineSampler } from './sampler.ts';
-import type { RetentionPolicy } from '../store/retention.ts';
-import type { SessionInfo } from '../store/writer.ts';
 
 export interface RecorderOptions {
   /** Where the per-process counts come from (default: procfs, above the session's scanAbove). */

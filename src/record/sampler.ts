@@ -12,15 +12,15 @@
  * threads, not per thread.
  */
 
-import { procUnreadable } from '../errors.ts';
-import { ProcfsCollector } from '../collect/procfs.ts';
 import { EvidenceSampler } from '../collect/evidence.ts';
 import { countByProcess } from '../collect/process-counts.ts';
+import { ProcfsCollector } from '../collect/procfs.ts';
+import { procUnreadable } from '../errors.ts';
 import type { LoadAvg } from '../model/snapshot.ts';
 import type { OffcpuEntry, StateScan, StoredChain, TimelineSample } from '../model/timeline.ts';
 import { parseCgroup } from '../procfs/cgroup.ts';
 import { parseLoadavg } from '../procfs/loadavg.ts';
-import { parsePressure, type Pressure, PRESSURE_RESOURCES, type PressureResource } from '../procfs/pressure.ts';
+import { PRESSURE_RESOURCES, type Pressure, type PressureResource, parsePressure } from '../procfs/pressure.ts';
 import { ProcReader } from '../procfs/reader.ts';
 
 export interface SamplerOptions {
@@ -104,7 +104,6 @@ export class TimelineSampler {
     }
     return out;
   }
-
 }
 
 /** Pids with R or D threads, most first: the processes whose cgroups the evidence looks at. */

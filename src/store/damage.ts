@@ -41,7 +41,10 @@ export function hasSqliteHeader(path: string): boolean {
  */
 export function moveAside(path: string, nowMs: number): string {
   const real = realStorePath(path);
-  const stamp = new Date(nowMs).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = new Date(nowMs)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   let target = `${real}.corrupt-${stamp}`;
   for (let n = 1; existsSync(target); n++) target = `${real}.corrupt-${stamp}.${n}`;
   renameSync(real, target);

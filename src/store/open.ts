@@ -1,9 +1,10 @@
 /** Opening a store file with the pragmas every connection needs. */
 
-import Database from 'better-sqlite3';
 import { accessSync, constants, copyFileSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
+import Database from 'better-sqlite3';
 
 import { LoadmonError, storeError, storeMissing, storeVersion } from '../errors.ts';
 import { readFailure } from './damage.ts';
@@ -119,7 +120,10 @@ function readCopy(path: string): ReadConnection {
     if (err instanceof LoadmonError) throw err;
     const code = (err as { code?: unknown } | null)?.code;
     if (typeof code === 'string' && !code.startsWith('SQLITE_')) {
-      throw storeError(path, new Error(`cannot read it in place (no -shm can be created next to it) nor copy it to ${tmpdir()}: ${(err as Error).message}`));
+      throw storeError(
+        path,
+        new Error(`cannot read it in place (no -shm can be created next to it) nor copy it to ${tmpdir()}: ${(err as Error).message}`),
+      );
     }
     throw readFailure(path, err);
   }

@@ -6,7 +6,7 @@
  * itself resolves symlinks and puts the -wal next to the real file.
  */
 
-import { lstatSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { lstatSync, readlinkSync, realpathSync, type Stats, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 
 /** Symlink hops followed before giving up (the kernel's own limit is 40). */

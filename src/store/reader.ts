@@ -7,12 +7,12 @@
 import type Database from 'better-sqlite3';
 
 import { captureNotFound } from '../errors.ts';
-import type { Snapshot } from '../model/snapshot.ts';
 import type { Evidence } from '../model/evidence.ts';
+import type { Snapshot } from '../model/snapshot.ts';
 import type { OffcpuEntry, StoredChain } from '../model/timeline.ts';
 import { decodeSnapshot } from './codec.ts';
-import type { SessionInfo } from './writer.ts';
 import { openForRead, type ReadConnection } from './open.ts';
+import type { SessionInfo } from './writer.ts';
 
 /** A recording session as stored: what the writer was started with, less its pid. */
 export interface Session extends Omit<SessionInfo, 'pid'> {
@@ -271,7 +271,14 @@ export class StoreReader {
         )
         .raw()
         .all(from, to) as Array<[number, string, string | null, string, number, number]>
-    ).map(([pid, comm, cgroup, frames, us, ended]) => ({ pid, comm, cgroup, stack: frames === '' ? [] : frames.split('\n'), ms: us / 1000, ended }));
+    ).map(([pid, comm, cgroup, frames, us, ended]) => ({
+      pid,
+      comm,
+      cgroup,
+      stack: frames === '' ? [] : frames.split('\n'),
+      ms: us / 1000,
+      ended,
+    }));
   }
 
   samples(from: number, to: number): SamplePoint[] {
@@ -316,9 +323,9 @@ export class StoreReader {
 
   captureRow(id: number): CaptureRow | null {
     return (
-      (this.db
-        .prepare('SELECT id, t_ms AS t, source, load1, r, d, context_from_ms AS contextFromMs FROM captures WHERE id = ?')
-        .get(id) as CaptureRow | undefined) ?? null
+      (this.db.prepare('SELECT id, t_ms AS t, source, load1, r, d, context_from_ms AS contextFromMs FROM captures WHERE id = ?').get(id) as
+        | CaptureRow
+        | undefined) ?? null
     );
   }
 
@@ -441,7 +448,11 @@ export class StoreReader {
    */
   *evidence(from: number, to: number, limit: number): Generator<Evidence> {
     if (this.schemaVersion() < 3) return;
-    const n = (this.db.prepare('SELECT COUNT(*) AS n FROM samples WHERE t_ms BETWEEN ? AND ? AND evidence IS NOT NULL').get(from, to) as { n: number }).n;
+    const n = (
+      this.db.prepare('SELECT COUNT(*) AS n FROM samples WHERE t_ms BETWEEN ? AND ? AND evidence IS NOT NULL').get(from, to) as {
+        n: number;
+      }
+    ).n;
     const stride = Math.max(1, Math.ceil(n / Math.max(1, limit)));
     const it = this.db
       .prepare('SELECT evidence FROM samples WHERE t_ms BETWEEN ? AND ? AND evidence IS NOT NULL ORDER BY t_ms')
@@ -477,7 +488,10 @@ export class StoreReader {
   /** Captures with an id above `afterId`, oldest first, at most `limit`, snapshots decoded. */
   capturesAfter(afterId: number, limit: number): Array<{ id: number; snapshot: Snapshot }> {
     return (
-      this.db.prepare('SELECT id, snapshot FROM captures WHERE id > ? ORDER BY id LIMIT ?').all(afterId, limit) as Array<{ id: number; snapshot: Buffer }>
+      this.db.prepare('SELECT id, snapshot FROM captures WHERE id > ? ORDER BY id LIMIT ?').all(afterId, limit) as Array<{
+        id: number;
+        snapshot: Buffer;
+      }>
     ).map((r) => ({ id: r.id, snapshot: decodeSnapshot(r.snapshot) }));
   }
 

@@ -39,7 +39,12 @@ export function openWatchCollector(opts: WatchOptions): Collector {
  * bpf` fails here, before anything else starts. `warn` is told either way,
  * even with --quiet: a source other than the one expected is news.
  */
-export async function startTracking(collector: Collector, opts: WatchOptions, timer: boolean, warn: StatusLog): Promise<BlockedTracking | null> {
+export async function startTracking(
+  collector: Collector,
+  opts: WatchOptions,
+  timer: boolean,
+  warn: StatusLog,
+): Promise<BlockedTracking | null> {
   const bpf = bpfCollectorOf(collector);
   if (!bpf) return null;
   try {

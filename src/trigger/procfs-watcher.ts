@@ -58,15 +58,15 @@ export class ThresholdWatcher implements Watcher {
     this.captures++;
     return this.collector
       .capture({
-      depth: this.opts.depth,
-      trigger: {
-        reason: 'load1>=threshold',
-        threshold: this.opts.threshold,
-        threshold_spec: this.opts.thresholdText,
-        load1,
-        cooldown_ms: this.opts.cooldownMs,
-        capture_index: this.captures,
-      },
+        depth: this.opts.depth,
+        trigger: {
+          reason: 'load1>=threshold',
+          threshold: this.opts.threshold,
+          threshold_spec: this.opts.thresholdText,
+          load1,
+          cooldown_ms: this.opts.cooldownMs,
+          capture_index: this.captures,
+        },
       })
       .then((snap) => this.withEvidence(snap));
   }

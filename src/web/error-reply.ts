@@ -85,7 +85,9 @@ export function clientErrorReply(err: Error & { code?: string }, socket: Socket)
     'content-length': Buffer.byteLength(body),
     connection: 'close',
   };
-  const head = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  const head = Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
   if (!socket.writable) return void socket.destroy();
   // end() flushes the answer before closing; the reply is far smaller than a socket buffer, so this does not wait on the peer.
   socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${head}\r\n${body}`, () => socket.destroy());

@@ -22,7 +22,8 @@ export function parseListen(raw: string): ListenAddress {
   if (!m) throw invalidOption('--listen', raw, 'expected HOST:PORT, e.g. 127.0.0.1:9640 or [::1]:9640');
   const host = (m[1] ?? m[2])!;
   if (m[1] !== undefined && isIP(host) !== 6) throw invalidOption('--listen', raw, 'not an IPv6 address in brackets');
-  if (m[2] !== undefined && isIP(host) === 0 && !/^[A-Za-z0-9.-]+$/.test(host)) throw invalidOption('--listen', raw, 'not a host name or address');
+  if (m[2] !== undefined && isIP(host) === 0 && !/^[A-Za-z0-9.-]+$/.test(host))
+    throw invalidOption('--listen', raw, 'not a host name or address');
   const port = Number(m[3]);
   if (port > 65535) throw invalidOption('--listen', raw, 'port must be between 0 and 65535');
   return { host, port, text: raw.trim() };

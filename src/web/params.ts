@@ -60,7 +60,8 @@ function isoOrMs(ms: number): string {
 
 export function parseInteger(name: string, raw: unknown, min: number, max: number, dflt: number): number {
   if (raw === undefined || raw === '') return dflt;
-  if (typeof raw !== 'string' || !/^\d{1,9}$/.test(raw.trim())) throw httpBadRequest(`${name}: expected a whole number between ${min} and ${max}`);
+  if (typeof raw !== 'string' || !/^\d{1,9}$/.test(raw.trim()))
+    throw httpBadRequest(`${name}: expected a whole number between ${min} and ${max}`);
   const n = Number(raw);
   if (n < min || n > max) throw httpBadRequest(`${name}: ${n} is not between ${min} and ${max}`);
   return n;
@@ -68,7 +69,8 @@ export function parseInteger(name: string, raw: unknown, min: number, max: numbe
 
 /** A capture id in a path: a positive integer. */
 export function parseId(raw: unknown): number {
-  if (typeof raw !== 'string' || !/^[1-9]\d{0,15}$/.test(raw)) throw httpBadRequest(`capture id: '${clip(String(raw))}' is not a positive whole number`);
+  if (typeof raw !== 'string' || !/^[1-9]\d{0,15}$/.test(raw))
+    throw httpBadRequest(`capture id: '${clip(String(raw))}' is not a positive whole number`);
   return Number(raw);
 }
 

@@ -67,7 +67,8 @@ export function installSecurity(app: FastifyInstance, opts: SecurityOptions): vo
     if (req.url.startsWith('/api/') || req.url.startsWith('/metrics')) reply.header('cache-control', 'no-store');
     if (want === null) {
       const host = hostName(req.headers.host);
-      if (host === null || !(isLoopback(host) || host === opts.listenHost.toLowerCase())) throw httpForbiddenHost(String(req.headers.host ?? ''));
+      if (host === null || !(isLoopback(host) || host === opts.listenHost.toLowerCase()))
+        throw httpForbiddenHost(String(req.headers.host ?? ''));
       return;
     }
     if (req.url === '/login' || req.url.startsWith('/login?')) return;

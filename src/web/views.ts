@@ -5,13 +5,13 @@
  * stacks behind every flame graph. Pure functions of a StoreReader.
  */
 
-import { CAUSES, type CauseId } from '../analyze/causes.ts';
-import { reportCapture } from '../analyze/report.ts';
-import { groupStacks } from '../analyze/group.ts';
-import { taskStack } from '../analyze/stacks.ts';
 import { captureVerdict } from '../analyze/capture-verdict.ts';
+import { CAUSES, type CauseId } from '../analyze/causes.ts';
+import { groupStacks } from '../analyze/group.ts';
+import { reportCapture } from '../analyze/report.ts';
+import { taskStack } from '../analyze/stacks.ts';
 import type { VerdictLine } from '../analyze/verdict.ts';
-import { foldCaptures, type FoldedCaptures } from '../format/export.ts';
+import { type FoldedCaptures, foldCaptures } from '../format/export.ts';
 import type { ReportCapture } from '../model/report.ts';
 import type { Snapshot } from '../model/snapshot.ts';
 import type { CaptureRow, StoreReader } from '../store/reader.ts';
@@ -52,8 +52,19 @@ export function buildTimeline(store: StoreReader, range: Range, points: number):
   const step = Math.max(sampleMs, Math.ceil(span / points));
   const buckets = store.timelineBuckets(range.from, range.to, step);
   const cols: TimelineResponse['columns'] = {
-    t: [], load1: [], load5: [], load15: [], runnable: [], r: [], d: [],
-    cpu_some: [], io_some: [], io_full: [], memory_some: [], memory_full: [], disk_util: [],
+    t: [],
+    load1: [],
+    load5: [],
+    load15: [],
+    runnable: [],
+    r: [],
+    d: [],
+    cpu_some: [],
+    io_some: [],
+    io_full: [],
+    memory_some: [],
+    memory_full: [],
+    disk_util: [],
   };
   const gap = (t: number): void => {
     cols.t.push(t);

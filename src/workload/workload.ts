@@ -22,7 +22,10 @@ export class Workload {
   /** The seed's busy loop, `while :; do :; done`, bounded by `seconds`. */
   spin(seconds: number): Promise<Started> {
     if (this.loadgen) return this.start(this.loadgen, ['spin', String(seconds)]);
-    return this.start('sh', ['-c', `echo ready $$; end=$(( $(date +%s) + ${Math.ceil(seconds)} )); while [ $(date +%s) -lt $end ]; do :; done`]);
+    return this.start('sh', [
+      '-c',
+      `echo ready $$; end=$(( $(date +%s) + ${Math.ceil(seconds)} )); while [ $(date +%s) -lt $end ]; do :; done`,
+    ]);
   }
 
   /** A parent blocked in vfork() (state D) while its child sleeps `seconds`. Needs loadgen. */

@@ -82,7 +82,10 @@ test('--proc-root reads a fixture tree', async () => {
   assert.equal(r.code, 0, r.stderr);
   const s = JSON.parse(r.stdout) as Snapshot;
   assert.equal(s.cpus, 4);
-  assert.deepEqual(s.tasks.map((t) => t.tid).sort((a, b) => a - b), [100, 200, 301, 901, 950]);
+  assert.deepEqual(
+    s.tasks.map((t) => t.tid).sort((a, b) => a - b),
+    [100, 200, 301, 901, 950],
+  );
 });
 
 test('--source kmod with --proc-root reads a copy of /proc/load_monitor', async () => {
@@ -182,10 +185,19 @@ test('watch --source kmod reports each new module snapshot by sequence number', 
     writeFileSync(join(dir, 'load_monitor'), `${text}${nine}`);
     const r = await run;
     assert.equal(r.code, 0, r.stderr);
-    const snaps = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Snapshot);
-    assert.deepEqual(snaps.map((s) => s.capture.seq), [8, 9]);
+    const snaps = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Snapshot);
+    assert.deepEqual(
+      snaps.map((s) => s.capture.seq),
+      [8, 9],
+    );
     assert.ok(snaps.every((s) => s.source === 'kmod' && s.trigger?.reason === 'load1>=threshold'));
-    assert.deepEqual(snaps.map((s) => s.trigger!.capture_index), [1, 2]);
+    assert.deepEqual(
+      snaps.map((s) => s.trigger!.capture_index),
+      [1, 2],
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -194,9 +206,13 @@ test('watch --source kmod reports each new module snapshot by sequence number', 
 test('node flags of the user (e.g. --max-old-space-size) do not break the snapshot', async () => {
   const { spawnSync } = await import('node:child_process');
   const { CLI } = await import('../helpers/cli.ts');
-  const r = spawnSync(process.execPath, ['--max-old-space-size=256', '--max-semi-space-size=16', CLI, 'snapshot', '--json', '--source', 'procfs'], {
-    encoding: 'utf8',
-  });
+  const r = spawnSync(
+    process.execPath,
+    ['--max-old-space-size=256', '--max-semi-space-size=16', CLI, 'snapshot', '--json', '--source', 'procfs'],
+    {
+      encoding: 'utf8',
+    },
+  );
   assert.equal(r.status, 0, r.stderr);
   assert.equal((JSON.parse(r.stdout) as Snapshot).schema, 'loadmon.snapshot/v1');
 });

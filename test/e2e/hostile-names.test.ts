@@ -46,7 +46,9 @@ after(async () => {
   if (cgroupDir !== null) rmdirSync(cgroupDir);
 });
 
-test('snapshot text and seed: a hostile comm and cgroup name reach the terminal escaped', { skip: !root && 'needs root (cgroup, kernel stacks)' }, async () => {
+test('snapshot text and seed: a hostile comm and cgroup name reach the terminal escaped', {
+  skip: !root && 'needs root (cgroup, kernel stacks)',
+}, async () => {
   const text = await runCli(['snapshot', '--source', 'procfs']);
   assert.equal(text.code, 0, text.stderr);
   assertNoUnsafe(text.stdout, 'text');
@@ -66,7 +68,9 @@ test('snapshot text and seed: a hostile comm and cgroup name reach the terminal 
   assert.ok(auto.stdout.includes(`  pid ${pid} ${COMM_SHOWN}  tid ${pid}  cgroup ${CGROUP_SHOWN}`), auto.stdout);
 });
 
-test('snapshot JSON keeps the real comm and cgroup (consumers escape them)', { skip: !root && 'needs root (cgroup, kernel stacks)' }, async () => {
+test('snapshot JSON keeps the real comm and cgroup (consumers escape them)', {
+  skip: !root && 'needs root (cgroup, kernel stacks)',
+}, async () => {
   const r = await runCli(['snapshot', '--source', 'procfs', '--json']);
   assert.equal(r.code, 0, r.stderr);
   const t = (JSON.parse(r.stdout) as Snapshot).tasks.find((x) => x.tid === pid);

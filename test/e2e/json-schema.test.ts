@@ -17,7 +17,6 @@ import { after, test } from 'node:test';
 import { bpfUnavailable } from '../../src/bpf/availability.ts';
 import { CLI, runCli } from '../helpers/cli.ts';
 import { FIXTURES } from '../helpers/fixtures.ts';
-
 import { assertSchema, nonSnakeKeys } from '../helpers/json-schema.ts';
 import { writeFixtureStore } from '../helpers/web.ts';
 
@@ -48,7 +47,9 @@ test('snapshot --json from procfs, and from the module fixture (kmod)', async ()
   assert.equal((kmod as { source: string }).source, 'kmod');
 });
 
-test('snapshot --json --source bpf with a profile window (user stacks, samples)', { skip: ROOT_USER ? false : 'the eBPF collector needs root' }, async () => {
+test('snapshot --json --source bpf with a profile window (user stacks, samples)', {
+  skip: ROOT_USER ? false : 'the eBPF collector needs root',
+}, async () => {
   assert.equal(bpfUnavailable(), null, 'the eBPF collector must work here as root (helper built by npm run build)');
   const snap = await cliJson(['snapshot', '--json', '--source', 'bpf', '--profile', '500ms']);
   check('snapshot.schema.json', snap, 'bpf snapshot');
@@ -56,7 +57,9 @@ test('snapshot --json --source bpf with a profile window (user stacks, samples)'
 });
 
 test('watch --json: every NDJSON line is a snapshot with its trigger', async () => {
-  const r = await runCli(['watch', '--json', '--quiet', '--source', 'procfs', '--threshold', '0', '--cooldown', '0ms', '--count', '2'], { timeoutMs: 30_000 });
+  const r = await runCli(['watch', '--json', '--quiet', '--source', 'procfs', '--threshold', '0', '--cooldown', '0ms', '--count', '2'], {
+    timeoutMs: 30_000,
+  });
   assert.equal(r.code, 0, r.stderr);
   const lines = r.stdout.trimEnd().split('\n');
   assert.equal(lines.length, 2, r.stdout);
@@ -74,7 +77,9 @@ test('kmod status --json', async () => {
 /** A store from a real `record` run; returns its path. */
 async function recordStore(source: 'procfs' | 'bpf', count: number): Promise<string> {
   const db = join(dir, `${source}.db`);
-  const r = await runCli(['record', '--threshold', '0', '--cooldown', '2s', '--count', String(count), '--db', db, '--source', source], { timeoutMs: 60_000 });
+  const r = await runCli(['record', '--threshold', '0', '--cooldown', '2s', '--count', String(count), '--db', db, '--source', source], {
+    timeoutMs: 60_000,
+  });
   assert.equal(r.code, 0, r.stderr);
   return db;
 }
@@ -83,7 +88,11 @@ async function checkStore(db: string, captures: number, what: string): Promise<R
   const report = (await cliJson(['report', '--db', db, '--format', 'json'])) as Record<string, unknown>;
   check('report.schema.json', report, `${what} report`);
   for (let id = 1; id <= captures; id++) {
-    check('snapshot.schema.json', await cliJson(['report', '--db', db, '--capture', String(id), '--format', 'json']), `${what} capture ${id}`);
+    check(
+      'snapshot.schema.json',
+      await cliJson(['report', '--db', db, '--capture', String(id), '--format', 'json']),
+      `${what} capture ${id}`,
+    );
   }
   return report;
 }
@@ -93,11 +102,16 @@ test('report --format json and report --capture N --format json of a store recor
   assert.ok((report.attribution as { at_end: unknown }).at_end, 'the replay ran');
 });
 
-test('the same for a store recorded with --source bpf: blocked time, chains, evidence, blocked_recent', { skip: ROOT_USER ? false : 'the eBPF collector needs root' }, async () => {
+test('the same for a store recorded with --source bpf: blocked time, chains, evidence, blocked_recent', {
+  skip: ROOT_USER ? false : 'the eBPF collector needs root',
+}, async () => {
   const db = await recordStore('bpf', 3);
   const report = await checkStore(db, 3, 'bpf');
   assert.ok(report.blocked, 'measured blocked time is in the report');
-  const third = (await cliJson(['report', '--db', db, '--capture', '3', '--format', 'json'])) as { blocked_recent?: unknown; evidence?: unknown };
+  const third = (await cliJson(['report', '--db', db, '--capture', '3', '--format', 'json'])) as {
+    blocked_recent?: unknown;
+    evidence?: unknown;
+  };
   assert.ok(third.blocked_recent && third.evidence, 'the third capture carries blocked_recent and evidence');
 });
 

@@ -37,12 +37,16 @@ function craftedTree(): string {
 /** The CLI with at most 2 GB of address space and 30 s (killed after: the assertion says which). */
 function snapshot(root: string, ...extra: string[]): { status: number | null; signal: string | null; stdout: string; stderr: string } {
   try {
-    const stdout = execFileSync('bash', ['-c', 'ulimit -v 2000000; exec "$@"', 'bash', process.execPath, CLI, 'snapshot', '--proc-root', root, ...extra], {
-      encoding: 'utf8',
-      timeout: 30_000,
-      killSignal: 'SIGKILL',
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const stdout = execFileSync(
+      'bash',
+      ['-c', 'ulimit -v 2000000; exec "$@"', 'bash', process.execPath, CLI, 'snapshot', '--proc-root', root, ...extra],
+      {
+        encoding: 'utf8',
+        timeout: 30_000,
+        killSignal: 'SIGKILL',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     return { status: 0, signal: null, stdout, stderr: '' };
   } catch (err) {
     const e = err as { status: number | null; signal: string | null; stdout: string; stderr: string };
@@ -57,7 +61,10 @@ test('snapshot on a tree with a FIFO stat and a /dev/zero stat finishes, exits 0
     assert.equal(json.signal, null, `killed: it hung or ran away (${json.stderr})`);
     assert.equal(json.status, 0, json.stderr);
     const s = JSON.parse(json.stdout) as Snapshot;
-    assert.deepEqual(s.tasks.map((t) => t.tid).sort((a, b) => a - b), [100, 301, 901]);
+    assert.deepEqual(
+      s.tasks.map((t) => t.tid).sort((a, b) => a - b),
+      [100, 301, 901],
+    );
     const note = s.notes.find((n) => n.includes('not what the kernel writes'));
     assert.ok(note, s.notes.join(' | '));
     assert.match(note, /^2 thread\(s\) skipped/);
@@ -78,7 +85,10 @@ function fixtureCopy(): string {
 
 /** Every R/D task is still listed; the ones read before the hang keep their details; a note names the task. */
 function checkPartial(s: Snapshot): void {
-  assert.deepEqual(s.tasks.map((t) => t.tid).sort((a, b) => a - b), [100, 200, 301, 901, 950]);
+  assert.deepEqual(
+    s.tasks.map((t) => t.tid).sort((a, b) => a - b),
+    [100, 200, 301, 901, 950],
+  );
   assert.equal(s.tasks.find((t) => t.tid === 100)!.stack[0], 'kernel_clone+0x1d3/0x400');
   assert.deepEqual(s.tasks.find((t) => t.tid === 901)!.stack, []);
   const note = s.notes.find((n) => n.includes('blocked for too long'));
@@ -100,7 +110,10 @@ interface Run {
  */
 function runUntil(args: string[], when: RegExp | null, release: () => Promise<void>): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOADMON_DETAIL_TIMEOUT_MS: '700' } });
+    const child = spawn(process.execPath, [CLI, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, LOADMON_DETAIL_TIMEOUT_MS: '700' },
+    });
     let stdout = '';
     let stderr = '';
     let released = false;
@@ -124,7 +137,9 @@ function runUntil(args: string[], when: RegExp | null, release: () => Promise<vo
 
 const noHangfs = hangfsUnavailable();
 
-test('snapshot: a stack read that never returns (FUSE) is cut by the watchdog; the capture is printed', { skip: noHangfs ?? false }, async () => {
+test('snapshot: a stack read that never returns (FUSE) is cut by the watchdog; the capture is printed', {
+  skip: noHangfs ?? false,
+}, async () => {
   const root = fixtureCopy();
   const hang = await hangOn(join(root, '900/task/901/stack'));
   try {
@@ -139,7 +154,9 @@ test('snapshot: a stack read that never returns (FUSE) is cut by the watchdog; t
   }
 });
 
-test('watch: a stack read that never returns (FUSE) is abandoned with its child; watch goes on and exits 0', { skip: noHangfs ?? false }, async () => {
+test('watch: a stack read that never returns (FUSE) is abandoned with its child; watch goes on and exits 0', {
+  skip: noHangfs ?? false,
+}, async () => {
   const root = fixtureCopy();
   const hang = await hangOn(join(root, '900/task/901/stack'));
   try {

@@ -14,7 +14,9 @@ const db = join(dir, 'sub', 'dir', 'tmp.db');
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 before(async () => {
-  const r = await runCli(['record', '--threshold', '0', '--cooldown', '2s', '--count', '2', '--db', db, '--source', 'procfs'], { timeoutMs: 30_000 });
+  const r = await runCli(['record', '--threshold', '0', '--cooldown', '2s', '--count', '2', '--db', db, '--source', 'procfs'], {
+    timeoutMs: 30_000,
+  });
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, '');
   assert.match(r.stderr, /capture 1 stored/);
@@ -26,7 +28,10 @@ test('record --count 2 then report --format json shows the two captures', async 
   assert.equal(r.code, 0, r.stderr);
   const rep = JSON.parse(r.stdout) as Report;
   assert.equal(rep.schema, 'loadmon.report/v1');
-  assert.deepEqual(rep.captures.map((c) => c.id), [1, 2]);
+  assert.deepEqual(
+    rep.captures.map((c) => c.id),
+    [1, 2],
+  );
   assert.ok(Date.parse(rep.captures[1]!.time) - Date.parse(rep.captures[0]!.time) >= 1900, 'cooldown respected');
   assert.ok(rep.load && rep.load.samples >= 2, 'timeline samples were stored');
   assert.ok(rep.verdict.length >= 1);

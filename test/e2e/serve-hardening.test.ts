@@ -99,8 +99,18 @@ test('serve: a path parameter over the router limit (414) is the API JSON error 
 });
 
 test("serve: a request head over Node's 16 KiB limit (431) is the API JSON error with the security headers", async () => {
-  assertApiError(await rawRequest(`GET /api/meta?x=${'a'.repeat(20_000)} HTTP/1.1\r\n${HOST}\r\n`), 431, 'E_HTTP_BAD_REQUEST', 'long query');
-  assertApiError(await rawRequest(`GET /api/meta HTTP/1.1\r\n${HOST}X-Big: ${'b'.repeat(20_000)}\r\n\r\n`), 431, 'E_HTTP_BAD_REQUEST', 'long header');
+  assertApiError(
+    await rawRequest(`GET /api/meta?x=${'a'.repeat(20_000)} HTTP/1.1\r\n${HOST}\r\n`),
+    431,
+    'E_HTTP_BAD_REQUEST',
+    'long query',
+  );
+  assertApiError(
+    await rawRequest(`GET /api/meta HTTP/1.1\r\n${HOST}X-Big: ${'b'.repeat(20_000)}\r\n\r\n`),
+    431,
+    'E_HTTP_BAD_REQUEST',
+    'long header',
+  );
 });
 
 test("serve: requests Node's HTTP parser refuses (unknown method, bad header name) are the API JSON error", async () => {

@@ -8,7 +8,21 @@
 
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,7 +60,9 @@ interface Recording {
 }
 
 function record(db: string, ...args: string[]): Recording {
-  const child = spawn(process.execPath, [CLI, 'record', '--db', db, '--source', 'procfs', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'record', '--db', db, '--source', 'procfs', ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   children.add(child);
   let err = '';
   child.stderr!.on('data', (d) => (err += d));
@@ -120,7 +136,9 @@ test('item 4: a second recorder through a symlink to the store is refused, namin
   assert.equal(await first.exited, 0, first.stderr());
 });
 
-test('item 5: report reads a store it can only read: another user\'s (0444 in a 0555 directory), and on a read-only mount', { timeout: 90_000 }, async () => {
+test("item 5: report reads a store it can only read: another user's (0444 in a 0555 directory), and on a read-only mount", {
+  timeout: 90_000,
+}, async () => {
   const copies = (): string[] => readdirSync(tmpdir()).filter((f) => f.startsWith('loadmon-read-'));
   const copiesBefore = copies();
   const ro = join(dir, 'readonly');
@@ -151,7 +169,10 @@ test('item 5: report reads a store it can only read: another user\'s (0444 in a 
   assert.equal(existsSync(`${clean}-shm`), false, 'the reader wrote nothing next to the store');
 
   roBindMount(ro);
-  for (const [db, n] of [[clean, 12], [unclean, 13]] as const) {
+  for (const [db, n] of [
+    [clean, 12],
+    [unclean, 13],
+  ] as const) {
     const rep = await runCli(['report', '--db', db, '--format', 'json']);
     assert.equal(rep.code, 0, `${db}: ${rep.stderr}`);
     // 13: the last commit of the unclean store, in its -wal, is read too.
@@ -161,7 +182,10 @@ test('item 5: report reads a store it can only read: another user\'s (0444 in a 
   assert.deepEqual(copies(), copiesBefore, 'the private copies are removed on close');
 
   // serve reads it the same way (GET /api/report).
-  for (const [db, n] of [[clean, 12], [unclean, 13]] as const) {
+  for (const [db, n] of [
+    [clean, 12],
+    [unclean, 13],
+  ] as const) {
     const { child, url } = await startServe(db);
     const res = await fetch(`${url}api/report`);
     assert.equal(res.status, 200, await res.clone().text());
@@ -194,7 +218,9 @@ function damagePages(db: string): void {
   }
 }
 
-test('item 6: report on a damaged store is E_STORE_CORRUPT naming the path; record moves it aside and records into a new one', { timeout: 60_000 }, async () => {
+test('item 6: report on a damaged store is E_STORE_CORRUPT naming the path; record moves it aside and records into a new one', {
+  timeout: 60_000,
+}, async () => {
   const db = join(dir, 'damaged.db');
   writeFixtureStore(db);
   damagePages(db);
@@ -210,7 +236,10 @@ test('item 6: report on a damaged store is E_STORE_CORRUPT naming the path; reco
   assert.equal(await rec.exited, 0, rec.stderr());
   const moved = readdirSync(dir).filter((f) => /^damaged\.db\.corrupt-\d{8}T\d{6}Z$/.test(f));
   assert.equal(moved.length, 1, readdirSync(dir).join(' '));
-  assert.match(rec.stderr(), new RegExp(`store ${db} is damaged \\(.*\\); moved it aside to ${join(dir, moved[0]!)} and started a new store`));
+  assert.match(
+    rec.stderr(),
+    new RegExp(`store ${db} is damaged \\(.*\\); moved it aside to ${join(dir, moved[0]!)} and started a new store`),
+  );
   assert.doesNotMatch(rec.stderr(), /writable again|retrying/);
   const after = await runCli(['report', '--db', db, '--format', 'json']);
   assert.equal(after.code, 0, after.stderr);
@@ -223,12 +252,18 @@ test('item 6: a file that is not a database at all is left alone: record and rep
   writeFileSync(db, text);
   const rec = await runCli(['record', '--db', db, '--threshold', '1000', '--source', 'procfs', '--quiet'], { timeoutMs: 20_000 });
   assert.equal(rec.code, 1, rec.stderr);
-  assert.match(rec.stderr, new RegExp(`^loadmon: store ${db} is not a SQLite database: left untouched, give --db another path \\(file is not a database\\)\n$`));
+  assert.match(
+    rec.stderr,
+    new RegExp(`^loadmon: store ${db} is not a SQLite database: left untouched, give --db another path \\(file is not a database\\)\n$`),
+  );
   const rep = await runCli(['report', '--db', db]);
   assert.equal(rep.code, 1, rep.stderr);
   assert.match(rep.stderr, new RegExp(`^loadmon: store ${db} is not a SQLite database`));
   assert.equal(statSync(db).size, text.length, 'untouched');
-  assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('notes.txt')), ['notes.txt']);
+  assert.deepEqual(
+    readdirSync(dir).filter((f) => f.startsWith('notes.txt')),
+    ['notes.txt'],
+  );
 });
 
 test('item 6: a full disk that frees up: "writable again" only once a write succeeded', { timeout: 90_000 }, async () => {
@@ -253,7 +288,10 @@ test('item 6: a full disk that frees up: "writable again" only once a write succ
   await until('recovery', () => /writable again/.test(rec.stderr()), 20_000);
   rec.child.kill('SIGTERM');
   assert.equal(await rec.exited, 0, rec.stderr());
-  const lines = rec.stderr().split('\n').filter((l) => /disk full|writable again/.test(l));
+  const lines = rec
+    .stderr()
+    .split('\n')
+    .filter((l) => /disk full|writable again/.test(l));
   assert.equal(lines.length, 2, lines.join('\n'));
   assert.match(lines[1]!, /writable again; wrote \d+ sample\(s\) and \d+ capture\(s\) kept in memory/);
 });

@@ -42,7 +42,15 @@ async function launchChromium(profile: string): Promise<BrowserContext> {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium (.ci/run does)`);
   return chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
     viewport: { width: 1440, height: 900 },
   });
 }
@@ -50,12 +58,20 @@ async function launchChromium(profile: string): Promise<BrowserContext> {
 test('browser: serve --record --source bpf with a real D-state workload; the chart is drawn, the measured blocked time is listed, a capture opens, its flame graph shows the vfork path', async () => {
   work = newWorkload();
   const blocked = await Promise.all([work.vfork(120, 'lm-web-vfork'), work.vfork(120, 'lm-web-vfork'), work.vfork(120, 'lm-web-vfork')]);
-  await waitForState(blocked.map((s) => ({ pid: s.pid, tid: s.pid })), 'D', 15_000);
+  await waitForState(
+    blocked.map((s) => ({ pid: s.pid, tid: s.pid })),
+    'D',
+    15_000,
+  );
 
   const db = join(dir, 'live.db');
-  serve = spawn(process.execPath, [CLI, 'serve', '--record', '--listen', '127.0.0.1:0', '--threshold', '0', '--cooldown', '2s', '--db', db, '--source', 'bpf'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  serve = spawn(
+    process.execPath,
+    [CLI, 'serve', '--record', '--listen', '127.0.0.1:0', '--threshold', '0', '--cooldown', '2s', '--db', db, '--source', 'bpf'],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let stderr = '';
   serve.stderr!.on('data', (d) => (stderr += d));
   const waitFor = async (re: RegExp, what: string): Promise<RegExpExecArray> => {
@@ -151,26 +167,76 @@ const P_SHOWN = escapeText(P);
 const P_FRAME = P.replace('\n', '');
 const P_FRAME_SHOWN = escapeText(P_FRAME);
 /** Values loadmon branches on, not names: a hostile value there is a crafted-store test of its own. */
-const ENUM_KEYS = new Set(['schema', 'state', 'cause', 'kind', 'limit', 'hierarchy', 'reason', 'd_from', 'time', 'source', 'threshold_spec', 'thresholdSpec']);
+const ENUM_KEYS = new Set([
+  'schema',
+  'state',
+  'cause',
+  'kind',
+  'limit',
+  'hierarchy',
+  'reason',
+  'd_from',
+  'time',
+  'source',
+  'threshold_spec',
+  'thresholdSpec',
+]);
 const FRAME_KEYS = new Set(['stack', 'frames', 'user_stack']);
 
 /** A deep copy with P around every name; a frame keeps its symbol first (the cause table still matches it). */
 function poison<T>(v: T, key = ''): T {
   if (typeof v === 'string') return (ENUM_KEYS.has(key) ? v : `${P}${v}${P}`) as T;
-  if (Array.isArray(v)) return v.map((x) => (FRAME_KEYS.has(key) && typeof x === 'string' ? x.replace(/^([^+ ]+)/, `$1.${P_FRAME}`) : poison(x, key))) as T;
+  if (Array.isArray(v))
+    return v.map((x) => (FRAME_KEYS.has(key) && typeof x === 'string' ? x.replace(/^([^+ ]+)/, `$1.${P_FRAME}`) : poison(x, key))) as T;
   if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, poison(x, k)])) as T;
   return v;
 }
 
 // Real 6.18 stacks (this host).
-const FLUSH = ['submit_bio_wait+0x5b/0xa0', 'blkdev_issue_flush+0x3c/0x50', 'ext4_sync_file+0x176/0x3a0', 'vfs_fsync_range+0x3c/0x90', 'do_syscall_64+0x7d/0x7f0'];
+const FLUSH = [
+  'submit_bio_wait+0x5b/0xa0',
+  'blkdev_issue_flush+0x3c/0x50',
+  'ext4_sync_file+0x176/0x3a0',
+  'vfs_fsync_range+0x3c/0x90',
+  'do_syscall_64+0x7d/0x7f0',
+];
 const CHARGE = ['mem_cgroup_handle_over_high+0x10a/0x250', 'exit_to_user_mode_loop+0x4b/0x120', 'do_syscall_64+0x7d/0x7f0'];
-const RWSEM = ['rwsem_down_write_slowpath+0x2c1/0x5c0', 'down_write_killable+0x4c/0x60', 'vm_mmap_pgoff+0x9d/0x190', 'do_syscall_64+0x71/0x290'];
+const RWSEM = [
+  'rwsem_down_write_slowpath+0x2c1/0x5c0',
+  'down_write_killable+0x4c/0x60',
+  'vm_mmap_pgoff+0x9d/0x190',
+  'do_syscall_64+0x71/0x290',
+];
 const EVIDENCE: Evidence = {
   window_ms: 1000,
-  devices: [{ name: 'vda', dev: '254:0', util: 0.97, reads_s: 3, writes_s: 1800, read_kib_s: 12, write_kib_s: 7200, await_ms: 1.2, in_flight: 4, queue: 3.9 }],
+  devices: [
+    {
+      name: 'vda',
+      dev: '254:0',
+      util: 0.97,
+      reads_s: 3,
+      writes_s: 1800,
+      read_kib_s: 12,
+      write_kib_s: 7200,
+      await_ms: 1.2,
+      in_flight: 4,
+      queue: 3.9,
+    },
+  ],
   memory: null,
-  cgroups: [{ path: '/small', limit: 'memory', detail: 'memory: 63.9 MiB used of a 64 MiB limit', at_limit: true, hierarchy: 'v1', ratio: 0.99, rate: 120, dev: null, pids: [30] }],
+  cgroups: [
+    {
+      path: '/small',
+      limit: 'memory',
+      detail: 'memory: 63.9 MiB used of a 64 MiB limit',
+      at_limit: true,
+      hierarchy: 'v1',
+      ratio: 0.99,
+      rate: 120,
+      dev: null,
+      pids: [30],
+    },
+  ],
 };
 const CHAIN: ChainLink = {
   lock: { kind: 'rwsem', address: null, name: 'i_rwsem of inode 12 on vda' },
@@ -183,16 +249,37 @@ const CHAIN: ChainLink = {
 };
 
 function hostileCapture(timeMs: number): Snapshot {
-  const task = (pid: number, tid: number, stack: string[], cgroup: string): Snapshot['tasks'][number] =>
-    ({ pid, tid, comm: 'dwriter', state: 'D', stack, wchan: stack[0]!.replace(/\+.*/, ''), cgroup });
+  const task = (pid: number, tid: number, stack: string[], cgroup: string): Snapshot['tasks'][number] => ({
+    pid,
+    tid,
+    comm: 'dwriter',
+    state: 'D',
+    stack,
+    wchan: stack[0]!.replace(/\+.*/, ''),
+    cgroup,
+  });
   return {
-    schema: 'loadmon.snapshot/v1', time: new Date(timeMs).toISOString(), host: 'vm', source: 'bpf', cpus: 2,
+    schema: 'loadmon.snapshot/v1',
+    time: new Date(timeMs).toISOString(),
+    host: 'vm',
+    source: 'bpf',
+    cpus: 2,
     loadavg: { load1: 6.5, load5: 4, load15: 2, runnable: 3, threads: 300 },
     trigger: { reason: 'load1>=threshold', threshold: 3, threshold_spec: '1.5/cpu', load1: 6.5, cooldown_ms: 20_000, capture_index: 1 },
     capture: { ms: 3.2, threads_scanned: 300 },
-    tasks: [task(20, 21, FLUSH, '/batch'), { ...task(20, 23, FLUSH, '/batch'), blocked_ms: 1500 }, task(30, 31, CHARGE, '/small'), task(50, 51, RWSEM, '/batch')],
+    tasks: [
+      task(20, 21, FLUSH, '/batch'),
+      { ...task(20, 23, FLUSH, '/batch'), blocked_ms: 1500 },
+      task(30, 31, CHARGE, '/small'),
+      task(50, 51, RWSEM, '/batch'),
+    ],
     notes: ['no user stacks: cannot read /proc/PID/maps of 10'],
-    blocked_recent: { window_ms: 60_000, mean_d: 2.5, stacks: [{ pid: 20, comm: 'dwriter', cgroup: '/batch', stack: FLUSH, blocked_ms: 50_000, ended: 80 }], chains: [CHAIN] },
+    blocked_recent: {
+      window_ms: 60_000,
+      mean_d: 2.5,
+      stacks: [{ pid: 20, comm: 'dwriter', cgroup: '/batch', stack: FLUSH, blocked_ms: 50_000, ended: 80 }],
+      chains: [CHAIN],
+    },
     evidence: EVIDENCE,
   };
 }
@@ -207,7 +294,13 @@ function writeHostileStore(path: string): void {
       { pid: 20, comm: 'dwriter', r: 1, d: 2, cgroup: '/batch' },
       { pid: 30, comm: 'hog', r: 0, d: 1, cgroup: '/small' },
     ]);
-    s.offcpu = { windowMs: 1000, entries: [{ pid: 20, comm: 'dwriter', cgroup: '/batch', stack: FLUSH, ms: 2000, ended: 100 }, { pid: 30, comm: 'hog', cgroup: '/small', stack: CHARGE, ms: 800, ended: 20 }] };
+    s.offcpu = {
+      windowMs: 1000,
+      entries: [
+        { pid: 20, comm: 'dwriter', cgroup: '/batch', stack: FLUSH, ms: 2000, ended: 100 },
+        { pid: 30, comm: 'hog', cgroup: '/small', stack: CHARGE, ms: 800, ended: 20 },
+      ],
+    };
     s.evidence = EVIDENCE;
     const chain: StoredChain = { ...CHAIN, key: 'inode:254:0:12', wait_ms: 1900 };
     s.chains = [chain];
@@ -227,7 +320,10 @@ async function rawControls(page: import('playwright-core').Page): Promise<string
     const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_ELEMENT | NodeFilter.SHOW_TEXT);
     for (let n = walker.nextNode(); n; n = walker.nextNode()) {
       const where = (n instanceof Element ? n : n.parentElement)?.closest('[id]')?.id ?? '?';
-      if (n instanceof Element) for (const a of n.attributes) { if (forbidden.test(a.value)) bad.push(`#${where} <${n.tagName} ${a.name}>: ${JSON.stringify(a.value)}`); }
+      if (n instanceof Element)
+        for (const a of n.attributes) {
+          if (forbidden.test(a.value)) bad.push(`#${where} <${n.tagName} ${a.name}>: ${JSON.stringify(a.value)}`);
+        }
       else if (forbidden.test(n.nodeValue ?? '')) bad.push(`#${where} text: ${JSON.stringify(n.nodeValue)}`);
     }
     return bad;
@@ -266,9 +362,18 @@ test('browser: a store whose comms, cgroups, frames, lock and device names carry
   await page.click('#captures li.cap');
   await page.waitForSelector('#capture table.groups tbody tr', { timeout: 15_000 });
   const cells = await page.$$eval('#capture table.groups tbody tr td', (tds) => tds.map((td) => td.textContent ?? ''));
-  assert.ok(cells.some((c) => c === `${P_SHOWN}dwriter${P_SHOWN}`), `comms cell: ${JSON.stringify(cells)}`);
-  assert.ok(cells.some((c) => c.includes(`${P_SHOWN}/batch${P_SHOWN}`)), `cgroups cell: ${JSON.stringify(cells)}`);
-  assert.ok(cells.some((c) => c.startsWith(`submit_bio_wait.${P_FRAME_SHOWN} ← `)), `stack cell: ${JSON.stringify(cells)}`);
+  assert.ok(
+    cells.some((c) => c === `${P_SHOWN}dwriter${P_SHOWN}`),
+    `comms cell: ${JSON.stringify(cells)}`,
+  );
+  assert.ok(
+    cells.some((c) => c.includes(`${P_SHOWN}/batch${P_SHOWN}`)),
+    `cgroups cell: ${JSON.stringify(cells)}`,
+  );
+  assert.ok(
+    cells.some((c) => c.startsWith(`submit_bio_wait.${P_FRAME_SHOWN} ← `)),
+    `stack cell: ${JSON.stringify(cells)}`,
+  );
   assert.ok(cells.join('').includes('\\u202e') && cells.join('').includes('\\x1b[2J'), 'the escaped forms are shown');
   const capture = (await page.textContent('#capture')) ?? '';
   assert.ok(capture.includes(`lock ${P_SHOWN}i_rwsem of inode 12 on vda${P_SHOWN}`), `lock name: ${capture}`);

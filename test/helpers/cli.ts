@@ -1,6 +1,6 @@
 /** Runs the built CLI (dist/) as a child process, the way a user does. */
 
-import { spawn, type SpawnOptions } from 'node:child_process';
+import { type SpawnOptions, spawn } from 'node:child_process';
 import { join } from 'node:path';
 
 import { ROOT } from './fixtures.ts';

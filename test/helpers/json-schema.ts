@@ -16,7 +16,9 @@ export const SCHEMA_DIR = join(ROOT, 'docs', 'schema');
 /** Every schema file, by file name (`snapshot.schema.json`), parsed. */
 export function schemaFiles(): Map<string, Record<string, unknown>> {
   const out = new Map<string, Record<string, unknown>>();
-  for (const f of readdirSync(SCHEMA_DIR).filter((n) => n.endsWith('.schema.json')).sort()) {
+  for (const f of readdirSync(SCHEMA_DIR)
+    .filter((n) => n.endsWith('.schema.json'))
+    .sort()) {
     out.set(f, JSON.parse(readFileSync(join(SCHEMA_DIR, f), 'utf8')) as Record<string, unknown>);
   }
   return out;
@@ -41,7 +43,10 @@ function compiled(): Ajv2020 {
 function describe(errors: readonly ErrorObject[]): string {
   return errors
     .slice(0, 20)
-    .map((e) => `${e.instancePath || '/'} ${e.message ?? ''}${e.keyword === 'additionalProperties' || e.keyword === 'unevaluatedProperties' ? ` (${JSON.stringify(e.params)})` : ''}`)
+    .map(
+      (e) =>
+        `${e.instancePath || '/'} ${e.message ?? ''}${e.keyword === 'additionalProperties' || e.keyword === 'unevaluatedProperties' ? ` (${JSON.stringify(e.params)})` : ''}`,
+    )
     .join('\n');
 }
 

@@ -3,7 +3,11 @@
 import type { Snapshot, TaskSample } from '../../src/model/snapshot.ts';
 import type { TimelineSample } from '../../src/model/timeline.ts';
 
-export function sample(timeMs: number, load1: number, procs: Array<{ pid: number; comm: string; r: number; d: number; cgroup?: string }> | null): TimelineSample {
+export function sample(
+  timeMs: number,
+  load1: number,
+  procs: Array<{ pid: number; comm: string; r: number; d: number; cgroup?: string }> | null,
+): TimelineSample {
   const r = procs?.reduce((a, p) => a + p.r, 0) ?? 0;
   const d = procs?.reduce((a, p) => a + p.d, 0) ?? 0;
   return {
@@ -14,7 +18,9 @@ export function sample(timeMs: number, load1: number, procs: Array<{ pid: number
     runnable: r,
     threads: 300,
     pressure: { cpu: { some: { avg10: 12.5, avg60: 3, avg300: 1, totalUs: 1000 }, full: null } },
-    scan: procs ? { r, d, procs: procs.map((p) => ({ pid: p.pid, comm: p.comm, cgroup: p.cgroup ?? '/test.slice', r: p.r, d: p.d })) } : null,
+    scan: procs
+      ? { r, d, procs: procs.map((p) => ({ pid: p.pid, comm: p.comm, cgroup: p.cgroup ?? '/test.slice', r: p.r, d: p.d })) }
+      : null,
   };
 }
 

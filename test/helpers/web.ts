@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Snapshot } from '../../src/model/snapshot.ts';
 import { StoreWriter } from '../../src/store/writer.ts';
 import { FIXTURES } from './fixtures.ts';
-import { sample, SESSION } from './store.ts';
+import { SESSION, sample } from './store.ts';
 
 /** The fixture store's last sample: 2026-11-27T14:00:00Z. */
 export const T_END = Date.parse('2026-11-27T14:00:00Z');
@@ -51,7 +51,13 @@ export function writeFixtureStore(path: string): FixtureStore {
     const high = t > T_END - HOUR / 2;
     const load1 = high ? 4 + ((t / 1000) % 20) / 10 : 0.5;
     const procs = high
-      ? Array.from({ length: CGROUPS }, (_, k) => ({ pid: 2000 + k, comm: `worker-${k}`, r: k % 3 === 0 ? 1 : 0, d: k < 25 ? 1 + (k % 2) : 0, cgroup: `/system.slice/app${k}.service` }))
+      ? Array.from({ length: CGROUPS }, (_, k) => ({
+          pid: 2000 + k,
+          comm: `worker-${k}`,
+          r: k % 3 === 0 ? 1 : 0,
+          d: k < 25 ? 1 + (k % 2) : 0,
+          cgroup: `/system.slice/app${k}.service`,
+        }))
       : null;
     w.insertSample(sample(t, load1, procs));
     samples++;
@@ -106,7 +112,8 @@ export function parsePrometheus(text: string): Map<string, PromFamily> {
     }
     m = new RegExp(`^# TYPE (${NAME}) (counter|gauge|histogram|summary|untyped)$`).exec(line);
     if (m) {
-      if (!current || current.name !== m[1] || current.type !== '' || current.samples.length > 0) throw new Error(`TYPE without its HELP first: ${where}`);
+      if (!current || current.name !== m[1] || current.type !== '' || current.samples.length > 0)
+        throw new Error(`TYPE without its HELP first: ${where}`);
       current.type = m[2]!;
       return;
     }
@@ -114,8 +121,10 @@ export function parsePrometheus(text: string): Map<string, PromFamily> {
     const s = SAMPLE_RE.exec(line);
     if (!s) throw new Error(`not a valid sample: ${where}`);
     if (!current || current.type === '') throw new Error(`sample outside a HELP/TYPE family: ${where}`);
-    const suffixes = current.type === 'histogram' ? ['_bucket', '_sum', '_count'] : current.type === 'summary' ? ['', '_sum', '_count'] : [''];
-    if (!suffixes.some((x) => s[1] === current!.name + x)) throw new Error(`sample ${s[1]} does not belong to family ${current.name}: ${where}`);
+    const suffixes =
+      current.type === 'histogram' ? ['_bucket', '_sum', '_count'] : current.type === 'summary' ? ['', '_sum', '_count'] : [''];
+    if (!suffixes.some((x) => s[1] === current!.name + x))
+      throw new Error(`sample ${s[1]} does not belong to family ${current.name}: ${where}`);
     const labels: Record<string, string> = {};
     for (const lm of (s[2] ?? '').matchAll(LABEL_RE)) {
       if (lm[1]! in labels) throw new Error(`duplicate label ${lm[1]}: ${where}`);

@@ -25,7 +25,8 @@ export async function waitForState(tasks: Array<{ pid: number; tid: number }>, s
   for (;;) {
     const bad = tasks.filter((t) => stateOf(t.pid, t.tid) !== state);
     if (bad.length === 0) return;
-    if (Date.now() > end) throw new Error(`tasks not in ${state}: ${bad.map((t) => `${t.pid}/${t.tid}=${stateOf(t.pid, t.tid)}`).join(' ')}`);
+    if (Date.now() > end)
+      throw new Error(`tasks not in ${state}: ${bad.map((t) => `${t.pid}/${t.tid}=${stateOf(t.pid, t.tid)}`).join(' ')}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }

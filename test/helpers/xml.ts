@@ -19,7 +19,8 @@ export function checkWellFormedXml(doc: string): { elements: number; texts: stri
   };
   const checkText = (t: string): void => {
     for (let k = t.indexOf('&'); k >= 0; k = t.indexOf('&', k + 1)) {
-      if (!/^&(amp|lt|gt|quot|apos|#\d+|#x[0-9a-fA-F]+);/.test(t.slice(k))) fail(`bare or unknown entity in ${JSON.stringify(t.slice(k, k + 12))}`);
+      if (!/^&(amp|lt|gt|quot|apos|#\d+|#x[0-9a-fA-F]+);/.test(t.slice(k)))
+        fail(`bare or unknown entity in ${JSON.stringify(t.slice(k, k + 12))}`);
     }
   };
   if (doc.startsWith('<?xml')) {

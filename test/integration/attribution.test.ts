@@ -28,7 +28,10 @@ before(async () => {
   work = newWorkload();
   for (let i = 0; i < 6; i++) vforks.push((await work.vfork(RUN_MS / 1000 + 60)).pid);
   for (let i = 0; i < 2; i++) spins.push((await work.spin(RUN_MS / 1000 + 60)).pid);
-  await waitForState(vforks.map((pid) => ({ pid, tid: pid })), 'D');
+  await waitForState(
+    vforks.map((pid) => ({ pid, tid: pid })),
+    'D',
+  );
 });
 
 after(async () => {
@@ -38,9 +41,13 @@ after(async () => {
 
 test(`per-process contributions add up to the kernel's load1 (${RUN_MS / 1000} s of 6 D + 2 R)`, { timeout: RUN_MS + 60_000 }, async () => {
   // Threshold 0.1: the light scan (at half the threshold) runs at every sample.
-  const rec = spawn(process.execPath, [CLI, 'record', '--db', db, '--threshold', '0.1', '--cooldown', '1m', '--quiet', '--source', 'procfs'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const rec = spawn(
+    process.execPath,
+    [CLI, 'record', '--db', db, '--threshold', '0.1', '--cooldown', '1m', '--quiet', '--source', 'procfs'],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let stderr = '';
   rec.stderr!.on('data', (d) => (stderr += d));
   const exited = new Promise<number | null>((r) => rec.once('exit', (code) => r(code)));

@@ -81,7 +81,12 @@ test('ARCH defaults to the kernel name of uname -m, and can be overridden', { sk
   const dry = (extra: string[]): string => make([`OUT=${join(tmp, 'dry')}`, '-n', ...extra, 'object']);
   if (expected) assert.match(dry([]), new RegExp(`-D__TARGET_ARCH_${expected} `));
   // The kernel's names and uname -m's are both taken.
-  for (const [given, kernel] of [['arm64', 'arm64'], ['aarch64', 'arm64'], ['x86', 'x86'], ['x86_64', 'x86']]) {
+  for (const [given, kernel] of [
+    ['arm64', 'arm64'],
+    ['aarch64', 'arm64'],
+    ['x86', 'x86'],
+    ['x86_64', 'x86'],
+  ]) {
     const cmd = dry([`ARCH=${given}`]);
     assert.match(cmd, new RegExp(`-D__TARGET_ARCH_${kernel} `), given);
     assert.equal(cmd.match(/__TARGET_ARCH_\w+/g)!.length, 1, given);
@@ -89,7 +94,9 @@ test('ARCH defaults to the kernel name of uname -m, and can be overridden', { sk
 });
 
 const noHelperBuild =
-  noTools || noBtf || (existsSync('/usr/include/bpf/libbpf.h') && existsSync('/usr/include/libelf.h') ? false : 'needs libbpf-dev and libelf-dev');
+  noTools ||
+  noBtf ||
+  (existsSync('/usr/include/bpf/libbpf.h') && existsSync('/usr/include/libelf.h') ? false : 'needs libbpf-dev and libelf-dev');
 
 test('the helper compiles without a warning (-Wall -Wextra -Werror)', { skip: noHelperBuild }, () => {
   const out = join(tmp, 'helper');
@@ -99,21 +106,19 @@ test('the helper compiles without a warning (-Wall -Wextra -Werror)', { skip: no
 
 const checkpatch = which('checkpatch.pl') ?? which('checkpatch');
 
-test(
-  'the C sources pass checkpatch (kernel coding style)',
-  { skip: checkpatch ? false : "checkpatch.pl is not on PATH (it is the Linux source's scripts/checkpatch.pl)" },
-  () => {
-    const files = [
-      ...readdirSync(BPF_DIR).filter((f) => /\.[ch]$/.test(f)),
-      ...readdirSync(join(BPF_DIR, 'helper'))
-        .filter((f) => /\.[ch]$/.test(f))
-        .map((f) => join('helper', f)),
-    ];
-    assert.ok(files.length > 10, files.join(' '));
-    for (const f of files) {
-      const r = spawnSync('perl', [checkpatch!, '--no-tree', '-f', '--terse', '--show-types', join(BPF_DIR, f)], { encoding: 'utf8' });
-      const problems = r.stdout.split('\n').filter((l) => /: (ERROR|WARNING|CHECK):/.test(l));
-      assert.deepEqual(problems, [], f);
-    }
-  },
-);
+test('the C sources pass checkpatch (kernel coding style)', {
+  skip: checkpatch ? false : "checkpatch.pl is not on PATH (it is the Linux source's scripts/checkpatch.pl)",
+}, () => {
+  const files = [
+    ...readdirSync(BPF_DIR).filter((f) => /\.[ch]$/.test(f)),
+    ...readdirSync(join(BPF_DIR, 'helper'))
+      .filter((f) => /\.[ch]$/.test(f))
+      .map((f) => join('helper', f)),
+  ];
+  assert.ok(files.length > 10, files.join(' '));
+  for (const f of files) {
+    const r = spawnSync('perl', [checkpatch!, '--no-tree', '-f', '--terse', '--show-types', join(BPF_DIR, f)], { encoding: 'utf8' });
+    const problems = r.stdout.split('\n').filter((l) => /: (ERROR|WARNING|CHECK):/.test(l));
+    assert.deepEqual(problems, [], f);
+  }
+});

@@ -94,7 +94,10 @@ test('threads appending to one file: the chain names its inode lock and a writer
   assert.ok(chain.holder.tid >= pid);
 
   // The blocked time of the waiters keeps the rwsem frames /proc/PID/stack hides.
-  const stacks = samples.flatMap((s) => s.offcpu?.entries ?? []).filter((e) => e.pid === pid).map((e) => e.stack);
+  const stacks = samples
+    .flatMap((s) => s.offcpu?.entries ?? [])
+    .filter((e) => e.pid === pid)
+    .map((e) => e.stack);
   assert.ok(
     stacks.some((s) => s.some((f) => /^(rwsem_down_write_slowpath|down_write)\+0x[0-9a-f]+\/0x[0-9a-f]+ \[sched\]$/.test(f))),
     `switch-out stacks: ${JSON.stringify(stacks.slice(0, 3))}`,

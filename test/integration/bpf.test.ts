@@ -85,7 +85,11 @@ test('idle tasks are never load: no pass of either kind reports pid 0 (swapper)'
       for (let i = 0; i < 20; i++) {
         const snap = await h.snapshot(5, process.pid);
         assert.ok(snap.tasks.length > 0, 'the workload has R and D tasks');
-        assert.deepEqual(snap.tasks.filter((t) => t.tid === 0 || t.pid === 0 || /^swapper\//.test(t.comm)), [], h.pass);
+        assert.deepEqual(
+          snap.tasks.filter((t) => t.tid === 0 || t.pid === 0 || /^swapper\//.test(t.comm)),
+          [],
+          h.pass,
+        );
       }
     } finally {
       h.close();
@@ -118,14 +122,16 @@ for (const [pass, env] of [
     assert.equal(b.source, 'bpf');
     assert.equal(b.schema, 'loadmon.snapshot/v1');
     const key = (t: TaskSample): string => `${t.pid}/${t.tid}/${t.state}`;
-    const dOf = (s: Snapshot) => new Map(ours(s).filter((t) => t.state === 'D').map((t) => [t.tid, t]));
+    const dOf = (s: Snapshot) =>
+      new Map(
+        ours(s)
+          .filter((t) => t.state === 'D')
+          .map((t) => [t.tid, t]),
+      );
     const bd = dOf(b);
     const pd = dOf(p);
     assert.deepEqual([...bd.keys()].sort(), [...pd.keys()].sort());
-    assert.deepEqual(
-      [...bd.keys()].sort(),
-      [...dTasks.map((t) => t.tid), hostileD.tid, multi.tid].sort(),
-    );
+    assert.deepEqual([...bd.keys()].sort(), [...dTasks.map((t) => t.tid), hostileD.tid, multi.tid].sort());
     for (const [tid, t] of bd) {
       const q = pd.get(tid)!;
       assert.deepEqual(t.stack.map(normalizeFrame), q.stack.map(normalizeFrame), `tid ${tid}`);
@@ -197,7 +203,10 @@ test('snapshot --source bpf (default 2 s profile): a frame-pointer busy loop get
 test('watch --source bpf captures with source bpf, and says what the D load was made of since it started', async () => {
   const r = await runCli(['watch', '--source', 'bpf', '--threshold', '0', '--cooldown', '3s', '--count', '2', '--json', '--quiet']);
   assert.equal(r.code, 0, r.stderr);
-  const [first, second] = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Snapshot);
+  const [first, second] = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Snapshot);
   for (const s of [first!, second!]) {
     assert.equal(s.source, 'bpf');
     assert.equal(ours(s).filter((t) => t.state === 'D').length, 5);
@@ -227,7 +236,10 @@ test('without privileges (uid 65534): --source bpf exits 2 saying so; auto wanti
   assert.equal(a.code, 0, a.stderr);
   const s = JSON.parse(a.stdout) as Snapshot;
   assert.equal(s.source, 'procfs');
-  assert.ok(s.notes.some((n) => /eBPF collector was not used \(loading BPF programs needs root/.test(n)), s.notes.join(' | '));
+  assert.ok(
+    s.notes.some((n) => /eBPF collector was not used \(loading BPF programs needs root/.test(n)),
+    s.notes.join(' | '),
+  );
   assert.equal(a.stderr, '');
 });
 
@@ -244,7 +256,10 @@ test('without the helper built: --source bpf exits 2 naming the packages; auto f
   assert.equal(a.code, 0, a.stderr);
   const s = JSON.parse(a.stdout.trim().split('\n')[0]!) as Snapshot;
   assert.equal(s.source, 'procfs');
-  assert.ok(s.notes.some((n) => n.includes('eBPF collector was not used') && n.includes(INSTALL)), s.notes.join(' | '));
+  assert.ok(
+    s.notes.some((n) => n.includes('eBPF collector was not used') && n.includes(INSTALL)),
+    s.notes.join(' | '),
+  );
 });
 
 test('--source auto: a one-shot snapshot takes procfs (faster), with user stacks asked for it takes bpf here', async () => {
@@ -275,10 +290,14 @@ test('a helper killed (SIGKILL) or stopped (SIGTERM) while sampling and tracking
       assert.ok(tracking.startNs > 0);
       assert.equal(tracking.locks, h.locks);
       // bpftool here cannot tell which process holds what: ours are the new programs with our names.
-      const progs = bpftool('prog').filter((p) => !old.has(p.id) && OUR_PROGS.has(p.name ?? '')).map((p) => p.id);
+      const progs = bpftool('prog')
+        .filter((p) => !old.has(p.id) && OUR_PROGS.has(p.name ?? ''))
+        .map((p) => p.id);
       // dump_all is loaded where the kernel has the open-coded task iterator (6.7+).
       assert.ok(progs.length >= 4, `our programs: ${progs}`);
-      const links = bpftool('link').filter((l) => progs.includes(l.prog_id ?? -1)).map((l) => l.id);
+      const links = bpftool('link')
+        .filter((l) => progs.includes(l.prog_id ?? -1))
+        .map((l) => l.id);
       // The iterator(s), one perf event per CPU, sched_switch and sched_wakeup, and the two lock tracepoints.
       const lockProgs = h.locks ? 2 : 0;
       assert.ok(links.length >= progs.length - 3 - lockProgs + ncpus + 2 + lockProgs, `our links: ${links}`);

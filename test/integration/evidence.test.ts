@@ -79,7 +79,7 @@ async function windowOf(pids: number[], warmMs: number, ms: number): Promise<Evi
   return e;
 }
 
-test('direct-I/O writes show on the file system\'s disk', { skip: !IS_ROOT && 'needs root' }, async (t) => {
+test("direct-I/O writes show on the file system's disk", { skip: !IS_ROOT && 'needs root' }, async (t) => {
   const file = join(SCRATCH, `${tag}-dio`);
   const dd = run(`while :; do dd if=/dev/zero of=${file} bs=64k count=256 oflag=direct conv=notrunc status=none; done`);
   try {

@@ -37,7 +37,9 @@ interface Recording {
 }
 
 function record(db: string, ...args: string[]): Recording {
-  const child = spawn(process.execPath, [CLI, 'record', '--db', db, '--source', 'procfs', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'record', '--db', db, '--source', 'procfs', ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   children.push(child);
   let err = '';
   child.stderr!.on('data', (d) => (err += d));
@@ -112,7 +114,10 @@ test('read-only file system: a clear error, watching goes on, nothing stored is 
   await until('the read-only report', () => /read-only/.test(rec.stderr()));
   await until('a capture kept in memory', () => /capture kept in memory/.test(rec.stderr()));
   assert.equal(rec.child.exitCode, null, 'still watching');
-  const line = rec.stderr().split('\n').find((l) => /read-only/.test(l))!;
+  const line = rec
+    .stderr()
+    .split('\n')
+    .find((l) => /read-only/.test(l))!;
   assert.match(line, /^loadmon: store .*ro\.db: read-only .*retrying every 5s$/);
 
   execFileSync('umount', [ro]);

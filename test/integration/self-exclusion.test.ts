@@ -53,16 +53,34 @@ function runWatching(args: string[]): Promise<{ code: number | null; stdout: str
   });
 }
 
-test('watch (stacks read by its child process) never lists a task of loadmon or of a process it started', { skip: process.getuid?.() !== 0 && 'needs root (kernel stacks)' }, async () => {
+test('watch (stacks read by its child process) never lists a task of loadmon or of a process it started', {
+  skip: process.getuid?.() !== 0 && 'needs root (kernel stacks)',
+}, async () => {
   // Several runs: the child is R only while it boots, during the first scan of each run.
   for (let run = 0; run < 3; run++) {
-    const r = await runWatching(['watch', '--threshold', '0', '--cooldown', '0s', '--count', '2', '--json', '--source', 'procfs', '--quiet']);
+    const r = await runWatching([
+      'watch',
+      '--threshold',
+      '0',
+      '--cooldown',
+      '0s',
+      '--count',
+      '2',
+      '--json',
+      '--source',
+      'procfs',
+      '--quiet',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.ok(r.own.size >= 2, `the detail child was seen (${[...r.own].join(', ')})`);
     for (const line of r.stdout.trim().split('\n')) {
       const s = JSON.parse(line) as Snapshot;
       const mine = s.tasks.filter((t) => r.own.has(t.pid));
-      assert.deepEqual(mine.map((t) => `${t.pid}/${t.tid} ${t.comm} ${t.stack[0] ?? ''}`), [], `run ${run}`);
+      assert.deepEqual(
+        mine.map((t) => `${t.pid}/${t.tid} ${t.comm} ${t.stack[0] ?? ''}`),
+        [],
+        `run ${run}`,
+      );
       assert.ok(!s.tasks.some((t) => t.stack.some((f) => f.startsWith('proc_pid_stack'))), 'no task reading its own stack');
       // The scanning thread is R while it reads its own stat: counted, not silent.
       assert.ok((s.capture.own_threads ?? 0) >= 1, JSON.stringify(s.capture));

@@ -58,7 +58,10 @@ test('D stacks contain the vfork path; the hostile comm round-trips; sleeping tw
   for (const t of ours(s).filter((x) => x.state === 'D')) {
     const fns = t.stack.map((f) => f.replace(/\+.*/, ''));
     assert.ok(fns.includes('kernel_clone'), `${t.tid}: ${t.stack.join(' <- ')}`);
-    assert.ok(fns.some((f) => /vfork/.test(f)), `${t.tid}: ${t.stack.join(' <- ')}`);
+    assert.ok(
+      fns.some((f) => /vfork/.test(f)),
+      `${t.tid}: ${t.stack.join(' <- ')}`,
+    );
     for (const f of t.stack) assert.doesNotMatch(f, /^\[<|ffffffff/);
     assert.equal(t.wchan, 'kernel_clone');
   }

@@ -9,14 +9,16 @@
  *                             instead of running run.sh again
  * Needs root (apt-get, mknod) and qemu-system-x86; skipped when not root.
  */
-import { before, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { parseLoadMonitor, type KmodSnapshot, type KmodTask } from '../../src/kmod/format.ts';
+
+import { type KmodSnapshot, type KmodTask, parseLoadMonitor } from '../../src/kmod/format.ts';
 import type { Snapshot } from '../../src/model/snapshot.ts';
 import { runCli } from '../helpers/cli.ts';
 
@@ -31,7 +33,8 @@ const MAX_TASKS = 5; // init.sh: max_tasks=5 for the dropped run
 const DEPTH = 20;
 const HOSTILE_COMMS = ['x) R (y z', 'b\\s p\t\u00e9'];
 /* innermost frames of kernel threads waiting for work (TASK_IDLE) */
-const IDLE_LOOP = /^(worker_thread|rescuer_thread|kthread_worker_fn|rcu_gp_kthread|rcu_tasks_kthread|smpboot_thread_fn|kthreadd|irq_thread)\+/;
+const IDLE_LOOP =
+  /^(worker_thread|rescuer_thread|kthread_worker_fn|rcu_gp_kthread|rcu_tasks_kthread|smpboot_thread_fn|kthreadd|irq_thread)\+/;
 const FRAME = /^([A-Za-z_.$][\w.$]*\+0x[0-9a-f]+\/0x[0-9a-f]+( \[[\w-]+\])?|\?)$/;
 
 interface Fixture {
@@ -134,7 +137,8 @@ describe('load_monitor.ko in QEMU', { skip: SKIP }, () => {
 
       test('kernel log is clean', () => {
         const dmesg = artifact(rel, 'dmesg.txt');
-        const bad = /BUG:|WARNING:|Oops|rcu.*stall|self-detected stall|soft lockup|hard LOCKUP|scheduling while atomic|blocked for more than|general protection|Call Trace/;
+        const bad =
+          /BUG:|WARNING:|Oops|rcu.*stall|self-detected stall|soft lockup|hard LOCKUP|scheduling while atomic|blocked for more than|general protection|Call Trace/;
         assert.deepEqual(
           dmesg.split('\n').filter((l) => bad.test(l)),
           [],
@@ -194,7 +198,11 @@ describe('load_monitor.ko in QEMU', { skip: SKIP }, () => {
       });
 
       test('hostile comms round-trip exactly', () => {
-        const vforkTids = new Set(fixtures(rel).filter((f) => f.kind === 'vfork').map((f) => f.tid));
+        const vforkTids = new Set(
+          fixtures(rel)
+            .filter((f) => f.kind === 'vfork')
+            .map((f) => f.tid),
+        );
         const s = last(snapshots(rel, 'load_monitor-main.txt'));
         for (const comm of HOSTILE_COMMS) {
           const t = s.tasks.find((x) => x.comm === comm);
@@ -216,12 +224,7 @@ describe('load_monitor.ko in QEMU', { skip: SKIP }, () => {
       });
 
       test('idle kernel threads (TASK_IDLE) are not counted as D', () => {
-        const idle = new Set(
-          artifact(rel, 'idle-tids.txt')
-            .split('\n')
-            .filter(Boolean)
-            .map(Number),
-        );
+        const idle = new Set(artifact(rel, 'idle-tids.txt').split('\n').filter(Boolean).map(Number));
         assert.ok(idle.size >= 10, `${idle.size} idle kernel threads in the guest`);
         const fixtureTids = new Set(fixtures(rel).map((f) => f.tid));
         for (const s of snapshots(rel, 'load_monitor-main.txt')) {
@@ -235,7 +238,7 @@ describe('load_monitor.ko in QEMU', { skip: SKIP }, () => {
         }
       });
 
-      test('loadmon snapshot --source kmod reads the guest\'s file: same answers as procfs would give', async () => {
+      test("loadmon snapshot --source kmod reads the guest's file: same answers as procfs would give", async () => {
         const dir = mkdtempSync(join(tmpdir(), 'loadmon-kmod-cli-'));
         try {
           writeFileSync(join(dir, 'load_monitor'), artifact(rel, 'load_monitor-main.txt'));
@@ -253,7 +256,11 @@ describe('load_monitor.ko in QEMU', { skip: SKIP }, () => {
             assert.equal(t.stack[0]?.replace(/\+.*/, ''), 'kernel_clone');
           }
           for (const f of fx.filter((x) => x.kind === 'busy')) assert.equal(byTid.get(f.tid)?.state, 'R');
-          for (const comm of HOSTILE_COMMS) assert.ok(s.tasks.some((t) => t.comm === comm), comm);
+          for (const comm of HOSTILE_COMMS)
+            assert.ok(
+              s.tasks.some((t) => t.comm === comm),
+              comm,
+            );
           const seed = await runCli(['snapshot', '--source', 'kmod', '--proc-root', dir, '--format', 'seed']);
           assert.equal(seed.code, 0);
           const vf = fx.find((x) => x.kind === 'vfork')!;

@@ -39,7 +39,9 @@ for (const sc of scenarios()) {
   const skip = sc.unavailable ?? (ONLY && !ONLY.includes(sc.name) ? 'not in LOADMON_SCENARIOS' : false);
   test(`${sc.name}: ${sc.expect}`, { skip, timeout: (SECONDS + 240) * 1000 }, async (t) => {
     const run = await runScenario(session, sc.plan, SOURCES, SECONDS);
-    t.diagnostic(`${sc.name}: pids ${run.facts.pids.join(' ')}, load1 ${run.facts.load1AtStart} at start, background ${run.facts.background.r} R ${run.facts.background.d} D${run.facts.cgroupPaths.length ? `, cgroup ${run.facts.cgroupPaths.join(' ')}` : ''}`);
+    t.diagnostic(
+      `${sc.name}: pids ${run.facts.pids.join(' ')}, load1 ${run.facts.load1AtStart} at start, background ${run.facts.background.r} R ${run.facts.background.d} D${run.facts.cgroupPaths.length ? `, cgroup ${run.facts.cgroupPaths.join(' ')}` : ''}`,
+    );
     for (const source of SOURCES) {
       const outcome = run.reports.get(source)!;
       for (const line of describe(source, outcome)) t.diagnostic(line);
@@ -47,7 +49,11 @@ for (const sc of scenarios()) {
       for (const c of checks) t.diagnostic(`  ${source}: ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`);
       await t.test(`--source ${source}`, () => {
         const failed = checks.filter((c) => !c.ok);
-        assert.deepEqual(failed.map((c) => `${c.name}: ${c.detail}`), [], `${sc.name} --source ${source}`);
+        assert.deepEqual(
+          failed.map((c) => `${c.name}: ${c.detail}`),
+          [],
+          `${sc.name} --source ${source}`,
+        );
       });
     }
   });

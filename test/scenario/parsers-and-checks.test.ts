@@ -23,9 +23,15 @@ const fixture = (name: string): string => readFileSync(join(FIX, name), 'utf8');
 test('cgroup mounts: v1 controllers by hierarchy, the empty v2 one, name= hierarchies have no controller', () => {
   const m = parseCgroupMounts(fixture('mountinfo-hybrid.txt'));
   assert.equal(m.length, 10);
-  assert.deepEqual(m.find((x) => x.dir === '/sys/fs/cgroup/memory'), { dir: '/sys/fs/cgroup/memory', root: '/', hierarchy: 'v1', controllers: ['memory'] });
+  assert.deepEqual(
+    m.find((x) => x.dir === '/sys/fs/cgroup/memory'),
+    { dir: '/sys/fs/cgroup/memory', root: '/', hierarchy: 'v1', controllers: ['memory'] },
+  );
   assert.deepEqual(m.find((x) => x.dir === '/sys/fs/cgroup/systemd')!.controllers, []);
-  assert.deepEqual(m.find((x) => x.hierarchy === 'v2'), { dir: '/sys/fs/cgroup/unified', root: '/', hierarchy: 'v2', controllers: [] });
+  assert.deepEqual(
+    m.find((x) => x.hierarchy === 'v2'),
+    { dir: '/sys/fs/cgroup/unified', root: '/', hierarchy: 'v2', controllers: [] },
+  );
 });
 
 test('cgroup mounts in a container: the mounted root is kept, escaped mount points decoded, other file systems ignored', () => {
@@ -69,29 +75,75 @@ function report(verdict: VerdictLine[], model = 5, kernel = 5): Report {
     verdict,
     captures: [],
     load: null,
-    attribution: { method: 'replay', mean: null, at_end: { at_ms: 0, kernel_load1: kernel, model_load1: model, processes: [], cgroups: [], states: { R: 0, D: 0 }, before_window: 0, not_scanned: 0, updates: 1 } },
+    attribution: {
+      method: 'replay',
+      mean: null,
+      at_end: {
+        at_ms: 0,
+        kernel_load1: kernel,
+        model_load1: model,
+        processes: [],
+        cgroups: [],
+        states: { R: 0, D: 0 },
+        before_window: 0,
+        not_scanned: 0,
+        updates: 1,
+      },
+    },
   } as unknown as Report;
 }
 
-const facts: Facts = { pids: [4242], inode: 131077, cgroupPaths: ['/loadmon-scenario-1-memcg-v1-0'], load1AtStart: 0.1, background: { r: 0, d: 0 }, durationS: 27 };
+const facts: Facts = {
+  pids: [4242],
+  inode: 131077,
+  cgroupPaths: ['/loadmon-scenario-1-memcg-v1-0'],
+  load1AtStart: 0.1,
+  background: { r: 0, d: 0 },
+  durationS: 27,
+};
 const byName = (n: string) => scenarios().find((s) => s.name === n)!;
-const failed = (n: string, r: Report | Error, source: 'procfs' | 'bpf' = 'procfs') => evaluate(byName(n), r, source, facts).filter((c) => !c.ok).map((c) => c.name);
+const failed = (n: string, r: Report | Error, source: 'procfs' | 'bpf' = 'procfs') =>
+  evaluate(byName(n), r, source, facts)
+    .filter((c) => !c.ok)
+    .map((c) => c.name);
 
 test('checks: the first line must be the injected cause, not a later one', () => {
   assert.deepEqual(failed('vfork', report([line('uninterruptible', 'vfork')])), []);
-  assert.deepEqual(failed('vfork', report([line('cpu-saturation', null), line('uninterruptible', 'vfork')])), ['first verdict line names cause vfork']);
-  assert.deepEqual(failed('cpu', report([line('uninterruptible', 'vfork'), line('cpu-saturation', null)])), ['first verdict line is cpu-saturation']);
+  assert.deepEqual(failed('vfork', report([line('cpu-saturation', null), line('uninterruptible', 'vfork')])), [
+    'first verdict line names cause vfork',
+  ]);
+  assert.deepEqual(failed('cpu', report([line('uninterruptible', 'vfork'), line('cpu-saturation', null)])), [
+    'first verdict line is cpu-saturation',
+  ]);
   assert.deepEqual(failed('cpu', report([])), ['first verdict line is cpu-saturation']);
   assert.deepEqual(failed('mixed', report([line('uninterruptible', 'vfork')])), ['a cpu-saturation line is present']);
 });
 
 test('checks: lock holder and lock name (bpf only), cgroup path and limit', () => {
-  const chain = [{ lock: { kind: 'rwsem', address: null, name: 'i_rwsem of inode 131077 on vda' }, waiters: 5, waiter_threads: 5, waiter_processes: [], holder: { pid: 4242, tid: 4250, comm: 'scen-dsync-shar', state: 'D', stack: [] }, holder_cause: 'block-io', other_holders: 0 }];
+  const chain = [
+    {
+      lock: { kind: 'rwsem', address: null, name: 'i_rwsem of inode 131077 on vda' },
+      waiters: 5,
+      waiter_threads: 5,
+      waiter_processes: [],
+      holder: { pid: 4242, tid: 4250, comm: 'scen-dsync-shar', state: 'D', stack: [] },
+      holder_cause: 'block-io',
+      other_holders: 0,
+    },
+  ];
   assert.deepEqual(failed('dsync-shared', report([line('uninterruptible', 'lock', { chain })]), 'bpf'), []);
   assert.deepEqual(failed('dsync-shared', report([line('uninterruptible', 'lock')]), 'procfs'), []);
-  const wrongInode = [{ ...chain[0], lock: { kind: 'rwsem', address: null, name: 'i_rwsem of inode 1310770 on vda' }, holder: { ...chain[0]!.holder, pid: 1 } }];
+  const wrongInode = [
+    {
+      ...chain[0],
+      lock: { kind: 'rwsem', address: null, name: 'i_rwsem of inode 1310770 on vda' },
+      holder: { ...chain[0]!.holder, pid: 1 },
+    },
+  ];
   assert.equal(failed('dsync-shared', report([line('uninterruptible', 'lock', { chain: wrongInode })]), 'bpf').length, 2);
-  const cg = (path: string, limit: string) => ({ cgroups: [{ path, limit, detail: '', at_limit: true, hierarchy: 'v1', ratio: 1, rate: 1, dev: null }] });
+  const cg = (path: string, limit: string) => ({
+    cgroups: [{ path, limit, detail: '', at_limit: true, hierarchy: 'v1', ratio: 1, rate: 1, dev: null }],
+  });
   const memcg = scenarios().find((s) => s.name === 'memcg-v1')!;
   if (!memcg.unavailable) {
     assert.deepEqual(failed('memcg-v1', report([line('uninterruptible', 'cgroup', cg(facts.cgroupPaths[0]!, 'memory'))])), []);
@@ -109,9 +161,28 @@ test('checks: the replay within 10% of the kernel load1, a failed run fails ever
 });
 
 test('describe prints the first two lines with their evidence, and failures', () => {
-  const devices = [{ name: 'vda', dev: '254:0', util: 0.98, reads_s: 0, writes_s: 900, read_kib_s: 0, write_kib_s: 3600, await_ms: 1.2, in_flight: 4, queue: 3 }];
-  const out = describe('bpf', report([line('uninterruptible', 'block-io', { devices }), line('cpu-saturation', null), line('uninterruptible', 'vfork')]));
+  const devices = [
+    {
+      name: 'vda',
+      dev: '254:0',
+      util: 0.98,
+      reads_s: 0,
+      writes_s: 900,
+      read_kib_s: 0,
+      write_kib_s: 3600,
+      await_ms: 1.2,
+      in_flight: 4,
+      queue: 3,
+    },
+  ];
+  const out = describe(
+    'bpf',
+    report([line('uninterruptible', 'block-io', { devices }), line('cpu-saturation', null), line('uninterruptible', 'vfork')]),
+  );
   assert.equal(out.filter((l) => /#\d/.test(l)).length, 2);
-  assert.ok(out.some((l) => l.includes('device: vda util 0.98 await 1.20 ms in_flight 4')), out.join('\n'));
+  assert.ok(
+    out.some((l) => l.includes('device: vda util 0.98 await 1.20 ms in_flight 4')),
+    out.join('\n'),
+  );
   assert.match(describe('procfs', new Error('boom'))[0]!, /procfs: FAILED: boom/);
 });

@@ -12,7 +12,7 @@
  * one registry, on SIGINT/SIGTERM. Every wait has a deadline.
  */
 
-import { execFileSync, spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
+import { type ChildProcess, execFileSync, type SpawnSyncReturns, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -188,7 +188,8 @@ function waitForLine(child: ChildProcess, stream: 'stdout' | 'stderr', re: RegEx
       const m = re.exec(buf);
       if (m) done(null, m);
     };
-    const onExit = (code: number | null): void => done(new Error(`${what} exited (${code}) before it was ready: ${buf.trim().slice(-500)}`));
+    const onExit = (code: number | null): void =>
+      done(new Error(`${what} exited (${code}) before it was ready: ${buf.trim().slice(-500)}`));
     const timer = setTimeout(() => done(new Error(`${what} not ready after ${ms} ms: ${buf.trim().slice(-500)}`)), ms);
     s.on('data', onData);
     child.once('exit', onExit);
@@ -285,7 +286,8 @@ async function stopRecorder(r: Recorder): Promise<void> {
     throw new Error(`loadmon record --source ${r.source} did not stop within 20 s of SIGTERM`);
   }
   r.kill();
-  if (r.child.exitCode !== 0) throw new Error(`loadmon record --source ${r.source} exited ${r.child.exitCode}: ${r.stderr().trim().slice(-800)}`);
+  if (r.child.exitCode !== 0)
+    throw new Error(`loadmon record --source ${r.source} exited ${r.child.exitCode}: ${r.stderr().trim().slice(-800)}`);
 }
 
 /** A dist/ caught half-rebuilt (tsc writing while we load it) fails with a module-linking error. */
@@ -303,7 +305,11 @@ export function readReport(db: string): Report {
 }
 
 function runReport(db: string): SpawnSyncReturns<string> {
-  return spawnSync(process.execPath, [CLI, 'report', '--db', db, '--format', 'json'], { encoding: 'utf8', timeout: 120_000, maxBuffer: 256 << 20 });
+  return spawnSync(process.execPath, [CLI, 'report', '--db', db, '--format', 'json'], {
+    encoding: 'utf8',
+    timeout: 120_000,
+    maxBuffer: 256 << 20,
+  });
 }
 
 // ---------------------------------------------------------------- a run
@@ -340,7 +346,13 @@ export interface RunResult {
 }
 
 /** One run: every source records the same workload at once. */
-export async function runScenario(session: Session, plan: RunPlan, sources: Source[], durationS: number, threshold = 1): Promise<RunResult> {
+export async function runScenario(
+  session: Session,
+  plan: RunPlan,
+  sources: Source[],
+  durationS: number,
+  threshold = 1,
+): Promise<RunResult> {
   const dir = mkdtempSync(join(session.dir, `${plan.name}-`));
   const cleanDir = onUndo(() => rmSync(dir, { recursive: true, force: true }));
   const cgroups: Cgroup[] = [];
@@ -351,12 +363,21 @@ export async function runScenario(session: Session, plan: RunPlan, sources: Sour
     // Before the recorders: making the page-cache file is I/O load of its own.
     const specs = plan.workloads({ session, dir }, durationS + 15);
     for (const s of sources) recorders.set(s, await startRecorder(dir, s, threshold).catch((e: Error) => e));
-    if ([...recorders.values()].every((r) => r instanceof Error)) return { facts: emptyFacts(durationS), reports: recorders as Map<Source, Error> };
+    if ([...recorders.values()].every((r) => r instanceof Error))
+      return { facts: emptyFacts(durationS), reports: recorders as Map<Source, Error> };
     const load1AtStart = load1();
-    const background = await backgroundLoad(new Set([process.pid, ...[...recorders.values()].flatMap((r) => (r instanceof Error ? [] : [r.child.pid!]))]));
+    const background = await backgroundLoad(
+      new Set([process.pid, ...[...recorders.values()].flatMap((r) => (r instanceof Error ? [] : [r.child.pid!]))]),
+    );
     // The workload outlives the recorders by a margin (specs above): they stop while the load is still there.
     for (const w of specs) {
-      workloads.push(await startWorkload(session, w.args, (w.cgroups ?? []).map((i) => cgroups[i]!)));
+      workloads.push(
+        await startWorkload(
+          session,
+          w.args,
+          (w.cgroups ?? []).map((i) => cgroups[i]!),
+        ),
+      );
     }
     const cgroupPaths = cgroups.map((cg) => {
       const text = readFileSync(`/proc/${workloads[0]!.pid}/cgroup`, 'utf8');
@@ -364,8 +385,17 @@ export async function runScenario(session: Session, plan: RunPlan, sources: Sour
     });
     await sleep(durationS * 1000);
     // All at once: the stores then cover the same period.
-    await Promise.all([...recorders].map(([s, r]) => (r instanceof Error ? null : stopRecorder(r).catch((e: Error) => recorders.set(s, e)))));
-    const facts: Facts = { pids: workloads.map((w) => w.pid), inode: workloads[0]?.inode ?? 0, cgroupPaths, load1AtStart, background, durationS };
+    await Promise.all(
+      [...recorders].map(([s, r]) => (r instanceof Error ? null : stopRecorder(r).catch((e: Error) => recorders.set(s, e)))),
+    );
+    const facts: Facts = {
+      pids: workloads.map((w) => w.pid),
+      inode: workloads[0]?.inode ?? 0,
+      cgroupPaths,
+      load1AtStart,
+      background,
+      durationS,
+    };
     await Promise.all(workloads.map((w) => w.stop()));
     const reports = new Map<Source, Report | Error>();
     for (const [s, r] of recorders) reports.set(s, r instanceof Error ? r : readOr(r.db));

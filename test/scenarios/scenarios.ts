@@ -8,8 +8,8 @@
 import type { CauseId } from '../../src/analyze/causes.ts';
 import type { Report } from '../../src/model/report.ts';
 import type { CgroupSpec, Facts, RunPlan, Source } from './lib.ts';
-import { type BlockDevice, blockDeviceOf, type CgroupMount, v1Mount, v2MountFor } from './system.ts';
 import { evidenceOf } from './summary.ts';
+import { type BlockDevice, blockDeviceOf, type CgroupMount, v1Mount, v2MountFor } from './system.ts';
 
 /** What a check is about: the harness counts hit rates per role. */
 export type CheckRole = 'cause' | 'evidence' | 'holder' | 'replay' | 'run';
@@ -57,7 +57,12 @@ function kindIs(r: Report, kind: string): Check {
 
 function causeIs(r: Report, cause: CauseId): Check {
   const l = first(r);
-  return { role: 'cause', name: `first verdict line names cause ${cause}`, ok: l?.kind === 'uninterruptible' && l.cause === cause, detail: said(r) };
+  return {
+    role: 'cause',
+    name: `first verdict line names cause ${cause}`,
+    ok: l?.kind === 'uninterruptible' && l.cause === cause,
+    detail: said(r),
+  };
 }
 
 /** The end-of-period replay of load1 against the kernel's load1 at the same sample. */
@@ -80,7 +85,12 @@ export function replayError(r: Report): number | null {
 
 function deviceCheck(r: Report, dev: BlockDevice): Check {
   const d = evidenceOf(first(r)).devices?.[0];
-  return { role: 'evidence', name: `evidence.devices[0] is ${dev.name}`, ok: d?.name === dev.name, detail: d ? `devices[0]: ${d.name}` : 'no devices in the evidence' };
+  return {
+    role: 'evidence',
+    name: `evidence.devices[0] is ${dev.name}`,
+    ok: d?.name === dev.name,
+    detail: d ? `devices[0]: ${d.name}` : 'no devices in the evidence',
+  };
 }
 
 function cgroupCheck(r: Report, limit: 'memory' | 'io', path: string): Check {
@@ -102,7 +112,11 @@ function holderChecks(r: Report, pid: number, inode: number): Check[] {
       role: 'holder',
       name: `evidence.chain[0].holder.pid is the workload (${pid})`,
       ok: h?.pid === pid,
-      detail: link ? (h ? `holder pid ${h.pid} tid ${h.tid} ${h.comm} ${h.state ?? '?'}` : 'chain[0] has no holder') : 'no chain in the evidence',
+      detail: link
+        ? h
+          ? `holder pid ${h.pid} tid ${h.tid} ${h.comm} ${h.state ?? '?'}`
+          : 'chain[0] has no holder'
+        : 'no chain in the evidence',
     },
     {
       role: 'evidence',
@@ -129,7 +143,9 @@ function v1(controller: string): CgroupMount | string {
 
 function memcgScenario(name: string, mount: CgroupMount | string, limitFile: string): Scenario {
   const ok = typeof mount !== 'string';
-  const cgroups: CgroupSpec[] = ok ? [{ mount, controller: mount.hierarchy === 'v1' ? 'memory' : null, settings: [[limitFile, String(MEMCG_LIMIT)]] }] : [];
+  const cgroups: CgroupSpec[] = ok
+    ? [{ mount, controller: mount.hierarchy === 'v1' ? 'memory' : null, settings: [[limitFile, String(MEMCG_LIMIT)]] }]
+    : [];
   return {
     name,
     expect: `cause cgroup, evidence.cgroups[0]: limit memory, the scenario's cgroup (${limitFile} 64 MiB)`,
@@ -148,7 +164,9 @@ function throttleScenario(name: string, mount: CgroupMount | string, dev: BlockD
   const cgroups: CgroupSpec[] = [];
   if (why === null && typeof mount !== 'string' && typeof dev !== 'string') {
     const v1h = mount.hierarchy === 'v1';
-    const setting: [string, string] = v1h ? ['blkio.throttle.write_bps_device', `${dev.dev} ${THROTTLE_BPS}`] : ['io.max', `${dev.dev} wbps=${THROTTLE_BPS}`];
+    const setting: [string, string] = v1h
+      ? ['blkio.throttle.write_bps_device', `${dev.dev} ${THROTTLE_BPS}`]
+      : ['io.max', `${dev.dev} wbps=${THROTTLE_BPS}`];
     cgroups.push({ mount, controller: v1h ? 'blkio' : null, settings: [setting] });
   }
   return {
@@ -164,7 +182,9 @@ function throttleScenario(name: string, mount: CgroupMount | string, dev: BlockD
           role: 'evidence',
           name: 'evidence.cgroups[0].limit is io',
           ok: c?.limit === 'io',
-          detail: c ? `cgroups[0]: ${c.path} limit ${c.limit}: ${c.detail} (scenario cgroup ${f.cgroupPaths[0]})` : 'no cgroups in the evidence',
+          detail: c
+            ? `cgroups[0]: ${c.path} limit ${c.limit}: ${c.detail} (scenario cgroup ${f.cgroupPaths[0]})`
+            : 'no cgroups in the evidence',
         },
       ];
     },
@@ -228,6 +248,7 @@ export function scenarios(): Scenario[] {
 
 /** Every check of one source's outcome: the scenario's own, then the replay. */
 export function evaluate(sc: Scenario, outcome: Report | Error, source: Source, facts: Facts): Check[] {
-  if (outcome instanceof Error) return [{ role: 'run', name: `record and report with --source ${source}`, ok: false, detail: outcome.message }];
+  if (outcome instanceof Error)
+    return [{ role: 'run', name: `record and report with --source ${source}`, ok: false, detail: outcome.message }];
   return [...sc.check(outcome, source, facts), replayCheck(outcome)];
 }

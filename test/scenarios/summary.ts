@@ -26,7 +26,9 @@ const n2 = (x: number | null | undefined): string => (typeof x === 'number' ? x.
 function chainLines(chain: ChainLink[]): string[] {
   return chain.slice(0, 2).map((c) => {
     const h = c.holder;
-    const holder = h ? `holder pid ${h.pid} tid ${h.tid} ${h.comm} ${h.state ?? '?'} [${h.stack.slice(0, 3).join(' < ')}]` : 'holder unknown';
+    const holder = h
+      ? `holder pid ${h.pid} tid ${h.tid} ${h.comm} ${h.state ?? '?'} [${h.stack.slice(0, 3).join(' < ')}]`
+      : 'holder unknown';
     return `      chain: ${c.lock.kind} ${c.lock.name ?? '(unnamed)'}, ${n2(c.waiters)} waiting (${c.waiter_threads} threads), ${holder}${c.holder_cause ? `, holder cause ${c.holder_cause}` : ''}`;
   });
 }
@@ -34,7 +36,10 @@ function chainLines(chain: ChainLink[]): string[] {
 function deviceLines(devs: DeviceEvidence[]): string[] {
   return devs
     .slice(0, 2)
-    .map((d) => `      device: ${d.name} util ${n2(d.util)} await ${n2(d.await_ms)} ms in_flight ${d.in_flight} w/s ${n2(d.writes_s)} r/s ${n2(d.reads_s)}`);
+    .map(
+      (d) =>
+        `      device: ${d.name} util ${n2(d.util)} await ${n2(d.await_ms)} ms in_flight ${d.in_flight} w/s ${n2(d.writes_s)} r/s ${n2(d.reads_s)}`,
+    );
 }
 
 function cgroupLines(cgs: CgroupLimitEvidence[]): string[] {

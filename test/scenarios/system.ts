@@ -42,7 +42,23 @@ export function parseCgroupMounts(mountinfo: string): CgroupMount[] {
       out.push({ dir, root, hierarchy: 'v2', controllers: [] });
       continue;
     }
-    const known = new Set(['memory', 'blkio', 'io', 'cpu', 'cpuacct', 'cpuset', 'pids', 'devices', 'freezer', 'net_cls', 'net_prio', 'perf_event', 'hugetlb', 'rdma', 'misc']);
+    const known = new Set([
+      'memory',
+      'blkio',
+      'io',
+      'cpu',
+      'cpuacct',
+      'cpuset',
+      'pids',
+      'devices',
+      'freezer',
+      'net_cls',
+      'net_prio',
+      'perf_event',
+      'hugetlb',
+      'rdma',
+      'misc',
+    ]);
     const controllers = f[sep + 3]!.split(',').filter((o) => known.has(o));
     out.push({ dir, root, hierarchy: 'v1', controllers });
   }

@@ -47,7 +47,10 @@ test('replay: contributions sum to the kernel load1, whatever the update phase',
     const want3 = (1 - EXP_1 ** 20) * EXP_1 ** 16;
     assert.ok(Math.abs(p3.d - want3) < 0.05, `pid 3 has decayed: ${p3.d} vs ${want3}`);
     assert.ok(Math.abs(a.states.R + a.states.D - sum) < 1e-9);
-    assert.deepEqual(a.cgroups.map((c) => c.key), ['/a', '/b']);
+    assert.deepEqual(
+      a.cgroups.map((c) => c.key),
+      ['/a', '/b'],
+    );
   }
 });
 
@@ -55,13 +58,21 @@ test('replay: update instants are anchored on the last change of the averages', 
   const { samples } = simulate(2100, 60, () => [{ pid: 1, r: 3, d: 0 }], 0);
   const u = updateInstants(samples, 1000);
   assert.ok(u.length >= 11 && u.length <= 12);
-  for (const x of u) assert.ok(Math.abs(((x - 2100) % 5000 + 5000) % 5000) <= 1000 || Math.abs((((x - 2100) % 5000) + 5000) % 5000 - 5000) <= 1000, `${x}`);
+  for (const x of u)
+    assert.ok(
+      Math.abs((((x - 2100) % 5000) + 5000) % 5000) <= 1000 || Math.abs(((((x - 2100) % 5000) + 5000) % 5000) - 5000) <= 1000,
+      `${x}`,
+    );
 });
 
 test('replay: samples without a scan are booked as "not scanned", from the kernel step', () => {
   const { samples, procs, kernel } = simulate(1000, 120, () => [{ pid: 1, r: 0, d: 3 }], 0);
   const unscanned = samples.map((s) => ({ ...s, scanned: s.t >= 60_000 }));
-  const a = attributeLoad1(unscanned, procs.filter((p) => p.t >= 60_000), 1000)!;
+  const a = attributeLoad1(
+    unscanned,
+    procs.filter((p) => p.t >= 60_000),
+    1000,
+  )!;
   assert.ok(a.not_scanned > 0);
   assert.ok(Math.abs(a.model_load1 - kernel) < 0.15 * kernel, `${a.model_load1} vs ${kernel}`);
 });

@@ -35,7 +35,10 @@ test('blocked time: per process, per command and per stack (offsets ignored), as
   const flush = b.stacks.find((s) => s.frames[0] === 'submit_bio_wait')!;
   assert.equal(flush.cause, 'block-io');
   assert.equal(flush.blocked_s, 4);
-  assert.deepEqual(flush.processes.map((p) => p.pid), [10, 11]);
+  assert.deepEqual(
+    flush.processes.map((p) => p.pid),
+    [10, 11],
+  );
   assert.equal(b.stacks.find((s) => s.frames[0] === 'kernel_clone')!.cause, 'vfork');
   // Top N applies to every list.
   const top1 = blockedTime(totals, { samples: 10, ms: 10_000 }, 20, 1)!;

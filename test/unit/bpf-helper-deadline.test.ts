@@ -84,27 +84,31 @@ test('every command has a default deadline', () => {
   }
 });
 
-test('a request the helper never answers rejects with E_BPF naming the command, and the helper and its group are killed', BOUNDED, async () => {
-  const fake = fakeHelper('wedged');
-  const h = await BpfHelper.start(fake.path, { deadlinesMs: { snapshot: 300 } });
-  const pids = pidsOf(fake.pids);
-  try {
-    // Answered: the helper is alive and in sync before the wedged request.
-    assert.equal(await h.profileStart(49), 1);
-    const err = await h.snapshot(20, process.pid).then(
-      () => assert.fail('the snapshot resolved'),
-      (e: unknown) => e,
-    );
-    assert.ok(err instanceof LoadmonError);
-    assert.equal(err.code, 'E_BPF');
-    assert.match(err.message, /did not answer 'snapshot' within 300 ms/);
-    assert.deepEqual(await survivors(pids), [], 'the helper and its child were killed');
-    // Later requests fail at once, saying why.
-    await assert.rejects(h.profileStart(49), (e: LoadmonError) => e.code === 'E_BPF' && /no answer to 'snapshot'/.test(e.message));
-  } finally {
-    killAll(pids);
-  }
-});
+test(
+  'a request the helper never answers rejects with E_BPF naming the command, and the helper and its group are killed',
+  BOUNDED,
+  async () => {
+    const fake = fakeHelper('wedged');
+    const h = await BpfHelper.start(fake.path, { deadlinesMs: { snapshot: 300 } });
+    const pids = pidsOf(fake.pids);
+    try {
+      // Answered: the helper is alive and in sync before the wedged request.
+      assert.equal(await h.profileStart(49), 1);
+      const err = await h.snapshot(20, process.pid).then(
+        () => assert.fail('the snapshot resolved'),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof LoadmonError);
+      assert.equal(err.code, 'E_BPF');
+      assert.match(err.message, /did not answer 'snapshot' within 300 ms/);
+      assert.deepEqual(await survivors(pids), [], 'the helper and its child were killed');
+      // Later requests fail at once, saying why.
+      await assert.rejects(h.profileStart(49), (e: LoadmonError) => e.code === 'E_BPF' && /no answer to 'snapshot'/.test(e.message));
+    } finally {
+      killAll(pids);
+    }
+  },
+);
 
 test('requests queued behind a wedged one are rejected too', BOUNDED, async () => {
   const fake = fakeHelper('queued');

@@ -57,8 +57,19 @@ test('helper protocol: task lines (D with blocked time, hostile comm, stack erro
   assert.deepEqual(e.cgroups, []);
   assert.equal(e.stackError, 14);
   assert.deepEqual(parseSnapshotEnd(lines[5]!), { threads: 5123, walkNs: 1100000 });
-  for (const bad of ['t 1 2 S - 61 - -', 't 1 2 R - 6 - -', 't 1 2 R - 61 - fffffffg', 't 1 2 R x 61 - -', 't 1 2 R - 61 0:a -', 't 1 2 R']) {
-    assert.throws(() => parseTaskLine(bad), (err: LoadmonError) => err.code === 'E_BPF_PROTOCOL', bad);
+  for (const bad of [
+    't 1 2 S - 61 - -',
+    't 1 2 R - 6 - -',
+    't 1 2 R - 61 - fffffffg',
+    't 1 2 R x 61 - -',
+    't 1 2 R - 61 0:a -',
+    't 1 2 R',
+  ]) {
+    assert.throws(
+      () => parseTaskLine(bad),
+      (err: LoadmonError) => err.code === 'E_BPF_PROTOCOL',
+      bad,
+    );
   }
 });
 
@@ -152,12 +163,22 @@ test('ELF symbols of a binary built here: functions found by address, through th
 
   // A process view: text mapped at a random base with its file offset, as /proc/PID/maps shows it.
   const readelf = execFileSync('readelf', ['-lW', bin], { encoding: 'utf8' });
-  const text = readelf.split('\n').find((l) => /^\s*LOAD/.test(l) && /R E/.test(l))!.trim().split(/\s+/);
+  const text = readelf
+    .split('\n')
+    .find((l) => /^\s*LOAD/.test(l) && /R E/.test(l))!
+    .trim()
+    .split(/\s+/);
   const off = parseInt(text[1]!, 16);
   const vaddr = parseInt(text[2]!, 16);
   const size = parseInt(text[5]!, 16);
   const base = 0x555555554000;
-  const map = { pid: 1, start: BigInt(base + vaddr - (vaddr % 4096)), end: BigInt(base + vaddr + size + 4096), offset: BigInt(off - (off % 4096)), path: bin };
+  const map = {
+    pid: 1,
+    start: BigInt(base + vaddr - (vaddr % 4096)),
+    end: BigInt(base + vaddr + size + 4096),
+    offset: BigInt(off - (off % 4096)),
+    path: bin,
+  };
   const inIp = BigInt(base + addrOf('loadmon_fp_inner') + 8);
   const retMiddle = BigInt(base + addrOf('loadmon_fp_middle') + 0x10);
   const [frames] = new UserSymbolizer().symbolize(1, [[inIp, retMiddle, 0x1234n]], [map]);

@@ -28,11 +28,42 @@ const pass = (tasks: HelperSnapshot['tasks']): HelperSnapshot => ({ tasks, end: 
 const sum = (tid: number, ns: number, count: number, stack: bigint[]) => ({ tid, pid: tid, comm: `c${tid}`, cgroup: 1n, stack, ns, count });
 
 test('tracking: per-sample blocked time per process and stack, the last minute summed for a capture', async () => {
-  const legacy = { tid: 5, pid: 5, state: 'D' as const, blockedNs: 30_000n * 1_000_000n, comm: 'old', cgroups: [], stack: [0x50n], stackError: null };
+  const legacy = {
+    tid: 5,
+    pid: 5,
+    state: 'D' as const,
+    blockedNs: 30_000n * 1_000_000n,
+    comm: 'old',
+    cgroups: [],
+    stack: [0x50n],
+    stackError: null,
+  };
   const t = new BlockedTracking(
     fakeHelper([
-      { offcpu: { sums: [sum(7, 300 * MS, 30, [0x70n])], open: [], nowNs: START + 1000 * MS, dropped: 0, lockDropped: 0, lockSums: [], lockOpen: [] }, pass: pass([legacy]) },
-      { offcpu: { sums: [sum(7, 200 * MS, 20, [0x70n]), sum(8, 1 * MS, 1, [0x80n])], open: [], nowNs: START + 2000 * MS, dropped: 0, lockDropped: 0, lockSums: [], lockOpen: [] }, pass: pass([legacy]) },
+      {
+        offcpu: {
+          sums: [sum(7, 300 * MS, 30, [0x70n])],
+          open: [],
+          nowNs: START + 1000 * MS,
+          dropped: 0,
+          lockDropped: 0,
+          lockSums: [],
+          lockOpen: [],
+        },
+        pass: pass([legacy]),
+      },
+      {
+        offcpu: {
+          sums: [sum(7, 200 * MS, 20, [0x70n]), sum(8, 1 * MS, 1, [0x80n])],
+          open: [],
+          nowNs: START + 2000 * MS,
+          dropped: 0,
+          lockDropped: 0,
+          lockSums: [],
+          lockOpen: [],
+        },
+        pass: pass([legacy]),
+      },
     ]),
     kallsyms,
     cgroups,

@@ -73,7 +73,10 @@ for (const [name, innermost, cause, waits] of REAL_D) {
 test('real 6.18 stacks: the wait behind ext4_file_write_iter is the lock, not the I/O deeper in its callers', () => {
   // Without the caller table these were `unknown` (issue 10): the lock frames are hidden.
   const s = real('sep.json', 'D', 'ext4_file_write_iter');
-  assert.ok(s.stack.every((f) => !/down_write|rwsem|mutex|schedule/.test(f)), 'no lock frame is visible');
+  assert.ok(
+    s.stack.every((f) => !/down_write|rwsem|mutex|schedule/.test(f)),
+    'no lock frame is visible',
+  );
   // A fsync under the same write path is block I/O: the innermost frame decides, not the outer write.
   const flush = real('sep.json', 'D', 'submit_bio_wait');
   assert.ok(flush.stack.some((f) => sym(f) === 'ext4_file_write_iter'));
@@ -106,10 +109,20 @@ test('every primitive and context row on a stack that shows it; context override
     assert.equal(c.inferred, false);
   });
   // Reclaim under an ext4 write, a journal wait under fsync: the context decides.
-  const reclaim = ['folio_wait_bit_common+0x13d/0x350', 'shrink_folio_list+0x8d3/0xe20', 'try_to_free_pages+0xdc/0x1b0', 'ext4_buffered_write_iter+0x1/0x2'];
+  const reclaim = [
+    'folio_wait_bit_common+0x13d/0x350',
+    'shrink_folio_list+0x8d3/0xe20',
+    'try_to_free_pages+0xdc/0x1b0',
+    'ext4_buffered_write_iter+0x1/0x2',
+  ];
   assert.equal(classify(reclaim).cause, 'memory');
   assert.equal(classify(reclaim).waits_for, 'reclaim');
-  const journal = ['jbd2_log_wait_commit+0xb2/0x120', 'ext4_sync_file+0x1c5/0x360', 'iomap_dio_complete+0x1/0x2', 'ext4_file_write_iter+0x1/0x2'];
+  const journal = [
+    'jbd2_log_wait_commit+0xb2/0x120',
+    'ext4_sync_file+0x1c5/0x360',
+    'iomap_dio_complete+0x1/0x2',
+    'ext4_file_write_iter+0x1/0x2',
+  ];
   assert.equal(classify(journal).cause, 'journal');
   // A vfork parent whatever it waits in.
   assert.equal(classify(['kernel_clone+0x1d3/0x400', '__do_sys_vfork+0x66/0x90']).cause, 'vfork');
@@ -138,7 +151,12 @@ test('[sched] frames name the primitive: measured, refined by the visible caller
   const mutex = classify(['__mutex_lock.constprop.0+0x333/0x560 [sched]', 'fdget_pos+0x1/0x2', 'ksys_write+0x1/0x2']);
   assert.deepEqual([mutex.cause, mutex.waits_for, mutex.inferred], ['lock', 'f_pos_lock', false]);
   // The [sched] frame wins over a caller row that inferred something else.
-  const io = classify(['io_schedule+0x46/0x70 [sched]', 'bit_wait_io+0x1/0x2 [sched]', '__wait_on_bit+0x1/0x2 [sched]', '__sync_dirty_buffer+0x1/0x2']);
+  const io = classify([
+    'io_schedule+0x46/0x70 [sched]',
+    'bit_wait_io+0x1/0x2 [sched]',
+    '__wait_on_bit+0x1/0x2 [sched]',
+    '__sync_dirty_buffer+0x1/0x2',
+  ]);
   assert.deepEqual([io.cause, io.frame, io.waits_for, io.inferred], ['block-io', 'io_schedule', 'buffer I/O', false]);
   const page = classify(['io_schedule+0x46/0x70 [sched]', 'folio_wait_bit_common+0x13d/0x350', 'filemap_get_pages+0x1/0x2']);
   assert.deepEqual([page.cause, page.waits_for, page.inferred], ['memory', 'page lock', false]);
@@ -184,7 +202,8 @@ test('wchan alone (no stack): the same rows, inferred', () => {
 });
 
 test('woken R tasks: the I/O, lock and memory waits they were woken from (real 6.18 R samples)', () => {
-  const woken = (name: string, innermost: string): ReturnType<typeof classifyWokenStack> => classifyWokenStack(real(name, 'R', innermost).stack);
+  const woken = (name: string, innermost: string): ReturnType<typeof classifyWokenStack> =>
+    classifyWokenStack(real(name, 'R', innermost).stack);
   assert.equal(woken('own.json', 'submit_bio_wait')?.waits_for, 'bio');
   assert.equal(woken('own.json', '__sync_dirty_buffer')?.waits_for, 'buffer I/O');
   assert.equal(woken('own.json', '__iomap_dio_rw')?.cause, 'block-io');
@@ -212,12 +231,20 @@ test('woken R tasks: conservative on synthetic stacks', () => {
   assert.equal(classifyWokenStack(['preempt_schedule_irq+0x1/0x2 [sched]', 'submit_bio_wait+0x1/0x2']), null);
   // Reclaim work on a CPU is not a wait; a wait inside reclaim is.
   assert.equal(classifyWokenStack(['shrink_folio_list+0x1/0x2', 'shrink_node+0x1/0x2', 'try_to_free_pages+0x1/0x2']), null);
-  assert.equal(classifyWokenStack(['folio_wait_bit_common+0x1/0x2', 'shrink_folio_list+0x1/0x2', 'try_to_free_pages+0x1/0x2'])?.cause, 'memory');
+  assert.equal(
+    classifyWokenStack(['folio_wait_bit_common+0x1/0x2', 'shrink_folio_list+0x1/0x2', 'try_to_free_pages+0x1/0x2'])?.cause,
+    'memory',
+  );
   // A woken vfork parent or an NFS waiter is not an I/O, lock or memory wait.
   assert.equal(classifyWokenStack(['kernel_clone+0x1d3/0x400', '__do_sys_vfork+0x66/0x90']), null);
   assert.equal(classifyWokenStack(['io_schedule+0x1/0x2 [sched]', 'rpc_wait_bit_killable+0x1/0x2 [sunrpc]']), null);
   // A bpf stack starting with generic scheduler frames.
-  const c = classifyWokenStack(['__schedule+0x1/0x2 [sched]', 'schedule+0x1/0x2 [sched]', 'rwsem_down_read_slowpath+0x1/0x2 [sched]', 'lock_mm_and_find_vma+0x1/0x2']);
+  const c = classifyWokenStack([
+    '__schedule+0x1/0x2 [sched]',
+    'schedule+0x1/0x2 [sched]',
+    'rwsem_down_read_slowpath+0x1/0x2 [sched]',
+    'lock_mm_and_find_vma+0x1/0x2',
+  ]);
   assert.deepEqual([c?.cause, c?.waits_for, c?.inferred], ['lock', 'mmap_lock', false]);
 });
 
@@ -235,7 +262,10 @@ function docRows(): DocRow[] {
   const section = md.slice(md.indexOf('### The rows'));
   const rows: DocRow[] = [];
   for (const line of section.split('\n')) {
-    const cells = line.split('|').slice(1, -1).map((c) => c.trim());
+    const cells = line
+      .split('|')
+      .slice(1, -1)
+      .map((c) => c.trim());
     if (cells.length !== 8 || !/^\d+$/.test(cells[0]!)) continue;
     const ticks = (s: string): string[] => [...s.matchAll(/`([^`]+)`/g)].map((m) => m[1]!);
     rows.push({
@@ -243,7 +273,7 @@ function docRows(): DocRow[] {
       kind: cells[1]!,
       label: cells[2]!,
       frames: ticks(cells[3]!),
-      waits: cells[5] === '—' ? null : ticks(cells[5]!)[0] ?? null,
+      waits: cells[5] === '—' ? null : (ticks(cells[5]!)[0] ?? null),
       kernels: cells[6]!.split(',').map((k) => k.trim()),
     });
   }

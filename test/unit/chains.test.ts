@@ -8,7 +8,14 @@ const MS = 1e6;
 const INODE = { key: 'inode:254:0:42', kind: 'rwsem' as const, name: 'i_rwsem of inode 42 on vda', inode: { ino: 42, dev: '254:0' } };
 
 function wait(tid: number, holder: number | null, ms: number, lock: Partial<LockWait> = {}, pid = 100, comm = 'dwriter'): LockWait {
-  return { ...INODE, ...lock, waiter: { tid, pid, comm }, holder: holder === null ? null : { tid: holder, pid: 100, comm: 'dwriter' }, ns: ms * MS, ended: 1 };
+  return {
+    ...INODE,
+    ...lock,
+    waiter: { tid, pid, comm },
+    holder: holder === null ? null : { tid: holder, pid: 100, comm: 'dwriter' },
+    ns: ms * MS,
+    ended: 1,
+  };
 }
 
 const D_STACK = ['submit_bio_wait+0x74/0xc0', '__blkdev_direct_IO_simple+0x1/0x2'];
@@ -31,7 +38,11 @@ test('chains: waiters per lock over the window, the holder behind the most waiti
 
 test('chains: largest waiting first; a holder not seen gets no state; readers-held locks have no holder', () => {
   const mutex = { key: 'lock-1', kind: 'mutex' as const, name: null, inode: null };
-  const waits = [wait(2, 1, 100), wait(7, 9, 900, mutex, 200, 'other'), wait(8, null, 50, { key: 'lock-2', kind: 'rwsem', name: null, inode: null })];
+  const waits = [
+    wait(2, 1, 100),
+    wait(7, 9, 900, mutex, 200, 'other'),
+    wait(8, null, 50, { key: 'lock-2', kind: 'rwsem', name: null, inode: null }),
+  ];
   const chains = buildChains(waits, 1000, lookup({}), classify);
   assert.deepEqual(
     chains.map((c) => [c.lock.kind, c.waiters]),
@@ -48,6 +59,9 @@ test('chains: largest waiting first; a holder not seen gets no state; readers-he
   assert.equal(chains[2]!.other_holders, 0);
   // Processes of the waiters, most waiting first.
   const mixed = buildChains([wait(1, 5, 10, {}, 300, 'small'), wait(2, 5, 90, {}, 400, 'big')], 1000, lookup({}), classify);
-  assert.deepEqual(mixed[0]!.waiter_processes.map((p) => p.comm), ['big', 'small']);
+  assert.deepEqual(
+    mixed[0]!.waiter_processes.map((p) => p.comm),
+    ['big', 'small'],
+  );
   assert.deepEqual(buildChains([], 1000, lookup({}), classify), []);
 });

@@ -9,7 +9,7 @@ import { FIXTURES } from '../helpers/fixtures.ts';
 const root = join(FIXTURES, 'proc-tree');
 
 test('fixture tree: exactly the R and D threads, by tid, with their process pid', async () => {
-  const s = await (new ProcfsCollector({ procRoot: root, details: 'inline' }).capture({ depth: 20 }));
+  const s = await new ProcfsCollector({ procRoot: root, details: 'inline' }).capture({ depth: 20 });
   assert.equal(s.schema, SNAPSHOT_SCHEMA);
   assert.equal(s.source, 'procfs');
   assert.equal(s.cpus, 4);
@@ -25,13 +25,13 @@ test('fixture tree: exactly the R and D threads, by tid, with their process pid'
 });
 
 test('fixture tree: hostile sleeping comm, idle kthread, Z T t X P are not captured', async () => {
-  const s = await (new ProcfsCollector({ procRoot: root, details: 'inline' }).capture({ depth: 20 }));
+  const s = await new ProcfsCollector({ procRoot: root, details: 'inline' }).capture({ depth: 20 });
   const tids = new Set(s.tasks.map((t) => t.tid));
   for (const tid of [300, 4, 700, 701, 702, 703, 704, 101, 900, 902, 1]) assert.ok(!tids.has(tid), `tid ${tid}`);
 });
 
 test('fixture tree: stacks, wchan, cgroup; vanished threads skipped; scanned count', async () => {
-  const s = await (new ProcfsCollector({ procRoot: root, details: 'inline' }).capture({ depth: 20 }));
+  const s = await new ProcfsCollector({ procRoot: root, details: 'inline' }).capture({ depth: 20 });
   const byTid = new Map(s.tasks.map((t) => [t.tid, t]));
   const d = byTid.get(100)!;
   assert.deepEqual(d.stack.slice(0, 2), ['kernel_clone+0x1d3/0x400', '__do_sys_vfork+0x66/0x90']);
@@ -44,7 +44,10 @@ test('fixture tree: stacks, wchan, cgroup; vanished threads skipped; scanned cou
   // 1, 4, 100, 101, 200, 300, 301, 700-704, 900-902, 950 = 16 stat files; 500 vanished.
   assert.equal(s.capture.threads_scanned, 16);
   assert.ok(s.capture.ms >= 0);
-  assert.ok(s.notes.some((n) => n.includes('2 R task(s) have no kernel stack')), s.notes.join('|'));
+  assert.ok(
+    s.notes.some((n) => n.includes('2 R task(s) have no kernel stack')),
+    s.notes.join('|'),
+  );
 });
 
 test('depth limits frames; depth 0 reads no stack', async () => {
@@ -57,7 +60,10 @@ test('depth limits frames; depth 0 reads no stack', async () => {
 });
 
 test('a missing proc root is a clear error', async () => {
-  await assert.rejects(new ProcfsCollector({ procRoot: join(FIXTURES, 'nope'), details: 'inline' }).capture({ depth: 20 }), /cannot read .*nope\/loadavg/);
+  await assert.rejects(
+    new ProcfsCollector({ procRoot: join(FIXTURES, 'nope'), details: 'inline' }).capture({ depth: 20 }),
+    /cannot read .*nope\/loadavg/,
+  );
 });
 
 test('the watchdog worker gets only module-loader flags from execArgv (V8 flags would make Worker throw)', async () => {

@@ -20,7 +20,7 @@ import { foldSnapshots, formatFolded } from '../../src/format/folded.ts';
 import { render } from '../../src/format/index.ts';
 import { formatReportText } from '../../src/format/report-text.ts';
 import { toSpeedscope } from '../../src/format/speedscope.ts';
-import type { Evidence, ChainLink } from '../../src/model/evidence.ts';
+import type { ChainLink, Evidence } from '../../src/model/evidence.ts';
 import type { Snapshot } from '../../src/model/snapshot.ts';
 import type { StoredChain, TimelineSample } from '../../src/model/timeline.ts';
 import { StoreReader } from '../../src/store/reader.ts';
@@ -60,17 +60,56 @@ function assertClean(out: string, what: string, clean?: string): void {
 }
 
 // Real 6.18 stacks (this host).
-const FLUSH = ['submit_bio_wait+0x5b/0xa0', 'blkdev_issue_flush+0x3c/0x50', 'ext4_sync_file+0x176/0x3a0', 'vfs_fsync_range+0x3c/0x90', 'do_syscall_64+0x7d/0x7f0'];
+const FLUSH = [
+  'submit_bio_wait+0x5b/0xa0',
+  'blkdev_issue_flush+0x3c/0x50',
+  'ext4_sync_file+0x176/0x3a0',
+  'vfs_fsync_range+0x3c/0x90',
+  'do_syscall_64+0x7d/0x7f0',
+];
 const DIO_WRITE = ['ext4_file_write_iter+0x2f8/0x8a0', 'vfs_write+0x26e/0x450', 'ksys_write+0x6d/0xf0', 'do_syscall_64+0x7d/0x7f0'];
 const CHARGE = ['mem_cgroup_handle_over_high+0x10a/0x250', 'exit_to_user_mode_loop+0x4b/0x120', 'do_syscall_64+0x7d/0x7f0'];
 
 const EVIDENCE: Evidence = {
   window_ms: 5000,
-  devices: [{ name: 'vda', dev: '254:0', util: 0.97, reads_s: 3, writes_s: 1800, read_kib_s: 12, write_kib_s: 7200, await_ms: 1.2, in_flight: 4, queue: 3.9 }],
+  devices: [
+    {
+      name: 'vda',
+      dev: '254:0',
+      util: 0.97,
+      reads_s: 3,
+      writes_s: 1800,
+      read_kib_s: 12,
+      write_kib_s: 7200,
+      await_ms: 1.2,
+      in_flight: 4,
+      queue: 3.9,
+    },
+  ],
   memory: { direct_reclaim_s: 10, pgscan_direct_s: 500, compact_stall_s: 1, major_faults_s: 4, swap_in_s: 2, refaults_s: 30 },
   cgroups: [
-    { path: '/batch', limit: 'io', detail: 'io: writes 1.00 MiB/s on 254:0 at its limit', at_limit: true, hierarchy: 'v1', ratio: 1, rate: 0, dev: '254:0', pids: [20] },
-    { path: '/small', limit: 'memory', detail: 'memory: 63.9 MiB used of a 64 MiB limit', at_limit: true, hierarchy: 'v1', ratio: 0.99, rate: 120, dev: null, pids: [30] },
+    {
+      path: '/batch',
+      limit: 'io',
+      detail: 'io: writes 1.00 MiB/s on 254:0 at its limit',
+      at_limit: true,
+      hierarchy: 'v1',
+      ratio: 1,
+      rate: 0,
+      dev: '254:0',
+      pids: [20],
+    },
+    {
+      path: '/small',
+      limit: 'memory',
+      detail: 'memory: 63.9 MiB used of a 64 MiB limit',
+      at_limit: true,
+      hierarchy: 'v1',
+      ratio: 0.99,
+      rate: 120,
+      dev: null,
+      pids: [30],
+    },
   ],
 };
 
@@ -87,7 +126,13 @@ const CHAIN: ChainLink = {
 /** A capture with every optional part: R with a user stack, D in I/O, lock and memcg waits, evidence, chains, notes. */
 function richSnapshot(timeMs: number): Snapshot {
   const task = (pid: number, tid: number, state: 'R' | 'D', stack: string[], cgroup: string): Snapshot['tasks'][number] => ({
-    pid, tid, comm: 'dwriter', state, stack, wchan: stack.length ? stack[0]!.replace(/\+.*/, '') : null, cgroup,
+    pid,
+    tid,
+    comm: 'dwriter',
+    state,
+    stack,
+    wchan: stack.length ? stack[0]!.replace(/\+.*/, '') : null,
+    cgroup,
   });
   return {
     schema: 'loadmon.snapshot/v1',
@@ -121,7 +166,9 @@ function richSnapshot(timeMs: number): Snapshot {
 
 const SNAPSHOTS: Snapshot[] = [
   richSnapshot(Date.parse('2026-12-01T10:01:00Z')),
-  ...['vfork', 'lock', 'cgroup', 'memory', 'netfs', 'block-io', 'unknown'].map((n) => JSON.parse(fixture('verdict', `${n}.json`)) as Snapshot),
+  ...['vfork', 'lock', 'cgroup', 'memory', 'netfs', 'block-io', 'unknown'].map(
+    (n) => JSON.parse(fixture('verdict', `${n}.json`)) as Snapshot,
+  ),
 ];
 
 test('hostile strings: snapshot text and seed print no control or bidi character, and forge no line', () => {
@@ -142,7 +189,7 @@ test('hostile strings: folded stacks, the SVG flame graph and speedscope names a
   assertClean(JSON.stringify(toSpeedscope(folded, `capture ${P}`, 'loadmon test')), 'speedscope');
 });
 
-test('hostile strings: a crafted store\'s task states (enumerations printed as text) are escaped too', () => {
+test("hostile strings: a crafted store's task states (enumerations printed as text) are escaped too", () => {
   const states = (prefix: string): Snapshot => {
     const s = richSnapshot(0);
     s.tasks = s.tasks.map((t) => ({ ...t, stack: [], user_stack: [], state: `${prefix}R` as 'R' }));

@@ -13,7 +13,8 @@ import { parseLoadMonitor, unescapeComm } from '../../src/kmod/format.ts';
 import { UNSAFE } from '../helpers/unsafe-chars.ts';
 
 const P = '\x1b[2J\r\u009b31m\u202e\u2028';
-const SNAP = 'snapshot seq=1 time_ns=1 load1=1.00 load5=1.00 load15=1.00 cpus=1 threads=1 running=0 uninterruptible=0 dropped=0 walk_ns=1 depth=1';
+const SNAP =
+  'snapshot seq=1 time_ns=1 load1=1.00 load5=1.00 load15=1.00 cpus=1 threads=1 running=0 uninterruptible=0 dropped=0 walk_ns=1 depth=1';
 
 function messageOf(text: string): string {
   try {
@@ -25,7 +26,7 @@ function messageOf(text: string): string {
   assert.fail(`accepted ${JSON.stringify(text)}`);
 }
 
-test('kmod format errors quote the module\'s text escaped', () => {
+test("kmod format errors quote the module's text escaped", () => {
   const cases: Array<[string, RegExp]> = [
     [`load_monitor ${P}\n`, /expected the header line/],
     [`load_monitor 1\n${P}x y\n`, /unknown line kind/],
@@ -44,7 +45,7 @@ test('kmod format errors quote the module\'s text escaped', () => {
   }
 });
 
-test('kmod format errors quote in the module\'s own notation, so the quote reads back', () => {
+test("kmod format errors quote in the module's own notation, so the quote reads back", () => {
   const m = messageOf(`load_monitor 1\n${SNAP}\ntask tid=1 pid=1 state=D comm=\\q\u202e\n`);
   const quoted = /bad escape in comm "([^"]*)"/.exec(m)?.[1];
   assert.equal(quoted, '\\x5cq\\xe2\\x80\\xae');

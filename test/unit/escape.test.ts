@@ -19,7 +19,14 @@ test('escapeText: C1 controls, line/paragraph separators and bidi controls as \\
 });
 
 test('escapeText: printable text, including non-ASCII, is unchanged', () => {
-  for (const s of ['kworker/u4:2+events_unbound', 'x) R (y', '/system.slice/a b.service', 'café 日本 Ω', 'ext4_sync_file+0x176/0x3a0 [ext4]', '\u00a0\u00ff\u2027\u202f\u2065\u206a']) {
+  for (const s of [
+    'kworker/u4:2+events_unbound',
+    'x) R (y',
+    '/system.slice/a b.service',
+    'café 日本 Ω',
+    'ext4_sync_file+0x176/0x3a0 [ext4]',
+    '\u00a0\u00ff\u2027\u202f\u2065\u206a',
+  ]) {
     assert.equal(escapeText(s), s);
   }
 });

@@ -56,7 +56,10 @@ test('devices: whole devices with I/O in the window, exact figures, busiest firs
       '',
     ].join('\n'),
   );
-  t.put('proc/vmstat', 'allocstall_normal 10\nallocstall_movable 5\npgscan_direct 1000\npgscan_direct_throttle 3\ncompact_stall 2\npgmajfault 100\npswpin 0\nworkingset_refault_anon 10\nworkingset_refault_file 20\n');
+  t.put(
+    'proc/vmstat',
+    'allocstall_normal 10\nallocstall_movable 5\npgscan_direct 1000\npgscan_direct_throttle 3\ncompact_stall 2\npgmajfault 100\npswpin 0\nworkingset_refault_anon 10\nworkingset_refault_file 20\n',
+  );
   const s = t.sampler();
   assert.equal(s.sample(10_000, []), null, 'no window on the first call');
 
@@ -72,7 +75,10 @@ test('devices: whole devices with I/O in the window, exact figures, busiest firs
       '',
     ].join('\n'),
   );
-  t.put('proc/vmstat', 'allocstall_normal 30\nallocstall_movable 5\npgscan_direct 5000\npgscan_direct_throttle 1000\ncompact_stall 6\npgmajfault 300\npswpin 8\nworkingset_refault_anon 50\nworkingset_refault_file 80\n');
+  t.put(
+    'proc/vmstat',
+    'allocstall_normal 30\nallocstall_movable 5\npgscan_direct 5000\npgscan_direct_throttle 1000\ncompact_stall 6\npgmajfault 300\npswpin 8\nworkingset_refault_anon 50\nworkingset_refault_file 80\n',
+  );
   const e = s.sample(12_000, [])!;
   assert.equal(e.window_ms, 2000);
   assert.deepEqual(e.devices, [
@@ -136,9 +142,13 @@ function v1Tree(): ReturnType<typeof tree> {
   t.put('cgroup/blkio/app/blkio.throttle.write_bps_device', '254:0 1048576\n8:16 10485760\n');
   t.put('cgroup/blkio/app/blkio.throttle.read_iops_device', '254:0 200\n');
   t.put('cgroup/blkio/app/blkio.throttle.write_iops_device', '');
-  t.put('cgroup/blkio/app/blkio.throttle.io_service_bytes', '254:0 Read 0\n254:0 Write 1000000\n254:0 Total 1000000\n8:16 Write 0\nTotal 1000000\n');
+  t.put(
+    'cgroup/blkio/app/blkio.throttle.io_service_bytes',
+    '254:0 Read 0\n254:0 Write 1000000\n254:0 Total 1000000\n8:16 Write 0\nTotal 1000000\n',
+  );
   t.put('cgroup/blkio/app/blkio.throttle.io_serviced', '254:0 Read 10\n254:0 Write 20\n254:0 Total 30\nTotal 30\n');
-  for (const f of ['read_bps_device', 'write_bps_device', 'read_iops_device', 'write_iops_device']) t.put(`cgroup/blkio/blkio.throttle.${f}`, '');
+  for (const f of ['read_bps_device', 'write_bps_device', 'read_iops_device', 'write_iops_device'])
+    t.put(`cgroup/blkio/blkio.throttle.${f}`, '');
   t.put('cgroup/cpu,cpuacct/app/cpu.cfs_quota_us', '20000\n');
   t.put('cgroup/cpu,cpuacct/app/cpu.cfs_period_us', '100000\n');
   t.put('cgroup/cpu,cpuacct/app/cpu.stat', 'nr_periods 100\nnr_throttled 10\nthrottled_time 1000000000\nnr_bursts 0\nburst_time 0\n');
@@ -151,7 +161,10 @@ function v1Tree(): ReturnType<typeof tree> {
 function advanceV1(t: ReturnType<typeof tree>): void {
   t.put('cgroup/memory/app/memory.usage_in_bytes', '67000000\n');
   t.put('cgroup/memory/app/memory.failcnt', '2568\n');
-  t.put('cgroup/blkio/app/blkio.throttle.io_service_bytes', `254:0 Read 0\n254:0 Write ${1000000 + 2 * 1048576}\n8:16 Write ${2 * 1048576}\nTotal 0\n`);
+  t.put(
+    'cgroup/blkio/app/blkio.throttle.io_service_bytes',
+    `254:0 Read 0\n254:0 Write ${1000000 + 2 * 1048576}\n8:16 Write ${2 * 1048576}\nTotal 0\n`,
+  );
   t.put('cgroup/blkio/app/blkio.throttle.io_serviced', '254:0 Read 110\n254:0 Write 52\n254:0 Total 162\nTotal 162\n');
   t.put('cgroup/cpu,cpuacct/app/cpu.stat', 'nr_periods 120\nnr_throttled 19\nthrottled_time 1800000000\nnr_bursts 0\nburst_time 0\n');
 }
@@ -263,10 +276,14 @@ test('v2 cgroups (pure v2 host): memory.max with events and PSI, io.max per devi
   t.put('proc/100/cgroup', '0::/box\n');
   t.put('proc/200/cgroup', '0::/\n');
   const box = 'cgroup/box';
-  for (const f of ['memory.max', 'memory.high', 'memory.pressure', 'io.max', 'io.pressure', 'cpu.max']) t.put(`${box}/${f}`, fixture('evidence', 'v2', f));
+  for (const f of ['memory.max', 'memory.high', 'memory.pressure', 'io.max', 'io.pressure', 'cpu.max'])
+    t.put(`${box}/${f}`, fixture('evidence', 'v2', f));
   t.put(`${box}/memory.current`, '60000000\n');
   t.put(`${box}/memory.events`, 'low 0\nhigh 0\nmax 234\noom 1\noom_kill 0\noom_group_kill 0\n');
-  t.put(`${box}/io.stat`, '254:0 rbytes=1459200 wbytes=313724928 rios=192 wios=353 dbytes=0 dios=0\n8:16 rbytes=90112 wbytes=299008 rios=8 wios=4 dbytes=0 dios=0\n');
+  t.put(
+    `${box}/io.stat`,
+    '254:0 rbytes=1459200 wbytes=313724928 rios=192 wios=353 dbytes=0 dios=0\n8:16 rbytes=90112 wbytes=299008 rios=8 wios=4 dbytes=0 dios=0\n',
+  );
   t.put(`${box}/cpu.stat`, 'usage_usec 1\nnr_periods 80\nnr_throttled 36\nthrottled_usec 3600000\n');
   t.put('cgroup/cpu.stat', 'usage_usec 1\n'); // the root has no limit files at all
   const s = t.sampler();

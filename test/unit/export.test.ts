@@ -38,12 +38,22 @@ const get = (url: string) => app.inject({ method: 'GET', url, headers: { host: '
 
 /** What `loadmon report ...` writes with --out. */
 function cli(args: Record<string, string>): string {
-  const out = join(dir, `out-${Object.values(args).join('-').replace(/[^\w.-]/g, '_')}`);
+  const out = join(
+    dir,
+    `out-${Object.values(args)
+      .join('-')
+      .replace(/[^\w.-]/g, '_')}`,
+  );
   reportCommand({ db, out, ...args });
   return readFileSync(out, 'utf8');
 }
 
-const TYPES = { folded: 'text/plain; charset=utf-8', speedscope: 'application/json; charset=utf-8', svg: 'image/svg+xml', json: 'application/json; charset=utf-8' };
+const TYPES = {
+  folded: 'text/plain; charset=utf-8',
+  speedscope: 'application/json; charset=utf-8',
+  svg: 'image/svg+xml',
+  json: 'application/json; charset=utf-8',
+};
 const EXT = { folded: '.folded', speedscope: '.speedscope.json', svg: '.svg', json: '.json' };
 
 for (const format of EXPORT_FORMATS) {
@@ -68,7 +78,11 @@ for (const format of EXPORT_FORMATS) {
     const body = cli({ since: new Date(from).toISOString(), until: new Date(to).toISOString(), format, top: '50' });
     assert.equal(body, api.body);
     if (format === 'speedscope') assert.equal(JSON.parse(body).exporter, EXPORTER);
-    if (format === 'speedscope' || format === 'svg') assert.match(body, new RegExp(`loadmon: ${fx.captureIds.length} capture\\(s\\), 2026-11-27T13:30:00\\.000Z \\.\\. 2026-11-27T14:00:00\\.000Z`));
+    if (format === 'speedscope' || format === 'svg')
+      assert.match(
+        body,
+        new RegExp(`loadmon: ${fx.captureIds.length} capture\\(s\\), 2026-11-27T13:30:00\\.000Z \\.\\. 2026-11-27T14:00:00\\.000Z`),
+      );
   });
 }
 

@@ -17,10 +17,22 @@ test('stacks merge by prefix; values are task observations; non-positive counts 
   ]);
   assert.equal(depth, 3, 'the left-out stacks do not count for the depth');
   assert.deepEqual([root.name, root.value, root.level, root.parent], ['all', 6, 0, null]);
-  assert.deepEqual(root.children.map((c) => [c.name, c.value]), [['cp', 1], ['dd', 5]]);
+  assert.deepEqual(
+    root.children.map((c) => [c.name, c.value]),
+    [
+      ['cp', 1],
+      ['dd', 5],
+    ],
+  );
   const a = find(root, ['dd', 'a']);
   assert.deepEqual([a.value, a.level, a.parent?.name], [5, 2, 'dd']);
-  assert.deepEqual(a.children.map((c) => [c.name, c.value]), [['b', 2], ['c', 3]]);
+  assert.deepEqual(
+    a.children.map((c) => [c.name, c.value]),
+    [
+      ['b', 2],
+      ['c', 3],
+    ],
+  );
 });
 
 test('layout: children in name order, each starting where its left sibling ends, under its parent', () => {
@@ -31,10 +43,31 @@ test('layout: children in name order, each starting where its left sibling ends,
     { frames: ['a', 'q'], count: 3 },
   ]);
   const layout = (n: FlameNode): unknown[] => [n.name, n.start, n.value, n.children.map(layout)];
-  assert.deepEqual(layout(root), ['all', 0, 10, [
-    ['a', 0, 4, [['q', 0, 3, []], ['z', 3, 1, []]]],
-    ['b', 4, 6, [['x', 4, 2, []], ['y', 6, 4, []]]],
-  ]]);
+  assert.deepEqual(layout(root), [
+    'all',
+    0,
+    10,
+    [
+      [
+        'a',
+        0,
+        4,
+        [
+          ['q', 0, 3, []],
+          ['z', 3, 1, []],
+        ],
+      ],
+      [
+        'b',
+        4,
+        6,
+        [
+          ['x', 4, 2, []],
+          ['y', 6, 4, []],
+        ],
+      ],
+    ],
+  ]);
 });
 
 test('an empty graph is a root of value 0 and depth 0', () => {

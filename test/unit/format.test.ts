@@ -57,7 +57,10 @@ test('grouping: identical stacks together, most common first', () => {
   const g = groupByStack(snap.tasks);
   assert.equal(g.length, 2);
   assert.equal(g[0]!.state, 'D');
-  assert.deepEqual(g[0]!.tasks.map((t) => t.tid), [20, 22, 30]);
+  assert.deepEqual(
+    g[0]!.tasks.map((t) => t.tid),
+    [20, 22, 30],
+  );
   assert.equal(g[1]!.tasks[0]!.tid, 10);
 });
 

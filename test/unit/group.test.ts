@@ -128,7 +128,7 @@ function viewOf(name: string, tasks: Parameters<typeof snapshot>[1]) {
   }
 }
 
-test('capture view: the groups are the analysis\'s (same keys, counts and order), with their own tasks', () => {
+test("capture view: the groups are the analysis's (same keys, counts and order), with their own tasks", () => {
   const { view, snap, id } = viewOf('view.db', [
     { pid: 10, tid: 10, state: 'D', stack: IO, comm: 'dd', cgroup: '/a' },
     { pid: 10, tid: 11, state: 'D', stack: IO, comm: 'dd', cgroup: '/a' },
@@ -142,8 +142,14 @@ test('capture view: the groups are the analysis\'s (same keys, counts and order)
     agg.map((a) => [a.state, a.frames, a.count]),
   );
   const io = view.groups[0]!;
-  assert.deepEqual([io.cause, io.cause_label !== null, io.pids, io.comms, io.cgroups], ['block-io', true, [10, 12], ['dd', 'cp'], ['/a', '/b']]);
-  assert.deepEqual(io.tasks.map((t) => t.tid), [10, 11, 12]);
+  assert.deepEqual(
+    [io.cause, io.cause_label !== null, io.pids, io.comms, io.cgroups],
+    ['block-io', true, [10, 12], ['dd', 'cp'], ['/a', '/b']],
+  );
+  assert.deepEqual(
+    io.tasks.map((t) => t.tid),
+    [10, 11, 12],
+  );
   const r = view.groups.at(-1)!;
   assert.deepEqual([r.state, r.cause, r.cause_label, r.tasks.map((t) => t.tid)], ['R', null, null, [30]]);
 });

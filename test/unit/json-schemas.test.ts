@@ -36,7 +36,17 @@ function subschemas(node: unknown, ptr = '#'): Array<[string, Node]> {
 
 test('every schema is draft 2020-12, named by its file, and compiles in strict mode', () => {
   const files = schemaFiles();
-  for (const want of ['snapshot', 'report', 'kmod-status', 'api-meta', 'api-timeline', 'api-captures', 'api-capture', 'api-flame', 'api-error']) {
+  for (const want of [
+    'snapshot',
+    'report',
+    'kmod-status',
+    'api-meta',
+    'api-timeline',
+    'api-captures',
+    'api-capture',
+    'api-flame',
+    'api-error',
+  ]) {
     assert.ok(files.has(`${want}.schema.json`), `docs/schema/${want}.schema.json exists`);
   }
   for (const [file, schema] of files) {
@@ -88,23 +98,82 @@ test('the snapshot schema refuses what loadmon must never write', () => {
     ['another schema version', (s) => (s.schema = 'loadmon.snapshot/v2'), 'const'],
     ['an unknown source', (s) => (s.source = 'ps'), 'enum'],
     ['a time that is not toISOString()', (s) => (s.time = '2026-11-27 13:17:51'), 'pattern'],
-    ['a kernel address', (s) => (s.blocked_recent = { window_ms: 1, mean_d: 0, stacks: [], chains: [{ lock: { kind: 'mutex', address: '0xffff8880', name: null }, waiters: 1, waiter_threads: 1, waiter_processes: [], holder: null, holder_cause: null, other_holders: 0 }] }), 'type'],
+    [
+      'a kernel address',
+      (s) =>
+        (s.blocked_recent = {
+          window_ms: 1,
+          mean_d: 0,
+          stacks: [],
+          chains: [
+            {
+              lock: { kind: 'mutex', address: '0xffff8880', name: null },
+              waiters: 1,
+              waiter_threads: 1,
+              waiter_processes: [],
+              holder: null,
+              holder_cause: null,
+              other_holders: 0,
+            },
+          ],
+        }),
+      'type',
+    ],
   ];
-  assertSchema('snapshot.schema.json', mutated(() => {}), 'the unmutated fixture');
+  assertSchema(
+    'snapshot.schema.json',
+    mutated(() => {}),
+    'the unmutated fixture',
+  );
   for (const [what, f, keyword] of cases) {
     const errors = schemaErrors('snapshot.schema.json', mutated(f));
-    assert.ok(errors.some((e) => e.keyword === keyword), `${what}: expected a ${keyword} error, got ${JSON.stringify(errors.map((e) => e.keyword))}`);
+    assert.ok(
+      errors.some((e) => e.keyword === keyword),
+      `${what}: expected a ${keyword} error, got ${JSON.stringify(errors.map((e) => e.keyword))}`,
+    );
   }
 });
 
 test('the old camelCase keys of at_end and kmod status are refused', () => {
-  const atEnd = { atMs: 0, kernelLoad1: 1, modelLoad1: 1, processes: [], cgroups: [], states: { R: 0, D: 0 }, beforeWindow: 0, notScanned: 0, updates: 1 };
+  const atEnd = {
+    atMs: 0,
+    kernelLoad1: 1,
+    modelLoad1: 1,
+    processes: [],
+    cgroups: [],
+    states: { R: 0, D: 0 },
+    beforeWindow: 0,
+    notScanned: 0,
+    updates: 1,
+  };
   const report = {
-    schema: 'loadmon.report/v1', store: 'x.db', period: { from: null, to: null }, host: null, cpus: null, threshold: null, load: null,
-    pressure_peak_avg10: {}, captures: [], verdict: [], attribution: { method: 'replay', at_end: atEnd, mean: null }, stacks: [], blocked: null, evidence: null,
+    schema: 'loadmon.report/v1',
+    store: 'x.db',
+    period: { from: null, to: null },
+    host: null,
+    cpus: null,
+    threshold: null,
+    load: null,
+    pressure_peak_avg10: {},
+    captures: [],
+    verdict: [],
+    attribution: { method: 'replay', at_end: atEnd, mean: null },
+    stacks: [],
+    blocked: null,
+    evidence: null,
   };
   assert.ok(schemaErrors('report.schema.json', report).some((e) => e.instancePath === '/attribution/at_end'));
-  const renamed = { at_ms: 0, kernel_load1: 1, model_load1: 1, processes: [], cgroups: [], states: { R: 0, D: 0 }, before_window: 0, not_scanned: 0, updates: 1 };
+  const renamed = {
+    at_ms: 0,
+    kernel_load1: 1,
+    model_load1: 1,
+    processes: [],
+    cgroups: [],
+    states: { R: 0, D: 0 },
+    before_window: 0,
+    not_scanned: 0,
+    updates: 1,
+  };
   assertSchema('report.schema.json', { ...report, attribution: { ...report.attribution, at_end: renamed } }, 'an empty report');
   const kmod = { kernel: '6.18.0', headers: null, built: false, loaded: false, params: {}, sources: ['procfs'] };
   assertSchema('kmod-status.schema.json', { ...kmod, module_support: false }, 'kmod status');
@@ -112,6 +181,9 @@ test('the old camelCase keys of at_end and kmod status are refused', () => {
 });
 
 test('the docs link every schema', () => {
-  const docs = readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => readFileSync(join(ROOT, 'docs', f), 'utf8')).join('\n');
+  const docs = readdirSync(join(ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => readFileSync(join(ROOT, 'docs', f), 'utf8'))
+    .join('\n');
   for (const file of schemaFiles().keys()) assert.ok(docs.includes(`(schema/${file})`), `no docs page links schema/${file}`);
 });

@@ -24,7 +24,10 @@ test('kmod load rejects values the module would refuse, naming the option', () =
     [{ threshold: 'x' }, '--threshold'],
   ];
   for (const [raw, opt] of bad) {
-    assert.throws(() => parseLoadParams(raw), (e: unknown) => e instanceof LoadmonError && e.exitStatus === 2 && e.message.includes(opt));
+    assert.throws(
+      () => parseLoadParams(raw),
+      (e: unknown) => e instanceof LoadmonError && e.exitStatus === 2 && e.message.includes(opt),
+    );
   }
 });
 

@@ -48,10 +48,17 @@ test('malformed input is rejected with the line number', () => {
     ['load_monitor 1\ntask tid=1 pid=1 state=R comm=x\n', /line 2: task line outside/],
     ['load_monitor 1\nsnapshot seq=1\n', /line 2: missing time_ns/],
     ['load_monitor 1\nfoo bar\n', /unknown line kind/],
-    ['load_monitor 1\nsnapshot seq=1 time_ns=1 load1=1 load5=1.00 load15=1.00 cpus=1 threads=1 running=0 uninterruptible=0 dropped=0 walk_ns=1 depth=1\nend seq=1\n', /load1=1 is not a load/],
+    [
+      'load_monitor 1\nsnapshot seq=1 time_ns=1 load1=1 load5=1.00 load15=1.00 cpus=1 threads=1 running=0 uninterruptible=0 dropped=0 walk_ns=1 depth=1\nend seq=1\n',
+      /load1=1 is not a load/,
+    ],
   ];
   for (const [text, re] of bad) {
-    assert.throws(() => parseLoadMonitor(text), (e: unknown) => e instanceof LoadmonError && re.test(e.message), String(re));
+    assert.throws(
+      () => parseLoadMonitor(text),
+      (e: unknown) => e instanceof LoadmonError && re.test(e.message),
+      String(re),
+    );
   }
   assert.throws(() => unescapeComm('a\\q'), /bad escape/);
   assert.throws(() => unescapeComm('a b'), /unescaped byte/);

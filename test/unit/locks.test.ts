@@ -1,17 +1,41 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { devString, LockAccount, type LockNaming, type LockOpen, type LockSum, type LockWait, lockKind, parseLockLine } from '../../src/bpf/locks.ts';
+import {
+  devString,
+  LockAccount,
+  type LockNaming,
+  type LockOpen,
+  type LockSum,
+  type LockWait,
+  lockKind,
+  parseLockLine,
+} from '../../src/bpf/locks.ts';
 import { parseSampleReply } from '../../src/bpf/protocol.ts';
 import type { LoadmonError } from '../../src/errors.ts';
 import { fixture } from '../helpers/fixtures.ts';
 
 const MS = 1e6;
 const LOCK = 0xffff888142ba6db8n;
-const naming: LockNaming = { staticName: (a) => (a === 0xffffffff83000100n ? 'cgroup_mutex' : null), devName: (d) => (d === '254:0' ? 'vda' : d) };
+const naming: LockNaming = {
+  staticName: (a) => (a === 0xffffffff83000100n ? 'cgroup_mutex' : null),
+  devName: (d) => (d === '254:0' ? 'vda' : d),
+};
 
 function base(tid: number, owner: number, lock = LOCK, flags = 4) {
-  return { lock, flags, tid, pid: 100, comm: 'dwriter', ownerTid: owner, ownerPid: owner ? 100 : 0, ownerComm: owner ? 'dw-t' : '', ownerProcessComm: owner ? 'dwriter' : '', ino: flags === 4 ? 5367562 : 0, dev: 266338304 };
+  return {
+    lock,
+    flags,
+    tid,
+    pid: 100,
+    comm: 'dwriter',
+    ownerTid: owner,
+    ownerPid: owner ? 100 : 0,
+    ownerComm: owner ? 'dw-t' : '',
+    ownerProcessComm: owner ? 'dwriter' : '',
+    ino: flags === 4 ? 5367562 : 0,
+    dev: 266338304,
+  };
 }
 const open = (tid: number, owner: number, startNs: number, lock = LOCK): LockOpen => ({ ...base(tid, owner, lock), startNs });
 const sum = (tid: number, owner: number, ns: number, count = 1, lock = LOCK): LockSum => ({ ...base(tid, owner, lock), ns, count });
@@ -56,7 +80,11 @@ test('lock lines: malformed ones are protocol errors', () => {
     'l ffff 4 1 2 3 4 5 6 7 8 6 - -',
     'q ffff 4 1 2 0 0 5 0 0 61 - -',
   ]) {
-    assert.throws(() => parseLockLine(bad), (e: LoadmonError) => e.code === 'E_BPF_PROTOCOL', bad);
+    assert.throws(
+      () => parseLockLine(bad),
+      (e: LoadmonError) => e.code === 'E_BPF_PROTOCOL',
+      bad,
+    );
   }
 });
 
@@ -100,7 +128,11 @@ test('lock account: keys are opaque and stable per address; static locks named b
   const A = 0xffffffff83000100n;
   const B = 0xffff888100001000n;
   const mutex = (tid: number, owner: number, lock: bigint, ns: number): LockSum => ({ ...base(tid, owner, lock, 32), ns, count: 2 });
-  const w1 = acc.window({ lockSums: [mutex(1, 3, A, 5 * MS), mutex(2, 3, A, 7 * MS), mutex(1, 4, B, 1 * MS)], lockOpen: [], nowNs: 1000 * MS });
+  const w1 = acc.window({
+    lockSums: [mutex(1, 3, A, 5 * MS), mutex(2, 3, A, 7 * MS), mutex(1, 4, B, 1 * MS)],
+    lockOpen: [],
+    nowNs: 1000 * MS,
+  });
   const a = w1.filter((w) => w.name === 'cgroup_mutex');
   assert.equal(a.length, 2);
   assert.equal(a[0]!.key, a[1]!.key);
@@ -140,6 +172,8 @@ test('static locks: the kallsyms data symbol holding the address, only where kal
   // This host (CONFIG_KALLSYMS_ALL off) has text symbols only: every lock is unnamed unless it is an inode's.
   const textOnly = KernelSymbols.parse(fixture('bpf', 'kallsyms-rwsem'));
   assert.equal(textOnly.dataSymbol(0xffffffff83000100n), null);
-  const markersOnly = KernelSymbols.parse('ffffffff81000000 T _stext\nffffffff82000000 T _etext\nffffffff83000000 D _sdata\nffffffff84000000 B __bss_start\n');
+  const markersOnly = KernelSymbols.parse(
+    'ffffffff81000000 T _stext\nffffffff82000000 T _etext\nffffffff83000000 D _sdata\nffffffff84000000 B __bss_start\n',
+  );
   assert.equal(markersOnly.dataSymbol(0xffffffff83000100n), null, 'section markers are not objects');
 });

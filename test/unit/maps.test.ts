@@ -23,8 +23,17 @@ test('getOrCreate: falsy values are values (0, empty string), only undefined is 
     ['zero', 0],
     ['empty', ''],
   ]);
-  assert.equal(getOrCreate(m, 'zero', () => 7), 0);
-  assert.equal(getOrCreate(m, 'empty', () => 'x'), '');
-  assert.equal(getOrCreate(m, 'new', () => 7), 7);
+  assert.equal(
+    getOrCreate(m, 'zero', () => 7),
+    0,
+  );
+  assert.equal(
+    getOrCreate(m, 'empty', () => 'x'),
+    '',
+  );
+  assert.equal(
+    getOrCreate(m, 'new', () => 7),
+    7,
+  );
   assert.equal(m.get('new'), 7);
 });

@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 
 import { StoreWriter } from '../../src/store/writer.ts';
 import { buildServer } from '../../src/web/server.ts';
-import { sample, SESSION, snapshot } from '../helpers/store.ts';
+import { SESSION, sample, snapshot } from '../helpers/store.ts';
 import { CGROUPS, parsePrometheus, T_END, writeFixtureStore } from '../helpers/web.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'loadmon-metrics-'));
@@ -32,7 +32,8 @@ async function scrape(a = app) {
 }
 
 const value = (fams: ReturnType<typeof parsePrometheus>, name: string, labels: Record<string, string> = {}): number | undefined =>
-  [...fams.values()].flatMap((f) => f.samples).find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
+  [...fams.values()].flatMap((f) => f.samples).find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+    ?.value;
 
 test('metrics: the strict checker refuses what Prometheus would refuse', () => {
   const ok = '# HELP a_b x\n# TYPE a_b gauge\na_b{c="d",e="f\\"g"} 1.5e3\n';
@@ -66,7 +67,8 @@ test('metrics: /metrics is valid exposition text with the load, R/D, captures an
   assert.equal(f.get('loadmon_capture_duration_seconds')!.type, 'histogram');
   assert.equal(value(f, 'loadmon_pressure_avg10_ratio', { resource: 'cpu', kind: 'some' }), 0.125);
   assert.equal(value(f, 'loadmon_recording'), 0);
-  for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_heap_size_used_bytes']) assert.ok(f.has(name), name);
+  for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_heap_size_used_bytes'])
+    assert.ok(f.has(name), name);
   for (const name of f.keys()) assert.match(name, /^(loadmon|process|nodejs)_[a-z0-9_]+$/, name);
   for (const fam of f.values()) if (fam.type === 'counter') assert.match(fam.name, /_total$/, fam.name);
 });
@@ -79,7 +81,10 @@ test('metrics: per-cgroup series are bounded to the 20 busiest plus "other", and
     assert.ok(cgroups.size <= 21, `${name}: ${cgroups.size} series`);
     assert.equal(cgroups.size, 21, `${CGROUPS} cgroups in the fixture: 20 of their own and other`);
     assert.ok(cgroups.has('other'));
-    assert.deepEqual(samples.map((s) => Object.keys(s.labels)), samples.map(() => ['cgroup']));
+    assert.deepEqual(
+      samples.map((s) => Object.keys(s.labels)),
+      samples.map(() => ['cgroup']),
+    );
   }
   const sum = (name: string) => f.get(name)!.samples.reduce((a, s) => a + s.value, 0);
   assert.equal(sum('loadmon_cgroup_runnable_threads'), value(f, 'loadmon_runnable_threads'));

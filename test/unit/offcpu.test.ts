@@ -3,7 +3,15 @@ import { test } from 'node:test';
 
 import { KernelSymbols } from '../../src/bpf/kallsyms.ts';
 import { type BlockedThread, isSchedCore, OffcpuAccount, type OffcpuShare, switchStackFrames } from '../../src/bpf/offcpu.ts';
-import { type OffcpuOpen, type OffcpuSum, parseOffcpuEnd, parseOffcpuLine, parseOffcpuReply, parseSampleReply, parseSnapshotReply } from '../../src/bpf/protocol.ts';
+import {
+  type OffcpuOpen,
+  type OffcpuSum,
+  parseOffcpuEnd,
+  parseOffcpuLine,
+  parseOffcpuReply,
+  parseSampleReply,
+  parseSnapshotReply,
+} from '../../src/bpf/protocol.ts';
 import { LoadmonError } from '../../src/errors.ts';
 import { fixture } from '../helpers/fixtures.ts';
 
@@ -24,7 +32,11 @@ function total(shares: OffcpuShare[], tid?: number): number {
 }
 
 /** The o, p and e lines of a real `sample` reply: the off-CPU read of the helper as it is today. */
-const offcpuLines = (): string[] => fixture('bpf', 'sample-reply.txt').trimEnd().split('\n').filter((l) => /^[ope] /.test(l));
+const offcpuLines = (): string[] =>
+  fixture('bpf', 'sample-reply.txt')
+    .trimEnd()
+    .split('\n')
+    .filter((l) => /^[ope] /.test(l));
 
 test('off-CPU protocol: o, p and end lines of a real helper read', () => {
   const lines = offcpuLines();
@@ -51,7 +63,14 @@ test('switch-out stacks: the tracepoint frames and the scheduler core go, the sl
   const kept = switchStackFrames(o.stack, syms);
   const frames = kept.stack.map((a) => syms.lookup(a)?.replace(/\+.*/, ''));
   // A vfork parent: /proc/PID/stack shows kernel_clone <- ...; the completion wait under it is kept.
-  assert.deepEqual(frames, ['__wait_for_common', 'wait_for_completion_state', 'kernel_clone', '__x64_sys_vfork', 'do_syscall_64', 'entry_SYSCALL_64_after_hwframe']);
+  assert.deepEqual(frames, [
+    '__wait_for_common',
+    'wait_for_completion_state',
+    'kernel_clone',
+    '__x64_sys_vfork',
+    'do_syscall_64',
+    'entry_SYSCALL_64_after_hwframe',
+  ]);
   assert.deepEqual(kept.sched, [true, true, false, false, false, false]);
   assert.equal(syms.inSchedFunctions(0xffffffff82266833n), true); // schedule
   assert.equal(syms.inSchedFunctions(0xffffffff8226f000n), true); // lock text
@@ -63,7 +82,9 @@ test('switch-out stacks: the tracepoint frames and the scheduler core go, the sl
 
 test('switch-out stacks: an i_rwsem waiter keeps rwsem_down_write_slowpath and down_write (a real stack)', () => {
   const syms = KernelSymbols.parse(fixture('bpf', 'kallsyms-rwsem'));
-  const line = fixture('bpf', 'sample-reply-locks.txt').split('\n').find((l) => l.startsWith('o '))!;
+  const line = fixture('bpf', 'sample-reply-locks.txt')
+    .split('\n')
+    .find((l) => l.startsWith('o '))!;
   const kept = switchStackFrames(parseOffcpuLine(line).stack, syms);
   const frames = kept.stack.map((a) => syms.lookup(a)!.replace(/\+.*/, ''));
   assert.deepEqual(frames.slice(0, 4), ['rwsem_down_write_slowpath', 'down_write', 'ext4_file_write_iter', 'vfs_write']);

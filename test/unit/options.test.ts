@@ -14,8 +14,8 @@ import type { Command } from 'commander';
 
 import { buildProgram } from '../../src/cli/main.ts';
 import { parseWatch, type RawWatch } from '../../src/cli/options.ts';
-import { applyGivenParams } from '../../src/trigger/kmod-watcher.ts';
 import type { ModuleParams, ParamName } from '../../src/kmod/params.ts';
+import { applyGivenParams } from '../../src/trigger/kmod-watcher.ts';
 
 /** The raw options `command` hands its action for `argv`. */
 async function rawOptions(command: string, argv: string[]): Promise<Record<string, unknown>> {

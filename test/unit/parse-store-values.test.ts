@@ -30,7 +30,8 @@ test('time points: a duration before now or an ISO date (UTC without a zone)', (
   assert.equal(parseTimePoint('--since', '2026-11-27 10:00', now), Date.parse('2026-11-27T10:00:00Z'));
   assert.equal(parseTimePoint('--since', '2026-11-27', now), Date.parse('2026-11-27T00:00:00Z'));
   assert.equal(parseTimePoint('--until', '2026-11-27T10:00:00+02:00', now), Date.parse('2026-11-27T08:00:00Z'));
-  for (const bad of ['yesterday', '2026-13-45', '1', '-1h']) assert.throws(() => parseTimePoint('--since', bad, now), invalid('--since'), bad);
+  for (const bad of ['yesterday', '2026-13-45', '1', '-1h'])
+    assert.throws(() => parseTimePoint('--since', bad, now), invalid('--since'), bad);
 });
 
 test('record and report options: defaults and cross-checks', () => {

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { resolveThreshold } from '../../src/model/options.ts';
-import { formatDuration } from '../../src/model/time.ts';
 import { parseDuration, parseIntInRange, parseThreshold } from '../../src/cli/parse-values.ts';
 import { LoadmonError } from '../../src/errors.ts';
+import { resolveThreshold } from '../../src/model/options.ts';
+import { formatDuration } from '../../src/model/time.ts';
 
 function rejects(fn: () => unknown, option: string): void {
   assert.throws(fn, (e: unknown) => e instanceof LoadmonError && e.exitStatus === 2 && e.message.includes(option));
@@ -20,7 +20,8 @@ test('durations: ms, s, m, h and decimals', () => {
 });
 
 test('durations: bad values name the option', () => {
-  for (const bad of ['', '0ms', '-5s', 'abc', '10', '10 parsecs', '5d', '0.1ms', 's', '1e3s']) rejects(() => parseDuration('--interval', bad), '--interval');
+  for (const bad of ['', '0ms', '-5s', 'abc', '10', '10 parsecs', '5d', '0.1ms', 's', '1e3s'])
+    rejects(() => parseDuration('--interval', bad), '--interval');
   rejects(() => parseDuration('--cooldown', '-1s', { allowZero: true }), '--cooldown');
 });
 

@@ -19,7 +19,10 @@ test('kmod: the tasks of loadmon and of the processes it started are left out an
   const ownPid = all.tasks[0]!.pid;
   const ownThreads = all.tasks.filter((t) => t.pid === ownPid).length;
   const s = kmodToSnapshot(k!, null, 20, new Set([ownPid]));
-  assert.deepEqual(s.tasks, all.tasks.filter((t) => t.pid !== ownPid));
+  assert.deepEqual(
+    s.tasks,
+    all.tasks.filter((t) => t.pid !== ownPid),
+  );
   assert.equal(s.capture.own_threads, ownThreads);
   assert.equal(all.capture.own_threads, undefined, 'absent when none was left out');
 });
@@ -33,7 +36,7 @@ test('kmod: comm and frames from the module file are cut like procfs ones', () =
   assert.equal(t.stack[0], `${'f'.repeat(256)}…`);
 });
 
-test('a child registered as loadmon\'s own is left out until it has exited', async () => {
+test("a child registered as loadmon's own is left out until it has exited", async () => {
   const child = spawn('sleep', ['30'], { stdio: 'ignore' });
   child.once('exit', registerOwnProcess(child.pid));
   assert.ok(ownPids().has(child.pid!));

@@ -53,13 +53,28 @@ function captureInChild(root: string): Snapshot {
     `import { ProcfsCollector } from ${JSON.stringify(src)};` +
     `const s = await new ProcfsCollector({ procRoot: ${JSON.stringify(root)}, details: 'inline' }).capture({ depth: 20 });` +
     'process.stdout.write(JSON.stringify(s));';
-  const r = spawnSync('bash', ['-c', 'ulimit -v 2000000; exec "$@"', 'bash', process.execPath, '--no-expose-wasm', '--import', 'tsx', '--input-type=module', '-e', script], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    timeout: 20_000,
-    killSignal: 'SIGKILL',
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  const r = spawnSync(
+    'bash',
+    [
+      '-c',
+      'ulimit -v 2000000; exec "$@"',
+      'bash',
+      process.execPath,
+      '--no-expose-wasm',
+      '--import',
+      'tsx',
+      '--input-type=module',
+      '-e',
+      script,
+    ],
+    {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 20_000,
+      killSignal: 'SIGKILL',
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
   assert.equal(r.signal, null, `the capture was killed (${r.signal}): it hung or ran away`);
   assert.equal(r.status, 0, r.stderr);
   return JSON.parse(r.stdout) as Snapshot;

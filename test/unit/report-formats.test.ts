@@ -17,20 +17,24 @@ test('folded: comm;outermost..innermost count, offsets stripped, counts summed',
   const text = formatFolded(foldSnapshots([vfork, vfork]));
   assert.equal(
     text,
-    'busy;[R: no kernel stack] 2\n' +
-      'vfork-worker;entry_SYSCALL_64_after_hwframe;do_syscall_64;__do_sys_vfork;kernel_clone 8\n',
+    'busy;[R: no kernel stack] 2\n' + 'vfork-worker;entry_SYSCALL_64_after_hwframe;do_syscall_64;__do_sys_vfork;kernel_clone 8\n',
   );
-  assert.deepEqual(parseFolded(text).map((s) => s.count), [2, 8]);
+  assert.deepEqual(
+    parseFolded(text).map((s) => s.count),
+    [2, 8],
+  );
 });
 
 test('folded: a comm cannot add frames or lines', () => {
-  const lines = formatFolded(foldSnapshots([nfs])).trimEnd().split('\n');
+  const lines = formatFolded(foldSnapshots([nfs]))
+    .trimEnd()
+    .split('\n');
   assert.equal(lines.length, 3);
   const hostile = lines.find((l) => l.startsWith('<b>'))!;
   assert.equal(hostile.split(';')[0], '<b>&x:y\\x01');
 });
 
-test('speedscope: the schema\'s required fields, root-first stacks, weights = task counts', () => {
+test("speedscope: the schema's required fields, root-first stacks, weights = task counts", () => {
   const folded = foldSnapshots([vfork, nfs]);
   // The file as a reader gets it: the type only names the fields, the asserts check them.
   const f = JSON.parse(JSON.stringify(toSpeedscope(folded, 'test', 'loadmon test'))) as SpeedscopeFile;
@@ -44,7 +48,10 @@ test('speedscope: the schema\'s required fields, root-first stacks, weights = ta
   assert.ok(['none', 'nanoseconds', 'microseconds', 'milliseconds', 'seconds', 'bytes'].includes(p.unit));
   assert.equal(p.samples.length, p.weights.length);
   for (const s of p.samples) for (const i of s) assert.ok(Number.isInteger(i) && i >= 0 && i < f.shared.frames.length);
-  assert.equal(p.endValue - p.startValue, p.weights.reduce((a, b) => a + b, 0));
+  assert.equal(
+    p.endValue - p.startValue,
+    p.weights.reduce((a, b) => a + b, 0),
+  );
   const vforkSample = p.samples.find((s) => f.shared.frames[s[s.length - 1]!]!.name === 'kernel_clone');
   assert.equal(f.shared.frames[vforkSample![0]!]!.name, 'vfork-worker', 'root first');
 });
@@ -55,7 +62,13 @@ test('svg: well-formed XML with a tooltip and a rectangle for every frame, and t
   const { elements } = checkWellFormedXml(svg);
   assert.ok(elements > 10);
   const titles = [...svg.matchAll(/<title>([^<]*) \(\d+ task observations?/g)].map((m) => m[1] ?? '');
-  const unxml = (s: string): string => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
+  const unxml = (s: string): string =>
+    s
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&quot;/g, '"')
+      .replace(/&apos;/g, "'")
+      .replace(/&amp;/g, '&');
   const drawn = titles.map(unxml);
   for (const s of folded) for (const fr of s.frames) assert.ok(drawn.includes(fr), `frame ${fr} drawn`);
   assert.match(svg, /<script type="text\/ecmascript"><!\[CDATA\[/);
@@ -91,17 +104,25 @@ test('folded and svg: an R task with a user stack (bpf profile) shows its user f
   withKernel.tid = r.tid + 1;
   withKernel.stack = ['do_sys_poll+0x1/0x2', '__x64_sys_poll+0x3/0x4'];
   snap.tasks.push(withKernel);
-  const lines = formatFolded(foldSnapshots([snap])).trimEnd().split('\n');
+  const lines = formatFolded(foldSnapshots([snap]))
+    .trimEnd()
+    .split('\n');
   assert.ok(
     lines.includes('busy;main (/tmp/fpspin)_[u];loadmon_fp_outer (/tmp/fpspin)_[u];loadmon_fp_inner (/tmp/fpspin)_[u] 1'),
     lines.join('\n'),
   );
-  assert.ok(lines.includes('busy;main (/tmp/fpspin)_[u];loadmon_fp_outer (/tmp/fpspin)_[u];loadmon_fp_inner (/tmp/fpspin)_[u];__x64_sys_poll;do_sys_poll 1'));
+  assert.ok(
+    lines.includes(
+      'busy;main (/tmp/fpspin)_[u];loadmon_fp_outer (/tmp/fpspin)_[u];loadmon_fp_inner (/tmp/fpspin)_[u];__x64_sys_poll;do_sys_poll 1',
+    ),
+  );
   assert.ok(!lines.some((l) => l.includes('[R: no kernel stack]')), 'a task with a user stack needs no pseudo-frame');
   // The SVG draws user frames in another colour family (aqua) than kernel frames (warm).
   const svg = renderFlameGraph(foldSnapshots([snap]), { title: 't' });
   const red = (name: string): number => {
-    const g = [...svg.matchAll(/<g class="f"><title>([^<]*) \(\d+ task observation[^<]*<\/title><rect [^>]*fill="rgb\((\d+),/g)].find((m) => m[1] === name);
+    const g = [...svg.matchAll(/<g class="f"><title>([^<]*) \(\d+ task observation[^<]*<\/title><rect [^>]*fill="rgb\((\d+),/g)].find(
+      (m) => m[1] === name,
+    );
     assert.ok(g, `frame ${name} drawn`);
     return Number(g[2]);
   };

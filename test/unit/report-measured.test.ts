@@ -7,7 +7,7 @@ import { after, test } from 'node:test';
 import { buildReport } from '../../src/analyze/report.ts';
 import { StoreReader } from '../../src/store/reader.ts';
 import { StoreWriter } from '../../src/store/writer.ts';
-import { sample, SESSION } from '../helpers/store.ts';
+import { SESSION, sample } from '../helpers/store.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'loadmon-report-measured-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -37,6 +37,9 @@ test('snapshot --profile (user stacks): bpf where it works, else procfs saying w
     assert.equal(s.capture.profile_ms, 200);
   } else {
     assert.notEqual(s.source, 'bpf');
-    assert.ok(s.notes.some((n) => n.includes('eBPF collector was not used')), s.notes.join(' | '));
+    assert.ok(
+      s.notes.some((n) => n.includes('eBPF collector was not used')),
+      s.notes.join(' | '),
+    );
   }
 });

@@ -13,7 +13,9 @@ import { chooseSource, type SourceFacts, snapshotNeeds, WATCH_NEEDS } from '../.
 const BPF_WORKS = null;
 const NOT_ROOT = 'loading BPF programs needs root (run loadmon as root)';
 
-function facts(over: Partial<Omit<SourceFacts, 'bpfUnavailable'>> & { bpf?: string | null } = {}): SourceFacts & { bpfAsked: () => number } {
+function facts(
+  over: Partial<Omit<SourceFacts, 'bpfUnavailable'>> & { bpf?: string | null } = {},
+): SourceFacts & { bpfAsked: () => number } {
   let asked = 0;
   const why = over.bpf === undefined ? BPF_WORKS : over.bpf;
   return {

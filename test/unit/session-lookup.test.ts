@@ -14,9 +14,9 @@ import { after, test } from 'node:test';
 import { buildReport } from '../../src/analyze/report.ts';
 import { StoreReader } from '../../src/store/reader.ts';
 import { StoreWriter } from '../../src/store/writer.ts';
-import { buildServer } from '../../src/web/server.ts';
 import { VERSION } from '../../src/version.ts';
-import { sample, SESSION } from '../helpers/store.ts';
+import { buildServer } from '../../src/web/server.ts';
+import { SESSION, sample } from '../helpers/store.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'loadmon-session-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -5,7 +5,18 @@
  */
 
 import assert from 'node:assert/strict';
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -18,7 +29,7 @@ import { hasSqliteHeader, isCorruption, moveAside, readFailure } from '../../src
 import { StoreReader } from '../../src/store/reader.ts';
 import { SCHEMA_VERSION } from '../../src/store/schema.ts';
 import { StoreWriter } from '../../src/store/writer.ts';
-import { sample, SESSION } from '../helpers/store.ts';
+import { SESSION, sample } from '../helpers/store.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'loadmon-store-damage-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -44,7 +55,10 @@ function damage(path: string): void {
   }
 }
 
-const isCode = (code: string, text: RegExp) => (e: unknown): boolean => e instanceof LoadmonError && e.code === code && text.test(e.message);
+const isCode =
+  (code: string, text: RegExp) =>
+  (e: unknown): boolean =>
+    e instanceof LoadmonError && e.code === code && text.test(e.message);
 
 test('reader: a damaged page is E_STORE_CORRUPT naming the store once a query reaches it', () => {
   const path = filledStore('damaged.db');
@@ -115,8 +129,16 @@ test('DurableStore: a damaged store is moved aside with one note and recording g
   assert.ok(s.writable);
   s.close();
   assert.equal(log.length, 1, log.join('\n'));
-  assert.match(log[0]!, /^store .*record\.db is damaged \(database disk image is malformed\); moved it aside to .*record\.db\.corrupt-20261201T100000Z and started a new store$/);
-  assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('record.db')).sort(), ['record.db', 'record.db.corrupt-20261201T100000Z']);
+  assert.match(
+    log[0]!,
+    /^store .*record\.db is damaged \(database disk image is malformed\); moved it aside to .*record\.db\.corrupt-20261201T100000Z and started a new store$/,
+  );
+  assert.deepEqual(
+    readdirSync(dir)
+      .filter((f) => f.startsWith('record.db'))
+      .sort(),
+    ['record.db', 'record.db.corrupt-20261201T100000Z'],
+  );
   const r = StoreReader.open(path);
   assert.equal(r.loadCurve(0, 8.64e15)?.samples, 1);
   assert.equal(r.sessions().length, 1);
@@ -129,5 +151,8 @@ test('DurableStore: a file that is not a SQLite database is fatal, left untouche
   const s = new DurableStore({ path, policy: { retainMs: 86_400_000, maxBytes: 1 << 30 }, session: SESSION, log: () => {} });
   assert.throws(() => s.start(T0), isCode('E_STORE_CORRUPT', /notes\.txt is not a SQLite database: left untouched/));
   assert.equal(readFileSync(path, 'utf8'), 'my notes\n'.repeat(1000));
-  assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('notes.txt')), ['notes.txt']);
+  assert.deepEqual(
+    readdirSync(dir).filter((f) => f.startsWith('notes.txt')),
+    ['notes.txt'],
+  );
 });

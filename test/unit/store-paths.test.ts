@@ -20,8 +20,10 @@ import { StoreReader } from '../../src/store/reader.ts';
 const dir = mkdtempSync(join(tmpdir(), 'loadmon-store-paths-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-const refusedDb = (what: RegExp) => (e: unknown): boolean =>
-  e instanceof LoadmonError && e.code === 'E_INVALID_OPTION' && e.exitStatus === 2 && /--db/.test(e.message) && what.test(e.message);
+const refusedDb =
+  (what: RegExp) =>
+  (e: unknown): boolean =>
+    e instanceof LoadmonError && e.code === 'E_INVALID_OPTION' && e.exitStatus === 2 && /--db/.test(e.message) && what.test(e.message);
 
 test('--db: a device, a directory, or a symlink to a directory is refused with E_INVALID_OPTION naming --db', () => {
   const sub = join(dir, 'a-directory');
@@ -57,7 +59,9 @@ test('reader: a directory given to the store API directly is refused, not "disk 
     () => StoreReader.open(sub),
     (e: unknown) => {
       caught = e;
-      return e instanceof LoadmonError && e.code === 'E_STORE_MISSING' && e.fields.path === sub && /is a directory/.test(e.fields.reason ?? '');
+      return (
+        e instanceof LoadmonError && e.code === 'E_STORE_MISSING' && e.fields.path === sub && /is a directory/.test(e.fields.reason ?? '')
+      );
     },
   );
   // The store names no option (the API shows this message too); the CLI adds the one the path came from.
@@ -88,11 +92,17 @@ test('lock: a second writer through a symlink to the store is refused, naming th
   symlinkSync(realDir, linkDir);
   const first = acquireStoreLock(join(linkDir, 'new.db'));
   try {
-    assert.throws(() => acquireStoreLock(join(realDir, 'new.db')), (e: unknown) => e instanceof LoadmonError && e.code === 'E_STORE_LOCKED');
+    assert.throws(
+      () => acquireStoreLock(join(realDir, 'new.db')),
+      (e: unknown) => e instanceof LoadmonError && e.code === 'E_STORE_LOCKED',
+    );
     // A dangling symlink locks the file it will create.
     const dangling = join(dir, 'dangling-to-new.db');
     symlinkSync(join(realDir, 'new.db'), dangling);
-    assert.throws(() => acquireStoreLock(dangling), (e: unknown) => e instanceof LoadmonError && e.code === 'E_STORE_LOCKED');
+    assert.throws(
+      () => acquireStoreLock(dangling),
+      (e: unknown) => e instanceof LoadmonError && e.code === 'E_STORE_LOCKED',
+    );
   } finally {
     first.release();
   }

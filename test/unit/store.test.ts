@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -9,10 +9,10 @@ import Database from 'better-sqlite3';
 import { LoadmonError } from '../../src/errors.ts';
 import { acquireStoreLock, lockPathFor } from '../../src/store/lock.ts';
 import { StoreReader } from '../../src/store/reader.ts';
+import { liveBytes } from '../../src/store/retention.ts';
 import { SCHEMA_VERSION } from '../../src/store/schema.ts';
 import { StoreWriter } from '../../src/store/writer.ts';
-import { liveBytes } from '../../src/store/retention.ts';
-import { sample, SESSION, snapshot } from '../helpers/store.ts';
+import { SESSION, sample, snapshot } from '../helpers/store.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'loadmon-store-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -28,7 +28,9 @@ test('store: schema is created from an empty file, and reopening does not migrat
   assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
   assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
   assert.equal(db.pragma('auto_vacuum', { simple: true }), 2, 'incremental auto_vacuum');
-  const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as Array<{ name: string }>).map((r) => r.name);
+  const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as Array<{ name: string }>).map(
+    (r) => r.name,
+  );
   for (const t of ['captures', 'meta', 'procs', 'sample_procs', 'samples', 'sessions']) assert.ok(tables.includes(t), t);
   assert.deepEqual(db.prepare("SELECT value FROM meta WHERE key = 'store'").get(), { value: 'loadmon.store' });
   db.close();
@@ -46,14 +48,22 @@ test('store: a store from a newer loadmon is refused with E_STORE_VERSION', () =
   const db = new Database(path);
   db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
   db.close();
-  assert.throws(() => StoreWriter.open(path), (e: unknown) => e instanceof LoadmonError && e.code === 'E_STORE_VERSION' && /newer/.test(e.message));
+  assert.throws(
+    () => StoreWriter.open(path),
+    (e: unknown) => e instanceof LoadmonError && e.code === 'E_STORE_VERSION' && /newer/.test(e.message),
+  );
 });
 
 test('store: samples, per-process counts and captures round-trip', () => {
   const path = join(dir, 'rt.db');
   const w = StoreWriter.open(path);
   w.beginSession(SESSION);
-  w.insertSample(sample(10_000, 4.25, [{ pid: 7, comm: 'a', r: 2, d: 1 }, { pid: 8, comm: 'b', r: 0, d: 3, cgroup: '/b' }]));
+  w.insertSample(
+    sample(10_000, 4.25, [
+      { pid: 7, comm: 'a', r: 2, d: 1 },
+      { pid: 8, comm: 'b', r: 0, d: 3, cgroup: '/b' },
+    ]),
+  );
   w.insertSample(sample(11_000, 4.5, null));
   const snap = snapshot(11_500, [{ pid: 7, state: 'D', stack: ['io_schedule+0x1/0x2'] }]);
   const id = w.insertCapture(snap);
@@ -70,7 +80,10 @@ test('store: samples, per-process counts and captures round-trip', () => {
     { pid: 8, comm: 'b', cgroup: '/b', r: 0, d: 3 },
   ]);
   assert.equal(r.pressurePeaks(0, 20_000).cpuSome, 12.5);
-  assert.throws(() => r.snapshot(id + 1), (e: unknown) => e instanceof LoadmonError && e.code === 'E_CAPTURE_NOT_FOUND');
+  assert.throws(
+    () => r.snapshot(id + 1),
+    (e: unknown) => e instanceof LoadmonError && e.code === 'E_CAPTURE_NOT_FOUND',
+  );
   r.close();
 });
 
@@ -89,9 +102,15 @@ test('store: retention by age drops old data but keeps the 60 s context of a kep
   w.close();
   assert.equal(res.capturesDeleted, 1);
   const r = StoreReader.open(path);
-  assert.deepEqual(r.captures(0, now).map((c) => c.id), [keptId]);
+  assert.deepEqual(
+    r.captures(0, now).map((c) => c.id),
+    [keptId],
+  );
   const samples = r.samples(0, now);
-  assert.ok(samples.every((s) => s.t >= cut + 5_000 - 60_000), 'nothing older than the kept capture context');
+  assert.ok(
+    samples.every((s) => s.t >= cut + 5_000 - 60_000),
+    'nothing older than the kept capture context',
+  );
   assert.equal(samples.filter((s) => s.t < cut).length, 5, 'the context samples before the cut are kept');
   assert.equal(r.contextSummary(cut + 5_000 - 60_000, cut + 5_000).maxLoad1, 5);
   r.close();
@@ -171,7 +190,20 @@ test('store v3: evidence (scanned samples only) and wait-for chains round-trip; 
   w.beginSession({ ...SESSION, source: 'bpf', scanAbove: 0 });
   const evidence = {
     window_ms: 1000,
-    devices: [{ name: 'vda', dev: '254:0', util: 0.9, reads_s: 0, writes_s: 900, read_kib_s: 0, write_kib_s: 3600, await_ms: 1.5, in_flight: 3, queue: 2 }],
+    devices: [
+      {
+        name: 'vda',
+        dev: '254:0',
+        util: 0.9,
+        reads_s: 0,
+        writes_s: 900,
+        read_kib_s: 0,
+        write_kib_s: 3600,
+        await_ms: 1.5,
+        in_flight: 3,
+        queue: 2,
+      },
+    ],
     memory: null,
     cgroups: [],
   };
@@ -186,7 +218,8 @@ test('store v3: evidence (scanned samples only) and wait-for chains round-trip; 
     holder_cause: 'block I/O / writeback, waiting for bio',
     other_holders: 0,
   };
-  for (let i = 0; i < 3; i++) w.insertSample({ ...sample(20_000 + i * 1000, 4, [{ pid: 9, comm: 'db', r: 0, d: 3 }]), evidence, chains: [chain] });
+  for (let i = 0; i < 3; i++)
+    w.insertSample({ ...sample(20_000 + i * 1000, 4, [{ pid: 9, comm: 'db', r: 0, d: 3 }]), evidence, chains: [chain] });
   w.insertSample({ ...sample(23_000, 0.2, null), evidence }); // not scanned: its evidence is not kept
   w.close();
   const r = StoreReader.open(path);
@@ -241,7 +274,10 @@ test('store: a version-1 store is migrated by the writer; the reader reads it ei
 test('lock: a second writer is refused while the first lives; a stale lock is taken over', () => {
   const path = join(dir, 'lock.db');
   const l = acquireStoreLock(path);
-  assert.throws(() => acquireStoreLock(path), (e: unknown) => e instanceof LoadmonError && e.code === 'E_STORE_LOCKED' && e.message.includes(`pid ${process.pid}`));
+  assert.throws(
+    () => acquireStoreLock(path),
+    (e: unknown) => e instanceof LoadmonError && e.code === 'E_STORE_LOCKED' && e.message.includes(`pid ${process.pid}`),
+  );
   l.release();
   assert.equal(existsSync(lockPathFor(path)), false);
   // A lock left by a process that no longer exists (pid max is below 2^22).

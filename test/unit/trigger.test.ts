@@ -4,9 +4,9 @@ import { test } from 'node:test';
 import type { Collector } from '../../src/collect/collector.ts';
 import { SNAPSHOT_SCHEMA, type Snapshot } from '../../src/model/snapshot.ts';
 import { CaptureGate } from '../../src/trigger/gate.ts';
-import { LOAD_FREQ_MS, UpdatePhase } from '../../src/trigger/update-phase.ts';
 import type { LoadProbe } from '../../src/trigger/load-probe.ts';
 import { ThresholdWatcher } from '../../src/trigger/procfs-watcher.ts';
+import { LOAD_FREQ_MS, UpdatePhase } from '../../src/trigger/update-phase.ts';
 import { runWatch, type Watcher } from '../../src/trigger/watch.ts';
 
 test('gate: fires at the threshold (>=), not below', () => {
@@ -117,7 +117,10 @@ test('watch loop: abort stops it cleanly; a poll error rejects', async () => {
     },
     close: () => {},
   };
-  await assert.rejects(runWatch(bad, { intervalMs: 2, signal: new AbortController().signal }, () => {}), /boom/);
+  await assert.rejects(
+    runWatch(bad, { intervalMs: 2, signal: new AbortController().signal }, () => {}),
+    /boom/,
+  );
 });
 
 test('update phase: fast reads while searching, then only around each expected update', () => {
@@ -157,7 +160,14 @@ test('threshold watcher: above threshold, the next check comes when the cooldown
   let t = 0;
   const probe = { read: () => ({ load1: 5, loads: '5.00 1.00 1.00 ' }), close: () => {} } as unknown as LoadProbe;
   const collector: Collector = { source: 'procfs', capture: () => Promise.resolve(fakeSnapshot(5)), close: () => {} };
-  const w = new ThresholdWatcher(collector, probe, { threshold: 3, thresholdText: '3', cooldownMs: 20_000, depth: 20, intervalMs: 10, now: 0 });
+  const w = new ThresholdWatcher(collector, probe, {
+    threshold: 3,
+    thresholdText: '3',
+    cooldownMs: 20_000,
+    depth: 20,
+    intervalMs: 10,
+    now: 0,
+  });
   assert.ok(await w.poll(t));
   t = 7000; // searching phase would say 10 ms; the phase never changes here, so search ends at 6 s
   assert.equal(w.poll(t), null);

@@ -10,8 +10,24 @@ import type { Snapshot, TaskSample } from '../../src/model/snapshot.ts';
 import type { StoredChain } from '../../src/model/timeline.ts';
 
 // Real 6.18 stacks (this host): writers with O_DIRECT|O_DSYNC to their own files.
-const FLUSH_WAIT = ['submit_bio_wait+0x5b/0xa0', 'blkdev_issue_flush+0x3c/0x50', 'ext4_sync_file+0x176/0x3a0', 'vfs_fsync_range+0x3c/0x90', 'ext4_file_write_iter+0x2f8/0x8a0', 'vfs_write+0x26e/0x450', 'ksys_write+0x6d/0xf0', 'do_syscall_64+0x7d/0x7f0', 'entry_SYSCALL_64_after_hwframe+0x76/0x7e'];
-const DIO_WRITE = ['ext4_file_write_iter+0x2f8/0x8a0', 'vfs_write+0x26e/0x450', 'ksys_write+0x6d/0xf0', 'do_syscall_64+0x7d/0x7f0', 'entry_SYSCALL_64_after_hwframe+0x76/0x7e'];
+const FLUSH_WAIT = [
+  'submit_bio_wait+0x5b/0xa0',
+  'blkdev_issue_flush+0x3c/0x50',
+  'ext4_sync_file+0x176/0x3a0',
+  'vfs_fsync_range+0x3c/0x90',
+  'ext4_file_write_iter+0x2f8/0x8a0',
+  'vfs_write+0x26e/0x450',
+  'ksys_write+0x6d/0xf0',
+  'do_syscall_64+0x7d/0x7f0',
+  'entry_SYSCALL_64_after_hwframe+0x76/0x7e',
+];
+const DIO_WRITE = [
+  'ext4_file_write_iter+0x2f8/0x8a0',
+  'vfs_write+0x26e/0x450',
+  'ksys_write+0x6d/0xf0',
+  'do_syscall_64+0x7d/0x7f0',
+  'entry_SYSCALL_64_after_hwframe+0x76/0x7e',
+];
 
 function task(pid: number, tid: number, state: 'R' | 'D', stack: string[]): TaskSample {
   return { pid, tid, comm: 'dwriter', state, stack, wchan: null, cgroup: '/' };
@@ -32,7 +48,18 @@ function snapshot(tasks: TaskSample[]): Snapshot {
   };
 }
 
-const vda: DeviceEvidence = { name: 'vda', dev: '254:0', util: 0.98, reads_s: 0, writes_s: 1800, read_kib_s: 0, write_kib_s: 7200, await_ms: 1.2, in_flight: 4, queue: 3.9 };
+const vda: DeviceEvidence = {
+  name: 'vda',
+  dev: '254:0',
+  util: 0.98,
+  reads_s: 0,
+  writes_s: 1800,
+  read_kib_s: 0,
+  write_kib_s: 7200,
+  await_ms: 1.2,
+  in_flight: 4,
+  queue: 3.9,
+};
 
 test('verdict: R threads woken from I/O count with the I/O cause, not as CPU saturation; no thread counted twice', () => {
   // 6 writers: in the capture 3 in D and 3 runnable with the flush wait still on their stacks.
@@ -45,14 +72,31 @@ test('verdict: R threads woken from I/O count with the I/O cause, not as CPU sat
     task(10, 16, 'R', []),
   ]);
   const stacks = aggregateStacks([{ id: 1, snapshot: snap }]);
-  assert.equal(stacks.find((s) => s.state === 'R' && s.frames.length > 0)!.cause, 'block-io', 'a runnable task keeps the wait it was woken from');
+  assert.equal(
+    stacks.find((s) => s.state === 'R' && s.frames.length > 0)!.cause,
+    'block-io',
+    'a runnable task keeps the wait it was woken from',
+  );
   const ev: PeriodEvidence = { samples: 10, devices: [vda], memory: null, cgroups: [] };
-  const lines = decideVerdict({ cpus: 2, meanR: 3, meanD: 3, maxLoad1: 6, threshold: 3, topR: [], stacks, evidence: ev, pressure: { io_full: 38 } });
+  const lines = decideVerdict({
+    cpus: 2,
+    meanR: 3,
+    meanD: 3,
+    maxLoad1: 6,
+    threshold: 3,
+    topR: [],
+    stacks,
+    evidence: ev,
+    pressure: { io_full: 38 },
+  });
   assert.equal(lines[0]!.cause, 'block-io');
   assert.equal(lines[0]!.share, 5, '3 D + 2 of the 3 R woken from the flush');
   assert.equal(lines[0]!.evidence.woken_r, 2);
   assert.ok(!lines.some((l) => l.kind === 'cpu-saturation'), 'one CPU-demand R thread on 2 CPUs is no saturation');
-  assert.match(lines[0]!.text, /block I\/O \/ writeback on vda: .* plus ~2\.00 R threads woken from it waiting for a CPU; vda 98% busy, 1\.20 ms per request, 4 in flight, PSI io full peaked at 38%/);
+  assert.match(
+    lines[0]!.text,
+    /block I\/O \/ writeback on vda: .* plus ~2\.00 R threads woken from it waiting for a CPU; vda 98% busy, 1\.20 ms per request, 4 in flight, PSI io full peaked at 38%/,
+  );
   assert.equal(lines[0]!.evidence.devices![0]!.name, 'vda');
   const total = lines.reduce((a, l) => a + l.share, 0);
   assert.ok(total <= 6 + 1e-9, `shares add up to at most R + D (${total})`);
@@ -60,12 +104,20 @@ test('verdict: R threads woken from I/O count with the I/O cause, not as CPU sat
 
 test('verdict: a busy CPU-bound load stays CPU saturation', () => {
   const snap = snapshot([task(1, 1, 'R', []), task(1, 2, 'R', ['exit_to_user_mode_loop+0x1/0x2', 'do_syscall_64+0x1/0x2'])]);
-  const lines = decideVerdict({ cpus: 2, meanR: 4.5, meanD: 0, maxLoad1: 4.4, threshold: 3, topR: [], stacks: aggregateStacks([{ id: 1, snapshot: snap }]) });
+  const lines = decideVerdict({
+    cpus: 2,
+    meanR: 4.5,
+    meanD: 0,
+    maxLoad1: 4.4,
+    threshold: 3,
+    topR: [],
+    stacks: aggregateStacks([{ id: 1, snapshot: snap }]),
+  });
   assert.equal(lines[0]!.kind, 'cpu-saturation');
   assert.match(lines[0]!.text, /^severe CPU saturation: 4\.50 threads/);
 });
 
-test('cgroup limits: an io limit that bit makes its writers\' block I/O the cgroup\'s cause, and the line cites it with the idle device', () => {
+test("cgroup limits: an io limit that bit makes its writers' block I/O the cgroup's cause, and the line cites it with the idle device", () => {
   const ev = aggregateEvidence(
     [1, 2, 3, 4].map(
       (): Evidence => ({
@@ -73,7 +125,17 @@ test('cgroup limits: an io limit that bit makes its writers\' block I/O the cgro
         devices: [{ ...vda, util: 0.04, writes_s: 256, in_flight: 1 }],
         memory: null,
         cgroups: [
-          { path: '/batch', limit: 'io', detail: 'io: writes 1.00 MiB/s on 254:0 at its limit of 1.00 MiB/s (100%)', at_limit: true, hierarchy: 'v1', ratio: 1, rate: 0, dev: '254:0', pids: [20] },
+          {
+            path: '/batch',
+            limit: 'io',
+            detail: 'io: writes 1.00 MiB/s on 254:0 at its limit of 1.00 MiB/s (100%)',
+            at_limit: true,
+            hierarchy: 'v1',
+            ratio: 1,
+            rate: 0,
+            dev: '254:0',
+            pids: [20],
+          },
         ],
       }),
     ),
@@ -83,10 +145,25 @@ test('cgroup limits: an io limit that bit makes its writers\' block I/O the cgro
   assert.equal(relabel(20, 'block-io', FLUSH_WAIT), 'cgroup');
   assert.equal(relabel(21, 'block-io', FLUSH_WAIT), 'block-io', 'a process outside the cgroup keeps its cause');
   assert.equal(relabel(20, 'vfork', ['kernel_clone']), 'vfork', 'only the waits the limit causes');
-  const snap = snapshot([task(20, 21, 'D', FLUSH_WAIT), task(20, 22, 'D', FLUSH_WAIT), task(30, 31, 'D', ['kernel_clone+0x1/0x2', '__do_sys_vfork+0x1/0x2'])]);
-  const lines = decideVerdict({ cpus: 2, meanR: 0.2, meanD: 3, maxLoad1: 3, threshold: 3, topR: [], stacks: aggregateStacks([{ id: 4, snapshot: snap }], relabel), evidence: ev });
+  const snap = snapshot([
+    task(20, 21, 'D', FLUSH_WAIT),
+    task(20, 22, 'D', FLUSH_WAIT),
+    task(30, 31, 'D', ['kernel_clone+0x1/0x2', '__do_sys_vfork+0x1/0x2']),
+  ]);
+  const lines = decideVerdict({
+    cpus: 2,
+    meanR: 0.2,
+    meanD: 3,
+    maxLoad1: 3,
+    threshold: 3,
+    topR: [],
+    stacks: aggregateStacks([{ id: 4, snapshot: snap }], relabel),
+    evidence: ev,
+  });
   assert.equal(lines[0]!.cause, 'cgroup');
-  assert.deepEqual(lines[0]!.evidence.cgroups, [{ path: '/batch', limit: 'io', detail: 'io: writes 1.00 MiB/s on 254:0 at its limit of 1.00 MiB/s (100%)' }]);
+  assert.deepEqual(lines[0]!.evidence.cgroups, [
+    { path: '/batch', limit: 'io', detail: 'io: writes 1.00 MiB/s on 254:0 at its limit of 1.00 MiB/s (100%)' },
+  ]);
   assert.match(lines[0]!.text, /\(io limit of \/batch\).*the device itself is not the bottleneck: vda 4% busy/);
   assert.equal(lines[1]!.cause, 'vfork');
 });
@@ -96,7 +173,20 @@ test('cgroup limits: memory limits take reclaim and page-cache reads, not direct
     samples: 4,
     devices: [],
     memory: null,
-    cgroups: [{ path: '/small', limit: 'memory', detail: 'memory: 63.9 MiB used of a 64.0 MiB limit', at_limit: true, at_limit_share: share, hierarchy: 'v1', ratio: 1, rate: 100, dev: null, pids: [5] }],
+    cgroups: [
+      {
+        path: '/small',
+        limit: 'memory',
+        detail: 'memory: 63.9 MiB used of a 64.0 MiB limit',
+        at_limit: true,
+        at_limit_share: share,
+        hierarchy: 'v1',
+        ratio: 1,
+        rate: 100,
+        dev: null,
+        pids: [5],
+      },
+    ],
   });
   const relabel = limitRelabel(mem(0.5))!;
   assert.equal(relabel(5, 'block-io', ['folio_wait_bit_common+0x1/0x2', 'filemap_read+0x1/0x2', 'vfs_read+0x1/0x2']), 'cgroup');
@@ -111,7 +201,19 @@ test('evidence over a period: device means over all samples, the last figures of
     window_ms: 1000,
     devices: util > 0 ? [{ ...vda, util, writes_s: util * 1000 }] : [],
     memory: { direct_reclaim_s: 10, pgscan_direct_s: 0, compact_stall_s: 0, major_faults_s: 0, swap_in_s: 0, refaults_s: 2 },
-    cgroups: [{ path: '/x', limit: 'memory', detail: atLimit ? 'bit' : 'quiet', at_limit: atLimit, hierarchy: 'v2', ratio: 0.9, rate: 0, dev: null, pids: [1] }],
+    cgroups: [
+      {
+        path: '/x',
+        limit: 'memory',
+        detail: atLimit ? 'bit' : 'quiet',
+        at_limit: atLimit,
+        hierarchy: 'v2',
+        ratio: 0.9,
+        rate: 0,
+        dev: null,
+        pids: [1],
+      },
+    ],
   });
   const p = aggregateEvidence([e(1, false), e(0.5, true), e(0, false), e(0.5, false)])!;
   assert.equal(p.samples, 4);
@@ -162,7 +264,13 @@ test('verdict: a lock line names the holder and what it waits for; without chain
     waiters: 1.9,
     waiter_threads: 2,
     waiter_processes: [{ pid: 7, comm: 'dw\nfake' }],
-    holder: { pid: 7, tid: 10, comm: 'dwriter', state: 'D', stack: ['io_schedule_timeout [sched]', 'submit_bio_wait', 'blkdev_issue_flush'] },
+    holder: {
+      pid: 7,
+      tid: 10,
+      comm: 'dwriter',
+      state: 'D',
+      stack: ['io_schedule_timeout [sched]', 'submit_bio_wait', 'blkdev_issue_flush'],
+    },
     holder_cause: 'block I/O / writeback, waiting for bio',
     other_holders: 2,
   };
@@ -180,7 +288,15 @@ test('verdict: a lock line names the holder and what it waits for; without chain
 
 test('verdict: a wait seen only in threads just woken from it is a line of its own, with no D part', () => {
   const snap = snapshot([task(7, 8, 'R', FLUSH_WAIT), task(7, 9, 'R', FLUSH_WAIT), task(7, 10, 'R', FLUSH_WAIT)]);
-  const lines = decideVerdict({ cpus: 2, meanR: 3, meanD: 0, maxLoad1: 3, threshold: 3, topR: [], stacks: aggregateStacks([{ id: 1, snapshot: snap }]) });
+  const lines = decideVerdict({
+    cpus: 2,
+    meanR: 3,
+    meanD: 0,
+    maxLoad1: 3,
+    threshold: 3,
+    topR: [],
+    stacks: aggregateStacks([{ id: 1, snapshot: snap }]),
+  });
   assert.equal(lines.length, 1);
   assert.equal(lines[0]!.cause, 'block-io');
   assert.equal(lines[0]!.share, 3);
@@ -188,8 +304,22 @@ test('verdict: a wait seen only in threads just woken from it is a line of its o
 });
 
 test('verdict: R threads preempted inside reclaim for their cgroup count with the memory limit, not as CPU demand', () => {
-  const reclaim = ['__cond_resched+0x2c/0x50', 'shrink_folio_list+0x6a/0xe50', 'shrink_lruvec+0x5d1/0xc40', 'try_to_free_mem_cgroup_pages+0x108/0x280', 'try_charge_memcg+0x189/0x6f0', 'filemap_add_folio+0x47/0xe0', 'page_cache_ra_unbounded+0x11f/0x1b0', 'filemap_read+0x1b5/0x340'];
-  const snap = snapshot([task(5, 6, 'R', reclaim), task(5, 7, 'R', reclaim), task(5, 8, 'R', []), task(5, 9, 'D', ['folio_wait_bit_common+0x1/0x2', 'filemap_read+0x1/0x2'])]);
+  const reclaim = [
+    '__cond_resched+0x2c/0x50',
+    'shrink_folio_list+0x6a/0xe50',
+    'shrink_lruvec+0x5d1/0xc40',
+    'try_to_free_mem_cgroup_pages+0x108/0x280',
+    'try_charge_memcg+0x189/0x6f0',
+    'filemap_add_folio+0x47/0xe0',
+    'page_cache_ra_unbounded+0x11f/0x1b0',
+    'filemap_read+0x1b5/0x340',
+  ];
+  const snap = snapshot([
+    task(5, 6, 'R', reclaim),
+    task(5, 7, 'R', reclaim),
+    task(5, 8, 'R', []),
+    task(5, 9, 'D', ['folio_wait_bit_common+0x1/0x2', 'filemap_read+0x1/0x2']),
+  ]);
   const stacks = aggregateStacks([{ id: 1, snapshot: snap }]);
   assert.equal(stacks.find((s) => s.state === 'R' && s.frames.length > 0)!.cause, 'cgroup', 'the charge path is the cgroup context row');
   const lines = decideVerdict({ cpus: 2, meanR: 3, meanD: 1, maxLoad1: 4, threshold: 3, topR: [], stacks });

@@ -41,7 +41,10 @@ for (const name of names) {
     assert.deepEqual(line.evidence.captures, [7]);
     assert.deepEqual(line.evidence.tasks.map((t) => t.tid).sort(), d.map((t) => t.tid).sort());
     assert.equal(line.evidence.stacks[0]!.count, d.length);
-    assert.ok(line.evidence.stacks[0]!.frames.every((f) => !/\+0x/.test(f)), 'frames are normalised');
+    assert.ok(
+      line.evidence.stacks[0]!.frames.every((f) => !/\+0x/.test(f)),
+      'frames are normalised',
+    );
   });
 }
 
@@ -69,7 +72,10 @@ test('verdict: both kinds, largest share first; below the rules, no overload', (
   const snap = load('vfork.json');
   const stacks = aggregateStacks([{ id: 1, snapshot: snap }]);
   const both = decideVerdict({ cpus: 2, meanR: 2, meanD: 6, maxLoad1: 8, threshold: 3, topR: [], stacks });
-  assert.deepEqual(both.map((l) => l.kind), ['uninterruptible', 'cpu-saturation']);
+  assert.deepEqual(
+    both.map((l) => l.kind),
+    ['uninterruptible', 'cpu-saturation'],
+  );
   const none = decideVerdict({ cpus: 4, meanR: 1, meanD: 0.2, maxLoad1: 1.3, threshold: 3, topR: [], stacks: [] });
   assert.equal(none.length, 1);
   assert.equal(none[0]!.kind, 'no-overload');
@@ -88,12 +94,35 @@ test('verdict: measured time blocked in D (bpf) splits the D load by cause, ahea
       intervals: 900,
       processes: [{ pid: 12, comm: 'java', blocked_s: 30 }],
     },
-    { frames: ['kernel_clone', '__do_sys_vfork'], cause: 'vfork' as const, blocked_s: 9, mean_d: 0.9, intervals: 1, processes: [{ pid: 13, comm: 'sh', blocked_s: 9 }] },
-    { frames: ['rwsem_down_read_slowpath'], cause: 'lock' as const, blocked_s: 1, mean_d: 0.1, intervals: 40, processes: [{ pid: 14, comm: 'x', blocked_s: 1 }] },
+    {
+      frames: ['kernel_clone', '__do_sys_vfork'],
+      cause: 'vfork' as const,
+      blocked_s: 9,
+      mean_d: 0.9,
+      intervals: 1,
+      processes: [{ pid: 13, comm: 'sh', blocked_s: 9 }],
+    },
+    {
+      frames: ['rwsem_down_read_slowpath'],
+      cause: 'lock' as const,
+      blocked_s: 1,
+      mean_d: 0.1,
+      intervals: 40,
+      processes: [{ pid: 14, comm: 'x', blocked_s: 1 }],
+    },
   ];
   // The only capture saw the vfork task: the measured split wins.
   const snap = load(names.find((n) => load(n)._expect === 'vfork')!);
-  const lines = decideVerdict({ cpus: 2, meanR: 0.5, meanD: 4, maxLoad1: 5, threshold: 3, topR: [], stacks: aggregateStacks([{ id: 3, snapshot: snap }]), blocked });
+  const lines = decideVerdict({
+    cpus: 2,
+    meanR: 0.5,
+    meanD: 4,
+    maxLoad1: 5,
+    threshold: 3,
+    topR: [],
+    stacks: aggregateStacks([{ id: 3, snapshot: snap }]),
+    blocked,
+  });
   const d = lines.filter((l) => l.kind === 'uninterruptible');
   assert.deepEqual(
     d.map((l) => l.cause),

@@ -12,7 +12,7 @@ import { ROOT } from '../helpers/fixtures.ts';
 const dir = mkdtempSync(join(tmpdir(), 'loadmon-version-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-test('VERSION is package.json\'s version, and the exporter name carries it', () => {
+test("VERSION is package.json's version, and the exporter name carries it", () => {
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
   assert.equal(VERSION, pkg.version);
   assert.equal(EXPORTER, `loadmon ${pkg.version}`);

@@ -84,13 +84,19 @@ test('web api: a gap in the samples is a null row, so the chart does not join ac
   // The fixture has no samples before its first hour: ask for two hours.
   const tl = (await get(`/api/timeline?from=${T_END - 2 * HOUR}&to=${T_END}&points=100`)).json() as TimelineResponse;
   assert.equal(tl.columns.t[0], T_END - HOUR + 1000);
-  assert.ok(tl.columns.load1.every((x) => x !== null), 'a gap before the first sample is not drawn');
+  assert.ok(
+    tl.columns.load1.every((x) => x !== null),
+    'a gap before the first sample is not drawn',
+  );
 });
 
 test('web api: /api/captures lists a range with each capture’s verdict', async () => {
   const r = (await get('/api/captures')).json() as { total: number; captures: CaptureSummary[] };
   assert.equal(r.total, fx.captureIds.length);
-  assert.deepEqual(r.captures.map((c) => c.id), fx.captureIds);
+  assert.deepEqual(
+    r.captures.map((c) => c.id),
+    fx.captureIds,
+  );
   const vfork = r.captures.find((c) => c.id === idOf('vfork'))!;
   assert.equal(vfork.verdict.kind, 'uninterruptible');
   assert.equal(vfork.verdict.cause, 'vfork');
@@ -98,11 +104,18 @@ test('web api: /api/captures lists a range with each capture’s verdict', async
 
   const first = r.captures[0]!;
   const some = (await get(`/api/captures?from=${first.t}&to=${first.t + 120_000}`)).json() as { total: number; captures: CaptureSummary[] };
-  assert.deepEqual(some.captures.map((c) => c.id), [fx.captureIds[0], fx.captureIds[1]]);
+  assert.deepEqual(
+    some.captures.map((c) => c.id),
+    [fx.captureIds[0], fx.captureIds[1]],
+  );
 
   const limited = (await get('/api/captures?limit=3')).json() as { total: number; captures: CaptureSummary[] };
   assert.equal(limited.total, fx.captureIds.length);
-  assert.deepEqual(limited.captures.map((c) => c.id), fx.captureIds.slice(-3), 'the newest three');
+  assert.deepEqual(
+    limited.captures.map((c) => c.id),
+    fx.captureIds.slice(-3),
+    'the newest three',
+  );
 });
 
 test('web api: /api/captures/:id gives the snapshot, the verdict with evidence and the tasks grouped by normalised stack', async () => {
@@ -118,11 +131,19 @@ test('web api: /api/captures/:id gives the snapshot, the verdict with evidence a
   assert.deepEqual(d.pids, [1000, 1001, 1002, 1003]);
   assert.deepEqual(d.comms, ['vfork-worker']);
   assert.deepEqual(d.cgroups, ['/system.slice/app.service']);
-  assert.equal(v.groups.reduce((a, g) => a + g.count, 0), v.snapshot.tasks.length);
+  assert.equal(
+    v.groups.reduce((a, g) => a + g.count, 0),
+    v.snapshot.tasks.length,
+  );
 
   const flame = (await get(`/api/captures/${id}/flame`)).json() as { total: number; stacks: Array<{ frames: string[]; count: number }> };
   assert.equal(flame.total, v.snapshot.tasks.length);
-  assert.ok(flame.stacks.some((s) => s.frames.join(';') === 'vfork-worker;entry_SYSCALL_64_after_hwframe;do_syscall_64;__do_sys_vfork;kernel_clone' && s.count === 4));
+  assert.ok(
+    flame.stacks.some(
+      (s) =>
+        s.frames.join(';') === 'vfork-worker;entry_SYSCALL_64_after_hwframe;do_syscall_64;__do_sys_vfork;kernel_clone' && s.count === 4,
+    ),
+  );
 });
 
 test('web api: exports of a capture and of a range, as attachments in report’s formats', async () => {
@@ -171,7 +192,13 @@ test('web api: /api/report and /api/flame explain a range: verdict, attribution 
 });
 
 test('web api: bad ids, ranges and parameters are 400, missing things 404, always a JSON error without a stack', async () => {
-  for (const url of ['/api/captures/abc', '/api/captures/0', '/api/captures/-1', '/api/captures/1.5', '/api/captures/99999999999999999999']) {
+  for (const url of [
+    '/api/captures/abc',
+    '/api/captures/0',
+    '/api/captures/-1',
+    '/api/captures/1.5',
+    '/api/captures/99999999999999999999',
+  ]) {
     assertJsonError(await get(url), 400, 'E_HTTP_BAD_REQUEST');
   }
   assertJsonError(await get('/api/captures/999'), 404, 'E_HTTP_NOT_FOUND');
@@ -190,8 +217,16 @@ test('web api: bad ids, ranges and parameters are 400, missing things 404, alway
   assertJsonError(await get('/api/nothing'), 404, 'E_HTTP_NOT_FOUND');
   assertJsonError(await get('/../../etc/passwd'), 404, 'E_HTTP_NOT_FOUND');
   assertJsonError(await get('/js/../../package.json'), 404, 'E_HTTP_NOT_FOUND');
-  assertJsonError(await app.inject({ method: 'POST', url: '/api/meta', headers: { host: 'localhost' }, payload: {} }), 404, 'E_HTTP_NOT_FOUND');
-  assertJsonError(await app.inject({ method: 'DELETE', url: `/api/captures/${fx.captureIds[0]}`, headers: { host: 'localhost' } }), 404, 'E_HTTP_NOT_FOUND');
+  assertJsonError(
+    await app.inject({ method: 'POST', url: '/api/meta', headers: { host: 'localhost' }, payload: {} }),
+    404,
+    'E_HTTP_NOT_FOUND',
+  );
+  assertJsonError(
+    await app.inject({ method: 'DELETE', url: `/api/captures/${fx.captureIds[0]}`, headers: { host: 'localhost' } }),
+    404,
+    'E_HTTP_NOT_FOUND',
+  );
   assert.deepEqual(logged, [], 'nothing was an internal error');
 });
 
@@ -211,7 +246,13 @@ test('web api: the page and its scripts are served from disk with the right type
 });
 
 test('web api: a store that is not there is a 503 JSON error, not a crash', async () => {
-  const { app: none } = await buildServer({ db: join(dir, 'absent.db'), token: null, listenHost: '127.0.0.1', recording: true, log: () => {} });
+  const { app: none } = await buildServer({
+    db: join(dir, 'absent.db'),
+    token: null,
+    listenHost: '127.0.0.1',
+    recording: true,
+    log: () => {},
+  });
   try {
     assertJsonError(await none.inject({ url: '/api/meta', headers: { host: 'localhost' } }), 503, 'E_HTTP_UNAVAILABLE');
     assert.equal((await none.inject({ url: '/', headers: { host: 'localhost' } })).statusCode, 200, 'the page itself still loads');

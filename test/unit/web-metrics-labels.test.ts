@@ -16,7 +16,7 @@ import type { FastifyInstance } from 'fastify';
 import { StoreReader } from '../../src/store/reader.ts';
 import { StoreWriter } from '../../src/store/writer.ts';
 import { buildServer } from '../../src/web/server.ts';
-import { sample, SESSION } from '../helpers/store.ts';
+import { SESSION, sample } from '../helpers/store.ts';
 import { parsePrometheus } from '../helpers/web.ts';
 
 const HOSTILE = [
@@ -67,7 +67,10 @@ test('metrics: hostile cgroup names keep the exposition valid and read back as s
   assert.ok(!families.has('fake_metric'), 'no injected family');
   assert.equal(families.get('loadmon_load1')!.help, 'The 1-minute load average (/proc/loadavg) in the newest sample');
   for (const name of ['loadmon_cgroup_runnable_threads', 'loadmon_cgroup_uninterruptible_threads']) {
-    const seen = families.get(name)!.samples.map((s) => unescapeLabel(s.labels.cgroup!)).filter((c) => c !== 'other');
+    const seen = families
+      .get(name)!
+      .samples.map((s) => unescapeLabel(s.labels.cgroup!))
+      .filter((c) => c !== 'other');
     assert.deepEqual(new Set(seen), stored, name);
     for (const s of families.get(name)!.samples) if (s.labels.cgroup !== 'other') assert.equal(s.value, 1, s.labels.cgroup);
   }

@@ -86,7 +86,8 @@ test('cli --since/--until: the same times are accepted, the same ones refused wi
   for (const s of INVALID) {
     assert.throws(
       () => parseTimePoint('--until', s, now),
-      (err: unknown) => err instanceof LoadmonError && err.code === 'E_INVALID_OPTION' && err.exitStatus === 2 && err.message.includes('--until'),
+      (err: unknown) =>
+        err instanceof LoadmonError && err.code === 'E_INVALID_OPTION' && err.exitStatus === 2 && err.message.includes('--until'),
       s,
     );
   }
@@ -129,7 +130,12 @@ test('web api: an out-of-range or impossible time is a 400 on every ranged endpo
   await get('/api/meta'); // the connection is open
   const before = { uses: access.uses, closes: access.closes };
   for (const path of RANGED) {
-    for (const [param, value] of [['from', '9999999999999999'], ['to', '99999999999999999999'], ['from', '2026-02-30'], ['to', '2026-01-01T24:00']] as const) {
+    for (const [param, value] of [
+      ['from', '9999999999999999'],
+      ['to', '99999999999999999999'],
+      ['from', '2026-02-30'],
+      ['to', '2026-01-01T24:00'],
+    ] as const) {
       const r = await get(`${path}?${param}=${value}`);
       assert.equal(r.statusCode, 400, `${path}?${param}=${value}: ${r.body}`);
       const body = JSON.parse(r.body) as { error: { code: string; message: string } };

@@ -29,7 +29,24 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const EVERYWHERE = ['/', '/index.html', '/js/main.js', '/app.css', '/vendor/uPlot.esm.js', '/api/meta', '/api/timeline', '/api/captures', '/api/captures/1', '/api/captures/1/flame', '/api/captures/1/export/svg', '/api/report', '/api/flame', '/api/export/folded', '/metrics', '/no-such-page'];
+const EVERYWHERE = [
+  '/',
+  '/index.html',
+  '/js/main.js',
+  '/app.css',
+  '/vendor/uPlot.esm.js',
+  '/api/meta',
+  '/api/timeline',
+  '/api/captures',
+  '/api/captures/1',
+  '/api/captures/1/flame',
+  '/api/captures/1/export/svg',
+  '/api/report',
+  '/api/flame',
+  '/api/export/folded',
+  '/metrics',
+  '/no-such-page',
+];
 
 test('web security: with a token, a request without it or with a wrong one is 401 everywhere, /metrics and static files included', async () => {
   const wrong = [undefined, 'Bearer nope', `Bearer ${TOKEN}x`, `Basic ${Buffer.from(`x:${TOKEN}`).toString('base64')}`, TOKEN, 'Bearer'];
@@ -92,7 +109,11 @@ test('web security: without a token, only loopback Host names are answered (DNS 
     assert.equal(r.statusCode, 403, host);
     assert.equal(r.json().error.code, 'E_HTTP_FORBIDDEN');
   }
-  assert.equal((await open.inject({ url: '/login?token=x', headers: { host: 'localhost' } })).statusCode, 303, '/login without a token configured goes to the page');
+  assert.equal(
+    (await open.inject({ url: '/login?token=x', headers: { host: 'localhost' } })).statusCode,
+    303,
+    '/login without a token configured goes to the page',
+  );
 });
 
 test('web security: --listen parsing and what counts as loopback', () => {
@@ -100,10 +121,15 @@ test('web security: --listen parsing and what counts as loopback', () => {
   assert.deepEqual(parseListen('[::1]:0'), { host: '::1', port: 0, text: '[::1]:0' });
   assert.equal(parseListen('localhost:8080').host, 'localhost');
   for (const bad of ['9640', '127.0.0.1', '127.0.0.1:99999', '[nothost]:1', ':9640', 'a b:1', '127.0.0.1:-1']) {
-    assert.throws(() => parseListen(bad), (e: unknown) => e instanceof LoadmonError && e.code === 'E_INVALID_OPTION' && e.message.includes('--listen'), bad);
+    assert.throws(
+      () => parseListen(bad),
+      (e: unknown) => e instanceof LoadmonError && e.code === 'E_INVALID_OPTION' && e.message.includes('--listen'),
+      bad,
+    );
   }
   for (const h of ['127.0.0.1', '127.1.2.3', '::1', 'localhost', '::ffff:127.0.0.1']) assert.equal(isLoopback(h), true, h);
-  for (const h of ['0.0.0.0', '::', '10.0.0.1', '192.168.1.1', 'example.com', '128.0.0.1', '::ffff:10.0.0.1']) assert.equal(isLoopback(h), false, h);
+  for (const h of ['0.0.0.0', '::', '10.0.0.1', '192.168.1.1', 'example.com', '128.0.0.1', '::ffff:10.0.0.1'])
+    assert.equal(isLoopback(h), false, h);
   assert.equal(hostName('[::1]:80'), '::1');
   assert.equal(hostName('LocalHost:80'), 'localhost');
   assert.equal(hostName('a:b:c'), null);

@@ -11,8 +11,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { after, test } from 'node:test';
+import { pathToFileURL } from 'node:url';
 
 import ts from 'typescript';
 
@@ -43,10 +43,13 @@ function emitted(name: string): string {
 const withoutMapComment = (js: string): string => js.replace(/\n\/\/# sourceMappingURL=.*$/, '').trim();
 
 test('the shared modules: /js/escape.js and /js/flame-tree.js, nothing else', () => {
-  assert.deepEqual([...SHARED_MODULES], [
-    ['/js/escape.js', 'escape'],
-    ['/js/flame-tree.js', 'flame-tree'],
-  ]);
+  assert.deepEqual(
+    [...SHARED_MODULES],
+    [
+      ['/js/escape.js', 'escape'],
+      ['/js/flame-tree.js', 'flame-tree'],
+    ],
+  );
 });
 
 for (const [url, name] of SHARED_MODULES) {
@@ -61,7 +64,13 @@ for (const [url, name] of SHARED_MODULES) {
   });
 
   test(`${url} is served over HTTP as a JavaScript module, the same bytes`, async () => {
-    const { app } = await buildServer({ db: join(dir, 'absent.db'), token: null, listenHost: '127.0.0.1', recording: false, log: () => {} });
+    const { app } = await buildServer({
+      db: join(dir, 'absent.db'),
+      token: null,
+      listenHost: '127.0.0.1',
+      recording: false,
+      log: () => {},
+    });
     try {
       const res = await app.inject({ method: 'GET', url });
       assert.equal(res.statusCode, 200);
@@ -93,7 +102,10 @@ function rows(n: FlameNode, colour: (name: string, level: number) => string): Ar
 }
 
 test('the served flame-tree module builds the tree and colours of the SVG renderer', async () => {
-  const mod = (await import(pathToFileURL(compiled('flame-tree')).href)) as { buildFlameTree: typeof buildFlameTree; frameColour: typeof frameColour };
+  const mod = (await import(pathToFileURL(compiled('flame-tree')).href)) as {
+    buildFlameTree: typeof buildFlameTree;
+    frameColour: typeof frameColour;
+  };
   const stacks = [
     { frames: ['dd', 'entry_SYSCALL_64', 'vfs_write', 'io_schedule'], count: 3 },
     { frames: ['busy', '[R: no kernel stack]'], count: 2 },
@@ -111,7 +123,11 @@ test('without a compiled module (no build) the server refuses to start, saying w
   for (const name of SHARED_MODULES.values()) {
     assert.throws(
       () => sharedModulePath(name, here),
-      (e: unknown) => e instanceof LoadmonError && e.code === 'E_SERVE_UNBUILT' && e.exitStatus === 1 && new RegExp(`dist/format/${name}\\.js.*npm run build`).test(e.message),
+      (e: unknown) =>
+        e instanceof LoadmonError &&
+        e.code === 'E_SERVE_UNBUILT' &&
+        e.exitStatus === 1 &&
+        new RegExp(`dist/format/${name}\\.js.*npm run build`).test(e.message),
     );
   }
 });

@@ -19,8 +19,18 @@ test('store access: a bug in a request (not a SQLite error) is not reported as a
   const access = new StoreAccess(db);
   const reader = access.use((r) => r);
   const bug = new RangeError('Invalid time value');
-  assert.throws(() => access.use(() => { throw bug; }), (err: unknown) => err === bug);
-  assert.equal(access.use((r) => r), reader, 'same connection');
+  assert.throws(
+    () =>
+      access.use(() => {
+        throw bug;
+      }),
+    (err: unknown) => err === bug,
+  );
+  assert.equal(
+    access.use((r) => r),
+    reader,
+    'same connection',
+  );
   access.close();
 });
 
@@ -28,7 +38,10 @@ test('store access: a SQLite error is a 503 naming the store and drops the conne
   const access = new StoreAccess(db);
   const reader = access.use((r) => r);
   assert.throws(
-    () => access.use(() => { throw new Database.SqliteError('disk I/O error', 'SQLITE_IOERR'); }),
+    () =>
+      access.use(() => {
+        throw new Database.SqliteError('disk I/O error', 'SQLITE_IOERR');
+      }),
     (err: unknown) => err instanceof LoadmonError && err.code === 'E_HTTP_UNAVAILABLE' && err.message.includes(db),
   );
   const again = access.use((r) => r);
@@ -39,7 +52,11 @@ test('store access: a SQLite error is a 503 naming the store and drops the conne
 test('store access: a reader over a private copy that went stale is replaced on the next request', () => {
   const access = new StoreAccess(db);
   const reader = access.use((r) => r);
-  assert.equal(access.use((r) => r), reader, 'read in place: never stale, same connection');
+  assert.equal(
+    access.use((r) => r),
+    reader,
+    'read in place: never stale, same connection',
+  );
   // As the copy-backed reader says when the store changed since its copy was taken.
   reader.stale = () => true;
   const again = access.use((r) => r);

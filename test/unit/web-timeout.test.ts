@@ -31,8 +31,17 @@ function sendAndWait(port: number, partial: string): Promise<string> {
   });
 }
 
-test('a request whose body never finishes arriving is answered 408 in the JSON error format, and the connection closed', { timeout: 30_000 }, async () => {
-  const { app } = await buildServer({ db: join(dir, 'absent.db'), token: null, listenHost: '127.0.0.1', recording: false, log: () => {}, requestTimeoutMs: 300 });
+test('a request whose body never finishes arriving is answered 408 in the JSON error format, and the connection closed', {
+  timeout: 30_000,
+}, async () => {
+  const { app } = await buildServer({
+    db: join(dir, 'absent.db'),
+    token: null,
+    listenHost: '127.0.0.1',
+    recording: false,
+    log: () => {},
+    requestTimeoutMs: 300,
+  });
   try {
     await app.listen({ host: '127.0.0.1', port: 0 });
     const port = (app.server.address() as { port: number }).port;

@@ -3,7 +3,6 @@
 // marker per capture. Dragging selects a range (the page refetches it, the
 // server downsamples); double-click resets.
 import uPlot from '/vendor/uPlot.esm.js';
-
 import { h } from './dom.js';
 
 const SERIES = [
@@ -41,7 +40,13 @@ export class TimelineChart {
 
   colors() {
     const cs = getComputedStyle(document.documentElement);
-    return { muted: cs.getPropertyValue('--muted').trim(), faint: cs.getPropertyValue('--faint').trim(), warn: cs.getPropertyValue('--warn').trim(), accent: cs.getPropertyValue('--accent').trim(), ink: cs.getPropertyValue('--ink').trim() };
+    return {
+      muted: cs.getPropertyValue('--muted').trim(),
+      faint: cs.getPropertyValue('--faint').trim(),
+      warn: cs.getPropertyValue('--warn').trim(),
+      accent: cs.getPropertyValue('--accent').trim(),
+      ink: cs.getPropertyValue('--ink').trim(),
+    };
   }
 
   /** Draws a timeline response (GET /api/timeline) with its captures. */
@@ -56,32 +61,76 @@ export class TimelineChart {
       return;
     }
     const c = this.colors();
-    const axis = { stroke: c.muted, grid: { stroke: c.faint, width: 1 }, ticks: { stroke: c.faint, width: 1 }, font: '12px system-ui, sans-serif' };
+    const axis = {
+      stroke: c.muted,
+      grid: { stroke: c.faint, width: 1 },
+      ticks: { stroke: c.faint, width: 1 },
+      font: '12px system-ui, sans-serif',
+    };
     const opts = {
       ...this.size(),
       tzDate: utc,
       cursor: { drag: { x: true, y: false, setScale: false }, points: { size: 6 } },
       select: { show: true },
       legend: { live: true },
-      scales: { x: { time: true, min: tl.from / 1000, max: tl.to / 1000 }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1, (this.threshold ?? 0) * 1.15)] }, '%': { range: [0, 100] } },
+      scales: {
+        x: { time: true, min: tl.from / 1000, max: tl.to / 1000 },
+        y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1, (this.threshold ?? 0) * 1.15)] },
+        '%': { range: [0, 100] },
+      },
       axes: [
-        { ...axis, values: (_u, splits, _axis, _space, incr) => splits.map((s) => { const d = utc(s); return incr >= 86400 ? `${d.getMonth() + 1}-${pad(d.getDate())}` : `${pad(d.getHours())}:${pad(d.getMinutes())}${incr < 60 ? `:${pad(d.getSeconds())}` : ''}${incr < 1 ? `.${String(d.getMilliseconds()).padStart(3, '0')}` : ''}`; }) },
+        {
+          ...axis,
+          values: (_u, splits, _axis, _space, incr) =>
+            splits.map((s) => {
+              const d = utc(s);
+              return incr >= 86400
+                ? `${d.getMonth() + 1}-${pad(d.getDate())}`
+                : `${pad(d.getHours())}:${pad(d.getMinutes())}${incr < 60 ? `:${pad(d.getSeconds())}` : ''}${incr < 1 ? `.${String(d.getMilliseconds()).padStart(3, '0')}` : ''}`;
+            }),
+        },
         { ...axis, label: 'load · threads', labelSize: 18, labelFont: '12px system-ui, sans-serif', size: 48 },
-        { ...axis, scale: '%', side: 1, label: hasPsi ? 'PSI avg10 %' : '', labelSize: 18, labelFont: '12px system-ui, sans-serif', grid: { show: false }, size: 44 },
+        {
+          ...axis,
+          scale: '%',
+          side: 1,
+          label: hasPsi ? 'PSI avg10 %' : '',
+          labelSize: 18,
+          labelFont: '12px system-ui, sans-serif',
+          grid: { show: false },
+          size: 44,
+        },
       ],
       series: [
-        { label: 'time (UTC)', value: (_u, v) => (v == null ? '–' : `${utc(v).getFullYear()}-${pad(utc(v).getMonth() + 1)}-${pad(utc(v).getDate())} ${pad(utc(v).getHours())}:${pad(utc(v).getMinutes())}:${pad(utc(v).getSeconds())}`) },
-        ...SERIES.map((s) => ({ label: s.label, stroke: s.stroke, width: s.width, scale: s.scale, dash: s.dash, fill: s.fill, points: { show: false }, value: (_u, v) => (v == null ? '–' : s.scale === '%' ? `${v.toFixed(1)}` : `${+v.toFixed(2)}`) })),
+        {
+          label: 'time (UTC)',
+          value: (_u, v) =>
+            v == null
+              ? '–'
+              : `${utc(v).getFullYear()}-${pad(utc(v).getMonth() + 1)}-${pad(utc(v).getDate())} ${pad(utc(v).getHours())}:${pad(utc(v).getMinutes())}:${pad(utc(v).getSeconds())}`,
+        },
+        ...SERIES.map((s) => ({
+          label: s.label,
+          stroke: s.stroke,
+          width: s.width,
+          scale: s.scale,
+          dash: s.dash,
+          fill: s.fill,
+          points: { show: false },
+          value: (_u, v) => (v == null ? '–' : s.scale === '%' ? `${v.toFixed(1)}` : `${+v.toFixed(2)}`),
+        })),
       ],
       hooks: {
         draw: [(u) => this.drawOverlays(u)],
-        setSelect: [(u) => {
-          if (u.select.width < 4) return;
-          const a = u.posToVal(u.select.left, 'x');
-          const b = u.posToVal(u.select.left + u.select.width, 'x');
-          u.setSelect({ left: 0, width: 0, top: 0, height: 0 }, false);
-          this.onZoom(Math.round(a * 1000), Math.round(b * 1000));
-        }],
+        setSelect: [
+          (u) => {
+            if (u.select.width < 4) return;
+            const a = u.posToVal(u.select.left, 'x');
+            const b = u.posToVal(u.select.left + u.select.width, 'x');
+            u.setSelect({ left: 0, width: 0, top: 0, height: 0 }, false);
+            this.onZoom(Math.round(a * 1000), Math.round(b * 1000));
+          },
+        ],
       },
     };
     this.el.replaceChildren();
@@ -133,7 +182,19 @@ export class TimelineChart {
       const cssX = u.valToPos(cap.t / 1000, 'x');
       // Labels only where there is room for them; the line is always drawn.
       if (cssX - lastX > 26 || cap.id === this.selected) {
-        labels.push(h('div', { class: cap.id === this.selected ? 'marker-label sel' : 'marker-label', text: `#${cap.id}`, title: `capture #${cap.id}`, dataset: { capture: cap.id }, onmousedown: (e) => e.stopPropagation(), onclick: (e) => { e.stopPropagation(); this.onCapture(cap.id); } }));
+        labels.push(
+          h('div', {
+            class: cap.id === this.selected ? 'marker-label sel' : 'marker-label',
+            text: `#${cap.id}`,
+            title: `capture #${cap.id}`,
+            dataset: { capture: cap.id },
+            onmousedown: (e) => e.stopPropagation(),
+            onclick: (e) => {
+              e.stopPropagation();
+              this.onCapture(cap.id);
+            },
+          }),
+        );
         labels[labels.length - 1].style.left = `${cssX}px`;
         lastX = cssX;
       }

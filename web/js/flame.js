@@ -19,7 +19,12 @@ export class FlameGraph {
     this.term = '';
     this.el = h('div', { class: 'flame', role: 'img', 'aria-label': 'flame graph' });
     this.matched = h('span', { class: 'matched' });
-    this.search = h('input', { type: 'search', placeholder: 'search frames (text or /regex/)', 'aria-label': 'search frames', oninput: () => this.setSearch(this.search.value) });
+    this.search = h('input', {
+      type: 'search',
+      placeholder: 'search frames (text or /regex/)',
+      'aria-label': 'search frames',
+      oninput: () => this.setSearch(this.search.value),
+    });
     this.reset = h('button', { type: 'button', text: 'Reset zoom', onclick: () => this.zoom(null) });
     this.node = h('div', { class: 'flame-box' }, h('div', { class: 'flame-tools' }, this.search, this.reset, this.matched), this.el);
     new ResizeObserver(() => this.draw()).observe(this.el);
@@ -82,7 +87,11 @@ export class FlameGraph {
       if (hit && !inMatch && !isAncestor) covered += n.value;
       // A matching ancestor of the zoomed frame covers all of it.
       if (hit && isAncestor && !inMatch) covered = f.value;
-      const el = h('div', { class: `fr${isAncestor ? ' dim' : ''}${hit ? ' match' : ''}`, text: pw > 28 ? n.name : '', dataset: { name: n.name } });
+      const el = h('div', {
+        class: `fr${isAncestor ? ' dim' : ''}${hit ? ' match' : ''}`,
+        text: pw > 28 ? n.name : '',
+        dataset: { name: n.name },
+      });
       el.style.left = `${px}px`;
       el.style.width = `${Math.max(0.6, pw - 1)}px`;
       el.style.top = `${height - (n.level + 1) * ROW - 1}px`;
@@ -96,13 +105,21 @@ export class FlameGraph {
     place(root, false);
     this.el.replaceChildren(...out);
     this.reset.disabled = this.focus === null;
-    this.matched.textContent = match ? `matched ${root.value ? ((100 * covered) / (f === root ? root.value : f.value)).toFixed(1) : 0}% of ${f === root ? 'all' : f.name}` : '';
+    this.matched.textContent = match
+      ? `matched ${root.value ? ((100 * covered) / (f === root ? root.value : f.value)).toFixed(1) : 0}% of ${f === root ? 'all' : f.name}`
+      : '';
   }
 
   tip(e, n) {
     const { root } = this.tree;
     const pct = root.value ? ((100 * n.value) / root.value).toFixed(1) : '0';
-    this.tooltip.replaceChildren(h('div', { class: 'name', text: n.name }), h('div', { class: 'meta', text: `${n.value} task observation${n.value === 1 ? '' : 's'} · ${pct}% · click to ${n === this.focus ? 'zoom out' : 'zoom in'}` }));
+    this.tooltip.replaceChildren(
+      h('div', { class: 'name', text: n.name }),
+      h('div', {
+        class: 'meta',
+        text: `${n.value} task observation${n.value === 1 ? '' : 's'} · ${pct}% · click to ${n === this.focus ? 'zoom out' : 'zoom in'}`,
+      }),
+    );
     this.tooltip.hidden = false;
     const x = Math.min(e.clientX + 14, window.innerWidth - this.tooltip.offsetWidth - 8);
     const y = e.clientY + 16 + this.tooltip.offsetHeight > window.innerHeight ? e.clientY - this.tooltip.offsetHeight - 10 : e.clientY + 16;

@@ -2,8 +2,8 @@
 // selection), its chart and captures, and the detail panel (the period's
 // report, or one capture).
 import { api } from './api.js';
-import { clear, escapeText, fmtDuration, fmtTime, h, stateEl } from './dom.js';
 import { TimelineChart } from './chart.js';
+import { clear, escapeText, fmtDuration, fmtTime, h, stateEl } from './dom.js';
 import { renderCapture, renderCaptureList, renderPeriod } from './views.js';
 
 const $ = (id) => document.getElementById(id);
@@ -22,8 +22,14 @@ const state = {
 
 const tooltip = $('tooltip');
 const chart = new TimelineChart($('chart'), {
-  onZoom: (from, to) => { state.preset = null; setRange({ from, to }); },
-  onReset: () => { state.preset = 3_600_000; setRange(presetRange()); },
+  onZoom: (from, to) => {
+    state.preset = null;
+    setRange({ from, to });
+  },
+  onReset: () => {
+    state.preset = 3_600_000;
+    setRange(presetRange());
+  },
   onCapture: (id) => selectCapture(id),
 });
 
@@ -37,13 +43,27 @@ function presetRange() {
 
 function showError(el, err) {
   // A message can quote the request (a crafted link): escaped like any name.
-  clear(el, stateEl(err.status === 401 ? 'This server needs a token: open /login?token=… once.' : `Could not load: ${escapeText(err.message)}`, true));
+  clear(
+    el,
+    stateEl(
+      err.status === 401 ? 'This server needs a token: open /login?token=… once.' : `Could not load: ${escapeText(err.message)}`,
+      true,
+    ),
+  );
 }
 
 function renderHeader() {
   const m = state.meta;
   // The host name and threshold come from the store, which may be a copy from another machine.
-  clear($('host'), m.host ? [h('b', { text: escapeText(m.host) }), ` · ${m.cpus} CPU${m.cpus === 1 ? '' : 's'} · threshold ${escapeText(m.threshold_spec)}${m.threshold_spec !== String(m.threshold) ? ` (${m.threshold})` : ''} · sample ${fmtDuration(m.sample_ms)}`] : 'empty store');
+  clear(
+    $('host'),
+    m.host
+      ? [
+          h('b', { text: escapeText(m.host) }),
+          ` · ${m.cpus} CPU${m.cpus === 1 ? '' : 's'} · threshold ${escapeText(m.threshold_spec)}${m.threshold_spec !== String(m.threshold) ? ` (${m.threshold})` : ''} · sample ${fmtDuration(m.sample_ms)}`,
+        ]
+      : 'empty store',
+  );
   for (const b of $('ranges').querySelectorAll('button')) {
     const v = b.dataset.range === 'all' ? 'all' : Number(b.dataset.range);
     b.classList.toggle('on', v === state.preset);

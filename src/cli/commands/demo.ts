@@ -18,8 +18,8 @@ import { buildLoadgen, HelperBuildError } from '../../workload/helper.ts';
 import { Workload } from '../../workload/workload.ts';
 import { parseCommon } from '../options.ts';
 import { info, write } from '../output.ts';
-import { stopping } from '../shutdown.ts';
 import { parseDuration, parseIntInRange, parseThreshold } from '../parse-values.ts';
+import { stopping } from '../shutdown.ts';
 
 interface RawDemo {
   duration?: string;

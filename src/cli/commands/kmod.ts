@@ -15,9 +15,9 @@ import {
   status,
   unloadModule,
 } from '../../kmod/control.ts';
+import { resolveThreshold } from '../../model/options.ts';
 import type { SourceName } from '../../model/snapshot.ts';
 import { info, write } from '../output.ts';
-import { resolveThreshold } from '../../model/options.ts';
 import { parseDuration, parseIntInRange, parseThreshold } from '../parse-values.ts';
 
 export function kmodBuildCommand(o: { kdir?: string }): void {

@@ -1,11 +1,11 @@
 import { hostname } from 'node:os';
 
-import { BpfScan } from '../../record/bpf-scan.ts';
-import { countCpus } from '../../procfs/cpus.ts';
-import { readRequired } from '../../procfs/reader.ts';
-import { runRecorder } from '../../record/recorder.ts';
 import { resolveThreshold } from '../../model/options.ts';
 import { formatDuration } from '../../model/time.ts';
+import { countCpus } from '../../procfs/cpus.ts';
+import { readRequired } from '../../procfs/reader.ts';
+import { BpfScan } from '../../record/bpf-scan.ts';
+import { runRecorder } from '../../record/recorder.ts';
 import { openWatchCollector, openWatcher, startTracking } from '../../trigger/open.ts';
 import { info } from '../output.ts';
 import { stopping } from '../shutdown.ts';

@@ -6,7 +6,6 @@
  * refuses to start (exit 2). The URL is printed on stderr once listening.
  */
 
-
 import { loadmonEnv } from '../../env.ts';
 import { invalidOption, serveInsecure, serveListen } from '../../errors.ts';
 import { DEFAULT_LISTEN, isLoopback, parseListen, urlFor } from '../../web/listen.ts';
@@ -75,13 +74,22 @@ export async function serveCommand(raw: RawServe): Promise<void> {
         recorderError = err;
         inner.abort();
       });
-      await Promise.race([begun, recorder.then(() => undefined, () => undefined)]);
+      await Promise.race([
+        begun,
+        recorder.then(
+          () => undefined,
+          () => undefined,
+        ),
+      ]);
       if (recorderError !== null) throw recorderError;
     } else {
       store.openNow();
     }
 
-    const { app } = await buildServer({ db, token: token?.trim() ?? null, listenHost: listen.host, recording: recorder !== null, log: info }, store);
+    const { app } = await buildServer(
+      { db, token: token?.trim() ?? null, listenHost: listen.host, recording: recorder !== null, log: info },
+      store,
+    );
     try {
       await app.listen({ host: listen.host, port: listen.port });
     } catch (err) {
@@ -92,7 +100,8 @@ export async function serveCommand(raw: RawServe): Promise<void> {
     const port = typeof addr === 'object' && addr !== null ? addr.port : listen.port;
     const url = urlFor(listen.host, port);
     info(`serving ${url} (store ${db}${recorder ? ', recording' : ''}; /metrics for Prometheus)`);
-    if (token !== null) info(`a token is required: browsers open ${url}login?token=<token> once; Prometheus sends Authorization: Bearer <token>`);
+    if (token !== null)
+      info(`a token is required: browsers open ${url}login?token=<token> once; Prometheus sends Authorization: Bearer <token>`);
     if (!inner.signal.aborted) await new Promise((r) => inner.signal.addEventListener('abort', r, { once: true }));
     await app.close();
     if (recorder) await recorder.catch(() => 0);
@@ -103,4 +112,3 @@ export async function serveCommand(raw: RawServe): Promise<void> {
     store.close();
   }
 }
-

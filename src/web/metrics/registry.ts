@@ -12,7 +12,7 @@
  * series are absent and loadmon_sample_scanned is 0.
  */
 
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 import type { StoreReader } from '../../store/reader.ts';
 
@@ -68,10 +68,25 @@ export class LoadmonMetrics {
     const r = [this.registry];
     collectDefaultMetrics({ register: this.registry });
     for (const n of ['1', '5', '15'] as const) {
-      this.load.set(n, new OptionalGauge({ name: `loadmon_load${n}`, help: `The ${n}-minute load average (/proc/loadavg) in the newest sample`, registers: r }));
+      this.load.set(
+        n,
+        new OptionalGauge({
+          name: `loadmon_load${n}`,
+          help: `The ${n}-minute load average (/proc/loadavg) in the newest sample`,
+          registers: r,
+        }),
+      );
     }
-    this.running = new OptionalGauge({ name: 'loadmon_runnable_threads', help: 'Threads running or waiting for a CPU (state R) in the newest scanned sample', registers: r });
-    this.blocked = new OptionalGauge({ name: 'loadmon_uninterruptible_threads', help: 'Threads in uninterruptible sleep (state D, counted in the load average) in the newest scanned sample', registers: r });
+    this.running = new OptionalGauge({
+      name: 'loadmon_runnable_threads',
+      help: 'Threads running or waiting for a CPU (state R) in the newest scanned sample',
+      registers: r,
+    });
+    this.blocked = new OptionalGauge({
+      name: 'loadmon_uninterruptible_threads',
+      help: 'Threads in uninterruptible sleep (state D, counted in the load average) in the newest scanned sample',
+      registers: r,
+    });
     this.cgRunning = new Gauge({
       name: 'loadmon_cgroup_runnable_threads',
       help: `R threads per cgroup in the newest scanned sample; the ${TOP_CGROUPS} busiest cgroups of the last 5 minutes, the rest summed as cgroup="other"`,
@@ -89,16 +104,32 @@ export class LoadmonMetrics {
       help: 'Threads in D on average over the newest sample period, from the time they spent blocked (record --source bpf; absent otherwise)',
       registers: r,
     });
-    this.scanned = new OptionalGauge({ name: 'loadmon_sample_scanned', help: '1 when the newest sample counted R and D threads (load1 >= half the threshold), else 0', registers: r });
-    this.lastSample = new OptionalGauge({ name: 'loadmon_last_sample_timestamp_seconds', help: 'Time of the newest timeline sample, seconds since the epoch', registers: r });
-    this.threshold = new OptionalGauge({ name: 'loadmon_threshold_load1', help: 'The load1 threshold captures are taken at (the recording session of the newest sample)', registers: r });
+    this.scanned = new OptionalGauge({
+      name: 'loadmon_sample_scanned',
+      help: '1 when the newest sample counted R and D threads (load1 >= half the threshold), else 0',
+      registers: r,
+    });
+    this.lastSample = new OptionalGauge({
+      name: 'loadmon_last_sample_timestamp_seconds',
+      help: 'Time of the newest timeline sample, seconds since the epoch',
+      registers: r,
+    });
+    this.threshold = new OptionalGauge({
+      name: 'loadmon_threshold_load1',
+      help: 'The load1 threshold captures are taken at (the recording session of the newest sample)',
+      registers: r,
+    });
     this.pressure = new Gauge({
       name: 'loadmon_pressure_avg10_ratio',
       help: 'Pressure stall information, avg10 (/proc/pressure), as a ratio of time',
       labelNames: ['resource', 'kind'],
       registers: r,
     });
-    this.recording = new Gauge({ name: 'loadmon_recording', help: '1 when this process also runs the recorder (serve --record)', registers: r });
+    this.recording = new Gauge({
+      name: 'loadmon_recording',
+      help: '1 when this process also runs the recorder (serve --record)',
+      registers: r,
+    });
     this.recording.set(opts.recording ? 1 : 0);
     this.captures = new Counter({ name: 'loadmon_captures_total', help: 'Captures ever stored in the store', registers: r });
     this.duration = new Histogram({
@@ -133,9 +164,12 @@ export class LoadmonMetrics {
       else this.measuredD.unset();
       this.pressure.reset();
       const psi: Array<[string, string, number | null]> = [
-        ['cpu', 'some', latest.cpuSome], ['cpu', 'full', latest.cpuFull],
-        ['io', 'some', latest.ioSome], ['io', 'full', latest.ioFull],
-        ['memory', 'some', latest.memSome], ['memory', 'full', latest.memFull],
+        ['cpu', 'some', latest.cpuSome],
+        ['cpu', 'full', latest.cpuFull],
+        ['io', 'some', latest.ioSome],
+        ['io', 'full', latest.ioFull],
+        ['memory', 'some', latest.memSome],
+        ['memory', 'full', latest.memFull],
       ];
       for (const [resource, kind, v] of psi) if (v !== null) this.pressure.set({ resource, kind }, v / 100);
     }
