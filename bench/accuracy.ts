@@ -66,7 +66,8 @@ function selected(all: Scenario[], only: string[] | null): Scenario[] {
   const unknown = [...names].filter((n) => !all.some((s) => s.name === n));
   if (unknown.length)
     throw new Error(
-      `accuracy: unknown scenario ${unknown.join(', ')} (have ${all.map((s) => s.name).join(', ')}, or a cause: ${Object.keys(BY_CAUSE).join(', ')})`,
+      `accuracy: unknown scenario ${unknown.join(', ')} (have ${all.map((s) => s.name).join(', ')}, or a ` +
+        `cause: ${Object.keys(BY_CAUSE).join(', ')})`,
     );
   return all.filter((s) => names.has(s.name));
 }
@@ -130,7 +131,8 @@ function bg(t: Tally): string {
 }
 
 const HEADER =
-  '| scenario | source | first line names the cause | evidence | holder | replay ≤ 10% | replay error mean / worst | first lines seen | background at start (mean) |\n' +
+  '| scenario | source | first line names the cause | evidence | holder | replay ≤ 10% | replay error mean / worst | first ' +
+  'lines seen | background at start (mean) |\n' +
   '|---|---|---|---|---|---|---|---|---|';
 
 async function main(): Promise<void> {
@@ -154,7 +156,8 @@ async function main(): Promise<void> {
       for (let run = 1; run <= opts.runs; run++) {
         const res = await runScenario(session, sc.plan, SOURCES, opts.durationS);
         console.error(
-          `accuracy: ${sc.name} run ${run}/${opts.runs} (load1 ${res.facts.load1AtStart} at start, background ${res.facts.background.r} R ${res.facts.background.d} D)`,
+          `accuracy: ${sc.name} run ${run}/${opts.runs} (load1 ${res.facts.load1AtStart} at start, ` +
+            `background ${res.facts.background.r} R ${res.facts.background.d} D)`,
         );
         for (const source of SOURCES) {
           const outcome = res.reports.get(source)!;

@@ -34,7 +34,7 @@ import { BpfCollector } from '../src/collect/bpf.ts';
 import { ProcfsCollector } from '../src/collect/procfs.ts';
 import { buildLoadgen } from '../src/workload/helper.ts';
 import { Workload } from '../src/workload/workload.ts';
-import { CLI, cpuNs, median, ROOT, systemThreads } from './lib.ts';
+import { CLI, cpuNs, hostLine, median, ROOT, systemThreads } from './lib.ts';
 
 const SIZES = (process.env.BENCH_BPF_SIZES ?? '5000,10000').split(',').map(Number);
 const RUNS = Number(process.env.BENCH_RUNS ?? '11');
@@ -44,7 +44,8 @@ const PINGPONG_ROUNDS = 100_000;
 const PARTS = new Set((process.env.BENCH_BPF_PARTS ?? 'passes,tracking,record').split(','));
 
 const rows = [
-  '| threads alive | bpf walk, ms per 1,000 threads | bpf capture (Node, end to end), ms per 1,000 | procfs capture, ms per 1,000 | procfs / bpf walk | procfs / bpf capture |',
+  '| threads alive | bpf walk, ms per 1,000 threads | bpf capture (Node, end to end), ms per 1,000 | procfs capture, ms per ' +
+    '1,000 | procfs / bpf walk | procfs / bpf capture |',
   '|---:|---:|---:|---:|---:|---:|',
 ];
 const loadgen = buildLoadgen();
@@ -111,7 +112,9 @@ async function trackingCost(): Promise<string[]> {
     }
   }
   const cost = median(on) / median(off) - 1;
-  const row = `| pipe ping-pong, 2 processes pinned to CPU ${cpu} | ${median(off).toFixed(0)} ns | ${median(on).toFixed(0)} ns | ${(cost * 100).toFixed(1)}% |`;
+  const row =
+    `| pipe ping-pong, 2 processes pinned to CPU ${cpu} | ${median(off).toFixed(0)} ns | ${median(on).toFixed(0)} ns ` +
+    `| ${(cost * 100).toFixed(1)}% |`;
   console.error(`bench:bpf: ${row}`);
   return [
     `| workload (medians of ${PINGPONG_RUNS} alternating runs) | round trip, no tracking | with the tracking | cost |`,
@@ -154,7 +157,8 @@ async function recordOverhead(): Promise<string[]> {
       .map((p) => `${p.name} ${((p.run_time_ns ?? 0) / Math.max(1, p.run_cnt ?? 0)) | 0} ns x ${p.run_cnt ?? 0}`)
       .join(', ');
     const row =
-      `| \`loadmon record --source bpf --threshold 1000\` (${RECORD_SECONDS} s; loadavg ${load} at start) | ${user.toFixed(3)}% | ${kernel.toFixed(3)}% |` +
+      `| \`loadmon record --source bpf --threshold 1000\` (${RECORD_SECONDS} s; loadavg ${load} at start) | ${user.toFixed(3)}% ` +
+      `| ${kernel.toFixed(3)}% |` +
       ` ${(user + kernel).toFixed(3)}% | ${detail} |`;
     console.error(`bench:bpf: ${row}`);
     return [
@@ -178,14 +182,11 @@ try {
   rmSync(tmp, { recursive: true, force: true });
 }
 
-const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
 console.log(
   [
     `# loadmon bpf benchmark run ${new Date().toISOString()}`,
     '',
-    `host: ${execFileSync('uname', ['-srm']).toString().trim()}, ${cpuinfo.match(/model name\s*:\s*(.*)/)?.[1] ?? '?'}, ${
-      cpuinfo.match(/^processor/gm)?.length ?? '?'
-    } CPUs, node ${process.version}, ${RUNS} runs per figure (medians), bpf pass: ${pass}`,
+    `${hostLine()}, ${RUNS} runs per figure (medians), bpf pass: ${pass}`,
     '',
     ...rows,
     '',

@@ -6,8 +6,9 @@
  * the same reads done by a real peer in the same run: one `cat` process
  * reading the very files the sampler reads at every call (diskstats, vmstat,
  * each pid's cgroup file, each cgroup's counter files; the limit files that
- * sample() re-reads every 10th call are left out), wall time of the spawn. The ratio says what the sampler costs against the cheapest external
- * tool; at one call per second, ms per call / 10 is the % of a core.
+ * sample() re-reads every 10th call are left out), wall time of the spawn.
+ * The ratio says what the sampler costs against the cheapest external tool;
+ * at one call per second, ms per call / 10 is the % of a core.
  *
  * BENCH_EVIDENCE_CALLS=300 (calls per size), BENCH_EVIDENCE_PEER=30 (cat runs).
  */
@@ -135,7 +136,8 @@ async function main(): Promise<void> {
   const disk = rootDisk();
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   console.log(
-    `evidence sampler, ${CALLS} calls per size (median ms per call) vs one \`cat\` of the same files (median of ${PEER_RUNS}); loadavg ${load} at start`,
+    `evidence sampler, ${CALLS} calls per size (median ms per call) vs one \`cat\` of the same files (median of ${PEER_RUNS}); ` +
+      `loadavg ${load} at start`,
   );
   console.log('| limited cgroups | files per call (steady state) | sample() ms | cat ms | ratio | % of a core at 1/s |');
   console.log('|---|---|---|---|---|---|');

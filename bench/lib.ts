@@ -1,5 +1,6 @@
 /** Measurement helpers shared by the benchmarks. */
 
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -47,4 +48,12 @@ export function systemThreads(): number {
     }
   }
   return n;
+}
+
+/** The host line every benchmark report starts with: kernel, CPU model and count, node. */
+export function hostLine(): string {
+  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+  const model = /model name\s*:\s*(.*)/.exec(cpuinfo)?.[1] ?? '?';
+  const cpus = cpuinfo.match(/^processor/gm)?.length ?? '?';
+  return `host: ${execFileSync('uname', ['-srm']).toString().trim()}, ${model}, ${cpus} CPUs, node ${process.version}`;
 }

@@ -12,7 +12,7 @@
  * (fraction of samples taken at high load, with per-process counts) adjust it.
  */
 
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +21,7 @@ import { performance } from 'node:perf_hooks';
 import type { Snapshot } from '../src/model/snapshot.ts';
 import type { TimelineSample } from '../src/model/timeline.ts';
 import { StoreWriter } from '../src/store/writer.ts';
-import { CLI, cpuNs, median } from './lib.ts';
+import { CLI, cpuNs, hostLine, median } from './lib.ts';
 
 const RECORD_SECONDS = Number(process.env.BENCH_RECORD_SECONDS ?? '60');
 const DAYS = Number(process.env.BENCH_DAYS ?? '7');
@@ -50,7 +50,9 @@ async function recordOverhead(dir: string, extra: string[], label: string): Prom
   child.kill('SIGTERM');
   await new Promise((r) => child.once('exit', r));
   const pct = ((c1 - c0) / wall) * 100;
-  const row = `| \`loadmon record${extra.length ? ` ${extra.join(' ')}` : ''}\`: ${label} (${RECORD_SECONDS} s; loadavg ${before} at start) | ${pct.toFixed(3)}% of one core |`;
+  const row =
+    `| \`loadmon record${extra.length ? ` ${extra.join(' ')}` : ''}\`: ${label} (${RECORD_SECONDS} s; ` +
+    `loadavg ${before} at start) | ${pct.toFixed(3)}% of one core |`;
   console.error(`bench: ${row}`);
   return row;
 }
@@ -207,11 +209,12 @@ async function main(): Promise<void> {
     const out = [
       `# loadmon record/report benchmark ${new Date().toISOString()}`,
       '',
-      `host: ${execFileSync('uname', ['-srm']).toString().trim()}, ${readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm)?.length ?? '?'} CPUs, node ${process.version}`,
+      hostLine(),
       '',
       ...overhead,
       '',
-      `Synthetic store: ${DAYS} days of 1 s samples (${Math.round(HIGH * 100)}% of them at high load with 9 processes counted), ${CAPTURES} captures of 40 tasks.`,
+      `Synthetic store: ${DAYS} days of 1 s samples (${Math.round(HIGH * 100)}% of them at high load with 9 processes ` +
+        `counted), ${CAPTURES} captures of 40 tasks.`,
       '',
       ...rows,
       '',

@@ -11,14 +11,13 @@
  * BENCH_SIZES=1000,5000 and BENCH_WATCH_SECONDS=60 adjust the run.
  */
 
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 
 import { ProcfsCollector } from '../src/collect/procfs.ts';
 import { buildLoadgen } from '../src/workload/helper.ts';
 import { Workload } from '../src/workload/workload.ts';
-import { CLI, cpuNs, median, systemThreads } from './lib.ts';
+import { CLI, cpuNs, hostLine, median, systemThreads } from './lib.ts';
 
 const SIZES = (process.env.BENCH_SIZES ?? '1000,5000,10000').split(',').map(Number);
 const WATCH_SECONDS = Number(process.env.BENCH_WATCH_SECONDS ?? '60');
@@ -34,7 +33,8 @@ function timeCommand(cmd: string, args: string[]): number {
 
 async function scanBench(): Promise<string[]> {
   const rows: string[] = [
-    '| threads alive | in-process scan, ms per 1,000 threads (median) | `loadmon snapshot --json` process, ms (median) | `ps -eLo pid,tid,stat,wchan:32,comm`, ms (median) | loadmon / ps |',
+    '| threads alive | in-process scan, ms per 1,000 threads (median) | `loadmon snapshot --json` process, ms (median) | `ps ' +
+      '-eLo pid,tid,stat,wchan:32,comm`, ms (median) | loadmon / ps |',
     '|---:|---:|---:|---:|---:|',
   ];
   const loadgen = buildLoadgen();
@@ -62,7 +62,9 @@ async function scanBench(): Promise<string[]> {
         lm.push(timeCommand(process.execPath, [CLI, 'snapshot', '--json', '--source', 'procfs']));
         ps.push(timeCommand('ps', ['-eLo', 'pid,tid,stat,wchan:32,comm']));
       }
-      const row = `| ${alive} | ${median(perK).toFixed(2)} | ${median(lm).toFixed(1)} | ${median(ps).toFixed(1)} | ${(median(lm) / median(ps)).toFixed(2)}x |`;
+      const row =
+        `| ${alive} | ${median(perK).toFixed(2)} | ${median(lm).toFixed(1)} | ${median(ps).toFixed(1)} ` +
+        `| ${(median(lm) / median(ps)).toFixed(2)}x |`;
       rows.push(row);
       console.error(`bench: ${row}`);
     } finally {
@@ -90,13 +92,6 @@ async function watchBench(): Promise<string[]> {
   return ['| what | CPU |', '|---|---:|', row];
 }
 
-const header = [
-  `# loadmon benchmark run ${new Date().toISOString()}`,
-  '',
-  `host: ${execFileSync('uname', ['-srm']).toString().trim()}, ${readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1] ?? '?'}, ${
-    readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm)?.length ?? '?'
-  } CPUs, node ${process.version}, ${RUNS} runs per figure`,
-  '',
-];
+const header = [`# loadmon benchmark run ${new Date().toISOString()}`, '', `${hostLine()}, ${RUNS} runs per figure`, ''];
 const out = [...header, ...(await scanBench()), '', ...(await watchBench())];
 console.log(out.join('\n'));

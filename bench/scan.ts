@@ -63,7 +63,8 @@ async function readerCost(n: number): Promise<{ trusted: number; untrusted: numb
       const p = join(dir, String(i), 'stat');
       writeFileSync(
         p,
-        `${i} (worker) S 1 ${i} ${i} 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 5000 1000 10 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0 0 0 0 0 0 0 0 0\n`,
+        `${i} (worker) S 1 ${i} ${i} 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 5000 1000 10 18446744073709551615 1 1 0 0 0 0 0 0 0 ` +
+          `0 0 0 17 1 0 0 0 0 0 0 0 0 0 0 0 0 0\n`,
       );
       paths.push(p);
     }

@@ -13,7 +13,7 @@
  */
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -23,7 +23,7 @@ import { chromium } from 'playwright-core';
 import type { Snapshot } from '../src/model/snapshot.ts';
 import { StoreReader } from '../src/store/reader.ts';
 import { StoreWriter } from '../src/store/writer.ts';
-import { CLI, median } from './lib.ts';
+import { CLI, hostLine, median } from './lib.ts';
 
 const DAYS = Number(process.env.BENCH_DAYS ?? '7');
 const CAPTURES = Number(process.env.BENCH_CAPTURES ?? '1000');
@@ -215,7 +215,8 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     if (!existsSync(db)) writeStore(db, end);
     console.error(
-      `bench: wrote ${DAYS} days and ${CAPTURES} captures in ${((performance.now() - t0) / 1000).toFixed(1)} s (${statSync(db).size} bytes)`,
+      `bench: wrote ${DAYS} days and ${CAPTURES} captures in ${((performance.now() - t0) / 1000).toFixed(1)} s ` +
+        `(${statSync(db).size} bytes)`,
     );
     const s = await startServe(db);
     child = s.child;
@@ -236,7 +237,7 @@ async function main(): Promise<void> {
     const out = [
       `# loadmon serve benchmark ${new Date().toISOString()}`,
       '',
-      `host: ${execFileSync('uname', ['-srm']).toString().trim()}, ${readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm)?.length ?? '?'} CPUs, node ${process.version}, ${execFileSync('/usr/bin/chromium', ['--version']).toString().trim()}`,
+      `${hostLine()}, ${execFileSync('/usr/bin/chromium', ['--version']).toString().trim()}`,
       `store: ${DAYS} days of 1 s samples, ${CAPTURES} captures, ${(statSync(db).size / 1048576).toFixed(1)} MiB`,
       '',
       ...rows,

@@ -18,7 +18,7 @@
  * Prints a markdown table on stdout (progress on stderr).
  */
 
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
@@ -26,7 +26,7 @@ import { bpfUnavailable } from '../src/bpf/availability.ts';
 import { BpfCollector } from '../src/collect/bpf.ts';
 import { buildLoadgen } from '../src/workload/helper.ts';
 import { Workload } from '../src/workload/workload.ts';
-import { CLI, median, systemThreads } from './lib.ts';
+import { CLI, hostLine, median, systemThreads } from './lib.ts';
 
 const THREADS = Number(process.env.BENCH_SNAPSHOT_THREADS ?? '5000');
 const RUNS = Number(process.env.BENCH_RUNS ?? '11');
@@ -123,7 +123,6 @@ async function bpfStartup(): Promise<string[]> {
   ];
 }
 
-const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
 const bpfWhyNot = bpfUnavailable();
 const work = new Workload(buildLoadgen());
 try {
@@ -133,9 +132,7 @@ try {
   const out = [
     `# snapshot source benchmark ${new Date().toISOString()}`,
     '',
-    `host: ${execFileSync('uname', ['-srm']).toString().trim()}, ${/model name\s*:\s*(.*)/.exec(cpuinfo)?.[1] ?? '?'}, ` +
-      `${cpuinfo.match(/^processor/gm)?.length ?? '?'} CPUs, node ${process.version}, uid ${process.getuid?.()}, ` +
-      `${alive} threads alive, load1 ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]}`,
+    `${hostLine()}, uid ${process.getuid?.()}, ` + `${alive} threads alive, load1 ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]}`,
     '',
     ...(await processTable(bpfWhyNot)),
   ];

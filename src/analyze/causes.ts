@@ -243,7 +243,9 @@ const CALLER_ROWS: readonly CauseRule[] = [
     hidden: INODE_LOCK,
     waits_for: 'i_rwsem',
     kernels: ALL,
-    why: 'ext4 writes take the inode lock first (ext4_dio_write_iter is inlined on 6.18); measured on 6.18 with O_DIRECT appenders on one file',
+    why:
+      'ext4 writes take the inode lock first (ext4_dio_write_iter is inlined on 6.18); measured on 6.18 with O_DIRECT ' +
+      'appenders on one file',
   },
   {
     kind: 'caller',
@@ -279,7 +281,9 @@ const CALLER_ROWS: readonly CauseRule[] = [
     hidden: "down_write of the directories' i_rwsem, mutex_lock of s_vfs_rename_mutex",
     waits_for: 'i_rwsem (directory)',
     kernels: ALL,
-    why: 'rename locks both parents (and the per-sb rename mutex across directories); lock_rename is inlined into do_renameat2 on 6.18 (measured)',
+    why:
+      'rename locks both parents (and the per-sb rename mutex across directories); lock_rename is inlined into do_renameat2 ' +
+      'on 6.18 (measured)',
   },
   {
     kind: 'caller',
@@ -288,7 +292,9 @@ const CALLER_ROWS: readonly CauseRule[] = [
     hidden: INODE_LOCK,
     waits_for: 'i_rwsem (directory)',
     kernels: ALL,
-    why: 'create, O_CREAT open, unlink, rmdir and readdir lock the directory inode; open_last_lookups is inlined into path_openat on 6.18 (both measured there, with filename_create)',
+    why:
+      'create, O_CREAT open, unlink, rmdir and readdir lock the directory inode; open_last_lookups is inlined into ' +
+      'path_openat on 6.18 (both measured there, with filename_create)',
   },
   {
     kind: 'caller',
@@ -297,7 +303,9 @@ const CALLER_ROWS: readonly CauseRule[] = [
     hidden: 'mutex_lock of file->f_pos_lock',
     waits_for: 'f_pos_lock',
     kernels: ALL,
-    why: 'threads sharing one file description serialise read/write on its position (__fdget_pos to 6.1, fdget_pos from 6.12; measured on 6.18)',
+    why:
+      'threads sharing one file description serialise read/write on its position (__fdget_pos to 6.1, fdget_pos from 6.12; ' +
+      'measured on 6.18)',
   },
   {
     kind: 'caller',
@@ -315,7 +323,9 @@ const CALLER_ROWS: readonly CauseRule[] = [
     hidden: 'down_read/down_write(_killable) of mmap_lock (mmap_read_lock, mmap_write_lock_killable)',
     waits_for: 'mmap_lock',
     kernels: ALL,
-    why: 'page faults (lock_mm_and_find_vma from 6.1, do_user_addr_fault on 5.10), mmap, munmap, mprotect, madvise, brk and /proc/PID/mem take mmap_lock; four measured on 6.18',
+    why:
+      'page faults (lock_mm_and_find_vma from 6.1, do_user_addr_fault on 5.10), mmap, munmap, mprotect, madvise, brk and ' +
+      '/proc/PID/mem take mmap_lock; four measured on 6.18',
   },
   {
     kind: 'caller',
@@ -420,7 +430,9 @@ const PRIMITIVE_ROWS: readonly CauseRule[] = [
     hidden: null,
     waits_for: 'page lock',
     kernels: ALL,
-    why: 'a page-cache page lock or read: another task is reading or truncating that page (folio_wait_bit_common is visible; measured on 6.18)',
+    why:
+      'a page-cache page lock or read: another task is reading or truncating that page (folio_wait_bit_common is visible; ' +
+      'measured on 6.18)',
   },
   {
     kind: 'primitive',

@@ -15,7 +15,8 @@ import { aggregateStacks } from './stacks.ts';
 import { decideVerdict } from './verdict.ts';
 
 export const ATTRIBUTION_METHOD =
-  "replay of the kernel's load1 update (every 5 s, load1 = load1*1884/2048 + n*(1-1884/2048)) over the recorded per-process R/D counts; see docs/attribution.md";
+  "replay of the kernel's load1 update (every 5 s, load1 = load1*1884/2048 + n*(1-1884/2048)) over the recorded per-process R/D " +
+  'counts; see docs/attribution.md';
 
 /** High-load samples whose evidence a report reads at most (spread evenly over the period). */
 const EVIDENCE_SAMPLES = 3600;

@@ -50,7 +50,8 @@ function scanNotes(ctx: CaptureContext, candidates: Candidate[], batch: DetailBa
     if (skipped.threads > 0) parts.push(`${skipped.threads} thread(s) skipped`);
     if (partial > 0) parts.push(`the stack, wchan or cgroup of ${partial} task(s) left out`);
     notes.push(
-      `${parts.join('; ')}: their proc files are not what the kernel writes (not a regular file, over the size cap, or unparsable), e.g. ${example}`,
+      `${parts.join('; ')}: their proc files are not what the kernel writes (not a regular file, over the size cap, or ` +
+        `unparsable), e.g. ${example}`,
     );
   }
   return notes;

@@ -72,8 +72,19 @@ interface Recent {
  * A holder's stack that has one is a wait for a lock -- often the same one,
  * taken again -- not what it did while holding it.
  */
-const LOCK_WAIT_FRAME =
-  /^(rwsem_down_(read|write)_slowpath|__mutex_lock|mutex_lock|__rt_mutex_slowlock|rt_mutex_slowlock|rwbase_|percpu_rwsem_wait|__percpu_down_read|__down_common)/;
+const LOCK_WAIT_FRAME = new RegExp(
+  `^(${[
+    'rwsem_down_(read|write)_slowpath',
+    '__mutex_lock',
+    'mutex_lock',
+    '__rt_mutex_slowlock',
+    'rt_mutex_slowlock',
+    'rwbase_',
+    'percpu_rwsem_wait',
+    '__percpu_down_read',
+    '__down_common',
+  ].join('|')})`,
+);
 
 function isLockWait(stack: readonly string[]): boolean {
   return stack.some((f) => f.endsWith(SCHED_FRAME_MARK) && LOCK_WAIT_FRAME.test(f));
@@ -278,8 +289,10 @@ export class BlockedTracking {
     if (total <= this.dropped) return;
     if (now - this.droppedSaidAt >= RECENT_MS) {
       this.warn(
-        `${total - this.dropped} blocked interval(s) were lost since ${this.droppedSaidAt === -Infinity ? 'the start' : 'the last such message'}: ` +
-          'more threads blocked at once, or more (thread, stack) pairs per second, than the tracking maps hold (16,384 each); the time blocked in D reads low',
+        `${total - this.dropped} blocked interval(s) were lost since ` +
+          `${this.droppedSaidAt === -Infinity ? 'the start' : 'the last such message'}: ` +
+          'more threads blocked at once, or more (thread, stack) pairs per second, than the tracking maps hold (16,384 each); ' +
+          'the time blocked in D reads low',
       );
       this.dropped = total;
       this.droppedSaidAt = now;

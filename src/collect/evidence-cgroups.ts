@@ -186,7 +186,8 @@ function ioDevice(path: string, h: Hierarchy, dev: string, lim: IoLimits, w: Win
   // The rate in the limit's unit, so that "1022.98 KiB/s of 1.00 MiB/s" reads "1.00 MiB/s of 1.00 MiB/s".
   const fmt = (v: number): string => (shown.bytes ? fmtRate(v, limit) : `${fmtCount(v)} IO/s`);
   let detail = best
-    ? `io: ${shown.what} ${fmt(best.rate)} on ${dev} ${at ? 'at its' : `at ${pct(best.ratio)} of its`} limit of ${fmt(limit)}${at ? ` (${pct(best.ratio)})` : ''}`
+    ? `io: ${shown.what} ${fmt(best.rate)} on ${dev} ${at ? 'at its' : `at ${pct(best.ratio)} of its`} limit ` +
+      `of ${fmt(limit)}${at ? ` (${pct(best.ratio)})` : ''}`
     : `io: ${shown.what} limited to ${fmt(limit)} on ${dev} (no rate yet)`;
   if (w.now.fullAvg10 !== null) detail += `, io pressure full ${w.now.fullAvg10.toFixed(1)}%`;
   return line(path, 'io', h, { detail, at_limit: at, ratio, rate: 0, dev });

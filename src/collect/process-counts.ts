@@ -6,7 +6,10 @@
 import type { ProcessCount, StateScan } from '../model/timeline.ts';
 import type { Candidate } from './details.ts';
 
-/** Per-process R/D counts from a scan (procfs stat pass, or a bpf pass); the process's comm is its main thread's when that one is in the list. */
+/**
+ * Per-process R/D counts from a scan (procfs stat pass, or a bpf pass); the
+ * process's comm is its main thread's when that one is in the list.
+ */
 export function countByProcess(
   candidates: readonly Pick<Candidate, 'pid' | 'tid' | 'comm' | 'state'>[],
   cgroupOf: (pid: number) => string | null,

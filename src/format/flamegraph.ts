@@ -56,7 +56,8 @@ export function renderFlameGraph(stacks: readonly FoldedStack[], opts: FlameOpti
 
   return [
     '<?xml version="1.0" encoding="UTF-8" standalone="no"?>',
-    `<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" onload="init(evt)">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ` +
+      `onload="init(evt)">`,
     '<style type="text/css"><![CDATA[',
     `text { font-family: monospace; font-size: ${FONT}px; fill: #000; pointer-events: none; }`,
     '.f:hover rect { stroke: #000; stroke-width: 0.5; }',
@@ -89,7 +90,10 @@ function init(evt) {
   document.getElementById('search').addEventListener('click', search);
   document.getElementById('reset').addEventListener('click', reset);
 }
-function nameOf(g) { var t = g.getElementsByTagName('title')[0].textContent; return t.replace(/ \\(\\d+ task observations?, [\\d.]+%\\)$/, ''); }
+function nameOf(g) {
+  var t = g.getElementsByTagName('title')[0].textContent;
+  return t.replace(/ \\(\\d+ task observations?, [\\d.]+%\\)$/, '');
+}
 function reset() {
   for (var i = 0; i < frames.length; i++) {
     var r = frames[i].getElementsByTagName('rect')[0];

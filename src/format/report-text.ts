@@ -19,8 +19,10 @@ export function formatReportText(r: Report): string {
     const l = r.load;
     const pct = l.sampled_s > 0 ? ` (${Math.round((l.above_threshold_s / l.sampled_s) * 100)}% of the sampled time)` : '';
     out.push(
-      `load1: min ${l.min.toFixed(2)}  avg ${l.avg.toFixed(2)}  max ${l.max.toFixed(2)}; above the threshold ${dur(l.above_threshold_s)}${pct}`,
-      `samples: ${l.samples}, ${l.scanned_samples} with per-process R/D counts (${l.scanned_samples === l.samples ? 'every sample' : 'taken while load1 >= half the threshold'})`,
+      `load1: min ${l.min.toFixed(2)}  avg ${l.avg.toFixed(2)}  max ${l.max.toFixed(2)}; above the ` +
+        `threshold ${dur(l.above_threshold_s)}${pct}`,
+      `samples: ${l.samples}, ${l.scanned_samples} with per-process R/D counts ` +
+        `(${l.scanned_samples === l.samples ? 'every sample' : 'taken while load1 >= half the threshold'})`,
     );
     const p = r.pressure_peak_avg10;
     const psi = (k: string): string => (p[k] === null || p[k] === undefined ? '-' : `${p[k]!.toFixed(1)}%`);
@@ -38,10 +40,10 @@ export function formatReportText(r: Report): string {
     out.push(`  ${i + 1}. ${v.text}`);
     for (const s of v.evidence.stacks)
       out.push(`     stack (${s.count}): ${s.frames.length ? frameList(s.frames) : '(no kernel stack: on a CPU)'}`);
-    if (v.evidence.tasks.length)
-      out.push(
-        `     tasks: ${v.evidence.tasks.map((t) => `${escapeText(t.comm)} pid ${t.pid}${t.tid !== t.pid ? ` tid ${t.tid}` : ''}`).join(', ')}`,
-      );
+    if (v.evidence.tasks.length) {
+      const tasks = v.evidence.tasks.map((t) => `${escapeText(t.comm)} pid ${t.pid}${t.tid !== t.pid ? ` tid ${t.tid}` : ''}`);
+      out.push(`     tasks: ${tasks.join(', ')}`);
+    }
     if (v.evidence.captures.length) out.push(`     captures: ${v.evidence.captures.map((c) => `#${c}`).join(' ')}`);
     out.push(...verdictEvidence(v.evidence));
   });
@@ -51,7 +53,8 @@ export function formatReportText(r: Report): string {
     out.push(
       '',
       `load1 at ${new Date(end.at_ms).toISOString()}: kernel ${end.kernel_load1.toFixed(2)}, replayed ${end.model_load1.toFixed(2)}` +
-        ` (R ${end.states.R.toFixed(2)}, D ${end.states.D.toFixed(2)}, before the replay ${end.before_window.toFixed(2)}, not scanned ${end.not_scanned.toFixed(2)})`,
+        ` (R ${end.states.R.toFixed(2)}, D ${end.states.D.toFixed(2)}, before the replay ${end.before_window.toFixed(2)}, not ` +
+        `scanned ${end.not_scanned.toFixed(2)})`,
       ...table('by process', end.processes, true),
       ...table('by cgroup', end.cgroups, false),
     );
@@ -60,7 +63,8 @@ export function formatReportText(r: Report): string {
   if (mean) {
     out.push(
       '',
-      `share of the average load1 (${mean.load1_avg.toFixed(2)}) over the period: R ${mean.states.R.toFixed(2)}, D ${mean.states.D.toFixed(2)},` +
+      `share of the average load1 (${mean.load1_avg.toFixed(2)}) over the period: R ${mean.states.R.toFixed(2)}, ` +
+        `D ${mean.states.D.toFixed(2)},` +
         ` unattributed ${mean.unattributed.toFixed(2)}${mean.d_from === 'blocked_time' ? ' (D from the measured time blocked)' : ''}`,
       ...table('by process', mean.processes, true),
       ...table('by cgroup', mean.cgroups, false),
@@ -78,7 +82,8 @@ export function formatReportText(r: Report): string {
       out.push('  by process:    blocked  mean D   ended');
       for (const p of b.processes) {
         out.push(
-          `  ${secs(p.blocked_s).padStart(17)} ${p.mean_d.toFixed(2).padStart(7)} ${String(p.intervals).padStart(7)}  pid ${p.pid} ${escapeText(p.comm)}${p.cgroup ? `  ${escapeText(p.cgroup)}` : ''}`,
+          `  ${secs(p.blocked_s).padStart(17)} ${p.mean_d.toFixed(2).padStart(7)} ${String(p.intervals).padStart(7)}  ` +
+            `pid ${p.pid} ${escapeText(p.comm)}${p.cgroup ? `  ${escapeText(p.cgroup)}` : ''}`,
         );
       }
     }
@@ -87,7 +92,8 @@ export function formatReportText(r: Report): string {
       out.push('  by command:    blocked  mean D   ended');
       for (const c of b.commands) {
         out.push(
-          `  ${secs(c.blocked_s).padStart(17)} ${c.mean_d.toFixed(2).padStart(7)} ${String(c.intervals).padStart(7)}  ${escapeText(c.comm)} (${c.processes} process${c.processes === 1 ? '' : 'es'})`,
+          `  ${secs(c.blocked_s).padStart(17)} ${c.mean_d.toFixed(2).padStart(7)} ${String(c.intervals).padStart(7)} ` +
+            ` ${escapeText(c.comm)} (${c.processes} process${c.processes === 1 ? '' : 'es'})`,
         );
       }
     }
@@ -95,9 +101,8 @@ export function formatReportText(r: Report): string {
       out.push('  by kernel stack:');
       for (const s of b.stacks) {
         out.push(
-          `  ${secs(s.blocked_s).padStart(17)} ${s.mean_d.toFixed(2).padStart(7)} ${String(s.intervals).padStart(7)}  ${CAUSES[s.cause].id.padEnd(8)}  ${
-            s.frames.length ? frameList(s.frames.slice(0, 6)) : '(no kernel stack)'
-          }`,
+          `  ${secs(s.blocked_s).padStart(17)} ${s.mean_d.toFixed(2).padStart(7)} ${String(s.intervals).padStart(7)} ` +
+            ` ${CAUSES[s.cause].id.padEnd(8)}  ${s.frames.length ? frameList(s.frames.slice(0, 6)) : '(no kernel stack)'}`,
           `${' '.repeat(36)}in: ${s.processes.map((x) => `${escapeText(x.comm)} ${x.pid} (${secs(x.blocked_s)})`).join(', ')}${
             (s.distinct_processes ?? 0) > s.processes.length ? `, +${s.distinct_processes! - s.processes.length}` : ''
           }`,
@@ -111,7 +116,8 @@ export function formatReportText(r: Report): string {
     for (const s of r.stacks) {
       const cause = s.state === 'D' ? CAUSES[s.cause].id : 'cpu';
       out.push(
-        `  ${String(s.count).padStart(5)}  ${s.share.toFixed(2).padStart(6)}  ${s.state}  ${cause.padEnd(8)}  ${s.frames.length ? frameList(s.frames.slice(0, 6)) : '(no kernel stack)'}`,
+        `  ${String(s.count).padStart(5)}  ${s.share.toFixed(2).padStart(6)}  ${s.state}  ${cause.padEnd(8)} ` +
+          ` ${s.frames.length ? frameList(s.frames.slice(0, 6)) : '(no kernel stack)'}`,
         `${' '.repeat(28)}tasks: ${s.tasks
           .slice(0, 5)
           .map((t) => `${escapeText(t.comm)} ${t.pid}/${t.tid}`)
@@ -123,7 +129,8 @@ export function formatReportText(r: Report): string {
     out.push('', 'captures:');
     for (const c of r.captures) {
       out.push(
-        `  #${c.id}  ${c.time}  load1 ${c.load1.toFixed(2)}  ${c.r} R  ${c.d} D  (${escapeText(c.source)}; context: ${c.context.samples} samples in the 60 s before` +
+        `  #${c.id}  ${c.time}  load1 ${c.load1.toFixed(2)}  ${c.r} R  ${c.d} D  (${escapeText(c.source)}; ` +
+          `context: ${c.context.samples} samples in the 60 s before` +
           `${c.context.max_load1 !== null ? `, load1 up to ${c.context.max_load1.toFixed(2)}` : ''})`,
       );
     }

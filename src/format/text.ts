@@ -30,7 +30,8 @@ export function formatText(s: Snapshot): string {
   );
   if (s.trigger) {
     out.push(
-      `trigger: load1 ${s.trigger.load1.toFixed(2)} >= threshold ${escapeText(s.trigger.threshold_spec)} (capture #${s.trigger.capture_index})`,
+      `trigger: load1 ${s.trigger.load1.toFixed(2)} >= threshold ${escapeText(s.trigger.threshold_spec)} (capture ` +
+        `#${s.trigger.capture_index})`,
     );
   }
   if (s.tasks.length === 0) out.push('', 'no task is running, runnable or in uninterruptible sleep');

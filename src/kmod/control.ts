@@ -68,7 +68,8 @@ export interface LoadParams {
 export function loadModule(params: LoadParams, ko = MODULE_KO): void {
   if (!moduleSupport()) {
     throw kmodError(
-      `this kernel (${release()}) has no loadable module support (CONFIG_MODULES is off); use --source procfs or bpf (loadmon kmod status says which work here)`,
+      `this kernel (${release()}) has no loadable module support (CONFIG_MODULES is off); use --source procfs or bpf (loadmon ` +
+        `kmod status says which work here)`,
     );
   }
   requireRoot('loading a kernel module');
@@ -85,7 +86,10 @@ export function loadModule(params: LoadParams, ko = MODULE_KO): void {
 
 export function explainInsmod(out: string): string {
   if (/Key was rejected|Required key not available/i.test(out)) {
-    return 'the kernel refused the unsigned module (Secure Boot or module signature enforcement): sign it with a key enrolled in MOK, or use --source procfs';
+    return (
+      'the kernel refused the unsigned module (Secure Boot or module signature enforcement): sign it with a key enrolled ' +
+      'in MOK, or use --source procfs'
+    );
   }
   if (/Operation not permitted/i.test(out)) {
     return 'the kernel refused to load the module (lockdown, or modules disabled via kernel.modules_disabled): use --source procfs';

@@ -3,7 +3,8 @@
  * writes (format version 1, documented in docs/kmod.md):
  *
  *   load_monitor 1
- *   snapshot seq=3 time_ns=... load1=3.12 load5=1.20 load15=0.40 cpus=2 threads=2143 running=5 uninterruptible=41 dropped=0 walk_ns=812345 depth=20
+ *   snapshot seq=3 time_ns=... load1=3.12 load5=1.20 load15=0.40 cpus=2 threads=2143 running=5 …
+ *            … uninterruptible=41 dropped=0 walk_ns=812345 depth=20   (one line)
  *   task tid=415 pid=412 state=D comm=vfork\x20parent
  *   frame kernel_clone+0x1af/0x3e0
  *   end seq=3

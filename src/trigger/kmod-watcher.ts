@@ -36,7 +36,8 @@ export function openKmodWatcher(opts: WatchOptions, log: StatusLog | null, param
     log(
       `watching the load_monitor module's snapshots (threshold ${params.read('threshold') ?? '?'},` +
         ` interval ${params.read('interval_ms') ?? '?'}ms, cooldown ${params.read('cooldown_s') ?? '?'}s),` +
-        ` checking for new ones every ${formatDuration(Math.max(opts.intervalMs, live ? KMOD_SEQ_POLL_MS : KMOD_MIN_POLL_MS))}; Ctrl-C stops`,
+        ` checking for new ones every ${formatDuration(Math.max(opts.intervalMs, live ? KMOD_SEQ_POLL_MS : KMOD_MIN_POLL_MS))}; ` +
+        `Ctrl-C stops`,
     );
   }
   const seqProbe = live ? () => params.read('last_seq') : null;

@@ -37,7 +37,8 @@ export class Workload {
   directIo(seconds: number, file: string): Promise<Started> {
     const script =
       `echo ready $$; end=$(( $(date +%s) + ${Math.ceil(seconds)} )); ` +
-      `while [ $(date +%s) -lt $end ]; do dd if=/dev/zero of='${file}' bs=4k count=256 oflag=direct,dsync 2>/dev/null; done; rm -f '${file}'`;
+      `while [ $(date +%s) -lt $end ]; do dd if=/dev/zero of='${file}' bs=4k count=256 oflag=direct,dsync 2>/dev/null; done; rm ` +
+      `-f '${file}'`;
     return this.start('sh', ['-c', script]);
   }
 

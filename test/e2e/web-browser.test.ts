@@ -55,7 +55,7 @@ async function launchChromium(profile: string): Promise<BrowserContext> {
   });
 }
 
-test('browser: serve --record --source bpf with a real D-state workload; the chart is drawn, the measured blocked time is listed, a capture opens, its flame graph shows the vfork path', async () => {
+test("browser: serve --record --source bpf, real D load: the chart, the blocked time, a capture's flame graph showing vfork", async () => {
   work = newWorkload();
   const blocked = await Promise.all([work.vfork(120, 'lm-web-vfork'), work.vfork(120, 'lm-web-vfork'), work.vfork(120, 'lm-web-vfork')]);
   await waitForState(
@@ -330,7 +330,7 @@ async function rawControls(page: import('playwright-core').Page): Promise<string
   }, UNSAFE.source);
 }
 
-test('browser: a store whose comms, cgroups, frames, lock and device names carry ESC, C1 and bidi controls shows them escaped, once, in every cell, tooltip and title', async () => {
+test('browser: comm, cgroup, frame, lock, device names with ESC, C1, bidi controls: escaped once in cells, tooltips, titles', async () => {
   const db = join(dir, 'hostile.db');
   writeHostileStore(db);
   hostileServe = spawn(process.execPath, [CLI, 'serve', '--listen', '127.0.0.1:0', '--db', db], { stdio: ['ignore', 'ignore', 'pipe'] });

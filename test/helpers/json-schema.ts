@@ -43,10 +43,10 @@ function compiled(): Ajv2020 {
 function describe(errors: readonly ErrorObject[]): string {
   return errors
     .slice(0, 20)
-    .map(
-      (e) =>
-        `${e.instancePath || '/'} ${e.message ?? ''}${e.keyword === 'additionalProperties' || e.keyword === 'unevaluatedProperties' ? ` (${JSON.stringify(e.params)})` : ''}`,
-    )
+    .map((e) => {
+      const named = e.keyword === 'additionalProperties' || e.keyword === 'unevaluatedProperties';
+      return `${e.instancePath || '/'} ${e.message ?? ''}${named ? ` (${JSON.stringify(e.params)})` : ''}`;
+    })
     .join('\n');
 }
 

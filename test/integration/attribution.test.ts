@@ -72,7 +72,8 @@ test(`per-process contributions add up to the kernel's load1 (${RUN_MS / 1000} s
   const before = end.before_window;
   assert.ok(
     Math.abs(sum + before - kernel) <= 0.1 * kernel,
-    `processes sum ${sum.toFixed(2)} + load before the window ${before.toFixed(2)} vs kernel load1 ${kernel} (model ${end.model_load1.toFixed(2)})`,
+    `processes sum ${sum.toFixed(2)} + load before the window ${before.toFixed(2)} vs kernel load1 ${kernel} ` +
+      `(model ${end.model_load1.toFixed(2)})`,
   );
 
   // Each blocked task contributes ~1 x (1 - e^(-run/5s)) in D, each busy loop up to that in R.

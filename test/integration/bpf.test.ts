@@ -224,7 +224,7 @@ test('watch --source bpf captures with source bpf, and says what the D load was 
   }
 });
 
-test('without privileges (uid 65534): --source bpf exits 2 saying so; auto wanting user stacks falls back to procfs with a note', async () => {
+test('without privileges (uid 65534): --source bpf exits 2 saying so; auto wanting user stacks falls back to procfs, noted', async () => {
   const opts = { uid: 65534, gid: 65534, cwd: '/' };
   const r = await runCli(['snapshot', '--source', 'bpf'], opts);
   assert.equal(r.code, 2, r.stderr);

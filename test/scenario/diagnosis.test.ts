@@ -40,7 +40,9 @@ for (const sc of scenarios()) {
   test(`${sc.name}: ${sc.expect}`, { skip, timeout: (SECONDS + 240) * 1000 }, async (t) => {
     const run = await runScenario(session, sc.plan, SOURCES, SECONDS);
     t.diagnostic(
-      `${sc.name}: pids ${run.facts.pids.join(' ')}, load1 ${run.facts.load1AtStart} at start, background ${run.facts.background.r} R ${run.facts.background.d} D${run.facts.cgroupPaths.length ? `, cgroup ${run.facts.cgroupPaths.join(' ')}` : ''}`,
+      `${sc.name}: pids ${run.facts.pids.join(' ')}, load1 ${run.facts.load1AtStart} at start, ` +
+        `background ${run.facts.background.r} R ${run.facts.background.d} D` +
+        (run.facts.cgroupPaths.length ? `, cgroup ${run.facts.cgroupPaths.join(' ')}` : ''),
     );
     for (const source of SOURCES) {
       const outcome = run.reports.get(source)!;

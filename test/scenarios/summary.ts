@@ -29,7 +29,10 @@ function chainLines(chain: ChainLink[]): string[] {
     const holder = h
       ? `holder pid ${h.pid} tid ${h.tid} ${h.comm} ${h.state ?? '?'} [${h.stack.slice(0, 3).join(' < ')}]`
       : 'holder unknown';
-    return `      chain: ${c.lock.kind} ${c.lock.name ?? '(unnamed)'}, ${n2(c.waiters)} waiting (${c.waiter_threads} threads), ${holder}${c.holder_cause ? `, holder cause ${c.holder_cause}` : ''}`;
+    return (
+      `      chain: ${c.lock.kind} ${c.lock.name ?? '(unnamed)'}, ${n2(c.waiters)} waiting (${c.waiter_threads} ` +
+      `threads), ${holder}${c.holder_cause ? `, holder cause ${c.holder_cause}` : ''}`
+    );
   });
 }
 
@@ -38,7 +41,8 @@ function deviceLines(devs: DeviceEvidence[]): string[] {
     .slice(0, 2)
     .map(
       (d) =>
-        `      device: ${d.name} util ${n2(d.util)} await ${n2(d.await_ms)} ms in_flight ${d.in_flight} w/s ${n2(d.writes_s)} r/s ${n2(d.reads_s)}`,
+        `      device: ${d.name} util ${n2(d.util)} await ${n2(d.await_ms)} ms in_flight ${d.in_flight} w/s ${n2(d.writes_s)} ` +
+        `r/s ${n2(d.reads_s)}`,
     );
 }
 
@@ -69,7 +73,8 @@ export function describe(source: string, outcome: Report | Error): string[] {
   const load = outcome.load;
   const head =
     `  ${source}: load1 max ${n2(load?.max)}, mean R ${n2(load?.mean_r)} D ${n2(load?.mean_d)}, ` +
-    `${outcome.captures.length} captures; replay load1 ${a ? `${n2(a.model_load1)} vs kernel ${n2(a.kernel_load1)}` : 'none'}; ${split(outcome)}`;
+    `${outcome.captures.length} captures; ` +
+    `replay load1 ${a ? `${n2(a.model_load1)} vs kernel ${n2(a.kernel_load1)}` : 'none'}; ${split(outcome)}`;
   return [head, ...verdictLines(outcome)];
 }
 

@@ -140,7 +140,10 @@ export function v2MountFor(controller: string, mounts = cgroupMounts()): CgroupM
   };
   const have = read('cgroup.controllers');
   if (!have.includes(controller)) {
-    return `the cgroup v2 hierarchy at ${m.dir} has no ${controller} controller (cgroup.controllers: "${have.join(' ')}"; it is bound to a v1 hierarchy here)`;
+    return (
+      `the cgroup v2 hierarchy at ${m.dir} has no ${controller} controller (cgroup.controllers: "${have.join(' ')}"; it is ` +
+      `bound to a v1 hierarchy here)`
+    );
   }
   // Enabling it ourselves would change the machine's cgroup setup for everyone else.
   if (!read('cgroup.subtree_control').includes(controller)) return `${controller} is not enabled in ${m.dir}/cgroup.subtree_control`;

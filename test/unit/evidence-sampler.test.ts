@@ -58,7 +58,8 @@ test('devices: whole devices with I/O in the window, exact figures, busiest firs
   );
   t.put(
     'proc/vmstat',
-    'allocstall_normal 10\nallocstall_movable 5\npgscan_direct 1000\npgscan_direct_throttle 3\ncompact_stall 2\npgmajfault 100\npswpin 0\nworkingset_refault_anon 10\nworkingset_refault_file 20\n',
+    'allocstall_normal 10\nallocstall_movable 5\npgscan_direct 1000\npgscan_direct_throttle 3\ncompact_stall 2\n' +
+      'pgmajfault 100\npswpin 0\nworkingset_refault_anon 10\nworkingset_refault_file 20\n',
   );
   const s = t.sampler();
   assert.equal(s.sample(10_000, []), null, 'no window on the first call');
@@ -77,7 +78,8 @@ test('devices: whole devices with I/O in the window, exact figures, busiest firs
   );
   t.put(
     'proc/vmstat',
-    'allocstall_normal 30\nallocstall_movable 5\npgscan_direct 5000\npgscan_direct_throttle 1000\ncompact_stall 6\npgmajfault 300\npswpin 8\nworkingset_refault_anon 50\nworkingset_refault_file 80\n',
+    'allocstall_normal 30\nallocstall_movable 5\npgscan_direct 5000\npgscan_direct_throttle 1000\ncompact_stall 6\n' +
+      'pgmajfault 300\npswpin 8\nworkingset_refault_anon 50\nworkingset_refault_file 80\n',
   );
   const e = s.sample(12_000, [])!;
   assert.equal(e.window_ms, 2000);
@@ -169,7 +171,7 @@ function advanceV1(t: ReturnType<typeof tree>): void {
   t.put('cgroup/cpu,cpuacct/app/cpu.stat', 'nr_periods 120\nnr_throttled 19\nthrottled_time 1800000000\nnr_bursts 0\nburst_time 0\n');
 }
 
-test('v1 cgroups: limited memory, io and cpu of the load makers (with the pids found in each), at the limit first; unlimited and vanished skipped', () => {
+test('v1 cgroups: limited memory, io, cpu of the load makers (with their pids), at the limit first; unlimited and vanished skipped', () => {
   const t = v1Tree();
   const s = t.sampler();
   const pids = [100, 999, 101, 102];
@@ -282,7 +284,8 @@ test('v2 cgroups (pure v2 host): memory.max with events and PSI, io.max per devi
   t.put(`${box}/memory.events`, 'low 0\nhigh 0\nmax 234\noom 1\noom_kill 0\noom_group_kill 0\n');
   t.put(
     `${box}/io.stat`,
-    '254:0 rbytes=1459200 wbytes=313724928 rios=192 wios=353 dbytes=0 dios=0\n8:16 rbytes=90112 wbytes=299008 rios=8 wios=4 dbytes=0 dios=0\n',
+    '254:0 rbytes=1459200 wbytes=313724928 rios=192 wios=353 dbytes=0 dios=0\n' +
+      '8:16 rbytes=90112 wbytes=299008 rios=8 wios=4 dbytes=0 dios=0\n',
   );
   t.put(`${box}/cpu.stat`, 'usage_usec 1\nnr_periods 80\nnr_throttled 36\nthrottled_usec 3600000\n');
   t.put('cgroup/cpu.stat', 'usage_usec 1\n'); // the root has no limit files at all

@@ -49,7 +49,8 @@ test('malformed input is rejected with the line number', () => {
     ['load_monitor 1\nsnapshot seq=1\n', /line 2: missing time_ns/],
     ['load_monitor 1\nfoo bar\n', /unknown line kind/],
     [
-      'load_monitor 1\nsnapshot seq=1 time_ns=1 load1=1 load5=1.00 load15=1.00 cpus=1 threads=1 running=0 uninterruptible=0 dropped=0 walk_ns=1 depth=1\nend seq=1\n',
+      'load_monitor 1\nsnapshot seq=1 time_ns=1 load1=1 load5=1.00 load15=1.00 cpus=1 threads=1 running=0 uninterruptible=0 ' +
+        'dropped=0 walk_ns=1 depth=1\nend seq=1\n',
       /load1=1 is not a load/,
     ],
   ];

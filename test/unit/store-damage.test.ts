@@ -131,7 +131,10 @@ test('DurableStore: a damaged store is moved aside with one note and recording g
   assert.equal(log.length, 1, log.join('\n'));
   assert.match(
     log[0]!,
-    /^store .*record\.db is damaged \(database disk image is malformed\); moved it aside to .*record\.db\.corrupt-20261201T100000Z and started a new store$/,
+    new RegExp(
+      /^store .*record\.db is damaged \(database disk image is malformed\); /.source +
+        /moved it aside to .*record\.db\.corrupt-20261201T100000Z and started a new store$/.source,
+    ),
   );
   assert.deepEqual(
     readdirSync(dir)

@@ -48,7 +48,7 @@ const EVERYWHERE = [
   '/no-such-page',
 ];
 
-test('web security: with a token, a request without it or with a wrong one is 401 everywhere, /metrics and static files included', async () => {
+test('web security: with a token, a request without it or with a wrong one is 401 everywhere, /metrics and static files too', async () => {
   const wrong = [undefined, 'Bearer nope', `Bearer ${TOKEN}x`, `Basic ${Buffer.from(`x:${TOKEN}`).toString('base64')}`, TOKEN, 'Bearer'];
   for (const url of EVERYWHERE) {
     for (const authorization of wrong) {

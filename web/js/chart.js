@@ -19,6 +19,12 @@ const SERIES = [
 
 const pad = (n) => String(n).padStart(2, '0');
 const utc = (ts) => uPlot.tzDate(new Date(ts * 1e3), 'Etc/UTC');
+/** A chart time (s) as YYYY-MM-DD HH:MM:SS, UTC: the legend's time column. */
+function utcStamp(ts) {
+  const d = utc(ts);
+  const date = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+  return `${date} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
 
 export class TimelineChart {
   constructor(el, { onZoom, onReset, onCapture }) {
@@ -84,9 +90,10 @@ export class TimelineChart {
           values: (_u, splits, _axis, _space, incr) =>
             splits.map((s) => {
               const d = utc(s);
-              return incr >= 86400
-                ? `${d.getMonth() + 1}-${pad(d.getDate())}`
-                : `${pad(d.getHours())}:${pad(d.getMinutes())}${incr < 60 ? `:${pad(d.getSeconds())}` : ''}${incr < 1 ? `.${String(d.getMilliseconds()).padStart(3, '0')}` : ''}`;
+              if (incr >= 86400) return `${d.getMonth() + 1}-${pad(d.getDate())}`;
+              const secs = incr < 60 ? `:${pad(d.getSeconds())}` : '';
+              const ms = incr < 1 ? `.${String(d.getMilliseconds()).padStart(3, '0')}` : '';
+              return `${pad(d.getHours())}:${pad(d.getMinutes())}${secs}${ms}`;
             }),
         },
         { ...axis, label: 'load · threads', labelSize: 18, labelFont: '12px system-ui, sans-serif', size: 48 },
@@ -104,10 +111,7 @@ export class TimelineChart {
       series: [
         {
           label: 'time (UTC)',
-          value: (_u, v) =>
-            v == null
-              ? '–'
-              : `${utc(v).getFullYear()}-${pad(utc(v).getMonth() + 1)}-${pad(utc(v).getDate())} ${pad(utc(v).getHours())}:${pad(utc(v).getMinutes())}:${pad(utc(v).getSeconds())}`,
+          value: (_u, v) => (v == null ? '–' : utcStamp(v)),
         },
         ...SERIES.map((s) => ({
           label: s.label,

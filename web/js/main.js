@@ -60,7 +60,9 @@ function renderHeader() {
     m.host
       ? [
           h('b', { text: escapeText(m.host) }),
-          ` · ${m.cpus} CPU${m.cpus === 1 ? '' : 's'} · threshold ${escapeText(m.threshold_spec)}${m.threshold_spec !== String(m.threshold) ? ` (${m.threshold})` : ''} · sample ${fmtDuration(m.sample_ms)}`,
+          ` · ${m.cpus} CPU${m.cpus === 1 ? '' : 's'} · ` +
+            `threshold ${escapeText(m.threshold_spec)}${m.threshold_spec !== String(m.threshold) ? ` (${m.threshold})` : ''} · ` +
+            `sample ${fmtDuration(m.sample_ms)}`,
         ]
       : 'empty store',
   );

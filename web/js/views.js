@@ -65,7 +65,7 @@ function verdictCards(lines, onCapture) {
         ),
         v.evidence.tasks.length
           ? h('div', {
-              text: `tasks: ${v.evidence.tasks.map((t) => `${escapeText(t.comm)} pid ${t.pid}${t.tid !== t.pid ? ` tid ${t.tid}` : ''}`).join(', ')}`,
+              text: `tasks: ${v.evidence.tasks.map(taskName).join(', ')}`,
             })
           : null,
         v.evidence.captures.length && onCapture
@@ -89,7 +89,9 @@ function verdictCards(lines, onCapture) {
         (v.evidence.devices || []).map((d) =>
           h('div', {
             class: 'device',
-            text: `device ${escapeText(d.name)}: ${Math.round(d.util * 100)}% busy${d.await_ms === null ? '' : `, ${d.await_ms.toFixed(2)} ms per request`}, ${d.in_flight} in flight`,
+            text:
+              `device ${escapeText(d.name)}: ${Math.round(d.util * 100)}% ` +
+              `busy${d.await_ms === null ? '' : `, ${d.await_ms.toFixed(2)} ms per request`}, ${d.in_flight} in flight`,
           }),
         ),
         (v.evidence.cgroups || []).map((c) =>
@@ -101,10 +103,16 @@ function verdictCards(lines, onCapture) {
   );
 }
 
+/** A task of a verdict's evidence: comm and pid, and the tid when it is not the main thread. */
+function taskName(t) {
+  return `${escapeText(t.comm)} pid ${t.pid}${t.tid !== t.pid ? ` tid ${t.tid}` : ''}`;
+}
+
 /** A wait-for chain link: the lock, its waiters and its holder, with what the holder waits in. */
 function chainRow(c) {
   const holder = c.holder
-    ? `held by tid ${c.holder.tid} (${escapeText(c.holder.comm)})${c.holder.state ? `, state ${escapeText(c.holder.state)}` : ''}${c.holder_cause ? `: ${escapeText(c.holder_cause)}` : ''}`
+    ? `held by tid ${c.holder.tid} (${escapeText(c.holder.comm)})` +
+      `${c.holder.state ? `, state ${escapeText(c.holder.state)}` : ''}${c.holder_cause ? `: ${escapeText(c.holder_cause)}` : ''}`
     : 'no single holder recorded';
   return h(
     'div',
@@ -212,7 +220,10 @@ export function renderCapture(el, view, flameStacks, tooltip, onCapture) {
     ),
     h('div', {
       class: 'note',
-      text: `context: ${c.context.samples} samples in the 60 s before${c.context.max_load1 !== null ? `, load1 up to ${fmtNum(c.context.max_load1)}` : ''}${snap.trigger ? `; trigger: load1 ${fmtNum(snap.trigger.load1)} ≥ ${escapeText(snap.trigger.threshold_spec)}` : ''}`,
+      text:
+        `context: ${c.context.samples} samples in the 60 s before` +
+        `${c.context.max_load1 !== null ? `, load1 up to ${fmtNum(c.context.max_load1)}` : ''}` +
+        `${snap.trigger ? `; trigger: load1 ${fmtNum(snap.trigger.load1)} ≥ ${escapeText(snap.trigger.threshold_spec)}` : ''}`,
     }),
     h('h3', { text: 'Verdict' }),
     verdictCards(view.verdict, onCapture),
@@ -328,7 +339,9 @@ function blockedSection(b) {
     h('h3', { text: 'Time blocked in D, measured (eBPF)' }),
     h('div', {
       class: 'note',
-      text: `${secs(b.blocked_s)} blocked over ${fmtDuration(b.covered_s * 1000)} tracked (${Math.round(b.coverage * 100)}% of the samples): a mean of ${fmtNum(b.mean_d)} threads in D`,
+      text:
+        `${secs(b.blocked_s)} blocked over ${fmtDuration(b.covered_s * 1000)} tracked (${Math.round(b.coverage * 100)}% of ` +
+        `the samples): a mean of ${fmtNum(b.mean_d)} threads in D`,
     }),
     h(
       'table',
@@ -441,13 +454,18 @@ export function renderPeriod(el, report, flameStacks, range, tooltip, onCapture)
     end
       ? h('div', {
           class: 'note',
-          text: `load1 at the end of the range: kernel ${fmtNum(end.kernel_load1)}, replayed ${fmtNum(end.model_load1)} (R ${fmtNum(end.states.R)}, D ${fmtNum(end.states.D)}, not scanned ${fmtNum(end.not_scanned)}, before the replay ${fmtNum(end.before_window)})`,
+          text:
+            `load1 at the end of the range: kernel ${fmtNum(end.kernel_load1)}, replayed ${fmtNum(end.model_load1)} ` +
+            `(R ${fmtNum(end.states.R)}, D ${fmtNum(end.states.D)}, not scanned ${fmtNum(end.not_scanned)}, ` +
+            `before the replay ${fmtNum(end.before_window)})`,
         })
       : null,
     mean
       ? h('div', {
           class: 'note',
-          text: `share of the average load1 (${fmtNum(mean.load1_avg)}) over the range: R ${fmtNum(mean.states.R)}, D ${fmtNum(mean.states.D)}${mean.d_from === 'blocked_time' ? ' (measured)' : ''}, unattributed ${fmtNum(mean.unattributed)}`,
+          text:
+            `share of the average load1 (${fmtNum(mean.load1_avg)}) over the range: R ${fmtNum(mean.states.R)}, ` +
+            `D ${fmtNum(mean.states.D)}${mean.d_from === 'blocked_time' ? ' (measured)' : ''}, unattributed ${fmtNum(mean.unattributed)}`,
         })
       : null,
     h('div', { class: 'two' }, contribTable('By process', mean?.processes, 'process'), contribTable('By cgroup', mean?.cgroups, 'cgroup')),

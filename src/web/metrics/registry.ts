@@ -89,19 +89,25 @@ export class LoadmonMetrics {
     });
     this.cgRunning = new Gauge({
       name: 'loadmon_cgroup_runnable_threads',
-      help: `R threads per cgroup in the newest scanned sample; the ${TOP_CGROUPS} busiest cgroups of the last 5 minutes, the rest summed as cgroup="other"`,
+      help:
+        `R threads per cgroup in the newest scanned sample; the ${TOP_CGROUPS} busiest cgroups of the last 5 minutes, the ` +
+        `rest summed as cgroup="other"`,
       labelNames: ['cgroup'],
       registers: r,
     });
     this.cgBlocked = new Gauge({
       name: 'loadmon_cgroup_uninterruptible_threads',
-      help: `D threads per cgroup in the newest scanned sample; the ${TOP_CGROUPS} busiest cgroups of the last 5 minutes, the rest summed as cgroup="other"`,
+      help:
+        `D threads per cgroup in the newest scanned sample; the ${TOP_CGROUPS} busiest cgroups of the last 5 minutes, the ` +
+        `rest summed as cgroup="other"`,
       labelNames: ['cgroup'],
       registers: r,
     });
     this.measuredD = new OptionalGauge({
       name: 'loadmon_measured_uninterruptible_threads',
-      help: 'Threads in D on average over the newest sample period, from the time they spent blocked (record --source bpf; absent otherwise)',
+      help:
+        'Threads in D on average over the newest sample period, from the time they spent blocked (record --source bpf; ' +
+        'absent otherwise)',
       registers: r,
     });
     this.scanned = new OptionalGauge({
