@@ -28,7 +28,8 @@ export type ErrorCode =
   | 'E_HTTP_UNAVAILABLE'
   | 'E_STORE_CORRUPT'
   | 'E_PROC_FILE'
-  | 'E_SERVE_UNBUILT';
+  | 'E_SERVE_UNBUILT'
+  | 'E_STORE_STALE';
 
 /**
  * Every code with what it means to each medium: the CLI's exit status (2 for
@@ -63,6 +64,7 @@ export const ERROR_TABLE: Readonly<Record<ErrorCode, { exit: number; http: numbe
   E_STORE_CORRUPT: { exit: 1, http: 500 },
   E_PROC_FILE: { exit: 1, http: 500 },
   E_SERVE_UNBUILT: { exit: 1, http: 500 },
+  E_STORE_STALE: { exit: 1, http: 503 },
 };
 
 /**
@@ -288,4 +290,13 @@ export function isVanished(err: unknown): boolean {
 export function isDenied(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   return code === 'EACCES' || code === 'EPERM';
+}
+
+/** The store holds no sample since `sinceMs`: its recorder stopped (or never ran). `newestMs` null: no sample at all. */
+export function storeStale(db: string, sinceMs: number, newestMs: number | null): LoadmonError {
+  const newest = newestMs === null ? 'it holds no sample' : `its newest sample is from ${new Date(newestMs).toISOString()}`;
+  const reason = `no sample since ${new Date(sinceMs).toISOString()} (${newest})`;
+  return new LoadmonError('E_STORE_STALE', `${db}: ${reason}; is loadmon record running?`, {
+    fields: { path: db, reason, hint: 'is loadmon record running?' },
+  });
 }

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 import { Command, CommanderError, Option } from 'commander';
 
+import { unknownResult } from '../analyze/check.ts';
 import { loadmonEnv } from '../env.ts';
 import { type ErrorCode, LoadmonError, optionError } from '../errors.ts';
 import { escapeText } from '../format/escape.ts';
@@ -110,6 +111,25 @@ export function buildProgram(): Command {
     .addOption(new Option('--format <format>', `output format: ${FORMATS.join(', ')} (default: text)`))
     .option('--json', 'machine output (same as --format json)')
     .action(async (o) => (await import('./commands/demo.ts')).demoCommand(o));
+
+  // check: a monitoring plugin. Its bad options are UNKNOWN (exit 3, one line on stdout), not loadmon's exit 2,
+  // which a monitoring system would read as CRITICAL: the plugin's status is set here and commander's error
+  // is passed on as a finished one (exit code 0), so the status set stays.
+  program
+    .command('check')
+    .description('a monitoring plugin (Nagios, Icinga, Zabbix): OK/WARNING/CRITICAL on load1, the cause in the line, perfdata')
+    .option('--warning <load>', 'WARNING when load1 is above this; per-CPU form: 1/cpu', '1/cpu')
+    .option('--critical <load>', 'CRITICAL when load1 is above this; per-CPU form: 2/cpu', '2/cpu')
+    .option('--db <path>', 'use the recorded verdict of the period from this store instead of a live look')
+    .option('--since <when>', '(--db) the period: a duration before now (5m) or an ISO date/time', '5m')
+    .option('--timeout <duration>', 'UNKNOWN when there is no answer within this', '10s')
+    .exitOverride((err) => {
+      if (err.exitCode === 0) throw err;
+      process.stdout.write(`${unknownResult(stripPrefix(err.message)).line}\n`);
+      process.exitCode = 3;
+      throw new CommanderError(0, 'loadmon.check.unknown', err.message);
+    })
+    .action(async (o) => (await import('./commands/check.ts')).checkCommand(o));
 
   const kmod = program.command('kmod').description('build, load, unload and inspect the load_monitor kernel module');
   kmod
