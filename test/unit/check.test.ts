@@ -11,7 +11,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { captureVerdict } from '../../src/analyze/capture-verdict.ts';
-import { type CheckInput, checkResult, decideStatus, unknownResult, verdictSummary } from '../../src/analyze/check.ts';
+import { type CheckInput, type CheckResult, checkResult, decideStatus, unknownResult, verdictSummary } from '../../src/analyze/check.ts';
+import { withDeadline } from '../../src/cli/commands/check.ts';
 import type { VerdictLine } from '../../src/model/report.ts';
 import type { Snapshot } from '../../src/model/snapshot.ts';
 import { verdictFixtures } from '../helpers/web.ts';
@@ -135,4 +136,12 @@ test('UNKNOWN: exit 3, the message on one line with no perfdata separator', () =
   const res = unknownResult("invalid value for --warning: 'x|y' (expected a load)\nsecond line");
   assert.equal(res.exitCode, 3);
   assert.equal(res.line, "LOADMON UNKNOWN - invalid value for --warning: 'x\\x7cy' (expected a load)\\x0asecond line");
+});
+
+test('the --timeout deadline answers UNKNOWN when the work never ends, and the work when it does', async () => {
+  const never = await withDeadline(20, () => new Promise<CheckResult>(() => {}));
+  assert.equal(never.exitCode, 3);
+  assert.match(never.line, /^LOADMON UNKNOWN - no answer within --timeout 0\.02s$/);
+  const done = unknownResult('x');
+  assert.equal(await withDeadline(60_000, async () => done), done);
 });

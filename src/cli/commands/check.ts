@@ -82,7 +82,7 @@ export async function checkCommand(raw: RawCheck): Promise<void> {
 }
 
 /** The check's result, or UNKNOWN when it is not there within `ms` (the work left is abandoned). */
-async function withDeadline(ms: number, work: () => Promise<CheckResult>): Promise<CheckResult> {
+export async function withDeadline(ms: number, work: () => Promise<CheckResult>): Promise<CheckResult> {
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<CheckResult>((resolve) => {
     timer = setTimeout(() => resolve(unknownResult(`no answer within --timeout ${ms / 1000}s`)), ms);
