@@ -128,7 +128,8 @@ test('a hostile comm cannot end the text part, add a line or drive the terminal'
   });
   assert.equal(
     res.line,
-    'LOADMON CRITICAL - load1 3.00 (1.50/cpu): D 3.0 vfork (a\\x7cb=1;2\\x0a\\x1b[2J\\\\ 4242) | load1=3.00;1;2;0 load5=2.00;;;0 load15=1.00;;;0',
+    'LOADMON CRITICAL - load1 3.00 (1.50/cpu): D 3.0 vfork (a\\x7cb=1;2\\x0a\\x1b[2J\\\\ 4242) | ' +
+      'load1=3.00;1;2;0 load5=2.00;;;0 load15=1.00;;;0',
   );
 });
 
