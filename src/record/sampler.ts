@@ -10,8 +10,17 @@
  * /proc/PID/cgroup is safe to read on a sick system (it takes no lock of the
  * target's mm); it is read once per sample per process that has R or D
  * threads, not per thread.
+ *
+ * The procfs scan also gives each D thread a cause (/metrics'
+ * loadmon_uninterruptible_threads_by_cause): its wchan goes through the
+ * cause table as a one-frame stack. wchan takes no lock of the target
+ * (get_wchan holds only the task's pi_lock, a spinlock; not mmap_lock nor
+ * exec_update_lock as `stack` does), so it is read in-process like stat. At
+ * most MAX_WCHAN_READS per sample: past that, D threads count as `unknown`.
  */
 
+import { classifyStack } from '../analyze/causes.ts';
+import type { Candidate } from '../collect/details.ts';
 import { EvidenceSampler } from '../collect/evidence.ts';
 import { countByProcess } from '../collect/process-counts.ts';
 import { ProcfsCollector } from '../collect/procfs.ts';
@@ -19,9 +28,15 @@ import { procUnreadable } from '../errors.ts';
 import type { LoadAvg } from '../model/snapshot.ts';
 import type { OffcpuEntry, StateScan, StoredChain, TimelineSample } from '../model/timeline.ts';
 import { parseCgroup } from '../procfs/cgroup.ts';
+import { FILE_CAP } from '../procfs/limits.ts';
 import { parseLoadavg } from '../procfs/loadavg.ts';
 import { PRESSURE_RESOURCES, type Pressure, type PressureResource, parsePressure } from '../procfs/pressure.ts';
 import { ProcReader } from '../procfs/reader.ts';
+import { parseWchan } from '../procfs/wchan.ts';
+import type { SampleCauses } from '../store/writer.ts';
+
+/** wchan reads per light scan at most: a storm of thousands of D threads costs a bounded ~10 ms more. */
+export const MAX_WCHAN_READS = 1000;
 
 export interface SamplerOptions {
   procRoot: string;
@@ -38,6 +53,8 @@ export interface ScanResult {
   offcpu?: { windowMs: number; entries: OffcpuEntry[] };
   /** The sleeping locks waited for since the previous sample, with their holders (bpf). */
   chains?: StoredChain[];
+  /** D threads per cause (procfs: from wchan); bpf measures blocked time per stack instead. */
+  dCauses?: Record<string, number>;
 }
 
 export interface ScanSource {
@@ -61,7 +78,7 @@ export class TimelineSampler {
     this.evidence = new EvidenceSampler({ procRoot: this.root });
   }
 
-  async sample(timeMs: number): Promise<TimelineSample> {
+  async sample(timeMs: number): Promise<TimelineSample & SampleCauses> {
     const path = `${this.root}/loadavg`;
     let la: LoadAvg;
     try {
@@ -71,7 +88,7 @@ export class TimelineSampler {
     }
     const pressure = this.readPressure();
     const res = this.source.always || la.load1 >= this.opts.scanAbove ? await this.source.scan() : null;
-    const sample: TimelineSample = {
+    const sample: TimelineSample & SampleCauses = {
       timeMs,
       load1: la.load1,
       load5: la.load5,
@@ -82,6 +99,7 @@ export class TimelineSampler {
       scan: res?.scan ?? null,
     };
     if (res?.offcpu) sample.offcpu = res.offcpu;
+    if (res?.dCauses) sample.dCauses = res.dCauses;
     if (res?.chains && res.chains.length > 0) sample.chains = res.chains;
     // Every sample, so each window is one period long; kept only when the load was high.
     const evidence = this.evidence.sample(timeMs, res ? loadMakers(res.scan) : []);
@@ -125,7 +143,29 @@ class ProcfsScan implements ScanSource {
 
   scan(): ScanResult {
     const { candidates } = this.scanner.scanStates();
-    return { scan: countByProcess(candidates, (pid) => this.cgroupOf(pid)) };
+    return { scan: countByProcess(candidates, (pid) => this.cgroupOf(pid)), dCauses: this.causesOf(candidates) };
+  }
+
+  /** D threads per cause, each classified from its wchan; one that vanished or is past the cap is `unknown`. */
+  private causesOf(candidates: readonly Candidate[]): Record<string, number> {
+    const out: Record<string, number> = {};
+    let reads = 0;
+    for (const c of candidates) {
+      if (c.state !== 'D') continue;
+      const wchan = reads++ < MAX_WCHAN_READS ? this.wchanOf(c.dir) : null;
+      const cause = classifyStack([], wchan).cause;
+      out[cause] = (out[cause] ?? 0) + 1;
+    }
+    return out;
+  }
+
+  private wchanOf(dir: string): string | null {
+    try {
+      return parseWchan(this.reader.readText(`${dir}/wchan`, FILE_CAP.wchan));
+    } catch {
+      // Gone since the scan (ENOENT/ESRCH): its cause is unknown, it still counted as D.
+      return null;
+    }
   }
 
   close(): void {

@@ -127,6 +127,8 @@ export interface LatestSample extends PressurePoint {
   r: number | null;
   d: number | null;
   sessionId: number;
+  /** D threads per cause of the light scan (schema v4, procfs); null when not stored. */
+  dCauses: Record<string, number> | null;
 }
 
 /** Time blocked in D, summed over a period for one process and one stack (--source bpf): a sample's entry, over more time. */
@@ -408,10 +410,21 @@ export class StoreReader {
       ioFull: c(r.io_full_c),
       memSome: c(r.mem_some_c),
       memFull: c(r.mem_full_c),
+      dCauses: dCauses((r as Record<string, unknown>).d_causes),
     };
   }
 
-  /** R and D threads per cgroup at one sample time. */
+  /** Time blocked in D per kernel stack within the sample at `t` (ms, --source bpf), all processes summed. */
+  offcpuStacksAt(t: number): Array<{ stack: string[]; ms: number }> {
+    if (this.schemaVersion() < 2) return [];
+    return (
+      this.db
+        .prepare('SELECT k.frames, SUM(o.us) FROM sample_offcpu o JOIN stacks k ON k.id = o.stack_id WHERE o.t_ms = ? GROUP BY o.stack_id')
+        .raw()
+        .all(t) as Array<[string, number]>
+    ).map(([frames, us]) => ({ stack: frames === '' ? [] : frames.split('\n'), ms: us / 1000 }));
+  }
+
   /** The sample at `t`: the window its off-CPU tracking covered and the time blocked in D in it (ms); null without tracking. */
   blockedAt(t: number): { windowMs: number; blockedMs: number } | null {
     if (this.schemaVersion() < 2) return null;
@@ -544,6 +557,15 @@ export class StoreReader {
       this.conn.dispose();
     }
   }
+}
+
+/** samples.d_causes: a {cause: count} JSON object as the writer stores it; anything else (absent, damaged) is null. */
+function dCauses(column: unknown): Record<string, number> | null {
+  const v = typeof column === 'string' ? parseJson<unknown>(column) : null;
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return null;
+  const out: Record<string, number> = {};
+  for (const [k, n] of Object.entries(v)) if (typeof n === 'number' && Number.isFinite(n) && n >= 0) out[k] = n;
+  return out;
 }
 
 /** A JSON column written by this loadmon; a damaged one is skipped, not fatal to the report. */

@@ -116,6 +116,15 @@ const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE samples ADD COLUMN chains TEXT;
     `);
   },
+  // 4: D threads per cause on scanned samples (/metrics' loadmon_uninterruptible_threads_by_cause).
+  (db) => {
+    db.exec(`
+      -- JSON object {cause: D threads} of the light scan (procfs: each D thread's
+      -- wchan through the cause table); only causes seen. NULL when not scanned
+      -- or when the source measures blocked time instead (--source bpf).
+      ALTER TABLE samples ADD COLUMN d_causes TEXT;
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -27,6 +27,14 @@ export interface SessionInfo {
   sampleMs: number;
 }
 
+/**
+ * What the sampler adds to a timeline sample for the store alone: D threads
+ * per cause of the light scan (procfs: classified from each D thread's wchan).
+ */
+export interface SampleCauses {
+  dCauses?: Readonly<Record<string, number>>;
+}
+
 /** How often a known process's last_ms is refreshed (retention keeps procs seen within this much slack). */
 const PROC_TOUCH_MS = 60_000;
 
@@ -53,7 +61,7 @@ export class StoreWriter {
       @t, @session, @l1, @l5, @l15, @runnable, @threads, @scanned, @r, @d,
       @cpu_some_c, @cpu_some_us, @cpu_full_c, @cpu_full_us,
       @io_some_c, @io_some_us, @io_full_c, @io_full_us,
-      @mem_some_c, @mem_some_us, @mem_full_c, @mem_full_us, @offcpu, @evidence, @chains)`);
+      @mem_some_c, @mem_some_us, @mem_full_c, @mem_full_us, @offcpu, @evidence, @chains, @d_causes)`);
     this.insOffcpu = db.prepare('INSERT OR REPLACE INTO sample_offcpu (t_ms, proc_id, stack_id, us, ended) VALUES (?, ?, ?, ?, ?)');
     this.findStack = db.prepare('SELECT id FROM stacks WHERE frames = ?');
     this.insStack = db.prepare('INSERT INTO stacks (frames, last_ms) VALUES (?, ?)');
@@ -87,7 +95,7 @@ export class StoreWriter {
     this.sessionId = id;
   }
 
-  insertSample(s: TimelineSample): void {
+  insertSample(s: TimelineSample & SampleCauses): void {
     this.db.transaction(() => {
       const p = s.pressure;
       this.insSample.run({
@@ -117,6 +125,7 @@ export class StoreWriter {
         // Evidence matters only while the load is high: the scanned samples.
         evidence: s.evidence && s.scan ? JSON.stringify(s.evidence) : null,
         chains: s.chains && s.chains.length > 0 ? JSON.stringify(s.chains) : null,
+        d_causes: s.dCauses && s.scan ? JSON.stringify(s.dCauses) : null,
       });
       for (const pc of s.scan?.procs ?? []) {
         this.insProcCount.run(s.timeMs, this.procId(pc.pid, pc.comm, pc.cgroup, s.timeMs), pc.r, pc.d);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,9 +8,10 @@ import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 
 import { StoreWriter } from '../../src/store/writer.ts';
+import { CAPTURE_CAUSES, D_CAUSES } from '../../src/web/metrics/registry.ts';
 import { buildServer } from '../../src/web/server.ts';
 import { SESSION, sample, snapshot } from '../helpers/store.ts';
-import { CGROUPS, parsePrometheus, T_END, writeFixtureStore } from '../helpers/web.ts';
+import { CGROUPS, parsePrometheus, T_END, verdictFixtures, writeFixtureStore } from '../helpers/web.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'loadmon-metrics-'));
 const db = join(dir, 'm.db');
@@ -62,14 +64,17 @@ test('metrics: /metrics is valid exposition text with the load, R/D, captures an
   assert.equal(value(f, 'loadmon_sample_scanned'), 1);
   assert.equal(value(f, 'loadmon_last_sample_timestamp_seconds'), T_END / 1000);
   assert.equal(value(f, 'loadmon_threshold_load1'), 3);
-  assert.equal(value(f, 'loadmon_captures_total'), 12);
   assert.equal(f.get('loadmon_captures_total')!.type, 'counter');
+  assert.deepEqual(
+    f.get('loadmon_captures_total')!.samples.map((s) => [s.labels.cause, s.value]),
+    CAPTURE_CAUSES.map((c) => [c, 0]),
+    'the 12 fixture captures were stored before the server started: every cause present, at 0',
+  );
   assert.equal(f.get('loadmon_capture_duration_seconds')!.type, 'histogram');
   assert.equal(value(f, 'loadmon_pressure_avg10_ratio', { resource: 'cpu', kind: 'some' }), 0.125);
   assert.equal(value(f, 'loadmon_recording'), 0);
-  for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_heap_size_used_bytes'])
-    assert.ok(f.has(name), name);
-  for (const name of f.keys()) assert.match(name, /^(loadmon|process|nodejs)_[a-z0-9_]+$/, name);
+  for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'process_open_fds']) assert.ok(f.has(name), name);
+  for (const name of f.keys()) assert.match(name, /^(loadmon|process)_[a-z0-9_]+$/, name);
   for (const fam of f.values()) if (fam.type === 'counter') assert.match(fam.name, /_total$/, fam.name);
 });
 
@@ -101,7 +106,9 @@ test('metrics: a new capture is counted and its duration observed; the counter n
   w.insertCapture(snap);
   w.close();
   const f = await scrape();
-  assert.equal(value(f, 'loadmon_captures_total'), 13);
+  assert.equal(value(f, 'loadmon_captures_total', { cause: 'block-io' }), 1, 'its first verdict line: D in io_schedule');
+  const total = f.get('loadmon_captures_total')!.samples.reduce((a, x) => a + x.value, 0);
+  assert.equal(total, 1, 'no other cause counted it');
   assert.equal(value(f, 'loadmon_capture_duration_seconds_count'), 1);
   assert.equal(value(f, 'loadmon_capture_duration_seconds_sum'), 0.042);
   assert.equal(value(f, 'loadmon_capture_duration_seconds_bucket', { le: '0.025' }), 0);
@@ -123,7 +130,8 @@ test('metrics: below the scan level the R/D series are absent (unknown), not zer
     assert.equal(value(f, 'loadmon_runnable_threads'), undefined);
     assert.equal(value(f, 'loadmon_uninterruptible_threads'), undefined);
     assert.equal(f.get('loadmon_cgroup_runnable_threads')?.samples.length ?? 0, 0);
-    assert.equal(value(f, 'loadmon_captures_total'), 0);
+    assert.equal(value(f, 'loadmon_captures_total', { cause: 'vfork' }), 0);
+    assert.equal(f.get('loadmon_uninterruptible_threads_by_cause')?.samples.length ?? 0, 0, 'not scanned: D by cause unknown, absent');
     assert.equal(value(f, 'loadmon_measured_uninterruptible_threads'), undefined, 'no bpf tracking: absent');
   } finally {
     await idle.close();
@@ -147,8 +155,79 @@ test('metrics: with the bpf tracking, the measured mean of threads in D over the
   w.close();
   const { app: a } = await buildServer({ db: path, token: null, listenHost: '127.0.0.1', recording: false, log: () => {} });
   try {
-    assert.equal(value(await scrape(a), 'loadmon_measured_uninterruptible_threads'), 0.75);
+    const f = await scrape(a);
+    assert.equal(value(f, 'loadmon_measured_uninterruptible_threads'), 0.75);
+    // submit_bio_wait: block I/O; the measured split adds up to the measured mean, the light scan's 1 D is not used.
+    assert.deepEqual(byCause(f), { ...zeroCauses(), 'block-io': 0.75 });
   } finally {
     await a.close();
   }
+});
+
+const zeroCauses = () => Object.fromEntries(D_CAUSES.map((c) => [c, 0]));
+const byCause = (f: ReturnType<typeof parsePrometheus>) =>
+  Object.fromEntries<number>(f.get('loadmon_uninterruptible_threads_by_cause')!.samples.map((s) => [s.labels.cause ?? '', s.value]));
+
+test('metrics: D by cause from the light scan: every cause present, the unattributed rest as unknown, adds up to D', async () => {
+  const path = join(dir, 'causes.db');
+  const w = StoreWriter.open(path);
+  w.beginSession(SESSION);
+  const s = { ...sample(T_END, 5, [{ pid: 7, comm: 'x', r: 1, d: 9 }]), dCauses: { vfork: 5, lock: 2, 'not-a-cause': 1 } };
+  w.insertSample(s);
+  w.close();
+  const { app: a } = await buildServer({ db: path, token: null, listenHost: '127.0.0.1', recording: false, log: () => {} });
+  try {
+    const f = await scrape(a);
+    assert.deepEqual(byCause(f), { ...zeroCauses(), vfork: 5, lock: 2, unknown: 2 });
+    assert.deepEqual(Object.keys(byCause(f)), D_CAUSES, 'the cause table, in its order');
+    assert.equal(
+      Object.values(byCause(f)).reduce((x, y) => x + y, 0),
+      value(f, 'loadmon_uninterruptible_threads'),
+    );
+  } finally {
+    await a.close();
+  }
+});
+
+test('metrics: captures are counted by their first verdict line: a D cause, cpu, or none', async () => {
+  const path = join(dir, 'verdicts.db');
+  writeFixtureStore(path);
+  const { app: a } = await buildServer({ db: path, token: null, listenHost: '127.0.0.1', recording: false, log: () => {} });
+  try {
+    const w = StoreWriter.open(path);
+    w.useSession(1);
+    const vfork = verdictFixtures().find((x) => x.name === 'vfork')!.snapshot;
+    w.insertCapture({ ...vfork, time: new Date(T_END + 1000).toISOString() });
+    w.insertCapture({ ...vfork, time: new Date(T_END + 2000).toISOString() });
+    const busy = snapshot(
+      T_END + 3000,
+      [1, 2, 3, 4, 5, 6].map((pid) => ({ pid, state: 'R' as const })),
+    );
+    w.insertCapture(busy);
+    w.insertCapture(snapshot(T_END + 4000, []));
+    w.close();
+    const f = await scrape(a);
+    assert.equal(value(f, 'loadmon_captures_total', { cause: 'vfork' }), 2);
+    assert.equal(value(f, 'loadmon_captures_total', { cause: 'cpu' }), 1, '6 R threads on 2 CPUs: CPU saturation');
+    assert.equal(value(f, 'loadmon_captures_total', { cause: 'none' }), 1, 'nothing R or D: no overload');
+    assert.equal(value(f, 'loadmon_capture_duration_seconds_count'), 4);
+  } finally {
+    await a.close();
+  }
+});
+
+test('metrics: promtool check metrics finds nothing in a live /metrics', async (t) => {
+  const promtool = spawnSync('promtool', ['--version'], { encoding: 'utf8' });
+  if (promtool.error) return t.skip('promtool is not installed (Debian package prometheus; scripts/install-test-deps.sh installs it)');
+  const body = (await app.inject({ url: '/metrics', headers: { host: 'localhost' } })).body;
+  const r = spawnSync('promtool', ['check', 'metrics'], { input: body, encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.error, undefined);
+  assert.equal(`${r.stdout}${r.stderr}`.trim(), '', 'no finding at all');
+  assert.equal(r.status, 0);
+  // The check can fail: a gauge named like a counter is a finding.
+  const bad = spawnSync('promtool', ['check', 'metrics'], {
+    input: '# HELP x_total x\n# TYPE x_total gauge\nx_total 1\n',
+    encoding: 'utf8',
+  });
+  assert.match(`${bad.stdout}${bad.stderr}`, /x_total/);
 });

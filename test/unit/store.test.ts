@@ -243,11 +243,11 @@ test('store: a version-1 store is migrated by the writer; the reader reads it ei
   w.beginSession(SESSION);
   w.insertSample(sample(10_000, 3, [{ pid: 7, comm: 'a', r: 1, d: 1 }]));
   w.close();
-  // Make it what loadmon 0.1 wrote: no v2 or v3 objects, user_version 1.
+  // Make it what loadmon 0.1 wrote: no v2, v3 or v4 objects, user_version 1.
   const db = new Database(path);
   db.exec(
     'DROP TABLE sample_offcpu; DROP TABLE stacks; ALTER TABLE samples DROP COLUMN offcpu; ' +
-      'ALTER TABLE samples DROP COLUMN evidence; ALTER TABLE samples DROP COLUMN chains;',
+      'ALTER TABLE samples DROP COLUMN evidence; ALTER TABLE samples DROP COLUMN chains; ALTER TABLE samples DROP COLUMN d_causes;',
   );
   db.pragma('user_version = 1');
   db.close();

@@ -10,15 +10,27 @@
  * real cgroup can be called that). R/D counts exist only for samples taken
  * with a light scan (load1 at least half the threshold); otherwise those
  * series are absent and loadmon_sample_scanned is 0.
+ *
+ * Cause-labelled series have a fixed label set (the cause table's ids, and
+ * for captures also `cpu` and `none`), every value present, 0 when unseen:
+ * a series that exists only while non-zero breaks rate() and absent()
+ * alerts and stacks badly in Grafana. docs/api.md lists the series budget.
  */
 
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
-import type { StoreReader } from '../../store/reader.ts';
+import { captureVerdict } from '../../analyze/capture-verdict.ts';
+import { CAUSES, type CauseId, classifyStack } from '../../analyze/causes.ts';
+import type { VerdictLine } from '../../model/report.ts';
+import type { LatestSample, StoreReader } from '../../store/reader.ts';
 
 export const TOP_CGROUPS = 20;
 export const OTHER = 'other';
 export const ACTIVITY_WINDOW_MS = 5 * 60_000;
+/** The cause label of D threads: the cause table's ids. */
+export const D_CAUSES = Object.keys(CAUSES) as CauseId[];
+/** The cause label of captures: the first verdict line's cause, `cpu` for CPU saturation, `none` for no overload. */
+export const CAPTURE_CAUSES: readonly string[] = [...D_CAUSES, 'cpu', 'none'];
 export const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 /**
@@ -55,11 +67,12 @@ export class LoadmonMetrics {
   private readonly cgBlocked: Gauge<'cgroup'>;
   private readonly scanned: OptionalGauge;
   private readonly measuredD: OptionalGauge;
+  private readonly byCause: Gauge<'cause'>;
   private readonly lastSample: OptionalGauge;
   private readonly threshold: OptionalGauge;
   private readonly pressure: Gauge<'resource' | 'kind'>;
   private readonly recording: Gauge;
-  private readonly captures: Counter;
+  private readonly captures: Counter<'cause'>;
   private readonly duration: Histogram;
   /** Captures with an id above this have not been observed in the histogram yet. */
   private seenId: number | null = null;
@@ -67,6 +80,10 @@ export class LoadmonMetrics {
   constructor(opts: { recording: boolean }) {
     const r = [this.registry];
     collectDefaultMetrics({ register: this.registry });
+    // Kept: process_* (the serving process's CPU, memory, fds: what loadmon costs a host, named as every
+    // exporter names them). Dropped: nodejs_* (Node internals, ~40 series a host for nobody in a fleet;
+    // three are gauges named *_total, which promtool check metrics rejects).
+    for (const m of this.registry.getMetricsAsArray()) if (m.name.startsWith('nodejs_')) this.registry.removeSingleMetric(m.name);
     for (const n of ['1', '5', '15'] as const) {
       this.load.set(
         n,
@@ -110,6 +127,14 @@ export class LoadmonMetrics {
         'absent otherwise)',
       registers: r,
     });
+    this.byCause = new Gauge({
+      name: 'loadmon_uninterruptible_threads_by_cause',
+      help:
+        'Threads in D by cause (docs/verdict.md cause table) over the newest sample: with --source bpf the mean from the time ' +
+        'blocked per stack, with procfs the scanned D threads classified by wchan; every cause present, absent when not scanned',
+      labelNames: ['cause'],
+      registers: r,
+    });
     this.scanned = new OptionalGauge({
       name: 'loadmon_sample_scanned',
       help: '1 when the newest sample counted R and D threads (load1 >= half the threshold), else 0',
@@ -137,7 +162,13 @@ export class LoadmonMetrics {
       registers: r,
     });
     this.recording.set(opts.recording ? 1 : 0);
-    this.captures = new Counter({ name: 'loadmon_captures_total', help: 'Captures ever stored in the store', registers: r });
+    this.captures = new Counter({
+      name: 'loadmon_captures_total',
+      help: 'Captures stored since this server started, by the first verdict line of each capture (cause table id, cpu, none)',
+      labelNames: ['cause'],
+      registers: r,
+    });
+    for (const cause of CAPTURE_CAUSES) this.captures.inc({ cause }, 0);
     this.duration = new Histogram({
       name: 'loadmon_capture_duration_seconds',
       help: 'Time a capture took (snapshot capture.ms), for captures stored since this server started',
@@ -150,6 +181,7 @@ export class LoadmonMetrics {
   refresh(store: StoreReader): void {
     const latest = store.latestSample();
     const all = [this.running, this.blocked, this.measuredD, this.scanned, this.lastSample, this.threshold, ...this.load.values()];
+    this.setCauses(store, latest);
     if (!latest) {
       for (const g of all) g.unset();
       this.cgRunning.reset();
@@ -179,9 +211,13 @@ export class LoadmonMetrics {
       ];
       for (const [resource, kind, v] of psi) if (v !== null) this.pressure.set({ resource, kind }, v / 100);
     }
-    this.captures.reset();
-    this.captures.inc(store.capturesEverStored());
     this.observeNewCaptures(store);
+  }
+
+  private setCauses(store: StoreReader, latest: LatestSample | null): void {
+    this.byCause.reset();
+    const values = latest ? dByCause(store, latest) : null;
+    if (values) for (const cause of D_CAUSES) this.byCause.set({ cause }, values.get(cause) ?? 0);
   }
 
   private setCounts(store: StoreReader, t: number, totals: { r: number; d: number } | null): void {
@@ -231,11 +267,44 @@ export class LoadmonMetrics {
       const batch = store.capturesAfter(this.seenId, 200);
       for (const c of batch) {
         this.duration.observe(c.snapshot.capture.ms / 1000);
+        this.captures.inc({ cause: captureCause(captureVerdict(c.id, c.snapshot)) });
         this.seenId = c.id;
       }
       if (batch.length < 200) break;
     }
   }
+}
+
+/**
+ * D threads per cause over the newest sample: measured blocked time per
+ * stack when the bpf tracking covered it, else the light scan's counts with
+ * whatever the store could not attribute (no wchan, a store older than
+ * schema v4) as `unknown`; null when the sample was not scanned.
+ */
+export function dByCause(store: StoreReader, latest: LatestSample): Map<CauseId, number> | null {
+  const out = new Map<CauseId, number>();
+  const add = (cause: CauseId, n: number) => out.set(cause, (out.get(cause) ?? 0) + n);
+  const b = store.blockedAt(latest.t);
+  if (b && b.windowMs > 0) {
+    for (const s of store.offcpuStacksAt(latest.t)) add(classifyStack(s.stack).cause, s.ms / b.windowMs);
+    return out;
+  }
+  if (!latest.scanned) return null;
+  let known = 0;
+  for (const [cause, n] of Object.entries(latest.dCauses ?? {})) {
+    if (!(cause in CAUSES)) continue;
+    add(cause as CauseId, n);
+    known += n;
+  }
+  if ((latest.d ?? 0) > known) add('unknown', (latest.d ?? 0) - known);
+  return out;
+}
+
+/** The capture label of a verdict: its first line's cause. */
+export function captureCause(verdict: readonly VerdictLine[]): string {
+  const first = verdict[0];
+  if (!first) return 'none';
+  return first.cause ?? (first.kind === 'cpu-saturation' ? 'cpu' : 'none');
 }
 
 /** A cgroup label value: its path, or "unknown" when the process's cgroup could not be read. */
