@@ -59,8 +59,8 @@ function checkDb(db: string): string {
   return db;
 }
 
-export type ReportFormat = 'text' | 'json' | 'folded' | 'speedscope' | 'svg' | 'seed';
-export const REPORT_FORMATS: readonly ReportFormat[] = ['text', 'json', 'folded', 'speedscope', 'svg', 'seed'];
+export type ReportFormat = 'text' | 'json' | 'folded' | 'speedscope' | 'svg' | 'seed' | 'pprof';
+export const REPORT_FORMATS: readonly ReportFormat[] = ['text', 'json', 'folded', 'speedscope', 'svg', 'seed', 'pprof'];
 
 export interface RawReport {
   db?: string;

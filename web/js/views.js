@@ -216,6 +216,7 @@ export function renderCapture(el, view, flameStacks, tooltip, onCapture) {
         ['speedscope', 'speedscope'],
         ['svg', 'svg'],
         ['json', 'json'],
+        ['pprof', 'pprof'],
       ]),
     ),
     h('div', {
@@ -446,6 +447,7 @@ export function renderPeriod(el, report, flameStacks, range, tooltip, onCapture)
         ['speedscope', 'speedscope'],
         ['svg', 'svg'],
         ['json', 'report json'],
+        ['pprof', 'pprof'],
       ]),
     ),
     l ? null : stateEl('No samples in this range.'),

@@ -1,7 +1,7 @@
 import { renameSync, writeFileSync } from 'node:fs';
 
 import { buildReport } from '../../analyze/report.ts';
-import { outputError } from '../../errors.ts';
+import { invalidOption, outputError } from '../../errors.ts';
 import { exportCapture, exportPeriod, foldCaptures } from '../../format/export.ts';
 import { render } from '../../format/index.ts';
 import { formatReportText } from '../../format/report-text.ts';
@@ -13,8 +13,11 @@ import { parseReport, type RawReport, type ReportOptions } from '../store-option
 
 export function reportCommand(raw: RawReport): void {
   const opts = parseReport(raw);
+  // A gzipped protobuf on a terminal is noise that can drive it: as gzip does, refuse.
+  if (opts.format === 'pprof' && opts.out === null && process.stdout.isTTY)
+    throw invalidOption('--format', 'pprof', 'writes a binary file: give --out FILE or redirect stdout');
   const store = StoreReader.open(opts.db);
-  let text: string;
+  let text: string | Uint8Array;
   try {
     text = opts.capture !== null ? renderCapture(store, opts) : renderPeriod(store, opts);
   } catch (err) {
@@ -26,21 +29,25 @@ export function reportCommand(raw: RawReport): void {
   emit(text, opts.out);
 }
 
-function renderCapture(store: StoreReader, opts: ReportOptions): string {
+function renderCapture(store: StoreReader, opts: ReportOptions): string | Uint8Array {
   const id = opts.capture!;
   const snap = store.snapshot(id);
   if (opts.format === 'seed' || opts.format === 'text') return render(snap, opts.format, false);
   return exportCapture(id, snap, opts.format).body;
 }
 
-function renderPeriod(store: StoreReader, opts: ReportOptions): string {
+function renderPeriod(store: StoreReader, opts: ReportOptions): string | Uint8Array {
   const report = () => buildReport(store, { since: opts.since, until: opts.until, top: opts.top });
   // 'seed' shows one capture: parseReport refuses it without --capture.
   if (opts.format === 'text' || opts.format === 'seed') return formatReportText(report());
   const span = store.span();
   const range = span ? { from: opts.since ?? span.first, to: opts.until ?? span.last } : null;
   const folded = () => foldCaptures(range ? snapshotsOf(store, range) : []);
-  return exportPeriod({ range, report, folded }, opts.format).body;
+  const profile = () => ({
+    snapshots: range ? snapshotsOf(store, range) : [],
+    blocked: range ? store.offcpuTotals(range.from, range.to) : [],
+  });
+  return exportPeriod({ range, report, folded, profile }, opts.format).body;
 }
 
 function* snapshotsOf(store: StoreReader, range: { from: number; to: number }): Generator<Snapshot> {
@@ -48,9 +55,11 @@ function* snapshotsOf(store: StoreReader, range: { from: number; to: number }): 
 }
 
 /** --out: written whole under a temporary name, then renamed, so a reader never sees half a file. */
-function emit(text: string, out: string | null): void {
+function emit(text: string | Uint8Array, out: string | null): void {
   if (out === null) {
-    write(text);
+    // Bytes (pprof) go out as they are; output.ts's write() takes text.
+    if (typeof text === 'string') write(text);
+    else process.stdout.write(text);
     return;
   }
   const tmp = `${out}.${process.pid}.tmp`;
