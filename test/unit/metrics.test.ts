@@ -64,6 +64,7 @@ test('metrics: /metrics is valid exposition text with the load, R/D, captures an
   assert.equal(value(f, 'loadmon_sample_scanned'), 1);
   assert.equal(value(f, 'loadmon_last_sample_timestamp_seconds'), T_END / 1000);
   assert.equal(value(f, 'loadmon_threshold_load1'), 3);
+  assert.equal(value(f, 'loadmon_cpus'), SESSION.cpus);
   assert.equal(f.get('loadmon_captures_total')!.type, 'counter');
   assert.deepEqual(
     f.get('loadmon_captures_total')!.samples.map((s) => [s.labels.cause, s.value]),

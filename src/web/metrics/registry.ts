@@ -70,6 +70,7 @@ export class LoadmonMetrics {
   private readonly byCause: Gauge<'cause'>;
   private readonly lastSample: OptionalGauge;
   private readonly threshold: OptionalGauge;
+  private readonly cpus: OptionalGauge;
   private readonly pressure: Gauge<'resource' | 'kind'>;
   private readonly recording: Gauge;
   private readonly captures: Counter<'cause'>;
@@ -150,6 +151,11 @@ export class LoadmonMetrics {
       help: 'The load1 threshold captures are taken at (the recording session of the newest sample)',
       registers: r,
     });
+    this.cpus = new OptionalGauge({
+      name: 'loadmon_cpus',
+      help: 'CPUs online when the recording session of the newest sample started (load per CPU = loadmon_load1 / loadmon_cpus)',
+      registers: r,
+    });
     this.pressure = new Gauge({
       name: 'loadmon_pressure_avg10_ratio',
       help: 'Pressure stall information, avg10 (/proc/pressure), as a ratio of time',
@@ -180,7 +186,16 @@ export class LoadmonMetrics {
   /** Reads the store's current state into the metrics. */
   refresh(store: StoreReader): void {
     const latest = store.latestSample();
-    const all = [this.running, this.blocked, this.measuredD, this.scanned, this.lastSample, this.threshold, ...this.load.values()];
+    const all = [
+      this.running,
+      this.blocked,
+      this.measuredD,
+      this.scanned,
+      this.lastSample,
+      this.threshold,
+      this.cpus,
+      ...this.load.values(),
+    ];
     this.setCauses(store, latest);
     if (!latest) {
       for (const g of all) g.unset();
@@ -194,8 +209,13 @@ export class LoadmonMetrics {
       this.lastSample.put(latest.t / 1000);
       this.scanned.put(latest.scanned ? 1 : 0);
       const session = store.sessionAt(latest.t);
-      if (session) this.threshold.put(session.threshold);
-      else this.threshold.unset();
+      if (session) {
+        this.threshold.put(session.threshold);
+        this.cpus.put(session.cpus);
+      } else {
+        this.threshold.unset();
+        this.cpus.unset();
+      }
       this.setCounts(store, latest.t, latest.scanned ? { r: latest.r ?? 0, d: latest.d ?? 0 } : null);
       const b = store.blockedAt(latest.t);
       if (b && b.windowMs > 0) this.measuredD.put(b.blockedMs / b.windowMs);
