@@ -131,6 +131,12 @@ export function buildProgram(): Command {
     })
     .action(async (o) => (await import('./commands/check.ts')).checkCommand(o));
 
+  program
+    .command('doctor')
+    .description('which collectors and features work on this machine, why not, and the one command that fixes each')
+    .option('--json', 'machine output (loadmon.doctor/v1)')
+    .action(async (o) => (await import('./commands/doctor.ts')).doctorCommand(o));
+
   const kmod = program.command('kmod').description('build, load, unload and inspect the load_monitor kernel module');
   kmod
     .command('build')
