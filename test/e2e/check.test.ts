@@ -21,7 +21,7 @@ const dir = mkdtempSync(join(tmpdir(), 'loadmon-e2e-check-'));
 const db = join(dir, 'check.db');
 const VFORKS = 10;
 let work: Workload;
-let vforkPids: number[] = [];
+const vforkPids: number[] = [];
 
 before(async () => {
   work = newWorkload();
