@@ -18,11 +18,11 @@ import { captureProfile, periodProfile } from './pprof.ts';
 import { toSpeedscope } from './speedscope.ts';
 
 /** The exports whose body is text. */
-export const EXPORT_FORMATS = ['folded', 'speedscope', 'svg', 'json'] as const;
+export const TEXT_EXPORT_FORMATS = ['folded', 'speedscope', 'svg', 'json'] as const;
 /** Every export: the text ones and pprof (a gzipped profile.proto: bytes). */
-export const ALL_EXPORT_FORMATS = [...EXPORT_FORMATS, 'pprof'] as const;
-export type TextExportFormat = (typeof EXPORT_FORMATS)[number];
-export type ExportFormat = (typeof ALL_EXPORT_FORMATS)[number];
+export const EXPORT_FORMATS = [...TEXT_EXPORT_FORMATS, 'pprof'] as const;
+export type TextExportFormat = (typeof TEXT_EXPORT_FORMATS)[number];
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 export interface ExportFile<Body extends string | Uint8Array = string | Uint8Array> {
   body: Body;

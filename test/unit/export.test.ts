@@ -37,7 +37,7 @@ after(async () => {
 const get = (url: string) => app.inject({ method: 'GET', url, headers: { host: '127.0.0.1:9640' } });
 
 /** What `loadmon report ...` writes with --out. */
-function cli(args: Record<string, string>): string {
+function cli(args: Record<string, string>): Buffer {
   const out = join(
     dir,
     `out-${Object.values(args)
@@ -45,7 +45,7 @@ function cli(args: Record<string, string>): string {
       .replace(/[^\w.-]/g, '_')}`,
   );
   reportCommand({ db, out, ...args });
-  return readFileSync(out, 'utf8');
+  return readFileSync(out);
 }
 
 const TYPES = {
@@ -53,8 +53,9 @@ const TYPES = {
   speedscope: 'application/json; charset=utf-8',
   svg: 'image/svg+xml',
   json: 'application/json; charset=utf-8',
+  pprof: 'application/octet-stream',
 };
-const EXT = { folded: '.folded', speedscope: '.speedscope.json', svg: '.svg', json: '.json' };
+const EXT = { folded: '.folded', speedscope: '.speedscope.json', svg: '.svg', json: '.json', pprof: '.pb.gz' };
 
 for (const format of EXPORT_FORMATS) {
   test(`a capture as ${format}: the CLI writes what the API sends`, async () => {
@@ -63,7 +64,7 @@ for (const format of EXPORT_FORMATS) {
     assert.equal(api.statusCode, 200);
     assert.equal(api.headers['content-type'], TYPES[format]);
     assert.equal(api.headers['content-disposition'], `attachment; filename="loadmon-capture-${id}${EXT[format]}"`);
-    assert.equal(cli({ capture: String(id), format }), api.body);
+    assert.deepEqual(cli({ capture: String(id), format }), api.rawPayload);
   });
 
   test(`a period as ${format}: the CLI writes what the API sends`, async () => {
@@ -75,8 +76,9 @@ for (const format of EXPORT_FORMATS) {
     const ext = format === 'json' ? '.report.json' : EXT[format];
     assert.equal(api.headers['content-disposition'], `attachment; filename="loadmon-20261127T133000Z-20261127T140000Z${ext}"`);
     // The API's report keeps the top 50 of each list.
-    const body = cli({ since: new Date(from).toISOString(), until: new Date(to).toISOString(), format, top: '50' });
-    assert.equal(body, api.body);
+    const bytes = cli({ since: new Date(from).toISOString(), until: new Date(to).toISOString(), format, top: '50' });
+    assert.deepEqual(bytes, api.rawPayload);
+    const body = bytes.toString('utf8');
     if (format === 'speedscope') assert.equal(JSON.parse(body).exporter, EXPORTER);
     if (format === 'speedscope' || format === 'svg')
       assert.match(

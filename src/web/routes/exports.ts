@@ -12,7 +12,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 
 import { buildReport } from '../../analyze/report.ts';
 import { httpNotFound } from '../../errors.ts';
-import { ALL_EXPORT_FORMATS, type ExportFile, exportCapture, exportPeriod } from '../../format/export.ts';
+import { EXPORT_FORMATS, type ExportFile, exportCapture, exportPeriod } from '../../format/export.ts';
 import type { Snapshot } from '../../model/snapshot.ts';
 import type { StoreReader } from '../../store/reader.ts';
 import type { ApiContext } from '../context.ts';
@@ -36,7 +36,7 @@ export async function exportRoutes(app: FastifyInstance, ctx: ApiContext): Promi
   app.get('/api/captures/:id/export/:format', async (req, reply) => {
     const p = req.params as Record<string, unknown>;
     const id = parseId(p.id);
-    const format = parseChoice('format', p.format, ALL_EXPORT_FORMATS);
+    const format = parseChoice('format', p.format, EXPORT_FORMATS);
     return ctx.store.use((s) => {
       if (!s.captureRow(id)) throw httpNotFound(`no capture ${id} in the store`);
       return attach(reply, exportCapture(id, s.snapshot(id), format));
@@ -44,7 +44,7 @@ export async function exportRoutes(app: FastifyInstance, ctx: ApiContext): Promi
   });
 
   app.get('/api/export/:format', async (req, reply) => {
-    const format = parseChoice('format', (req.params as Record<string, unknown>).format, ALL_EXPORT_FORMATS);
+    const format = parseChoice('format', (req.params as Record<string, unknown>).format, EXPORT_FORMATS);
     const q = req.query as Record<string, unknown>;
     const limit = parseInteger('limit', q.limit, 1, 100_000, 10_000);
     const rq = parseRangeQuery(q);
