@@ -74,6 +74,10 @@ test('kmod status --json', async () => {
   check('kmod-status.schema.json', await cliJson(['kmod', 'status', '--json']), 'kmod status');
 });
 
+test('doctor --json', async () => {
+  check('doctor.schema.json', await cliJson(['doctor', '--json']), 'doctor');
+});
+
 /** A store from a real `record` run; returns its path. */
 async function recordStore(source: 'procfs' | 'bpf', count: number): Promise<string> {
   const db = join(dir, `${source}.db`);

@@ -40,6 +40,7 @@ test('every schema is draft 2020-12, named by its file, and compiles in strict m
     'snapshot',
     'report',
     'kmod-status',
+    'doctor',
     'api-meta',
     'api-timeline',
     'api-captures',
