@@ -198,8 +198,11 @@ test('prometheus: a real server scrapes serve --record with its token; per-cause
     (await query(port, exprs[0]!)).some((s) => s.metric.instance === target),
     exprs[0],
   );
-  const r = await fetch(
-    `http://127.0.0.1:${port}/api/v1/label/instance/values?match[]=${encodeURIComponent('loadmon_load1{job="loadmon"}')}`,
-  );
+  // The instance variable: label_values(<selector>, instance), as Grafana asks Prometheus for it.
+  const dash = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as { templating: { list: Array<{ name: string; definition?: string }> } };
+  const def = dash.templating.list.find((v) => v.name === 'instance')!.definition!;
+  const m = /^label_values\((.+), instance\)$/.exec(def);
+  assert.ok(m, def);
+  const r = await fetch(`http://127.0.0.1:${port}/api/v1/label/instance/values?match[]=${encodeURIComponent(m[1]!)}`);
   assert.ok(((await r.json()) as { data: string[] }).data.includes(target), 'the instance variable lists the host');
 });
