@@ -139,9 +139,9 @@ test("browser: serve --record --source bpf, real D load: the chart, the blocked 
   assert.match((await page.textContent('#capture .flame-tools .matched')) ?? '', /matched \d+(\.\d)?% /);
   assert.ok((await page.$$('#capture .flame .fr.match')).length >= 2);
 
-  // Download links for the four formats.
+  // Download links for the five formats: folded, speedscope, svg, json, pprof.
   const links = await page.$$eval('#capture .downloads a', (as) => as.map((a) => (a as HTMLAnchorElement).getAttribute('href')));
-  assert.equal(links.length, 4);
+  assert.equal(links.length, 5);
   for (const href of links) assert.equal((await fetch(new URL(href!, url))).status, 200, href!);
 
   mkdirSync(OUT, { recursive: true });
