@@ -4,11 +4,16 @@
  * text format.
  */
 
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
+
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 
 import type { Snapshot } from '../../src/model/snapshot.ts';
 import { StoreWriter } from '../../src/store/writer.ts';
+import { buildServer, type ServerOptions } from '../../src/web/server.ts';
 import { FIXTURES } from './fixtures.ts';
 import { SESSION, sample } from './store.ts';
 
@@ -72,6 +77,41 @@ export function writeFixtureStore(path: string): FixtureStore {
   });
   w.close();
   return { captureIds, kinds, samples };
+}
+
+/** The server `loadmon serve --db db` builds on loopback without a token, logging nowhere; `opts` overrides any of it. */
+export async function loopbackServer(db: string, opts: Partial<ServerOptions> = {}): Promise<FastifyInstance> {
+  return (await buildServer({ db, token: null, listenHost: '127.0.0.1', recording: false, log: () => {}, ...opts })).app;
+}
+
+/** A GET through inject() with the Host header a browser sends to a loopback serve. */
+export function injectGet(app: FastifyInstance, url: string): Promise<LightMyRequestResponse> {
+  return app.inject({ method: 'GET', url, headers: { host: '127.0.0.1:9640' } });
+}
+
+export interface FixtureServer {
+  dir: string;
+  /** The fixture store (writeFixtureStore), written in before(). */
+  db: string;
+  /** Set in before(). */
+  fx: FixtureStore;
+  app: FastifyInstance;
+  get: (url: string) => Promise<LightMyRequestResponse>;
+}
+
+/** A test file's fixture store and loopbackServer over it: built in before(), closed and removed in after(). */
+export function fixtureServer(prefix: string, name: string): FixtureServer {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const s = { dir, db: join(dir, name), get: (url: string) => injectGet(s.app, url) } as FixtureServer;
+  before(async () => {
+    s.fx = writeFixtureStore(s.db);
+    s.app = await loopbackServer(s.db);
+  });
+  after(async () => {
+    await s.app?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return s;
 }
 
 export interface PromFamily {

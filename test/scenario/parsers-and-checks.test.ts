@@ -12,6 +12,7 @@ import { test } from 'node:test';
 
 import type { VerdictLine } from '../../src/analyze/verdict.ts';
 import type { Report } from '../../src/model/report.ts';
+import { emptyAtEnd } from '../helpers/report.ts';
 import type { Facts } from '../scenarios/lib.ts';
 import { evaluate, replayCheck, scenarios } from '../scenarios/scenarios.ts';
 import { describe } from '../scenarios/summary.ts';
@@ -78,17 +79,7 @@ function report(verdict: VerdictLine[], model = 5, kernel = 5): Report {
     attribution: {
       method: 'replay',
       mean: null,
-      at_end: {
-        at_ms: 0,
-        kernel_load1: kernel,
-        model_load1: model,
-        processes: [],
-        cgroups: [],
-        states: { R: 0, D: 0 },
-        before_window: 0,
-        not_scanned: 0,
-        updates: 1,
-      },
+      at_end: emptyAtEnd(kernel, model),
     },
   } as unknown as Report;
 }

@@ -20,38 +20,31 @@ import { foldSnapshots, formatFolded } from '../../src/format/folded.ts';
 import { render } from '../../src/format/index.ts';
 import { formatReportText } from '../../src/format/report-text.ts';
 import { toSpeedscope } from '../../src/format/speedscope.ts';
-import type { ChainLink, Evidence } from '../../src/model/evidence.ts';
+import type { Evidence } from '../../src/model/evidence.ts';
 import type { Snapshot } from '../../src/model/snapshot.ts';
-import type { StoredChain, TimelineSample } from '../../src/model/timeline.ts';
 import { StoreReader } from '../../src/store/reader.ts';
-import { StoreWriter } from '../../src/store/writer.ts';
+import {
+  BUSY_VDA,
+  batchAtIoLimit,
+  bpfCapture,
+  CHARGE,
+  DIO_WRITE,
+  dwriterTask,
+  FLUSH,
+  rwsemChain,
+  SMALL_AT_MEMORY_LIMIT,
+  writeBpfRecording,
+} from '../helpers/bpf-fixture.ts';
 import { fixture } from '../helpers/fixtures.ts';
-import { SESSION, sample } from '../helpers/store.ts';
+import { poisoner } from '../helpers/poison.ts';
 import { assertNoUnsafe } from '../helpers/unsafe-chars.ts';
 import { checkWellFormedXml } from '../helpers/xml.ts';
 
 /** ESC sequences, CR/LF, a C1 CSI, DEL, NUL, RLO, a line separator, an isolate, a backslash. */
 const P = '\x1b[2J\r\n\u009b31m\x7f\x00\u202e\u2028\u2066\\';
 
-/** Enumerations that loadmon's logic branches on; a hostile value there is a different test (a crafted store). */
-const ENUM_KEYS = new Set(['schema', 'state', 'cause', 'kind', 'limit', 'hierarchy', 'reason', 'd_from', 'time']);
-const FRAME_KEYS = new Set(['stack', 'frames', 'user_stack']);
-
-/** A frame keeps its symbol's base name (the cause table still matches it) and carries P as a clone suffix. */
-function poisonFrame(f: string): string {
-  const m = /^([^+ ]+)(.*)$/s.exec(f)!;
-  return `${m[1]}.${P}${m[2]}`;
-}
-
 /** A deep copy with P around every string (frames: inside), except the enumerations. */
-function poison<T>(v: T, key = ''): T {
-  if (typeof v === 'string') return (ENUM_KEYS.has(key) ? v : `${P}${v}${P}`) as T;
-  if (Array.isArray(v)) return v.map((x) => (FRAME_KEYS.has(key) && typeof x === 'string' ? poisonFrame(x) : poison(x, key))) as T;
-  if (v !== null && typeof v === 'object') {
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, poison(x, k)])) as T;
-  }
-  return v;
-}
+const poison = poisoner({ text: P });
 
 function assertClean(out: string, what: string, clean?: string): void {
   assertNoUnsafe(out, what);
@@ -59,89 +52,19 @@ function assertClean(out: string, what: string, clean?: string): void {
   if (clean !== undefined) assert.equal(out.split('\n').length, clean.split('\n').length, `${what}: line count`);
 }
 
-// Real 6.18 stacks (this host).
-const FLUSH = [
-  'submit_bio_wait+0x5b/0xa0',
-  'blkdev_issue_flush+0x3c/0x50',
-  'ext4_sync_file+0x176/0x3a0',
-  'vfs_fsync_range+0x3c/0x90',
-  'do_syscall_64+0x7d/0x7f0',
-];
-const DIO_WRITE = ['ext4_file_write_iter+0x2f8/0x8a0', 'vfs_write+0x26e/0x450', 'ksys_write+0x6d/0xf0', 'do_syscall_64+0x7d/0x7f0'];
-const CHARGE = ['mem_cgroup_handle_over_high+0x10a/0x250', 'exit_to_user_mode_loop+0x4b/0x120', 'do_syscall_64+0x7d/0x7f0'];
-
 const EVIDENCE: Evidence = {
   window_ms: 5000,
-  devices: [
-    {
-      name: 'vda',
-      dev: '254:0',
-      util: 0.97,
-      reads_s: 3,
-      writes_s: 1800,
-      read_kib_s: 12,
-      write_kib_s: 7200,
-      await_ms: 1.2,
-      in_flight: 4,
-      queue: 3.9,
-    },
-  ],
+  devices: [BUSY_VDA],
   memory: { direct_reclaim_s: 10, pgscan_direct_s: 500, compact_stall_s: 1, major_faults_s: 4, swap_in_s: 2, refaults_s: 30 },
-  cgroups: [
-    {
-      path: '/batch',
-      limit: 'io',
-      detail: 'io: writes 1.00 MiB/s on 254:0 at its limit',
-      at_limit: true,
-      hierarchy: 'v1',
-      ratio: 1,
-      rate: 0,
-      dev: '254:0',
-      pids: [20],
-    },
-    {
-      path: '/small',
-      limit: 'memory',
-      detail: 'memory: 63.9 MiB used of a 64 MiB limit',
-      at_limit: true,
-      hierarchy: 'v1',
-      ratio: 0.99,
-      rate: 120,
-      dev: null,
-      pids: [30],
-    },
-  ],
+  cgroups: [batchAtIoLimit(), SMALL_AT_MEMORY_LIMIT],
 };
 
-const CHAIN: ChainLink = {
-  lock: { kind: 'rwsem', address: null, name: 'i_rwsem of inode 12 on vda' },
-  waiters: 1.9,
-  waiter_threads: 2,
-  waiter_processes: [{ pid: 20, comm: 'dwriter' }],
-  holder: { pid: 20, tid: 23, comm: 'dwriter', state: 'D', stack: ['io_schedule_timeout+0x1/0x2 [sched]', ...FLUSH] },
-  holder_cause: 'block I/O / writeback, waiting for bio',
-  other_holders: 1,
-};
+const CHAIN = rwsemChain(['io_schedule_timeout+0x1/0x2 [sched]', ...FLUSH], 1);
 
 /** A capture with every optional part: R with a user stack, D in I/O, lock and memcg waits, evidence, chains, notes. */
 function richSnapshot(timeMs: number): Snapshot {
-  const task = (pid: number, tid: number, state: 'R' | 'D', stack: string[], cgroup: string): Snapshot['tasks'][number] => ({
-    pid,
-    tid,
-    comm: 'dwriter',
-    state,
-    stack,
-    wchan: stack.length ? stack[0]!.replace(/\+.*/, '') : null,
-    cgroup,
-  });
-  return {
-    schema: 'loadmon.snapshot/v1',
-    time: new Date(timeMs).toISOString(),
-    host: 'vm',
-    source: 'bpf',
-    cpus: 2,
-    loadavg: { load1: 6.5, load5: 4, load15: 2, runnable: 3, threads: 300 },
-    trigger: { reason: 'load1>=threshold', threshold: 3, threshold_spec: '1.5/cpu', load1: 6.5, cooldown_ms: 20_000, capture_index: 1 },
+  const task = dwriterTask;
+  return bpfCapture(timeMs, {
     capture: { ms: 3.2, threads_scanned: 300, walk_ms: 0.4, profile_ms: 2000 },
     tasks: [
       { ...task(10, 10, 'R', [], '/user.slice'), user_stack: ['spin+0x12/0x40 (loadgen)', 'main+0x5/0x80 (loadgen)'], samples: 97 },
@@ -161,7 +84,7 @@ function richSnapshot(timeMs: number): Snapshot {
       chains: [CHAIN],
     },
     evidence: EVIDENCE,
-  };
+  });
 }
 
 const SNAPSHOTS: Snapshot[] = [
@@ -204,33 +127,26 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A bpf recording: scans, measured D, evidence and wait-for chains in every sample, and captures. */
 function record(path: string, hostile: boolean): void {
-  const p = <T>(v: T): T => (hostile ? poison(v) : v);
-  const w = StoreWriter.open(path);
-  w.beginSession(p({ ...SESSION, source: 'bpf', scanAbove: 0, threshold: 1 }));
   const t0 = Date.parse('2026-12-01T10:00:00Z');
-  for (let i = 0; i < 60; i++) {
-    const s: TimelineSample = sample(t0 + i * 1000, 6, [
+  writeBpfRecording(path, {
+    t0,
+    procs: [
       { pid: 10, comm: 'spinner', r: 1, d: 0, cgroup: '/user.slice' },
       { pid: 20, comm: 'dwriter', r: 1, d: 3, cgroup: '/batch' },
       { pid: 30, comm: 'hog', r: 0, d: 1, cgroup: '/small' },
       { pid: 40, comm: 'bwriter', r: 0, d: 2, cgroup: '/other' },
-    ]);
-    s.offcpu = {
-      windowMs: 1000,
-      entries: [
-        { pid: 20, comm: 'dwriter', cgroup: '/batch', stack: FLUSH, ms: 2000, ended: 100 },
-        { pid: 21, comm: 'dwriter', cgroup: '/batch', stack: DIO_WRITE, ms: 900, ended: 20 },
-        { pid: 30, comm: 'hog', cgroup: '/small', stack: CHARGE, ms: 800, ended: 20 },
-        { pid: 40, comm: 'bwriter', cgroup: '/other', stack: FLUSH, ms: 1500, ended: 50 },
-      ],
-    };
-    s.evidence = { ...EVIDENCE, window_ms: 1000 };
-    const stored: StoredChain = { ...CHAIN, key: 'inode:254:0:12', wait_ms: 1900 };
-    s.chains = [stored];
-    w.insertSample(p(s));
-  }
-  w.insertCapture(p(richSnapshot(t0 + 30_000)));
-  w.close();
+    ],
+    offcpu: [
+      { pid: 20, comm: 'dwriter', cgroup: '/batch', stack: FLUSH, ms: 2000, ended: 100 },
+      { pid: 21, comm: 'dwriter', cgroup: '/batch', stack: DIO_WRITE, ms: 900, ended: 20 },
+      { pid: 30, comm: 'hog', cgroup: '/small', stack: CHARGE, ms: 800, ended: 20 },
+      { pid: 40, comm: 'bwriter', cgroup: '/other', stack: FLUSH, ms: 1500, ended: 50 },
+    ],
+    evidence: EVIDENCE,
+    chain: CHAIN,
+    capture: richSnapshot(t0 + 30_000),
+    map: hostile ? poison : undefined,
+  });
 }
 
 test('hostile strings: report text (load, verdict sentences with their evidence, attribution, measured D, stacks, captures)', () => {

@@ -5,36 +5,19 @@
  */
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-
-import type { FastifyInstance } from 'fastify';
+import { test } from 'node:test';
 
 import { reportCommand } from '../../src/cli/commands/report.ts';
 import { EXPORT_FORMATS, exportPeriod, foldCaptures } from '../../src/format/export.ts';
 import { foldSnapshots } from '../../src/format/folded.ts';
 import type { Report } from '../../src/model/report.ts';
 import { EXPORTER } from '../../src/version.ts';
-import { buildServer } from '../../src/web/server.ts';
-import { type FixtureStore, HOUR, T_END, verdictFixtures, writeFixtureStore } from '../helpers/web.ts';
+import { fixtureServer, HOUR, T_END, verdictFixtures } from '../helpers/web.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'loadmon-export-'));
-const db = join(dir, 'export.db');
-let app: FastifyInstance;
-let fx: FixtureStore;
-
-before(async () => {
-  fx = writeFixtureStore(db);
-  ({ app } = await buildServer({ db, token: null, listenHost: '127.0.0.1', recording: false, log: () => {} }));
-});
-after(async () => {
-  await app.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-const get = (url: string) => app.inject({ method: 'GET', url, headers: { host: '127.0.0.1:9640' } });
+const served = fixtureServer('loadmon-export-', 'export.db');
+const { dir, db, get } = served;
 
 /** What `loadmon report ...` writes with --out. */
 function cli(args: Record<string, string>): Buffer {
@@ -59,7 +42,7 @@ const EXT = { folded: '.folded', speedscope: '.speedscope.json', svg: '.svg', js
 
 for (const format of EXPORT_FORMATS) {
   test(`a capture as ${format}: the CLI writes what the API sends`, async () => {
-    const id = fx.captureIds[1]!;
+    const id = served.fx.captureIds[1]!;
     const api = await get(`/api/captures/${id}/export/${format}`);
     assert.equal(api.statusCode, 200);
     assert.equal(api.headers['content-type'], TYPES[format]);
@@ -83,7 +66,7 @@ for (const format of EXPORT_FORMATS) {
     if (format === 'speedscope' || format === 'svg')
       assert.match(
         body,
-        new RegExp(`loadmon: ${fx.captureIds.length} capture\\(s\\), 2026-11-27T13:30:00\\.000Z \\.\\. 2026-11-27T14:00:00\\.000Z`),
+        new RegExp(`loadmon: ${served.fx.captureIds.length} capture\\(s\\), 2026-11-27T13:30:00\\.000Z \\.\\. 2026-11-27T14:00:00\\.000Z`),
       );
   });
 }

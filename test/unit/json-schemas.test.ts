@@ -14,6 +14,7 @@ import { test } from 'node:test';
 
 import { ROOT } from '../helpers/fixtures.ts';
 import { assertSchema, nonSnakeKeys, schemaErrors, schemaFiles } from '../helpers/json-schema.ts';
+import { emptyAtEnd } from '../helpers/report.ts';
 import { verdictFixtures } from '../helpers/web.ts';
 
 type Node = Record<string, unknown>;
@@ -164,17 +165,7 @@ test('the old camelCase keys of at_end and kmod status are refused', () => {
     evidence: null,
   };
   assert.ok(schemaErrors('report.schema.json', report).some((e) => e.instancePath === '/attribution/at_end'));
-  const renamed = {
-    at_ms: 0,
-    kernel_load1: 1,
-    model_load1: 1,
-    processes: [],
-    cgroups: [],
-    states: { R: 0, D: 0 },
-    before_window: 0,
-    not_scanned: 0,
-    updates: 1,
-  };
+  const renamed = emptyAtEnd(1, 1);
   assertSchema('report.schema.json', { ...report, attribution: { ...report.attribution, at_end: renamed } }, 'an empty report');
   const kmod = { kernel: '6.18.0', headers: null, built: false, loaded: false, params: {}, sources: ['procfs'] };
   assertSchema('kmod-status.schema.json', { ...kmod, module_support: false }, 'kmod status');

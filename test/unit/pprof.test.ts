@@ -8,13 +8,11 @@
  */
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 
-import type { FastifyInstance } from 'fastify';
 import { Profile } from 'pprof-format';
 
 import { taskStack } from '../../src/analyze/stacks.ts';
@@ -23,10 +21,9 @@ import { exportCapture } from '../../src/format/export.ts';
 import { captureProfile, KERNEL_MAPPING, kernelFrame, NOT_ITEMISED, PPROF_SAMPLE_TYPES, userFrame } from '../../src/format/pprof.ts';
 import type { Report } from '../../src/model/report.ts';
 import type { Snapshot } from '../../src/model/snapshot.ts';
-import { buildServer } from '../../src/web/server.ts';
 import { FIXTURES } from '../helpers/fixtures.ts';
 import { UNSAFE } from '../helpers/unsafe-chars.ts';
-import { type FixtureStore, HOUR, T_END, verdictFixtures, writeFixtureStore } from '../helpers/web.ts';
+import { fixtureServer, HOUR, T_END, verdictFixtures } from '../helpers/web.ts';
 
 interface DecodedSample {
   /** Leaf first. */
@@ -80,19 +77,8 @@ function fixture(name: string): Snapshot {
   return JSON.parse(readFileSync(join(FIXTURES, 'pprof', `${name}.json`), 'utf8')) as Snapshot;
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'loadmon-pprof-'));
-const db = join(dir, 'pprof.db');
-let app: FastifyInstance;
-let fx: FixtureStore;
-
-before(async () => {
-  fx = writeFixtureStore(db);
-  ({ app } = await buildServer({ db, token: null, listenHost: '127.0.0.1', recording: false, log: () => {} }));
-});
-after(async () => {
-  await app.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+const served = fixtureServer('loadmon-pprof-', 'pprof.db');
+const { dir, db, get } = served;
 
 test('four sample types in a fixed order; no address anywhere; kernel frames in the [kernel] mapping', () => {
   const d = decode(captureProfile(fixture('snapshot-profile'), 'c'));
@@ -199,8 +185,6 @@ test('hostile names are escaped in labels, frames and files (pprof and profilers
   }
 });
 
-const get = (url: string) => app.inject({ method: 'GET', url, headers: { host: '127.0.0.1:9640' } });
-
 function cliBytes(args: Record<string, string>, name: string): Buffer {
   const out = join(dir, name);
   reportCommand({ db, out, format: 'pprof', ...args });
@@ -208,7 +192,7 @@ function cliBytes(args: Record<string, string>, name: string): Buffer {
 }
 
 test('a capture as pprof: the CLI writes the bytes the API sends', async () => {
-  const id = fx.captureIds[0]!;
+  const id = served.fx.captureIds[0]!;
   const api = await get(`/api/captures/${id}/export/pprof`);
   assert.equal(api.statusCode, 200);
   assert.equal(api.headers['content-type'], 'application/octet-stream');
@@ -238,7 +222,7 @@ test('a procfs period as pprof: observations add up to the report stacks, by cau
   assert.equal(total(d, 'r_observations'), count('R'));
   assert.equal(total(d, 'blocked'), 0);
   assert.equal(d.defaultType, 'd_observations');
-  assert.match(d.comments[0]!, new RegExp(`^loadmon: ${fx.captureIds.length} capture\\(s\\), 2026-11-27T13:30:00\\.000Z`));
+  assert.match(d.comments[0]!, new RegExp(`^loadmon: ${served.fx.captureIds.length} capture\\(s\\), 2026-11-27T13:30:00\\.000Z`));
   // Per cause, the D observations are the report's.
   for (const cause of new Set(report.stacks.map((s) => s.cause))) {
     const want = report.stacks.filter((s) => s.state === 'D' && s.cause === cause).reduce((a, s) => a + s.count, 0);

@@ -8,6 +8,7 @@ import { decideVerdict } from '../../src/analyze/verdict.ts';
 import type { ChainLink, DeviceEvidence, Evidence } from '../../src/model/evidence.ts';
 import type { Snapshot, TaskSample } from '../../src/model/snapshot.ts';
 import type { StoredChain } from '../../src/model/timeline.ts';
+import { batchAtIoLimit } from '../helpers/bpf-fixture.ts';
 
 // Real 6.18 stacks (this host): writers with O_DIRECT|O_DSYNC to their own files.
 const FLUSH_WAIT = [
@@ -127,19 +128,7 @@ test("cgroup limits: an io limit that bit makes its writers' block I/O the cgrou
         window_ms: 1000,
         devices: [{ ...vda, util: 0.04, writes_s: 256, in_flight: 1 }],
         memory: null,
-        cgroups: [
-          {
-            path: '/batch',
-            limit: 'io',
-            detail: 'io: writes 1.00 MiB/s on 254:0 at its limit of 1.00 MiB/s (100%)',
-            at_limit: true,
-            hierarchy: 'v1',
-            ratio: 1,
-            rate: 0,
-            dev: '254:0',
-            pids: [20],
-          },
-        ],
+        cgroups: [batchAtIoLimit('io: writes 1.00 MiB/s on 254:0 at its limit of 1.00 MiB/s (100%)')],
       }),
     ),
   )!;

@@ -8,9 +8,8 @@ import type { FastifyInstance } from 'fastify';
 
 import type { Report } from '../../src/model/report.ts';
 import type { Snapshot } from '../../src/model/snapshot.ts';
-import { buildServer } from '../../src/web/server.ts';
 import type { CaptureSummary, CaptureView, TimelineResponse } from '../../src/web/views.ts';
-import { type FixtureStore, HOUR, T_END, writeFixtureStore } from '../helpers/web.ts';
+import { type FixtureStore, HOUR, injectGet, loopbackServer, T_END, writeFixtureStore } from '../helpers/web.ts';
 import { checkWellFormedXml } from '../helpers/xml.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'loadmon-web-api-'));
@@ -21,14 +20,14 @@ const logged: string[] = [];
 
 before(async () => {
   fx = writeFixtureStore(db);
-  ({ app } = await buildServer({ db, token: null, listenHost: '127.0.0.1', recording: false, log: (l) => logged.push(l) }));
+  app = await loopbackServer(db, { log: (l) => logged.push(l) });
 });
 after(async () => {
   await app.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
-const get = (url: string) => app.inject({ method: 'GET', url, headers: { host: '127.0.0.1:9640' } });
+const get = (url: string) => injectGet(app, url);
 const idOf = (kind: string): number => [...fx.kinds].find(([, k]) => k === kind)![0];
 
 function assertJsonError(r: { statusCode: number; body: string; headers: Record<string, unknown> }, status: number, code: string): void {
@@ -246,13 +245,7 @@ test('web api: the page and its scripts are served from disk with the right type
 });
 
 test('web api: a store that is not there is a 503 JSON error, not a crash', async () => {
-  const { app: none } = await buildServer({
-    db: join(dir, 'absent.db'),
-    token: null,
-    listenHost: '127.0.0.1',
-    recording: true,
-    log: () => {},
-  });
+  const none = await loopbackServer(join(dir, 'absent.db'), { recording: true });
   try {
     assertJsonError(await none.inject({ url: '/api/meta', headers: { host: 'localhost' } }), 503, 'E_HTTP_UNAVAILABLE');
     assert.equal((await none.inject({ url: '/', headers: { host: 'localhost' } })).statusCode, 200, 'the page itself still loads');

@@ -19,9 +19,9 @@ import ts from 'typescript';
 import { LoadmonError } from '../../src/errors.ts';
 import { escapeText } from '../../src/format/escape.ts';
 import { buildFlameTree, type FlameNode, frameColour } from '../../src/format/flame-tree.ts';
-import { buildServer } from '../../src/web/server.ts';
 import { SHARED_MODULES, sharedModulePath, staticTable } from '../../src/web/static.ts';
 import { ROOT } from '../helpers/fixtures.ts';
+import { loopbackServer } from '../helpers/web.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'loadmon-web-static-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -64,13 +64,7 @@ for (const [url, name] of SHARED_MODULES) {
   });
 
   test(`${url} is served over HTTP as a JavaScript module, the same bytes`, async () => {
-    const { app } = await buildServer({
-      db: join(dir, 'absent.db'),
-      token: null,
-      listenHost: '127.0.0.1',
-      recording: false,
-      log: () => {},
-    });
+    const app = await loopbackServer(join(dir, 'absent.db'));
     try {
       const res = await app.inject({ method: 'GET', url });
       assert.equal(res.statusCode, 200);

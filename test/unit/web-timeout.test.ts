@@ -14,7 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 
-import { buildServer, REQUEST_TIMEOUT_MS } from '../../src/web/server.ts';
+import { REQUEST_TIMEOUT_MS } from '../../src/web/server.ts';
+import { loopbackServer } from '../helpers/web.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'loadmon-web-timeout-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -34,14 +35,7 @@ function sendAndWait(port: number, partial: string): Promise<string> {
 test('a request whose body never finishes arriving is answered 408 in the JSON error format, and the connection closed', {
   timeout: 30_000,
 }, async () => {
-  const { app } = await buildServer({
-    db: join(dir, 'absent.db'),
-    token: null,
-    listenHost: '127.0.0.1',
-    recording: false,
-    log: () => {},
-    requestTimeoutMs: 300,
-  });
+  const app = await loopbackServer(join(dir, 'absent.db'), { requestTimeoutMs: 300 });
   try {
     await app.listen({ host: '127.0.0.1', port: 0 });
     const port = (app.server.address() as { port: number }).port;
@@ -57,7 +51,7 @@ test('a request whose body never finishes arriving is answered 408 in the JSON e
 });
 
 test('the default bound is 30 s on the HTTP server itself', async () => {
-  const { app } = await buildServer({ db: join(dir, 'absent.db'), token: null, listenHost: '127.0.0.1', recording: false, log: () => {} });
+  const app = await loopbackServer(join(dir, 'absent.db'));
   try {
     assert.equal(REQUEST_TIMEOUT_MS, 30_000);
     assert.equal(app.server.requestTimeout, REQUEST_TIMEOUT_MS);
