@@ -8,25 +8,18 @@
  */
 
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 
 import { bpfUnavailable } from '../../src/bpf/availability.ts';
-import { CLI, runCli } from '../helpers/cli.ts';
+import { runCli } from '../helpers/cli.ts';
 import { FIXTURES } from '../helpers/fixtures.ts';
 import { assertSchema, nonSnakeKeys } from '../helpers/json-schema.ts';
+import { scratch, startServe } from '../helpers/processes.ts';
 import { writeFixtureStore } from '../helpers/web.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'loadmon-e2e-schema-'));
-const children = new Set<ChildProcess>();
+const { dir, children } = scratch('loadmon-e2e-schema-');
 const ROOT_USER = process.geteuid?.() === 0;
-after(() => {
-  for (const c of children) c.kill('SIGKILL');
-  rmSync(dir, { recursive: true, force: true });
-});
 
 /** Validates a real output and checks its keys; `what` names it in a failure. */
 function check(schema: string, doc: unknown, what: string): void {
@@ -119,26 +112,6 @@ test('the same for a store recorded with --source bpf: blocked time, chains, evi
   assert.ok(third.blocked_recent && third.evidence, 'the third capture carries blocked_recent and evidence');
 });
 
-/** Starts `loadmon serve` on port 0 over `db`; resolves with its base URL. */
-function serve(db: string): Promise<string> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--db', db, '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  let err = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve printed no URL: ${err}`)), 20_000);
-    child.stderr!.on('data', (d) => {
-      err += d;
-      const m = /serving (http:\/\/\S+\/) /.exec(err);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${err}`)));
-  });
-}
-
 async function getJson(url: string, status = 200): Promise<unknown> {
   const res = await fetch(url);
   assert.equal(res.status, status, `${url}: ${res.status}`);
@@ -148,7 +121,7 @@ async function getJson(url: string, status = 200): Promise<unknown> {
 test('every API response over the fixture store, downloads in JSON, and errors', async () => {
   const db = join(dir, 'web.db');
   const { captureIds } = writeFixtureStore(db);
-  const base = `${await serve(db)}api/`;
+  const base = `${(await startServe(['--db', db, '--listen', '127.0.0.1:0'], { children })).url}api/`;
   check('api-meta.schema.json', await getJson(`${base}meta`), '/api/meta');
   const timeline = (await getJson(`${base}timeline?points=300`)) as { columns: Record<string, unknown[]> };
   check('api-timeline.schema.json', timeline, '/api/timeline');

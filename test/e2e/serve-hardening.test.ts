@@ -8,7 +8,6 @@
  */
 
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { type AddressInfo, connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -18,25 +17,25 @@ import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 
 import { SECURITY_HEADERS } from '../../src/web/security.ts';
-import { buildServer } from '../../src/web/server.ts';
-import { CLI, runCli } from '../helpers/cli.ts';
-import { writeFixtureStore } from '../helpers/web.ts';
+import { runCli } from '../helpers/cli.ts';
+import { ChildSet, startServe, stopChild } from '../helpers/processes.ts';
+import { loopbackServer, writeFixtureStore } from '../helpers/web.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'loadmon-e2e-serve-hardening-'));
 const db = join(dir, 'web.db');
 const logged: string[] = [];
-const children = new Set<ChildProcess>();
+const children = new ChildSet();
 let app: FastifyInstance;
 let port: number;
 
 before(async () => {
   writeFixtureStore(db);
-  ({ app } = await buildServer({ db, token: null, listenHost: '127.0.0.1', recording: false, log: (l) => logged.push(l) }));
+  app = await loopbackServer(db, { log: (l) => logged.push(l) });
   await app.listen({ host: '127.0.0.1', port: 0 });
   port = (app.server.address() as AddressInfo).port;
 });
 after(async () => {
-  for (const c of children) c.kill('SIGKILL');
+  children.killAll();
   await app.close();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -134,38 +133,12 @@ test('serve: the server still answers normally after all of that, and logged no 
   assert.deepEqual(logged, []);
 });
 
-/** Starts the built `loadmon serve`, resolves with the URL it prints on stderr. */
-function startServe(args: string[], env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [CLI, 'serve', ...args], { stdio: ['ignore', 'ignore', 'pipe'], env });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  let err = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve printed no URL: ${err}`)), 20_000);
-    child.stderr!.on('data', (d) => {
-      err += d;
-      const m = /serving (http:\/\/\S+\/) /.exec(err);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, url: m[1]! });
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`serve exited ${code}: ${err}`));
-    });
-  });
-}
-
 test('serve: LOADMON_TOKEN= (empty) on loopback means no token; beyond loopback it still refuses (exit 2)', async () => {
   const env = { ...process.env, LOADMON_TOKEN: '' };
-  const { child, url } = await startServe(['--db', db, '--listen', '127.0.0.1:0'], env);
+  const { child, url } = await startServe(['--db', db, '--listen', '127.0.0.1:0'], { env, children });
   const meta = await fetch(`${url}api/meta`);
   assert.equal(meta.status, 200, 'no token asked for');
-  await new Promise<void>((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
+  await stopChild(child);
   const r = await runCli(['serve', '--db', db, '--listen', '0.0.0.0:0'], { env, timeoutMs: 15_000 });
   assert.equal(r.code, 2, r.stderr);
   assert.match(r.stderr, /--listen.*not a loopback address/);

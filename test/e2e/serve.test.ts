@@ -1,58 +1,18 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 
-import { CLI, runCli } from '../helpers/cli.ts';
+import { runCli } from '../helpers/cli.ts';
+import { scratch, startServe, stopChild } from '../helpers/processes.ts';
 import { writeFixtureStore } from '../helpers/web.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'loadmon-e2e-serve-'));
+const { dir, children } = scratch('loadmon-e2e-serve-');
 const db = join(dir, 'web.db');
-const children = new Set<ChildProcess>();
 
 before(() => writeFixtureStore(db));
-after(() => {
-  for (const c of children) c.kill('SIGKILL');
-  rmSync(dir, { recursive: true, force: true });
-});
-
-/** Starts `loadmon serve`, resolves with the URL it prints on stderr. */
-function startServe(
-  args: string[],
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
-  const child = spawn(process.execPath, [CLI, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  let err = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve printed no URL: ${err}`)), 20_000);
-    child.stderr!.on('data', (d) => {
-      err += d;
-      const m = /serving (http:\/\/\S+\/) /.exec(err);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, url: m[1]!, stderr: () => err });
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`serve exited ${code}: ${err}`));
-    });
-  });
-}
-
-function stop(child: ChildProcess): Promise<number | null> {
-  return new Promise((resolve) => {
-    child.once('exit', (code) => resolve(code));
-    child.kill('SIGTERM');
-  });
-}
 
 test('serve: port 0 works, the URL is printed on stderr, the API answers over real HTTP, SIGTERM exits 0', async () => {
-  const { child, url } = await startServe(['--db', db, '--listen', '127.0.0.1:0']);
+  const { child, url } = await startServe(['--db', db, '--listen', '127.0.0.1:0'], { children });
   assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
   assert.notEqual(new URL(url).port, '0');
   const meta = (await (await fetch(`${url}api/meta`)).json()) as { captures_stored: number; recording: boolean };
@@ -61,7 +21,7 @@ test('serve: port 0 works, the URL is printed on stderr, the API answers over re
   const page = await fetch(url);
   assert.equal(page.status, 200);
   assert.match(page.headers.get('content-security-policy') ?? '', /default-src 'self'/);
-  assert.equal(await stop(child), 0);
+  assert.equal(await stopChild(child), 0);
 });
 
 test('serve: a non-loopback address without a token refuses to start and says why (exit 2)', async () => {
@@ -79,13 +39,16 @@ test('serve: a non-loopback address without a token refuses to start and says wh
 
 test('serve: with LOADMON_TOKEN it listens beyond loopback and wants the token on every request', async () => {
   const token = 'e2e-token-1234567890';
-  const { child, url } = await startServe(['--db', db, '--listen', '0.0.0.0:0'], { ...process.env, LOADMON_TOKEN: token });
+  const { child, url } = await startServe(['--db', db, '--listen', '0.0.0.0:0'], {
+    env: { ...process.env, LOADMON_TOKEN: token },
+    children,
+  });
   const local = url.replace('0.0.0.0', '127.0.0.1');
   for (const path of ['', 'api/meta', 'metrics', 'js/main.js']) {
     assert.equal((await fetch(`${local}${path}`)).status, 401, path);
     assert.equal((await fetch(`${local}${path}`, { headers: { authorization: `Bearer ${token}` } })).status, 200, path);
   }
-  assert.equal(await stop(child), 0);
+  assert.equal(await stopChild(child), 0);
 });
 
 test('serve: option mistakes exit 2 with one line naming the option', async () => {
@@ -108,9 +71,9 @@ test('serve: option mistakes exit 2 with one line naming the option', async () =
 });
 
 test('serve: an address in use is exit 1 with one line', async () => {
-  const { child, url } = await startServe(['--db', db, '--listen', '127.0.0.1:0']);
+  const { child, url } = await startServe(['--db', db, '--listen', '127.0.0.1:0'], { children });
   const r = await runCli(['serve', '--db', db, '--listen', `127.0.0.1:${new URL(url).port}`], { timeoutMs: 15_000 });
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stderr, /cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE/);
-  assert.equal(await stop(child), 0);
+  assert.equal(await stopChild(child), 0);
 });

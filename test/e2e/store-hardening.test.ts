@@ -7,13 +7,12 @@
  */
 
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import {
   chmodSync,
   closeSync,
   existsSync,
   mkdirSync,
-  mkdtempSync,
   openSync,
   readdirSync,
   rmSync,
@@ -26,62 +25,21 @@ import {
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 
 import type { Report } from '../../src/model/report.ts';
 import { StoreReader } from '../../src/store/reader.ts';
 import { StoreWriter } from '../../src/store/writer.ts';
 import { CLI, runCli } from '../helpers/cli.ts';
+import { type Recording, scratch, startServe as serve, startRecord, until } from '../helpers/processes.ts';
 import { SESSION } from '../helpers/store.ts';
 import { writeFixtureStore } from '../helpers/web.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'loadmon-e2e-store-'));
+const { dir, children, mounts } = scratch('loadmon-e2e-store-');
 // Parents must be traversable by the unprivileged user of the read-only tests.
 chmodSync(dir, 0o755);
-const mounts: string[] = [];
-const children = new Set<ChildProcess>();
 
-after(() => {
-  for (const c of children) c.kill('SIGKILL');
-  for (const m of mounts.reverse()) {
-    try {
-      execFileSync('umount', [m]);
-    } catch {
-      /* unmounted by the test */
-    }
-  }
-  rmSync(dir, { recursive: true, force: true });
-});
-
-interface Recording {
-  child: ChildProcess;
-  stderr: () => string;
-  exited: Promise<number | null>;
-}
-
-function record(db: string, ...args: string[]): Recording {
-  const child = spawn(process.execPath, [CLI, 'record', '--db', db, '--source', 'procfs', ...args], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  children.add(child);
-  let err = '';
-  child.stderr!.on('data', (d) => (err += d));
-  const exited = new Promise<number | null>((r) =>
-    child.once('exit', (code) => {
-      children.delete(child);
-      r(code);
-    }),
-  );
-  return { child, stderr: () => err, exited };
-}
-
-async function until(what: string, cond: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const record = (db: string, ...args: string[]): Recording => startRecord(children, db, ...args);
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -110,17 +68,7 @@ function leaveUnclean(db: string): void {
   ]);
 }
 
-async function startServe(db: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--db', db, '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  let err = '';
-  child.stderr!.on('data', (d) => (err += d));
-  await until(`serve's URL (${err})`, () => /serving http:\/\/\S+\//.test(err) || child.exitCode !== null);
-  const m = /serving (http:\/\/\S+\/) /.exec(err);
-  assert.ok(m, `serve did not start: ${err}`);
-  return { child, url: m[1]! };
-}
+const startServe = (db: string) => serve(['--db', db, '--listen', '127.0.0.1:0'], { children });
 
 test('item 4: a second recorder through a symlink to the store is refused, naming the first', { timeout: 60_000 }, async () => {
   const real = join(dir, 'real.db');

@@ -1,59 +1,47 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 
-import { type BrowserContext, chromium } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 
 import { escapeText } from '../../src/format/escape.ts';
-import type { ChainLink, Evidence } from '../../src/model/evidence.ts';
+import type { Evidence } from '../../src/model/evidence.ts';
 import type { Snapshot } from '../../src/model/snapshot.ts';
-import type { StoredChain, TimelineSample } from '../../src/model/timeline.ts';
-import { StoreWriter } from '../../src/store/writer.ts';
 import type { Workload } from '../../src/workload/workload.ts';
-import { CLI } from '../helpers/cli.ts';
+import {
+  BUSY_VDA,
+  bpfCapture,
+  CHARGE,
+  dwriterTask,
+  FLUSH,
+  RWSEM,
+  rwsemChain,
+  SMALL_AT_MEMORY_LIMIT,
+  writeBpfRecording,
+} from '../helpers/bpf-fixture.ts';
+import { launchChromium } from '../helpers/browser.ts';
 import { ROOT } from '../helpers/fixtures.ts';
-import { SESSION, sample } from '../helpers/store.ts';
+import { ENUM_KEYS, poisoner } from '../helpers/poison.ts';
+import { ChildSet, startServe, stopChild } from '../helpers/processes.ts';
 import { UNSAFE } from '../helpers/unsafe-chars.ts';
 import { newWorkload, waitForState } from '../helpers/workload.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const dir = mkdtempSync(join(tmpdir(), 'loadmon-e2e-web-'));
 const OUT = join(ROOT, 'test-output');
-let serve: ChildProcess | null = null;
+const children = new ChildSet();
 let work: Workload | null = null;
 let browser: BrowserContext | null = null;
-let hostileServe: ChildProcess | null = null;
 let hostileBrowser: BrowserContext | null = null;
 
 after(async () => {
   await browser?.close().catch(() => {});
   await hostileBrowser?.close().catch(() => {});
-  serve?.kill('SIGKILL');
-  hostileServe?.kill('SIGKILL');
+  children.killAll();
   await work?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
-
-/** Debian's Chromium, headless, with a fresh profile; never a downloaded browser. */
-async function launchChromium(profile: string): Promise<BrowserContext> {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium (.ci/run does)`);
-  return chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-    viewport: { width: 1440, height: 900 },
-  });
-}
 
 test("browser: serve --record --source bpf, real D load: the chart, the blocked time, a capture's flame graph showing vfork", async () => {
   work = newWorkload();
@@ -65,25 +53,21 @@ test("browser: serve --record --source bpf, real D load: the chart, the blocked 
   );
 
   const db = join(dir, 'live.db');
-  serve = spawn(
-    process.execPath,
-    [CLI, 'serve', '--record', '--listen', '127.0.0.1:0', '--threshold', '0', '--cooldown', '2s', '--db', db, '--source', 'bpf'],
-    {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
+  const serve = await startServe(
+    ['--record', '--listen', '127.0.0.1:0', '--threshold', '0', '--cooldown', '2s', '--db', db, '--source', 'bpf'],
+    { children, timeoutMs: 30_000 },
   );
-  let stderr = '';
-  serve.stderr!.on('data', (d) => (stderr += d));
+  const url = serve.url;
+  assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
   const waitFor = async (re: RegExp, what: string): Promise<RegExpExecArray> => {
     for (let i = 0; i < 300; i++) {
-      const m = re.exec(stderr);
+      const m = re.exec(serve.stderr());
       if (m) return m;
-      assert.equal(serve!.exitCode, null, `serve exited: ${stderr}`);
+      assert.equal(serve.child.exitCode, null, `serve exited: ${serve.stderr()}`);
       await new Promise((r) => setTimeout(r, 100));
     }
-    throw new Error(`no ${what} within 30 s: ${stderr}`);
+    throw new Error(`no ${what} within 30 s: ${serve.stderr()}`);
   };
-  const url = (await waitFor(/serving (http:\/\/127\.0\.0\.1:\d+\/) /, 'URL'))[1]!;
   // Two captures (cooldown 2 s): the newest, listed first, has the per-second tracking before it.
   await waitFor(/capture (\d+) stored[\s\S]*capture (\d+) stored/, 'two captures');
   const meta = (await (await fetch(`${url}api/meta`)).json()) as { recording: boolean; captures_stored: number };
@@ -150,12 +134,7 @@ test("browser: serve --record --source bpf, real D load: the chart, the blocked 
   assert.ok(statSync(shot).size > 10_000);
   assert.deepEqual(errors, [], 'no script errors, no CSP violations');
 
-  const code = await new Promise<number | null>((resolve) => {
-    serve!.once('exit', (c) => resolve(c));
-    serve!.kill('SIGTERM');
-  });
-  assert.equal(code, 0, stderr);
-  serve = null;
+  assert.equal(await stopChild(serve.child), 0, serve.stderr());
 });
 
 // --- Hostile names (issue 11, item 1): the page shows every task- or kernel-supplied string escaped, once. ---
@@ -166,107 +145,15 @@ const P_SHOWN = escapeText(P);
 /** In frames without the LF: the store keeps measured stacks one frame a line, and no kernel symbol holds one. */
 const P_FRAME = P.replace('\n', '');
 const P_FRAME_SHOWN = escapeText(P_FRAME);
-/** Values loadmon branches on, not names: a hostile value there is a crafted-store test of its own. */
-const ENUM_KEYS = new Set([
-  'schema',
-  'state',
-  'cause',
-  'kind',
-  'limit',
-  'hierarchy',
-  'reason',
-  'd_from',
-  'time',
-  'source',
-  'threshold_spec',
-  'thresholdSpec',
-]);
-const FRAME_KEYS = new Set(['stack', 'frames', 'user_stack']);
-
 /** A deep copy with P around every name; a frame keeps its symbol first (the cause table still matches it). */
-function poison<T>(v: T, key = ''): T {
-  if (typeof v === 'string') return (ENUM_KEYS.has(key) ? v : `${P}${v}${P}`) as T;
-  if (Array.isArray(v))
-    return v.map((x) => (FRAME_KEYS.has(key) && typeof x === 'string' ? x.replace(/^([^+ ]+)/, `$1.${P_FRAME}`) : poison(x, key))) as T;
-  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, poison(x, k)])) as T;
-  return v;
-}
+const poison = poisoner({ text: P, frameText: P_FRAME, keep: [...ENUM_KEYS, 'source', 'threshold_spec', 'thresholdSpec'] });
 
-// Real 6.18 stacks (this host).
-const FLUSH = [
-  'submit_bio_wait+0x5b/0xa0',
-  'blkdev_issue_flush+0x3c/0x50',
-  'ext4_sync_file+0x176/0x3a0',
-  'vfs_fsync_range+0x3c/0x90',
-  'do_syscall_64+0x7d/0x7f0',
-];
-const CHARGE = ['mem_cgroup_handle_over_high+0x10a/0x250', 'exit_to_user_mode_loop+0x4b/0x120', 'do_syscall_64+0x7d/0x7f0'];
-const RWSEM = [
-  'rwsem_down_write_slowpath+0x2c1/0x5c0',
-  'down_write_killable+0x4c/0x60',
-  'vm_mmap_pgoff+0x9d/0x190',
-  'do_syscall_64+0x71/0x290',
-];
-const EVIDENCE: Evidence = {
-  window_ms: 1000,
-  devices: [
-    {
-      name: 'vda',
-      dev: '254:0',
-      util: 0.97,
-      reads_s: 3,
-      writes_s: 1800,
-      read_kib_s: 12,
-      write_kib_s: 7200,
-      await_ms: 1.2,
-      in_flight: 4,
-      queue: 3.9,
-    },
-  ],
-  memory: null,
-  cgroups: [
-    {
-      path: '/small',
-      limit: 'memory',
-      detail: 'memory: 63.9 MiB used of a 64 MiB limit',
-      at_limit: true,
-      hierarchy: 'v1',
-      ratio: 0.99,
-      rate: 120,
-      dev: null,
-      pids: [30],
-    },
-  ],
-};
-const CHAIN: ChainLink = {
-  lock: { kind: 'rwsem', address: null, name: 'i_rwsem of inode 12 on vda' },
-  waiters: 1.9,
-  waiter_threads: 2,
-  waiter_processes: [{ pid: 20, comm: 'dwriter' }],
-  holder: { pid: 20, tid: 23, comm: 'dwriter', state: 'D', stack: FLUSH },
-  holder_cause: 'block I/O / writeback, waiting for bio',
-  other_holders: 0,
-};
+const EVIDENCE: Evidence = { window_ms: 1000, devices: [BUSY_VDA], memory: null, cgroups: [SMALL_AT_MEMORY_LIMIT] };
+const CHAIN = rwsemChain(FLUSH, 0);
 
 function hostileCapture(timeMs: number): Snapshot {
-  const task = (pid: number, tid: number, stack: string[], cgroup: string): Snapshot['tasks'][number] => ({
-    pid,
-    tid,
-    comm: 'dwriter',
-    state: 'D',
-    stack,
-    wchan: stack[0]!.replace(/\+.*/, ''),
-    cgroup,
-  });
-  return {
-    schema: 'loadmon.snapshot/v1',
-    time: new Date(timeMs).toISOString(),
-    host: 'vm',
-    source: 'bpf',
-    cpus: 2,
-    loadavg: { load1: 6.5, load5: 4, load15: 2, runnable: 3, threads: 300 },
-    trigger: { reason: 'load1>=threshold', threshold: 3, threshold_spec: '1.5/cpu', load1: 6.5, cooldown_ms: 20_000, capture_index: 1 },
-    capture: { ms: 3.2, threads_scanned: 300 },
+  const task = (pid: number, tid: number, stack: string[], cgroup: string) => dwriterTask(pid, tid, 'D', stack, cgroup);
+  return bpfCapture(timeMs, {
     tasks: [
       task(20, 21, FLUSH, '/batch'),
       { ...task(20, 23, FLUSH, '/batch'), blocked_ms: 1500 },
@@ -281,33 +168,28 @@ function hostileCapture(timeMs: number): Snapshot {
       chains: [CHAIN],
     },
     evidence: EVIDENCE,
-  };
+  });
 }
 
 /** A minute of a bpf recording (scans, measured D, evidence, chains) and one capture, every name poisoned. */
 function writeHostileStore(path: string): void {
-  const w = StoreWriter.open(path);
   const t0 = Date.now() - 120_000;
-  w.beginSession(poison({ ...SESSION, startedMs: t0, source: 'bpf', scanAbove: 0, threshold: 1 }));
-  for (let i = 0; i < 60; i++) {
-    const s: TimelineSample = sample(t0 + i * 1000, 6, [
+  writeBpfRecording(path, {
+    t0,
+    startedMs: t0,
+    procs: [
       { pid: 20, comm: 'dwriter', r: 1, d: 2, cgroup: '/batch' },
       { pid: 30, comm: 'hog', r: 0, d: 1, cgroup: '/small' },
-    ]);
-    s.offcpu = {
-      windowMs: 1000,
-      entries: [
-        { pid: 20, comm: 'dwriter', cgroup: '/batch', stack: FLUSH, ms: 2000, ended: 100 },
-        { pid: 30, comm: 'hog', cgroup: '/small', stack: CHARGE, ms: 800, ended: 20 },
-      ],
-    };
-    s.evidence = EVIDENCE;
-    const chain: StoredChain = { ...CHAIN, key: 'inode:254:0:12', wait_ms: 1900 };
-    s.chains = [chain];
-    w.insertSample(poison(s));
-  }
-  w.insertCapture(poison(hostileCapture(t0 + 30_000)));
-  w.close();
+    ],
+    offcpu: [
+      { pid: 20, comm: 'dwriter', cgroup: '/batch', stack: FLUSH, ms: 2000, ended: 100 },
+      { pid: 30, comm: 'hog', cgroup: '/small', stack: CHARGE, ms: 800, ended: 20 },
+    ],
+    evidence: EVIDENCE,
+    chain: CHAIN,
+    capture: hostileCapture(t0 + 30_000),
+    map: poison,
+  });
 }
 
 /** Every text node and attribute value of the page that carries a forbidden character, with where it is. */
@@ -333,16 +215,8 @@ async function rawControls(page: import('playwright-core').Page): Promise<string
 test('browser: comm, cgroup, frame, lock, device names with ESC, C1, bidi controls: escaped once in cells, tooltips, titles', async () => {
   const db = join(dir, 'hostile.db');
   writeHostileStore(db);
-  hostileServe = spawn(process.execPath, [CLI, 'serve', '--listen', '127.0.0.1:0', '--db', db], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  hostileServe.stderr!.on('data', (d) => (stderr += d));
-  let url: string | null = null;
-  for (let i = 0; i < 300 && url === null; i++) {
-    url = /serving (http:\/\/127\.0\.0\.1:\d+\/) /.exec(stderr)?.[1] ?? null;
-    assert.equal(hostileServe.exitCode, null, `serve exited: ${stderr}`);
-    if (url === null) await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.ok(url, `no URL within 30 s: ${stderr}`);
+  const { url } = await startServe(['--listen', '127.0.0.1:0', '--db', db], { children, timeoutMs: 30_000 });
+  assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
 
   hostileBrowser = await launchChromium(join(dir, 'profile-hostile'));
   const page = hostileBrowser.pages()[0] ?? (await hostileBrowser.newPage());

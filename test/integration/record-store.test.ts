@@ -5,55 +5,18 @@
  */
 
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 
 import { StoreReader } from '../../src/store/reader.ts';
-import { CLI, runCli } from '../helpers/cli.ts';
+import { runCli } from '../helpers/cli.ts';
+import { type Recording, scratch, startRecord, until } from '../helpers/processes.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'loadmon-rec-'));
-const mounts: string[] = [];
-const children: ChildProcess[] = [];
+const { dir, children, mounts } = scratch('loadmon-rec-');
 
-after(() => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  for (const m of mounts.reverse()) {
-    try {
-      execFileSync('umount', [m]);
-    } catch {
-      /* already unmounted by the test */
-    }
-  }
-  rmSync(dir, { recursive: true, force: true });
-});
-
-interface Recording {
-  child: ChildProcess;
-  stderr: () => string;
-  exited: Promise<number | null>;
-}
-
-function record(db: string, ...args: string[]): Recording {
-  const child = spawn(process.execPath, [CLI, 'record', '--db', db, '--source', 'procfs', ...args], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  children.push(child);
-  let err = '';
-  child.stderr!.on('data', (d) => (err += d));
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  return { child, stderr: () => err, exited };
-}
-
-async function until(what: string, cond: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const record = (db: string, ...args: string[]): Recording => startRecord(children, db, ...args);
 
 const storedIds = (stderr: string): number[] => [...stderr.matchAll(/capture (\d+) stored/g)].map((m) => Number(m[1]));
 
