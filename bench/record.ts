@@ -18,9 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
-import type { Snapshot } from '../src/model/snapshot.ts';
-import type { TimelineSample } from '../src/model/timeline.ts';
-import { StoreWriter } from '../src/store/writer.ts';
+import { writeSyntheticStore } from '../test/helpers/synthetic-store.ts';
 import { CLI, cpuNs, hostLine, median } from './lib.ts';
 
 const RECORD_SECONDS = Number(process.env.BENCH_RECORD_SECONDS ?? '60');
@@ -57,118 +55,9 @@ async function recordOverhead(dir: string, extra: string[], label: string): Prom
   return row;
 }
 
-const STACKS = [
-  ['kernel_clone+0x1d3/0x400', '__do_sys_vfork+0x66/0x90', 'do_syscall_64+0x71/0x290', 'entry_SYSCALL_64_after_hwframe+0x76/0x7e'],
-  [
-    'io_schedule+0x46/0x70',
-    'folio_wait_bit_common+0x13d/0x350',
-    'folio_wait_writeback+0x2b/0x80',
-    '__filemap_fdatawait_range+0x8d/0xf0',
-    'file_write_and_wait_range+0x85/0xb0',
-    'ext4_sync_file+0x7a/0x360',
-    '__x64_sys_fsync+0x3b/0x70',
-    'do_syscall_64+0x71/0x290',
-    'entry_SYSCALL_64_after_hwframe+0x76/0x7e',
-  ],
-  [
-    'jbd2_log_wait_commit+0xb2/0x120',
-    'jbd2_complete_transaction+0x5a/0x90',
-    'ext4_sync_file+0x1c5/0x360',
-    '__x64_sys_fsync+0x3b/0x70',
-    'do_syscall_64+0x71/0x290',
-    'entry_SYSCALL_64_after_hwframe+0x76/0x7e',
-  ],
-];
-
 function syntheticStore(path: string): { writeMs: number; bytes: number } {
   const t0 = performance.now();
-  const w = StoreWriter.open(path);
-  w.beginSession({
-    startedMs: 0,
-    host: 'bench',
-    pid: 1,
-    cpus: 2,
-    source: 'procfs',
-    threshold: 3,
-    thresholdSpec: '3',
-    scanAbove: 1.5,
-    sampleMs: 1000,
-  });
-  const end = Date.now();
-  const start = end - DAYS * 86_400_000;
-  const every = Math.max(1, Math.floor((DAYS * 86_400) / CAPTURES));
-  let captureNo = 0;
-  for (let i = 0, t = start; t < end; i++, t += 1000) {
-    // High-load hours recur: the first HIGH of every 10,000 s.
-    const high = i % 10_000 < HIGH * 10_000;
-    const load1 = high ? 6 + (i % 7) / 10 : 0.3;
-    const s: TimelineSample = {
-      timeMs: t,
-      load1,
-      load5: load1,
-      load15: load1,
-      runnable: high ? 3 : 1,
-      threads: 800,
-      pressure: {
-        cpu: {
-          some: { avg10: high ? 40 : 0.5, avg60: 1, avg300: 1, totalUs: i * 1000 },
-          full: { avg10: 0, avg60: 0, avg300: 0, totalUs: 0 },
-        },
-        io: {
-          some: { avg10: high ? 20 : 0, avg60: 1, avg300: 1, totalUs: i * 300 },
-          full: { avg10: 0, avg60: 0, avg300: 0, totalUs: i * 100 },
-        },
-        memory: { some: { avg10: 0, avg60: 0, avg300: 0, totalUs: 0 }, full: { avg10: 0, avg60: 0, avg300: 0, totalUs: 0 } },
-      },
-      scan: high
-        ? {
-            r: 3,
-            d: 6,
-            procs: Array.from({ length: 9 }, (_, k) => ({
-              pid: 1000 + k + Math.floor(i / 50_000) * 10,
-              comm: `worker-${k}`,
-              cgroup: `/system.slice/app${k % 3}.service`,
-              r: k < 3 ? 1 : 0,
-              d: k < 3 ? 0 : 1,
-            })),
-          }
-        : null,
-    };
-    w.insertSample(s);
-    if (i % every === 0 && captureNo < CAPTURES) {
-      captureNo++;
-      const tasks = Array.from({ length: 40 }, (_, k) => ({
-        pid: 1000 + (k % 9),
-        tid: 1000 + k,
-        comm: `worker-${k % 9}`,
-        state: (k < 6 ? 'R' : 'D') as 'R' | 'D',
-        stack: k < 6 ? [] : STACKS[k % 3]!,
-        wchan: k < 6 ? null : 'io_schedule',
-        cgroup: `/system.slice/app${k % 3}.service`,
-      }));
-      const snap: Snapshot = {
-        schema: 'loadmon.snapshot/v1',
-        time: new Date(t).toISOString(),
-        host: 'bench',
-        source: 'procfs',
-        cpus: 2,
-        loadavg: { load1: 6.5, load5: 4, load15: 2, runnable: 6, threads: 800 },
-        trigger: {
-          reason: 'load1>=threshold',
-          threshold: 3,
-          threshold_spec: '3',
-          load1: 6.5,
-          cooldown_ms: 20000,
-          capture_index: captureNo,
-        },
-        capture: { ms: 12, threads_scanned: 800 },
-        tasks,
-        notes: [],
-      };
-      w.insertCapture(snap);
-    }
-  }
-  w.close();
+  writeSyntheticStore(path, { days: DAYS, captures: CAPTURES, high: HIGH, end: Date.now() });
   return { writeMs: performance.now() - t0, bytes: statSync(path).size };
 }
 

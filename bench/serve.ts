@@ -1,6 +1,7 @@
 /**
  * Benchmarks of `loadmon serve` (npm run bench:serve) over 7 days of 1 s
- * samples and 1,000 captures (the store bench/record.ts describes):
+ * samples and 1,000 captures (test/helpers/synthetic-store.ts, the store
+ * bench/record.ts reports over):
  *
  *  1. /metrics scrape time (median of 50, loopback HTTP, whole request);
  *  2. /api/timeline for the last day and for all 7 days (server-side
@@ -12,110 +13,21 @@
  * BENCH_DAYS=7, BENCH_CAPTURES=1000, BENCH_RUNS adjust it.
  */
 
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
-import { chromium } from 'playwright-core';
-
-import type { Snapshot } from '../src/model/snapshot.ts';
 import { StoreReader } from '../src/store/reader.ts';
-import { StoreWriter } from '../src/store/writer.ts';
-import { CLI, hostLine, median } from './lib.ts';
+import { CHROMIUM, launchChromium } from '../test/helpers/browser.ts';
+import { startServe } from '../test/helpers/processes.ts';
+import { DAY_MS as DAY, writeSyntheticStore } from '../test/helpers/synthetic-store.ts';
+import { hostLine, median } from './lib.ts';
 
 const DAYS = Number(process.env.BENCH_DAYS ?? '7');
 const CAPTURES = Number(process.env.BENCH_CAPTURES ?? '1000');
 const RUNS = Number(process.env.BENCH_RUNS ?? '11');
-const DAY = 86_400_000;
-
-const STACKS = [
-  ['kernel_clone+0x1d3/0x400', '__do_sys_vfork+0x66/0x90', 'do_syscall_64+0x71/0x290', 'entry_SYSCALL_64_after_hwframe+0x76/0x7e'],
-  [
-    'io_schedule+0x46/0x70',
-    'folio_wait_bit_common+0x13d/0x350',
-    'folio_wait_writeback+0x2b/0x80',
-    'ext4_sync_file+0x7a/0x360',
-    '__x64_sys_fsync+0x3b/0x70',
-    'do_syscall_64+0x71/0x290',
-  ],
-  ['jbd2_log_wait_commit+0xb2/0x120', 'ext4_sync_file+0x1c5/0x360', '__x64_sys_fsync+0x3b/0x70', 'do_syscall_64+0x71/0x290'],
-];
-
-/** 10% of the time at high load (9 processes in 3 cgroups counted), evenly spread captures of 40 tasks. */
-function writeStore(path: string, end: number): void {
-  const w = StoreWriter.open(path, end - DAYS * DAY);
-  w.beginSession({
-    startedMs: end - DAYS * DAY,
-    host: 'bench',
-    pid: 1,
-    cpus: 2,
-    source: 'procfs',
-    threshold: 3,
-    thresholdSpec: '3',
-    scanAbove: 1.5,
-    sampleMs: 1000,
-  });
-  const every = Math.floor((DAYS * 86_400) / CAPTURES);
-  let n = 0;
-  for (let i = 0, t = end - DAYS * DAY; t <= end; i++, t += 1000) {
-    const high = i % 10_000 < 1000;
-    const load1 = high ? 6 + (i % 7) / 10 : 0.3;
-    const psi = (v: number) => ({ avg10: v, avg60: 0, avg300: 0, totalUs: i });
-    w.insertSample({
-      timeMs: t,
-      load1,
-      load5: load1,
-      load15: load1,
-      runnable: high ? 3 : 1,
-      threads: 800,
-      pressure: {
-        cpu: { some: psi(high ? 40 : 0.5), full: psi(0) },
-        io: { some: psi(high ? 20 : 0), full: psi(0) },
-        memory: { some: psi(0), full: psi(0) },
-      },
-      scan: high
-        ? {
-            r: 3,
-            d: 6,
-            procs: Array.from({ length: 9 }, (_, k) => ({
-              pid: 1000 + k,
-              comm: `worker-${k}`,
-              cgroup: `/system.slice/app${k % 3}.service`,
-              r: k < 3 ? 1 : 0,
-              d: k < 3 ? 0 : 1,
-            })),
-          }
-        : null,
-    });
-    if (i % every === 0 && n < CAPTURES) {
-      n++;
-      const snap: Snapshot = {
-        schema: 'loadmon.snapshot/v1',
-        time: new Date(t).toISOString(),
-        host: 'bench',
-        source: 'procfs',
-        cpus: 2,
-        loadavg: { load1: 6.5, load5: 4, load15: 2, runnable: 6, threads: 800 },
-        trigger: { reason: 'load1>=threshold', threshold: 3, threshold_spec: '3', load1: 6.5, cooldown_ms: 20000, capture_index: n },
-        capture: { ms: 12, threads_scanned: 800 },
-        tasks: Array.from({ length: 40 }, (_, k) => ({
-          pid: 1000 + (k % 9),
-          tid: 1000 + k,
-          comm: `worker-${k % 9}`,
-          state: k < 6 ? 'R' : 'D',
-          stack: k < 6 ? [] : STACKS[k % 3]!,
-          wchan: null,
-          cgroup: `/system.slice/app${k % 3}.service`,
-        })),
-        notes: [],
-      };
-      w.insertCapture(snap);
-    }
-  }
-  w.close();
-}
 
 function readEnd(db: string): number {
   const r = StoreReader.open(db);
@@ -124,19 +36,6 @@ function readEnd(db: string): number {
   } finally {
     r.close();
   }
-}
-
-function startServe(db: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--db', db, '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  return new Promise((resolve, reject) => {
-    child.stderr!.on('data', (d) => {
-      err += d;
-      const m = /serving (http:\/\/\S+\/) /.exec(err);
-      if (m) resolve({ child, url: m[1]! });
-    });
-    child.once('exit', (c) => reject(new Error(`serve exited ${c}: ${err}`)));
-  });
 }
 
 async function timeGet(url: string, runs: number): Promise<{ ms: number; bytes: number }> {
@@ -159,19 +58,7 @@ async function browserTimes(url: string, dir: string): Promise<{ fcp: number; re
   const readies: number[] = [];
   const weeks: number[] = [];
   for (let i = 0; i < 5; i++) {
-    const ctx = await chromium.launchPersistentContext(join(dir, `profile${i}`), {
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-      viewport: { width: 1440, height: 900 },
-    });
+    const ctx = await launchChromium(join(dir, `profile${i}`));
     const page = ctx.pages()[0] ?? (await ctx.newPage());
     await page.goto(url);
     await page.waitForSelector('#chart canvas');
@@ -213,12 +100,12 @@ async function main(): Promise<void> {
     const db = process.env.BENCH_DB ?? join(dir, 'week.db');
     const end = existsSync(db) ? readEnd(db) : Date.now();
     const t0 = performance.now();
-    if (!existsSync(db)) writeStore(db, end);
+    if (!existsSync(db)) writeSyntheticStore(db, { days: DAYS, captures: CAPTURES, high: 0.1, end });
     console.error(
       `bench: wrote ${DAYS} days and ${CAPTURES} captures in ${((performance.now() - t0) / 1000).toFixed(1)} s ` +
         `(${statSync(db).size} bytes)`,
     );
-    const s = await startServe(db);
+    const s = await startServe(['--db', db, '--listen', '127.0.0.1:0'], { timeoutMs: 60_000 });
     child = s.child;
     const rows: string[] = ['| request | median | body |', '|---|---:|---:|'];
     const row = async (label: string, path: string, runs: number): Promise<void> => {
@@ -237,7 +124,7 @@ async function main(): Promise<void> {
     const out = [
       `# loadmon serve benchmark ${new Date().toISOString()}`,
       '',
-      `${hostLine()}, ${execFileSync('/usr/bin/chromium', ['--version']).toString().trim()}`,
+      `${hostLine()}, ${execFileSync(CHROMIUM, ['--version']).toString().trim()}`,
       `store: ${DAYS} days of 1 s samples, ${CAPTURES} captures, ${(statSync(db).size / 1048576).toFixed(1)} MiB`,
       '',
       ...rows,
