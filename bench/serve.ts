@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 import { StoreReader } from '../src/store/reader.ts';
-import { CHROMIUM, launchChromium } from '../test/helpers/browser.ts';
+import { CHROMIUM, launchChromium, openPage } from '../test/helpers/browser.ts';
 import { startServe } from '../test/helpers/processes.ts';
 import { DAY_MS as DAY, writeSyntheticStore } from '../test/helpers/synthetic-store.ts';
 import { hostLine, median } from './lib.ts';
@@ -59,8 +59,7 @@ async function browserTimes(url: string, dir: string): Promise<{ fcp: number; re
   const weeks: number[] = [];
   for (let i = 0; i < 5; i++) {
     const ctx = await launchChromium(join(dir, `profile${i}`));
-    const page = ctx.pages()[0] ?? (await ctx.newPage());
-    await page.goto(url);
+    const { page } = await openPage(ctx, url);
     await page.waitForSelector('#chart canvas');
     await page.waitForSelector('#captures li.cap');
     const t = await page.evaluate(() => {

@@ -21,7 +21,7 @@ import {
   SMALL_AT_MEMORY_LIMIT,
   writeBpfRecording,
 } from '../helpers/bpf-fixture.ts';
-import { launchChromium } from '../helpers/browser.ts';
+import { launchChromium, openPage } from '../helpers/browser.ts';
 import { ROOT } from '../helpers/fixtures.ts';
 import { ENUM_KEYS, poisoner } from '../helpers/poison.ts';
 import { ChildSet, startServe, stopChild } from '../helpers/processes.ts';
@@ -75,11 +75,7 @@ test("browser: serve --record --source bpf, real D load: the chart, the blocked 
   assert.ok(meta.captures_stored >= 1);
 
   browser = await launchChromium(join(dir, 'profile'));
-  const page = browser.pages()[0] ?? (await browser.newPage());
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-  await page.goto(url);
+  const { page, errors } = await openPage(browser, url);
 
   // The chart: a uPlot canvas with something drawn on it.
   await page.waitForSelector('#chart canvas', { timeout: 15_000 });
@@ -219,11 +215,7 @@ test('browser: comm, cgroup, frame, lock, device names with ESC, C1, bidi contro
   assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
 
   hostileBrowser = await launchChromium(join(dir, 'profile-hostile'));
-  const page = hostileBrowser.pages()[0] ?? (await hostileBrowser.newPage());
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-  await page.goto(url);
+  const { page, errors } = await openPage(hostileBrowser, url);
 
   // The period: by process, by cgroup, measured D, stacks, verdict evidence.
   await page.waitForSelector('#period #blocked-stacks tbody tr', { timeout: 15_000 });

@@ -2,7 +2,7 @@
 
 import { existsSync } from 'node:fs';
 
-import { type BrowserContext, chromium } from 'playwright-core';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -22,4 +22,14 @@ export async function launchChromium(profile: string): Promise<BrowserContext> {
     ],
     viewport: { width: 1440, height: 900 },
   });
+}
+
+/** The context's page at `url`, with every script error and console error it reports from then on collected. */
+export async function openPage(ctx: BrowserContext, url: string): Promise<{ page: Page; errors: string[] }> {
+  const page = ctx.pages()[0] ?? (await ctx.newPage());
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  await page.goto(url);
+  return { page, errors };
 }
