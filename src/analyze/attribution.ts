@@ -15,7 +15,9 @@
  *
  * Samples taken below the scan level have no per-process counts: their n is
  * estimated from the kernel's own step (n = (load1' - load1 * e) / (1 - e))
- * and booked as "not scanned". docs/attribution.md has the derivation.
+ * and booked as "not scanned". A sample whose scan --cpu-budget thinned
+ * borrows the counts of the nearest scanned sample (countsAt).
+ * docs/attribution.md has the derivation.
  */
 
 import { getOrCreate } from '../model/maps.ts';
@@ -56,7 +58,7 @@ export function attributeLoad1(samples: readonly SamplePoint[], procs: readonly 
   for (const u of updates) {
     // The sample nearest the update carries the counts the kernel saw.
     while (j + 1 < samples.length && Math.abs(samples[j + 1]!.t - u) <= Math.abs(samples[j]!.t - u)) j++;
-    const s = samples[j]!;
+    const s = samples[countsAt(samples, j)]!;
     before *= EXP_1;
     notScanned *= EXP_1;
     R.v *= EXP_1;
@@ -121,6 +123,25 @@ export function updateInstants(samples: readonly SamplePoint[], sampleMs: number
   if (u <= first) u += LOAD_FREQ_MS;
   for (; u <= last; u += LOAD_FREQ_MS) out.push(u);
   return out;
+}
+
+/**
+ * The sample whose counts stand for sample j: j itself, or when --cpu-budget
+ * thinned j's light scan, the nearest scanned sample across the run of
+ * thinned ones around it (the budget scans every k-th sample, so one is at
+ * most k/2 samples away). Without one (the run is bounded by samples below
+ * the scan level), j: booked as not scanned.
+ */
+export function countsAt(samples: readonly SamplePoint[], j: number): number {
+  if (!samples[j]!.thinned) return j;
+  for (let k = 1; ; k++) {
+    const a = samples[j - k];
+    const b = samples[j + k];
+    if (a?.scanned) return j - k;
+    if (b?.scanned) return j + k;
+    const goOn = (x: SamplePoint | undefined): boolean => x?.thinned === true;
+    if (!goOn(a) && !goOn(b)) return j;
+  }
 }
 
 function estimatedN(samples: readonly SamplePoint[], j: number): number {

@@ -66,6 +66,7 @@ export function buildProgram(): Command {
     .option('--sample <duration>', 'timeline sample period', RECORD_DEFAULTS.sample)
     .option('--retain <age>', 'keep this much history (s, m, h, d, w)', RECORD_DEFAULTS.retain)
     .option('--max-size <size>', 'keep the store under this size (KiB, MiB, GiB, kB, MB, GB)', RECORD_DEFAULTS.maxSize)
+    .option('--cpu-budget <percent>', "the light scans' average CPU, percent of one core ('off': none)", RECORD_DEFAULTS.cpuBudget)
     .option('--quiet', 'no status lines on stderr (store failures are still reported)')
     .action(async (o) => (await import('./commands/record.ts')).recordCommand(o));
 
@@ -81,6 +82,7 @@ export function buildProgram(): Command {
     .option('--sample <duration>', '(--record) timeline sample period', RECORD_DEFAULTS.sample)
     .option('--retain <age>', '(--record) keep this much history (s, m, h, d, w)', RECORD_DEFAULTS.retain)
     .option('--max-size <size>', '(--record) keep the store under this size', RECORD_DEFAULTS.maxSize)
+    .option('--cpu-budget <percent>', "(--record) the light scans' average CPU, percent of one core", RECORD_DEFAULTS.cpuBudget)
     .option('--quiet', 'no status lines on stderr (failures and the URL are still printed)')
     .action(async (o, cmd: Command) => {
       // Which options were typed (not defaults): the record ones mean nothing without --record.

@@ -14,6 +14,7 @@ export const RECORD_DEFAULTS = {
   sample: '1s',
   retain: '7d',
   maxSize: '256MiB',
+  cpuBudget: '1',
 } as const;
 
 /** The smallest store worth having: the schema plus a few minutes of samples. */
@@ -24,6 +25,7 @@ export interface RawRecord extends RawWatch {
   sample?: string;
   retain?: string;
   maxSize?: string;
+  cpuBudget?: string;
   quiet?: boolean;
 }
 
@@ -32,6 +34,8 @@ export interface RecordOptions extends WatchOptions {
   sampleMs: number;
   retainMs: number;
   maxBytes: number;
+  /** Percent of one core the procfs light scans may use on average; null: `off`. */
+  cpuBudgetPct: number | null;
   quiet: boolean;
 }
 
@@ -47,8 +51,27 @@ export function parseRecord(raw: RawRecord): RecordOptions {
     sampleMs,
     retainMs: parseAge('--retain', raw.retain ?? RECORD_DEFAULTS.retain),
     maxBytes: parseSize('--max-size', raw.maxSize ?? RECORD_DEFAULTS.maxSize, MIN_STORE_BYTES),
+    cpuBudgetPct: parseCpuBudget(raw.cpuBudget ?? RECORD_DEFAULTS.cpuBudget),
     quiet: raw.quiet ?? false,
   };
+}
+
+/**
+ * --cpu-budget: percent of one core, "1" or "1%" or "0.5"; "off" scans every
+ * due sample whatever it costs. At least 0.01%: below that a scan would run
+ * less often than once per MAX_STRIDE samples anyway.
+ */
+export function parseCpuBudget(raw: string): number | null {
+  const text = raw.trim().toLowerCase();
+  if (text === 'off') return null;
+  const m = /^(\d+(?:\.\d+)?|\.\d+)\s*%?$/.exec(text);
+  if (!m) {
+    const why = text.startsWith('-') ? 'must not be negative' : "expected a percent of one core such as 1 or 0.5%, or 'off'";
+    throw invalidOption('--cpu-budget', raw, why);
+  }
+  const pct = Number(m[1]);
+  if (pct < 0.01 || pct > 100) throw invalidOption('--cpu-budget', raw, 'must be between 0.01 and 100 (percent of one core)');
+  return pct;
 }
 
 /** --db names a regular file or nothing yet (a device or directory would be mangled by SQLite). */

@@ -81,10 +81,11 @@ function psiLine(p: Partial<Record<PressureResource, Pressure>>, bar: number): s
 
 function triggerLine(m: TopModel, narrow: boolean): string {
   const t = m.trigger;
-  const threshold = t.threshold === null ? 'none' : t.threshold.toFixed(2);
   const last = t.last_capture === null ? 'none' : `${t.last_capture.slice(11, 19)}Z`;
-  if (narrow) return `trigger ${threshold}  captures ${t.captures}`;
-  return `trigger threshold ${threshold}  cooldown ${formatDuration(t.cooldown_ms)}  captures ${t.captures}  last ${last}`;
+  // No threshold: captures are taken with `s` only, and a cooldown means nothing.
+  if (t.threshold === null) return `trigger none  captures ${t.captures}  last ${last}`;
+  if (narrow) return `trigger ${t.threshold.toFixed(2)}  captures ${t.captures}`;
+  return `trigger threshold ${t.threshold.toFixed(2)}  cooldown ${formatDuration(t.cooldown_ms)}  captures ${t.captures}  last ${last}`;
 }
 
 function hasBlocked(m: TopModel): boolean {

@@ -12,12 +12,15 @@ import type { Snapshot } from '../model/snapshot.ts';
 import type { RetentionPolicy } from '../store/retention.ts';
 import type { SessionInfo } from '../store/writer.ts';
 import { runWatch, type Watcher } from '../trigger/watch.ts';
+import { ScanBudget } from './budget.ts';
 import { DurableStore } from './durable-store.ts';
 import { type ScanSource, TimelineSampler } from './sampler.ts';
 
 export interface RecorderOptions {
   /** Where the per-process counts come from (default: procfs, above the session's scanAbove). */
   scan?: ScanSource;
+  /** --cpu-budget for the procfs light scan (percent of one core); null: off. */
+  cpuBudgetPct: number | null;
   db: string;
   procRoot: string;
   sampleMs: number;
@@ -43,7 +46,9 @@ export async function runRecorder(watcher: Watcher, opts: RecorderOptions): Prom
     throw err;
   }
   opts.onStarted?.();
-  const sampler = new TimelineSampler({ procRoot: opts.procRoot, scanAbove: opts.session.scanAbove, scan: opts.scan });
+  const budget = new ScanBudget({ budgetPct: opts.cpuBudgetPct, sampleMs: opts.sampleMs });
+  const sampler = new TimelineSampler({ procRoot: opts.procRoot, scanAbove: opts.session.scanAbove, scan: opts.scan, budget });
+  const noteThinning = thinningNote(budget, opts);
   let timer: NodeJS.Timeout | undefined;
   let sampleError: unknown = null;
   const inner = new AbortController();
@@ -56,6 +61,7 @@ export async function runRecorder(watcher: Watcher, opts: RecorderOptions): Prom
     try {
       const sample = await sampler.sample(now);
       if (stopped) return;
+      noteThinning(sample.threads);
       store.addSample(sample, Date.now());
       store.tick(Date.now());
     } catch (err) {
@@ -96,6 +102,25 @@ export async function runRecorder(watcher: Watcher, opts: RecorderOptions): Prom
   stop();
   if (sampleError !== null) throw sampleError;
   return emitted;
+}
+
+/**
+ * Says once (status) what a procfs light scan costs here, the first time the
+ * budget thins the scans: that is when the cost is worth knowing, and the
+ * scan had to run at least once to be measured.
+ */
+function thinningNote(budget: ScanBudget, opts: RecorderOptions): (threads: number | null) => void {
+  let said = opts.scan !== undefined || opts.cpuBudgetPct === null;
+  return (threads) => {
+    if (said || budget.stride <= 1 || budget.costMs === null) return;
+    said = true;
+    const pctOfCore = (budget.costMs / opts.sampleMs) * 100;
+    opts.status?.(
+      `a light scan of ${threads ?? 'all'} threads costs ${budget.costMs.toFixed(1)} ms of CPU here` +
+        ` (${pctOfCore.toFixed(1)}% of a core at every sample); --cpu-budget ${opts.cpuBudgetPct}% thins light scans to 1 in ${budget.stride}` +
+        ' (captures keep their full scan; --source bpf scans every sample for far less)',
+    );
+  };
 }
 
 function countState(s: Snapshot, state: 'R' | 'D'): number {

@@ -33,7 +33,8 @@ import { parseLoadavg } from '../procfs/loadavg.ts';
 import { PRESSURE_RESOURCES, type Pressure, type PressureResource, parsePressure } from '../procfs/pressure.ts';
 import { ProcReader } from '../procfs/reader.ts';
 import { parseWchan } from '../procfs/wchan.ts';
-import type { SampleCauses } from '../store/writer.ts';
+import type { SampleBudget, SampleCauses } from '../store/writer.ts';
+import type { ScanBudget } from './budget.ts';
 
 /** wchan reads per light scan at most: a storm of thousands of D threads costs a bounded ~10 ms more. */
 export const MAX_WCHAN_READS = 1000;
@@ -44,6 +45,8 @@ export interface SamplerOptions {
   scanAbove: number;
   /** Where the per-process counts come from; procfs stat reads by default. */
   scan?: ScanSource;
+  /** --cpu-budget: which due light scans run (a source that is `always` is not thinned). */
+  budget?: ScanBudget;
 }
 
 /** What a timeline sample's scan yields. */
@@ -78,7 +81,7 @@ export class TimelineSampler {
     this.evidence = new EvidenceSampler({ procRoot: this.root });
   }
 
-  async sample(timeMs: number): Promise<TimelineSample & SampleCauses> {
+  async sample(timeMs: number): Promise<TimelineSample & SampleCauses & SampleBudget> {
     const path = `${this.root}/loadavg`;
     let la: LoadAvg;
     try {
@@ -87,8 +90,10 @@ export class TimelineSampler {
       throw procUnreadable(path, err);
     }
     const pressure = this.readPressure();
-    const res = this.source.always || la.load1 >= this.opts.scanAbove ? await this.source.scan() : null;
-    const sample: TimelineSample & SampleCauses = {
+    const due = this.source.always || la.load1 >= this.opts.scanAbove;
+    const thinned = due && !this.source.always && this.opts.budget?.take() === false;
+    const res = due && !thinned ? await this.measuredScan() : null;
+    const sample: TimelineSample & SampleCauses & SampleBudget = {
       timeMs,
       load1: la.load1,
       load5: la.load5,
@@ -98,6 +103,7 @@ export class TimelineSampler {
       pressure,
       scan: res?.scan ?? null,
     };
+    if (thinned) sample.thinned = true;
     if (res?.offcpu) sample.offcpu = res.offcpu;
     if (res?.dCauses) sample.dCauses = res.dCauses;
     if (res?.chains && res.chains.length > 0) sample.chains = res.chains;
@@ -109,6 +115,18 @@ export class TimelineSampler {
 
   close(): void {
     this.source.close();
+  }
+
+  /** The scan, its CPU time booked with the budget (procfs: synchronous, so the delta is the scan's own). */
+  private async measuredScan(): Promise<ScanResult> {
+    const budget = this.source.always ? undefined : this.opts.budget;
+    const before = budget ? process.cpuUsage() : null;
+    const res = await this.source.scan();
+    if (budget && before) {
+      const used = process.cpuUsage(before);
+      budget.record((used.user + used.system) / 1000);
+    }
+    return res;
   }
 
   private readPressure(): Partial<Record<PressureResource, Pressure>> {

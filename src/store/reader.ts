@@ -32,6 +32,8 @@ export interface LoadCurve {
   sampledMs: number;
   /** Samples where the light scan ran (per-process data exists). */
   scanned: number;
+  /** Samples whose due light scan --cpu-budget skipped (scanned = 2). */
+  thinned: number;
   meanR: number;
   meanD: number;
   /**
@@ -59,6 +61,8 @@ export interface SamplePoint {
   load5: number;
   load15: number;
   scanned: boolean;
+  /** The light scan was due but --cpu-budget skipped it (no per-process counts). */
+  thinned?: boolean;
   r: number | null;
   d: number | null;
 }
@@ -193,7 +197,7 @@ export class StoreReader {
         `SELECT COUNT(*) AS n, MIN(s.t_ms) AS first, MAX(s.t_ms) AS last,
                 MIN(load1_c) AS lo, AVG(load1_c) AS av, MAX(load1_c) AS hi,
                 SUM(CASE WHEN load1_c >= CAST(ROUND(x.threshold * 100) AS INTEGER) THEN x.sample_ms ELSE 0 END) AS above,
-                SUM(COALESCE(x.sample_ms, 1000)) AS sampled, SUM(scanned) AS scanned, SUM(COALESCE(r, 0)) AS rs, SUM(COALESCE(d, 0)) AS ds,
+                SUM(COALESCE(x.sample_ms, 1000)) AS sampled, SUM(scanned = 1) AS scanned, SUM(scanned = 2) AS thinned, SUM(COALESCE(r, 0)) AS rs, SUM(COALESCE(d, 0)) AS ds,
                 SUM(${HIGH}) AS hn, SUM(CASE WHEN ${HIGH} THEN r ELSE 0 END) AS hr, SUM(CASE WHEN ${HIGH} THEN d ELSE 0 END) AS hd
          FROM samples s LEFT JOIN sessions x ON x.id = s.session_id
          WHERE s.t_ms BETWEEN ? AND ?`,
@@ -211,6 +215,7 @@ export class StoreReader {
       aboveThresholdMs: r.above ?? 0,
       sampledMs: r.sampled ?? 0,
       scanned: r.scanned ?? 0,
+      thinned: r.thinned ?? 0,
       meanR: (r.rs ?? 0) / n,
       meanD: (r.ds ?? 0) / n,
       highSamples: r.hn ?? 0,
@@ -289,7 +294,16 @@ export class StoreReader {
         .prepare('SELECT t_ms, load1_c, load5_c, load15_c, scanned, r, d FROM samples WHERE t_ms BETWEEN ? AND ? ORDER BY t_ms')
         .raw()
         .all(from, to) as Array<[number, number, number, number, number, number | null, number | null]>
-    ).map(([t, l1, l5, l15, sc, r, d]) => ({ t, load1: l1 / 100, load5: l5 / 100, load15: l15 / 100, scanned: sc === 1, r, d }));
+    ).map(([t, l1, l5, l15, sc, r, d]) => ({
+      t,
+      load1: l1 / 100,
+      load5: l5 / 100,
+      load15: l15 / 100,
+      scanned: sc === 1,
+      thinned: sc === 2,
+      r,
+      d,
+    }));
   }
 
   procPoints(from: number, to: number): ProcPoint[] {
@@ -347,7 +361,7 @@ export class StoreReader {
   /** The light samples of a capture's pre-trigger context window. */
   contextSummary(from: number, to: number): { samples: number; scanned: number; maxLoad1: number | null } {
     const r = this.db
-      .prepare('SELECT COUNT(*) AS n, SUM(scanned) AS sc, MAX(load1_c) AS hi FROM samples WHERE t_ms BETWEEN ? AND ?')
+      .prepare('SELECT COUNT(*) AS n, SUM(scanned = 1) AS sc, MAX(load1_c) AS hi FROM samples WHERE t_ms BETWEEN ? AND ?')
       .get(from, to) as { n: number; sc: number | null; hi: number | null };
     return { samples: r.n, scanned: r.sc ?? 0, maxLoad1: r.hi === null ? null : r.hi / 100 };
   }

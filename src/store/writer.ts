@@ -35,6 +35,19 @@ export interface SampleCauses {
   dCauses?: Readonly<Record<string, number>>;
 }
 
+/**
+ * samples.scanned: the light scan ran (1), or why not: load1 below the scan
+ * level (0), or due but skipped by --cpu-budget (2). Only 1 has per-process rows.
+ */
+export const NOT_SCANNED = 0;
+export const SCANNED = 1;
+export const THINNED = 2;
+
+/** A sample whose due light scan --cpu-budget skipped (its scan is null, as below the scan level). */
+export interface SampleBudget {
+  thinned?: boolean;
+}
+
 /** How often a known process's last_ms is refreshed (retention keeps procs seen within this much slack). */
 const PROC_TOUCH_MS = 60_000;
 
@@ -95,7 +108,7 @@ export class StoreWriter {
     this.sessionId = id;
   }
 
-  insertSample(s: TimelineSample & SampleCauses): void {
+  insertSample(s: TimelineSample & SampleCauses & SampleBudget): void {
     this.db.transaction(() => {
       const p = s.pressure;
       this.insSample.run({
@@ -106,7 +119,7 @@ export class StoreWriter {
         l15: centi(s.load15),
         runnable: s.runnable,
         threads: s.threads,
-        scanned: s.scan ? 1 : 0,
+        scanned: s.scan ? SCANNED : s.thinned ? THINNED : NOT_SCANNED,
         r: s.scan?.r ?? null,
         d: s.scan?.d ?? null,
         cpu_some_c: centiOrNull(p.cpu?.some?.avg10),

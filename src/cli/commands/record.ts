@@ -31,10 +31,11 @@ export async function runRecordLoop(raw: RawRecord, signal: AbortSignal, onStart
   const scanAbove = scan ? 0 : threshold / 2;
   const what = scan
     ? `R/D per process at every sample${scan.tracksOffcpu ? ', time blocked in D per stack' : ''}`
-    : `R/D per process while load1 >= ${scanAbove}`;
+    : `R/D per process while load1 >= ${scanAbove}${opts.cpuBudgetPct === null ? '' : `, within --cpu-budget ${opts.cpuBudgetPct}%`}`;
 
   return runRecorder(watcher, {
     scan: scan ?? undefined,
+    cpuBudgetPct: opts.cpuBudgetPct,
     db: opts.db,
     procRoot: opts.procRoot,
     sampleMs: opts.sampleMs,

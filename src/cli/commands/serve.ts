@@ -29,6 +29,7 @@ const RECORD_ONLY: Record<string, string> = {
   sample: '--sample',
   retain: '--retain',
   maxSize: '--max-size',
+  cpuBudget: '--cpu-budget',
   threshold: '--threshold',
   interval: '--interval',
   cooldown: '--cooldown',
