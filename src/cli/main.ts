@@ -52,6 +52,11 @@ export function buildProgram(): Command {
     .option('--profile <duration>', 'bpf: sample the CPUs this long for user stacks of R tasks (default 2s with --source bpf, else 0)')
     .action(async (o) => (await import('./commands/snapshot.ts')).snapshotCommand(o));
 
+  commonOptions(program.command('top').description('live view: who makes the load, ranked by share'))
+    .option('--interval <duration>', 'refresh period', '1s')
+    .option('--group <by>', 'rows by process, cgroup, command or stack', 'process')
+    .action(async (o) => (await import('./commands/top.ts')).topCommand(o));
+
   watchOptions(
     program.command('watch').description('check the load every --interval; capture when load1 >= --threshold and --cooldown has passed'),
   )
