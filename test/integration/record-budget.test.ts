@@ -7,9 +7,9 @@
  */
 
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { after, test } from 'node:test';
 
 import Database from 'better-sqlite3';
 
