@@ -117,7 +117,8 @@ function thinningNote(budget: ScanBudget, opts: RecorderOptions): (threads: numb
     const pctOfCore = (budget.costMs / opts.sampleMs) * 100;
     opts.status?.(
       `a light scan of ${threads ?? 'all'} threads costs ${budget.costMs.toFixed(1)} ms of CPU here` +
-        ` (${pctOfCore.toFixed(1)}% of a core at every sample); --cpu-budget ${opts.cpuBudgetPct}% thins light scans to 1 in ${budget.stride}` +
+        ` (${pctOfCore.toFixed(1)}% of a core at every sample);` +
+        ` --cpu-budget ${opts.cpuBudgetPct}% thins light scans to 1 in ${budget.stride}` +
         ' (captures keep their full scan; --source bpf scans every sample for far less)',
     );
   };

@@ -197,7 +197,8 @@ export class StoreReader {
         `SELECT COUNT(*) AS n, MIN(s.t_ms) AS first, MAX(s.t_ms) AS last,
                 MIN(load1_c) AS lo, AVG(load1_c) AS av, MAX(load1_c) AS hi,
                 SUM(CASE WHEN load1_c >= CAST(ROUND(x.threshold * 100) AS INTEGER) THEN x.sample_ms ELSE 0 END) AS above,
-                SUM(COALESCE(x.sample_ms, 1000)) AS sampled, SUM(scanned = 1) AS scanned, SUM(scanned = 2) AS thinned, SUM(COALESCE(r, 0)) AS rs, SUM(COALESCE(d, 0)) AS ds,
+                SUM(COALESCE(x.sample_ms, 1000)) AS sampled, SUM(scanned = 1) AS scanned, SUM(scanned = 2) AS thinned,
+                SUM(COALESCE(r, 0)) AS rs, SUM(COALESCE(d, 0)) AS ds,
                 SUM(${HIGH}) AS hn, SUM(CASE WHEN ${HIGH} THEN r ELSE 0 END) AS hr, SUM(CASE WHEN ${HIGH} THEN d ELSE 0 END) AS hd
          FROM samples s LEFT JOIN sessions x ON x.id = s.session_id
          WHERE s.t_ms BETWEEN ? AND ?`,
