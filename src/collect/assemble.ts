@@ -22,7 +22,7 @@ export function assembleSnapshot(ctx: CaptureContext, candidates: Candidate[], b
     capture: {
       ms: Math.round((epochMs() - ctx.startedAt) * 100) / 100,
       threads_scanned: ctx.threadsScanned,
-      ...ownThreadsField(ctx.excludedSelf?.threads ?? 0),
+      ...ownThreadsField(ctx.ownThreads ?? 0),
     },
     tasks: toTasks(candidates, batch),
     notes: [...notesFor(candidates, batch), ...scanNotes(ctx, candidates, batch)],

@@ -32,7 +32,7 @@ import { normalizeFrame } from '../procfs/stack.ts';
 import { epochMs } from './assemble.ts';
 import { BlockedTracking } from './bpf-tracking.ts';
 import type { CaptureOptions, Collector } from './collector.ts';
-import { ownPids, ownThreadsField, registerOwnProcess } from './self.ts';
+import { leaveOutOwn, ownThreadsField, registerOwnProcess } from './self.ts';
 
 export interface BpfCollectorOptions {
   /** Where loadavg and stat are read (the tasks always come from the running kernel). */
@@ -76,7 +76,8 @@ export class BpfCollector implements Collector {
     if (!this.helper) {
       const why = bpfUnavailable(this.path);
       this.helper = why ? Promise.reject(sourceUnavailable('bpf', why)) : BpfHelper.start(this.path);
-      // loadmon's own (self.ts); its threads are also left out by the helper itself, in the kernel.
+      // loadmon's own (self.ts), for the other collectors of this process (the light scan, a procfs
+      // fallback); in its own passes the helper leaves its threads out in the kernel.
       this.helper.then(
         (h) => {
           this.forgetHelper = registerOwnProcess(h.pid);
@@ -120,7 +121,7 @@ export class BpfCollector implements Collector {
     const loadavg = parseLoadavg(readRequired(`${this.root}/loadavg`, FILE_CAP.loadavg, this.reader));
     // skip=0: loadmon's own threads come back and are left out and counted here, like procfs does.
     const snap = await helper.snapshot(opts.depth, 0);
-    const self = leaveOutOwn(snap.tasks, ownPids());
+    const ownThreads = leaveOutOwn(snap.tasks);
     const time = new Date(startedAt).toISOString();
     const cpus = countCpus(readRequired(`${this.root}/stat`, FILE_CAP.table, this.reader));
 
@@ -174,7 +175,7 @@ export class BpfCollector implements Collector {
         threads_scanned: snap.end.threads,
         walk_ms: Math.round(snap.end.walkNs / 10_000) / 100,
         ...(profiling ? { profile_ms: profileMs } : {}),
-        ...ownThreadsField(self.threads),
+        ...ownThreadsField(ownThreads),
       },
       tasks,
       notes,
@@ -231,20 +232,6 @@ export class BpfCollector implements Collector {
       notes.push(`reading /proc/PID/maps of ${timedOut.join(', ')} blocked (mmap_lock held?): their user stacks are not symbolised`);
     }
   }
-}
-
-/** Removes loadmon's own threads from `tasks` in place; returns how many and of which processes. */
-function leaveOutOwn(tasks: { pid: number }[], own: ReadonlySet<number>): { threads: number; pids: Set<number> } {
-  const self = { threads: 0, pids: new Set<number>() };
-  let kept = 0;
-  for (const t of tasks) {
-    if (own.has(t.pid)) {
-      self.threads++;
-      self.pids.add(t.pid);
-    } else tasks[kept++] = t;
-  }
-  tasks.length = kept;
-  return self;
 }
 
 /** A lock holder's own wait, one step further: "block I/O / writeback, waiting for bio" (the verdict's cause model). */

@@ -58,8 +58,8 @@ export interface CaptureContext {
   threadsScanned: number;
   /** Threads the stat pass skipped because their files were unusable. */
   skipped?: ScanProblems;
-  /** R/D threads of loadmon's own processes left out (self.ts), and those processes. */
-  excludedSelf?: { threads: number; pids: number[] };
+  /** R/D threads of loadmon's own processes left out (self.ts). */
+  ownThreads?: number;
   /** Start of the capture, ms since the epoch (performance.timeOrigin + now()). */
   startedAt: number;
 }

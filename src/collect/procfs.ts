@@ -25,7 +25,7 @@ import { SNAPSHOT_SCHEMA, type Snapshot, type TaskState } from '../model/snapsho
 import { countCpus } from '../procfs/cpus.ts';
 import { FILE_CAP } from '../procfs/limits.ts';
 import { parseLoadavg } from '../procfs/loadavg.ts';
-import { describeTaskFileProblem, isProcMount, isTaskFileProblem, ProcReader } from '../procfs/reader.ts';
+import { describeTaskFileProblem, isProcMount, isTaskFileProblem, ProcReader, readRequired } from '../procfs/reader.ts';
 import { parseTaskStat, StatParseError } from '../procfs/stat.ts';
 import { assembleSnapshot, epochMs } from './assemble.ts';
 import { ChildDetailReader } from './child-reader.ts';
@@ -79,9 +79,9 @@ export class ProcfsCollector implements Collector {
   async capture(opts: CaptureOptions): Promise<Snapshot> {
     const startedAt = epochMs();
     const time = new Date(startedAt);
-    const loadavg = parseLoadavg(this.readRequired(`${this.root}/loadavg`, FILE_CAP.loadavg));
-    const cpus = countCpus(this.readRequired(`${this.root}/stat`, FILE_CAP.table));
-    const { candidates, threadsScanned, skipped, excludedSelf } = this.scanStates();
+    const loadavg = parseLoadavg(readRequired(`${this.root}/loadavg`, FILE_CAP.loadavg, this.reader));
+    const cpus = countCpus(readRequired(`${this.root}/stat`, FILE_CAP.table, this.reader));
+    const { candidates, threadsScanned, skipped, ownThreads } = this.scanStates();
     const ctx: CaptureContext = {
       base: {
         schema: SNAPSHOT_SCHEMA,
@@ -94,7 +94,7 @@ export class ProcfsCollector implements Collector {
       },
       threadsScanned,
       skipped,
-      excludedSelf,
+      ownThreads,
       startedAt,
     };
     const batch = await this.details.read(candidates, opts.depth, ctx);
@@ -117,7 +117,7 @@ export class ProcfsCollector implements Collector {
       candidates: [],
       threadsScanned: 0,
       skipped: { threads: 0, example: null },
-      excludedSelf: { threads: 0, pids: [] },
+      ownThreads: 0,
     };
     const own = this.excludeSelf ? ownPids() : new Set<number>();
     for (const name of this.listPids()) {
@@ -129,7 +129,7 @@ export class ProcfsCollector implements Collector {
         const c = this.statOne(pid, `${pidDir}/task/${tid}`, out.skipped);
         if (c === undefined) continue;
         if (mine) {
-          if (c) countSelf(out.excludedSelf, pid);
+          if (c) out.ownThreads++;
           continue;
         }
         out.threadsScanned++;
@@ -179,14 +179,6 @@ export class ProcfsCollector implements Collector {
     }
   }
 
-  private readRequired(path: string, cap: number): string {
-    try {
-      return this.reader.readText(path, cap);
-    } catch (err) {
-      throw procUnreadable(path, err);
-    }
-  }
-
   private listPids(): string[] {
     try {
       return readdirSync(this.root).filter(isNumeric);
@@ -201,17 +193,13 @@ export interface ScanResult {
   /** Threads whose state was read, loadmon's own left out. */
   threadsScanned: number;
   skipped: ScanProblems;
-  excludedSelf: { threads: number; pids: number[] };
+  /** R/D threads of loadmon's own processes, left out (self.ts). */
+  ownThreads: number;
 }
 
 function noteSkipped(skipped: ScanProblems, example: string): void {
   skipped.threads++;
   skipped.example ??= example;
-}
-
-function countSelf(excluded: { threads: number; pids: number[] }, pid: number): void {
-  excluded.threads++;
-  if (!excluded.pids.includes(pid)) excluded.pids.push(pid);
 }
 
 /** A PID or TID directory name: digits only (a crafted tree may hold "1\x1b[2J"). */

@@ -24,6 +24,15 @@ export function ownPids(): Set<number> {
   return new Set([process.pid, ...children]);
 }
 
+/** Removes the threads of loadmon's own processes from `tasks` in place; returns how many there were. */
+export function leaveOutOwn(tasks: { pid: number }[], own: ReadonlySet<number> = ownPids()): number {
+  let kept = 0;
+  for (const t of tasks) if (!own.has(t.pid)) tasks[kept++] = t;
+  const left = tasks.length - kept;
+  tasks.length = kept;
+  return left;
+}
+
 /** The `capture` fields for `threads` R/D threads of loadmon's own processes left out: none when 0. */
 export function ownThreadsField(threads: number): { own_threads?: number } {
   return threads > 0 ? { own_threads: threads } : {};

@@ -18,6 +18,8 @@ export const FILE_CAP = {
   cgroup: 256 * 1024,
   /** /proc/loadavg: one short line. */
   loadavg: 4096,
+  /** /proc/pressure/*: two short lines (some, full). */
+  pressure: 4096,
   /** Tables that grow with the machine (/proc/stat with thousands of CPUs and IRQs, diskstats, vmstat). */
   table: 16 * 1024 * 1024,
   /** /proc/load_monitor: keep × max_tasks × depth frames of the module (docs/kmod.md). */

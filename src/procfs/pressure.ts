@@ -11,6 +11,8 @@
  */
 
 import type { Pressure, PressureLine, PressureResource } from '../model/pressure.ts';
+import { FILE_CAP } from './limits.ts';
+import type { ProcReader } from './reader.ts';
 
 export type { Pressure, PressureLine, PressureResource };
 export const PRESSURE_RESOURCES: readonly PressureResource[] = ['cpu', 'io', 'memory'];
@@ -39,4 +41,25 @@ function parseFields(fields: string[]): PressureLine | null {
   const { avg10, avg60, avg300, total } = v;
   if (avg10 === undefined || avg60 === undefined || avg300 === undefined || total === undefined) return null;
   return { avg10, avg60, avg300, totalUs: total };
+}
+
+/**
+ * Reads /proc/pressure/<r> of each resource. One that cannot be read (CONFIG_PSI off, psi=0:
+ * EOPNOTSUPP, a tree without it) is left out of `values` and named in `unreadable`.
+ */
+export function readPressures(
+  reader: ProcReader,
+  root: string,
+  resources: Iterable<PressureResource> = PRESSURE_RESOURCES,
+): { values: Partial<Record<PressureResource, Pressure>>; unreadable: PressureResource[] } {
+  const values: Partial<Record<PressureResource, Pressure>> = {};
+  const unreadable: PressureResource[] = [];
+  for (const r of resources) {
+    try {
+      values[r] = parsePressure(reader.readText(`${root}/pressure/${r}`, FILE_CAP.pressure));
+    } catch {
+      unreadable.push(r);
+    }
+  }
+  return { values, unreadable };
 }

@@ -24,14 +24,12 @@ import type { Candidate } from '../collect/details.ts';
 import { EvidenceSampler } from '../collect/evidence.ts';
 import { countByProcess } from '../collect/process-counts.ts';
 import { ProcfsCollector } from '../collect/procfs.ts';
-import { procUnreadable } from '../errors.ts';
-import type { LoadAvg } from '../model/snapshot.ts';
 import type { OffcpuEntry, StateScan, StoredChain, TimelineSample } from '../model/timeline.ts';
 import { parseCgroup } from '../procfs/cgroup.ts';
 import { FILE_CAP } from '../procfs/limits.ts';
 import { parseLoadavg } from '../procfs/loadavg.ts';
-import { PRESSURE_RESOURCES, type Pressure, type PressureResource, parsePressure } from '../procfs/pressure.ts';
-import { ProcReader } from '../procfs/reader.ts';
+import { PRESSURE_RESOURCES, type Pressure, type PressureResource, readPressures } from '../procfs/pressure.ts';
+import { type ProcReader, readerFor, readRequired } from '../procfs/reader.ts';
 import { parseWchan } from '../procfs/wchan.ts';
 import type { SampleBudget, SampleCauses } from '../store/writer.ts';
 import type { ScanBudget } from './budget.ts';
@@ -69,7 +67,7 @@ export interface ScanSource {
 
 export class TimelineSampler {
   private readonly root: string;
-  private readonly reader = new ProcReader();
+  private readonly reader: ProcReader;
   private readonly source: ScanSource;
   /** Resources whose pressure file is readable; one that fails once (psi=0: EOPNOTSUPP) is dropped. */
   private readonly psi = new Set<PressureResource>(PRESSURE_RESOURCES);
@@ -77,18 +75,14 @@ export class TimelineSampler {
 
   constructor(private readonly opts: SamplerOptions) {
     this.root = opts.procRoot.replace(/\/+$/, '') || '/';
+    // A tree that is not a procfs mount is read with the type checks of an untrusted one, like captures.
+    this.reader = readerFor(this.root);
     this.source = opts.scan ?? new ProcfsScan(this.root, this.reader);
     this.evidence = new EvidenceSampler({ procRoot: this.root });
   }
 
   async sample(timeMs: number): Promise<TimelineSample & SampleCauses & SampleBudget> {
-    const path = `${this.root}/loadavg`;
-    let la: LoadAvg;
-    try {
-      la = parseLoadavg(this.reader.readText(path));
-    } catch (err) {
-      throw procUnreadable(path, err);
-    }
+    const la = parseLoadavg(readRequired(`${this.root}/loadavg`, FILE_CAP.loadavg, this.reader));
     const pressure = this.readPressure();
     const due = this.source.always || la.load1 >= this.opts.scanAbove;
     const thinned = due && !this.source.always && this.opts.budget?.take() === false;
@@ -130,15 +124,9 @@ export class TimelineSampler {
   }
 
   private readPressure(): Partial<Record<PressureResource, Pressure>> {
-    const out: Partial<Record<PressureResource, Pressure>> = {};
-    for (const r of this.psi) {
-      try {
-        out[r] = parsePressure(this.reader.readText(`${this.root}/pressure/${r}`));
-      } catch {
-        this.psi.delete(r);
-      }
-    }
-    return out;
+    const { values, unreadable } = readPressures(this.reader, this.root, this.psi);
+    for (const r of unreadable) this.psi.delete(r);
+    return values;
   }
 }
 
@@ -192,7 +180,7 @@ class ProcfsScan implements ScanSource {
 
   private cgroupOf(pid: number): string | null {
     try {
-      return parseCgroup(this.reader.readText(`${this.root}/${pid}/cgroup`));
+      return parseCgroup(this.reader.readText(`${this.root}/${pid}/cgroup`, FILE_CAP.cgroup));
     } catch {
       // Gone since the scan, or hidden (hidepid): the process is attributed without a cgroup.
       return null;

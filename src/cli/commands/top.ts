@@ -2,8 +2,7 @@ import { buildTopModel, TOP_GROUPINGS, type TopGrouping } from '../../analyze/to
 import { openCollector, snapshotNeeds } from '../../collect/select.ts';
 import { invalidOption } from '../../errors.ts';
 import { renderTopScreen } from '../../format/top-screen.ts';
-import type { Pressure, PressureResource } from '../../model/pressure.ts';
-import { PRESSURE_RESOURCES, parsePressure } from '../../procfs/pressure.ts';
+import { readPressures } from '../../procfs/pressure.ts';
 import { readerFor } from '../../procfs/reader.ts';
 import { parseCommon, type RawCommon } from '../options.ts';
 import { write } from '../output.ts';
@@ -40,7 +39,14 @@ export async function topCommand(raw: RawTop): Promise<void> {
   try {
     const snap = await collector.capture({ depth: opts.depth });
     const trigger = { threshold: null, cooldown_ms: 0, captures: 0, last_capture: null };
-    const model = buildTopModel({ snap, pressure: readPressure(opts.procRoot), grouping, prev: null, intervalMs, trigger });
+    const model = buildTopModel({
+      snap,
+      pressure: readPressures(readerFor(opts.procRoot), opts.procRoot).values,
+      grouping,
+      prev: null,
+      intervalMs,
+      trigger,
+    });
     const tty = process.stdout.isTTY === true;
     const width = tty ? process.stdout.columns : PIPE_WIDTH;
     write(`${renderTopScreen(model, { width, height: null, selected: null, color: false, keys: false }).join('\n')}\n`);
@@ -53,18 +59,4 @@ function parseGrouping(raw: string): TopGrouping {
   if (!(TOP_GROUPINGS as readonly string[]).includes(raw))
     throw invalidOption('--group', raw, `expected one of ${TOP_GROUPINGS.join(', ')}`);
   return raw as TopGrouping;
-}
-
-/** PSI some/full of each resource; a kernel without PSI (or one resource) leaves it out, shown as n/a. */
-function readPressure(procRoot: string): Partial<Record<PressureResource, Pressure>> {
-  const reader = readerFor(procRoot);
-  const out: Partial<Record<PressureResource, Pressure>> = {};
-  for (const r of PRESSURE_RESOURCES) {
-    try {
-      out[r] = parsePressure(reader.readText(`${procRoot}/pressure/${r}`));
-    } catch {
-      // no PSI here (CONFIG_PSI off, psi=0, or a fixture tree without it): the header says n/a
-    }
-  }
-  return out;
 }

@@ -196,7 +196,9 @@ export class LoadmonMetrics {
       this.cpus,
       ...this.load.values(),
     ];
-    this.setCauses(store, latest);
+    // The measured window of the newest sample, read once for both the D total and its causes.
+    const blocked = latest ? store.blockedAt(latest.t) : null;
+    this.setCauses(store, latest, blocked);
     if (!latest) {
       for (const g of all) g.unset();
       this.cgRunning.reset();
@@ -217,8 +219,7 @@ export class LoadmonMetrics {
         this.cpus.unset();
       }
       this.setCounts(store, latest.t, latest.scanned ? { r: latest.r ?? 0, d: latest.d ?? 0 } : null);
-      const b = store.blockedAt(latest.t);
-      if (b && b.windowMs > 0) this.measuredD.put(b.blockedMs / b.windowMs);
+      if (blocked && blocked.windowMs > 0) this.measuredD.put(blocked.blockedMs / blocked.windowMs);
       else this.measuredD.unset();
       this.pressure.reset();
       const psi: Array<[string, string, number | null]> = [
@@ -234,9 +235,9 @@ export class LoadmonMetrics {
     this.observeNewCaptures(store);
   }
 
-  private setCauses(store: StoreReader, latest: LatestSample | null): void {
+  private setCauses(store: StoreReader, latest: LatestSample | null, blocked: BlockedWindow | null): void {
     this.byCause.reset();
-    const values = latest ? dByCause(store, latest) : null;
+    const values = latest ? dByCause(store, latest, blocked) : null;
     if (values) for (const cause of D_CAUSES) this.byCause.set({ cause }, values.get(cause) ?? 0);
   }
 
@@ -295,16 +296,22 @@ export class LoadmonMetrics {
   }
 }
 
+/** The newest sample's measured blocked time (StoreReader.blockedAt). */
+type BlockedWindow = ReturnType<StoreReader['blockedAt']>;
+
 /**
  * D threads per cause over the newest sample: measured blocked time per
  * stack when the bpf tracking covered it, else the light scan's counts with
  * whatever the store could not attribute (no wchan, a store older than
  * schema v4) as `unknown`; null when the sample was not scanned.
  */
-export function dByCause(store: StoreReader, latest: LatestSample): Map<CauseId, number> | null {
+export function dByCause(
+  store: StoreReader,
+  latest: LatestSample,
+  b: BlockedWindow | null = store.blockedAt(latest.t),
+): Map<CauseId, number> | null {
   const out = new Map<CauseId, number>();
   const add = (cause: CauseId, n: number) => out.set(cause, (out.get(cause) ?? 0) + n);
-  const b = store.blockedAt(latest.t);
   if (b && b.windowMs > 0) {
     for (const s of store.offcpuStacksAt(latest.t)) add(classifyStack(s.stack).cause, s.ms / b.windowMs);
     return out;
