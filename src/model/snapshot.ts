@@ -5,6 +5,7 @@
  */
 
 import type { ChainLink, Evidence } from './evidence.ts';
+import type { PressureResource } from './pressure.ts';
 
 export const SNAPSHOT_SCHEMA = 'loadmon.snapshot/v1';
 
@@ -42,9 +43,20 @@ export interface LoadAvg {
   threads: number | null;
 }
 
+/** The PSI trigger (`--trigger psi:io:some:150ms/1s`) whose kernel event fired the capture. */
+export interface PsiTriggerInfo {
+  resource: PressureResource;
+  /** `some`: at least one task stalled; `full`: all non-idle tasks at once. */
+  kind: 'some' | 'full';
+  /** Stall time within the window that makes the kernel fire. */
+  stall_ms: number;
+  window_ms: number;
+}
+
 export interface Trigger {
-  reason: 'load1>=threshold';
-  /** The absolute threshold compared against load1. */
+  /** `load1>=threshold`: the load rule; `psi`: a PSI trigger's kernel event (then `psi` says which). */
+  reason: 'load1>=threshold' | 'psi';
+  /** The absolute threshold compared against load1 (for `psi`: the load rule in force alongside). */
   threshold: number;
   /** The threshold as the user gave it (`3`, `0.75/cpu`). */
   threshold_spec: string;
@@ -52,6 +64,8 @@ export interface Trigger {
   cooldown_ms: number;
   /** 1-based index of this capture within the watch session. */
   capture_index: number;
+  /** Only with reason `psi`. */
+  psi?: PsiTriggerInfo;
 }
 
 export interface CaptureInfo {

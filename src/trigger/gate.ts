@@ -15,6 +15,15 @@ export class CaptureGate {
   /** True when a capture should be taken now; records it as taken. */
   check(load1: number, nowMs: number): boolean {
     if (!(load1 >= this.threshold)) return false;
+    return this.take(nowMs);
+  }
+
+  /**
+   * For a trigger other than the load (a PSI event): only the cooldown
+   * applies, the same one, so all triggers together capture at most once per
+   * cooldown. True when the capture may be taken now; records it as taken.
+   */
+  take(nowMs: number): boolean {
     if (nowMs - this.lastCapture < this.cooldownMs) return false;
     this.lastCapture = nowMs;
     return true;

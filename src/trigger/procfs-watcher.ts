@@ -2,7 +2,7 @@
 
 import type { Collector } from '../collect/collector.ts';
 import { EvidenceSampler } from '../collect/evidence.ts';
-import type { Snapshot } from '../model/snapshot.ts';
+import type { Snapshot, Trigger } from '../model/snapshot.ts';
 import { CaptureGate } from './gate.ts';
 import type { LoadProbe } from './load-probe.ts';
 import { UpdatePhase } from './update-phase.ts';
@@ -55,20 +55,34 @@ export class ThresholdWatcher implements Watcher {
       if (nowMs - this.evidenceAt >= EVIDENCE_BASELINE_MS) this.baseline(nowMs);
       return null;
     }
+    return this.capture(this.loadTrigger(load1));
+  }
+
+  /**
+   * A capture for another trigger (a PSI event), under the same cooldown,
+   * count and evidence as the load's; null while the cooldown runs. `make`
+   * gets the load trigger's fields (the last load1 read) to extend.
+   */
+  captureFor(make: (base: Trigger) => Trigger, nowMs: number): Promise<Snapshot> | null {
+    if (!this.gate.take(nowMs)) return null;
+    return this.capture(make(this.loadTrigger(this.lastLoad1)));
+  }
+
+  /** The trigger of the next capture, as the load rule words it. */
+  private loadTrigger(load1: number): Trigger {
+    return {
+      reason: 'load1>=threshold',
+      threshold: this.opts.threshold,
+      threshold_spec: this.opts.thresholdText,
+      load1,
+      cooldown_ms: this.opts.cooldownMs,
+      capture_index: this.captures + 1,
+    };
+  }
+
+  private capture(trigger: Trigger): Promise<Snapshot> {
     this.captures++;
-    return this.collector
-      .capture({
-        depth: this.opts.depth,
-        trigger: {
-          reason: 'load1>=threshold',
-          threshold: this.opts.threshold,
-          threshold_spec: this.opts.thresholdText,
-          load1,
-          cooldown_ms: this.opts.cooldownMs,
-          capture_index: this.captures,
-        },
-      })
-      .then((snap) => this.withEvidence(snap));
+    return this.collector.capture({ depth: this.opts.depth, trigger }).then((snap) => this.withEvidence(snap));
   }
 
   private baseline(nowMs: number): void {

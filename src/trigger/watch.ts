@@ -15,6 +15,8 @@ export interface Watcher {
   poll(nowMs: number): Snapshot | null | Promise<Snapshot | null>;
   /** Milliseconds until the next check (default: the interval). */
   nextDelay?(nowMs: number): number;
+  /** Event-driven watchers (PSI) get a function that asks for a check now. */
+  onWake?(wake: () => void): void;
   close(): void;
 }
 
@@ -82,6 +84,13 @@ export function runWatch(w: Watcher, opts: WatchLoopOptions, emit: (s: Snapshot)
     };
     if (opts.signal.aborted) return finish();
     opts.signal.addEventListener('abort', onAbort);
+    // An event between checks: check now. During a capture the watcher keeps
+    // the event and the gate decides at the next check.
+    w.onWake?.(() => {
+      if (busy || done) return;
+      if (timer) clearTimeout(timer);
+      tick();
+    });
     // The first check happens at start, not one interval later.
     tick();
   });
