@@ -18,6 +18,9 @@ export const ATTRIBUTION_METHOD =
   "replay of the kernel's load1 update (every 5 s, load1 = load1*1884/2048 + n*(1-1884/2048)) over the recorded per-process R/D " +
   'counts; see docs/attribution.md';
 
+/** Samples read at a time when looking for the longest run of thinned ones: memory stays bounded over days. */
+const RUN_CHUNK_MS = 3_600_000;
+
 /** High-load samples whose evidence a report reads at most (spread evenly over the period). */
 const EVIDENCE_SAMPLES = 3600;
 
@@ -146,6 +149,8 @@ export function buildReport(store: StoreReader, p: ReportPeriod): Report {
           above_threshold_s: curve.aboveThresholdMs / 1000,
           sampled_s: curve.sampledMs / 1000,
           scanned_samples: curve.scanned,
+          thinned_samples: curve.thinned,
+          thinned_longest_run: curve.thinned > 0 ? longestThinnedRun(store, from, to) : 0,
           mean_r: round3(curve.meanR),
           mean_d: round3(curve.meanD),
         }
@@ -232,6 +237,24 @@ function withOthers(list: Contribution[], top: number): Contribution[] {
       total: rest.reduce((a, c) => a + c.total, 0),
     },
   ];
+}
+
+/**
+ * The most consecutive samples whose light scan --cpu-budget skipped: the
+ * stride is not stored, and a run of n thinned samples between two scans is
+ * a stride of n + 1. Read an hour at a time, so a week's report holds one
+ * hour of rows; a run may span chunks.
+ */
+export function longestThinnedRun(store: StoreReader, from: number, to: number): number {
+  let run = 0;
+  let longest = 0;
+  for (let t = from; t <= to; t += RUN_CHUNK_MS) {
+    for (const s of store.samples(t, Math.min(to, t + RUN_CHUNK_MS - 1))) {
+      run = s.thinned ? run + 1 : 0;
+      if (run > longest) longest = run;
+    }
+  }
+  return longest;
 }
 
 function round3(x: number): number {

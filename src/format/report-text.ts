@@ -2,9 +2,19 @@
 
 import type { Contribution } from '../analyze/attribution.ts';
 import { CAUSES } from '../analyze/causes.ts';
-import type { Report } from '../model/report.ts';
+import type { Report, ReportLoad } from '../model/report.ts';
 import { escapeText } from './escape.ts';
 import { verdictEvidence } from './evidence-text.ts';
+
+/** What --cpu-budget did to the timeline: how many samples lost their scan, and the worst stride. */
+function thinningLine(l: ReportLoad): string {
+  const n = (x: number): string => x.toLocaleString('en-US');
+  return (
+    `light scans thinned by --cpu-budget: ${n(l.thinned_samples)} of ${n(l.samples)} samples ` +
+    `(up to ${n(l.thinned_longest_run)} in a row: 1 scan in ${n(l.thinned_longest_run + 1)} at the worst); ` +
+    'their R/D counts are taken from the nearest scan'
+  );
+}
 
 export function formatReportText(r: Report): string {
   const out: string[] = [];
@@ -24,6 +34,7 @@ export function formatReportText(r: Report): string {
       `samples: ${l.samples}, ${l.scanned_samples} with per-process R/D counts ` +
         `(${l.scanned_samples === l.samples ? 'every sample' : 'taken while load1 >= half the threshold'})`,
     );
+    if (l.thinned_samples > 0) out.push(thinningLine(l));
     const p = r.pressure_peak_avg10;
     const psi = (k: string): string => (p[k] === null || p[k] === undefined ? '-' : `${p[k]!.toFixed(1)}%`);
     if (Object.keys(p).length > 0) {

@@ -117,6 +117,10 @@ export interface ReportLoad {
   /** Time covered by the samples (count x sample period). */
   sampled_s: number;
   scanned_samples: number;
+  /** Samples whose due light scan --cpu-budget skipped (their R/D counts are the nearest scan's). */
+  thinned_samples: number;
+  /** The most thinned samples in a row: the budget scanned 1 in (this + 1) at the worst. */
+  thinned_longest_run: number;
   /** Mean R and D threads per sample over the whole period (0 where not scanned). */
   mean_r: number;
   mean_d: number;
