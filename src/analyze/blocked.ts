@@ -12,7 +12,7 @@
 import { getOrCreate } from '../model/maps.ts';
 import type { BlockedProcess, BlockedStack, BlockedTime } from '../model/report.ts';
 import type { OffcpuTotal } from '../store/reader.ts';
-import { classifyStack } from './causes.ts';
+import { type CauseId, classifyStack } from './causes.ts';
 import type { Relabel } from './limits.ts';
 import { normalizeStack } from './stacks.ts';
 
@@ -21,6 +21,19 @@ const MAX_STACK_PROCESSES = 5;
 
 /** Coverage (share of the period's samples tracked) from which the measured D replaces the sampled one. */
 export const MEASURED_D_COVERAGE = 0.99;
+
+/**
+ * Why a process was blocked in D in one kernel stack: the stack's cause
+ * (causes.ts), re-labelled `cgroup` where the evidence shows the process's
+ * own cgroup limit holding it back (limits.ts), as the verdict counts it.
+ * The one rule for measured blocked time: the report, the pprof export and
+ * /metrics all label it with this.
+ */
+export function blockedCause(e: { pid: number; stack: readonly string[] }, relabel: Relabel | null): { frames: string[]; cause: CauseId } {
+  const frames = normalizeStack(e.stack);
+  const cause = classifyStack(frames).cause;
+  return { frames, cause: relabel ? relabel(e.pid, cause, frames) : cause };
+}
 
 export function blockedTime(
   totals: readonly OffcpuTotal[],
@@ -41,9 +54,7 @@ export function blockedTime(
     p.blocked_s += t.ms / 1000;
     p.intervals += t.ended;
 
-    const frames = normalizeStack(t.stack);
-    let cause = classifyStack(frames).cause;
-    if (relabel) cause = relabel(t.pid, cause, frames);
+    const { frames, cause } = blockedCause(t, relabel);
     const skey = `${cause}\n${frames.join('\n')}`;
     const s = getOrCreate(stacks, skey, () => ({ frames, cause, blocked_s: 0, mean_d: 0, intervals: 0, processes: [], pids: new Map() }));
     s.blocked_s += t.ms / 1000;

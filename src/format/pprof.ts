@@ -30,9 +30,9 @@ import {
   StringTable,
 } from 'pprof-format';
 
-import { classifyStack } from '../analyze/causes.ts';
+import { blockedCause } from '../analyze/blocked.ts';
 import type { Relabel } from '../analyze/limits.ts';
-import { normalizeStack, taskStack } from '../analyze/stacks.ts';
+import { taskStack } from '../analyze/stacks.ts';
 import type { CauseId } from '../model/cause.ts';
 import type { Snapshot, TaskSample, TaskState } from '../model/snapshot.ts';
 import type { OffcpuEntry } from '../model/timeline.ts';
@@ -142,11 +142,9 @@ export function observed(t: TaskSample, relabel: Relabel | null): ProfileTask[] 
   return [seen, cpu];
 }
 
-/** A process's time blocked in D in one stack (the same cause rule as the report's blocked time). */
+/** A process's time blocked in D in one stack (blockedCause: the report's rule). */
 export function blockedTask(e: OffcpuEntry, relabel: Relabel | null): ProfileTask {
-  const frames = normalizeStack(e.stack);
-  let cause = classifyStack(frames).cause;
-  if (relabel) cause = relabel(e.pid, cause, frames);
+  const { cause } = blockedCause(e, relabel);
   return { state: 'D', cause, comm: e.comm, pid: e.pid, cgroup: e.cgroup, kernel: e.stack, user: [], values: [ns(e.ms), 0, 0, 0] };
 }
 

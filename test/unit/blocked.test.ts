@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { blockedTime } from '../../src/analyze/blocked.ts';
+import { blockedCause, blockedTime } from '../../src/analyze/blocked.ts';
+import { aggregateEvidence } from '../../src/analyze/evidence.ts';
+import { limitRelabel, type Relabel } from '../../src/analyze/limits.ts';
+import { blockedTask } from '../../src/format/pprof.ts';
 import type { OffcpuTotal } from '../../src/store/reader.ts';
+import { batchAtIoLimit, SMALL_AT_MEMORY_LIMIT } from '../helpers/bpf-fixture.ts';
 
 const FLUSH = ['submit_bio_wait+0x74/0xc0', 'blkdev_issue_flush+0x7c/0xb0', 'ext4_sync_file+0x242/0x2f0'];
 const VFORK = ['kernel_clone+0x1d3/0x400', '__do_sys_vfork+0x66/0x90'];
@@ -45,4 +49,41 @@ test('blocked time: per process, per command and per stack (offsets ignored), as
   assert.deepEqual([top1.processes.length, top1.commands.length, top1.stacks.length], [1, 1, 1]);
   // No tracking in the period: no section.
   assert.equal(blockedTime([], { samples: 0, ms: 0 }, 20, 10), null);
+});
+
+/** A page-cache read of this host (test/fixtures/causes/read.json): the page lock, memory. */
+const PAGE_READ = ['folio_wait_bit_common+0x110/0x310', 'filemap_get_pages+0x749/0x760', 'filemap_read+0xda/0x3d0', 'vfs_read+0x23a/0x360'];
+
+test("blockedCause: the stack's cause, re-labelled cgroup where the process's own limit bit (io: block I/O; memory: page-cache reads)", () => {
+  // /batch (pid 20) at its io limit, /small (pid 30) at its memory limit; pid 10 is in neither.
+  const relabel = limitRelabel(
+    aggregateEvidence([{ window_ms: 1000, devices: [], memory: null, cgroups: [batchAtIoLimit(), SMALL_AT_MEMORY_LIMIT] }]),
+  );
+  assert.ok(relabel);
+  const cause = (pid: number, stack: string[], r: Relabel | null = relabel) => blockedCause({ pid, stack }, r).cause;
+  assert.equal(cause(20, FLUSH), 'cgroup', 'a throttled writer shows plain block I/O');
+  assert.equal(cause(10, FLUSH), 'block-io', 'outside the limited cgroup: the device');
+  assert.equal(cause(30, PAGE_READ), 'cgroup', 'the re-read of pages its limit evicted');
+  assert.equal(cause(20, PAGE_READ), 'memory', 'an io limit does not explain a page-cache wait');
+  assert.equal(cause(30, VFORK), 'vfork', 'a memory limit does not explain a vfork parent');
+  assert.equal(cause(20, FLUSH, null), 'block-io', 'no evidence: no relabel');
+  assert.deepEqual(blockedCause({ pid: 20, stack: FLUSH }, relabel).frames, ['submit_bio_wait', 'blkdev_issue_flush', 'ext4_sync_file']);
+
+  // The report's blocked time and the pprof export label it alike.
+  const totals: OffcpuTotal[] = [
+    { pid: 20, comm: 'dwriter', cgroup: '/batch', stack: FLUSH, ms: 600, ended: 6 },
+    { pid: 10, comm: 'dd', cgroup: null, stack: FLUSH, ms: 300, ended: 3 },
+  ];
+  const b = blockedTime(totals, { samples: 1, ms: 1000 }, 1, 10, relabel)!;
+  assert.deepEqual(
+    b.stacks.map((s) => [s.cause, s.blocked_s]),
+    [
+      ['cgroup', 0.6],
+      ['block-io', 0.3],
+    ],
+  );
+  assert.deepEqual(
+    totals.map((t) => blockedTask(t, relabel).cause),
+    ['cgroup', 'block-io'],
+  );
 });

@@ -10,6 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import { StoreWriter } from '../../src/store/writer.ts';
 import { CAPTURE_CAUSES, D_CAUSES } from '../../src/web/metrics/registry.ts';
 import { buildServer } from '../../src/web/server.ts';
+import { batchAtIoLimit, FLUSH } from '../helpers/bpf-fixture.ts';
 import { SESSION, sample, snapshot } from '../helpers/store.ts';
 import { CGROUPS, parsePrometheus, T_END, verdictFixtures, writeFixtureStore } from '../helpers/web.ts';
 
@@ -160,6 +161,33 @@ test('metrics: with the bpf tracking, the measured mean of threads in D over the
     assert.equal(value(f, 'loadmon_measured_uninterruptible_threads'), 0.75);
     // submit_bio_wait: block I/O; the measured split adds up to the measured mean, the light scan's 1 D is not used.
     assert.deepEqual(byCause(f), { ...zeroCauses(), 'block-io': 0.75 });
+  } finally {
+    await a.close();
+  }
+});
+
+test("metrics: measured D by cause is re-labelled cgroup where the sample's evidence shows the process's limit biting", async () => {
+  const path = join(dir, 'bpf-cgroup.db');
+  const w = StoreWriter.open(path);
+  w.beginSession({ ...SESSION, source: 'bpf', scanAbove: 0 });
+  const s = sample(T_END, 3, [
+    { pid: 20, comm: 'dwriter', r: 0, d: 1, cgroup: '/batch' },
+    { pid: 8, comm: 'dd', r: 0, d: 1 },
+  ]);
+  // The same flush: pid 20 is throttled by /batch's io limit (the verdict's cgroup), pid 8 waits for the device.
+  s.offcpu = {
+    windowMs: 1000,
+    entries: [
+      { pid: 20, comm: 'dwriter', cgroup: '/batch', stack: FLUSH, ms: 600, ended: 40 },
+      { pid: 8, comm: 'dd', cgroup: '/test.slice', stack: FLUSH, ms: 150, ended: 3 },
+    ],
+  };
+  s.evidence = { window_ms: 1000, devices: [], memory: null, cgroups: [batchAtIoLimit()] };
+  w.insertSample(s);
+  w.close();
+  const { app: a } = await buildServer({ db: path, token: null, listenHost: '127.0.0.1', recording: false, log: () => {} });
+  try {
+    assert.deepEqual(byCause(await scrape(a)), { ...zeroCauses(), cgroup: 0.6, 'block-io': 0.15 });
   } finally {
     await a.close();
   }

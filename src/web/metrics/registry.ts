@@ -19,8 +19,11 @@
 
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
+import { blockedCause } from '../../analyze/blocked.ts';
 import { captureVerdict } from '../../analyze/capture-verdict.ts';
-import { CAUSES, type CauseId, classifyStack } from '../../analyze/causes.ts';
+import { CAUSES, type CauseId } from '../../analyze/causes.ts';
+import { aggregateEvidence } from '../../analyze/evidence.ts';
+import { limitRelabel } from '../../analyze/limits.ts';
 import type { VerdictLine } from '../../model/report.ts';
 import type { LatestSample, StoreReader } from '../../store/reader.ts';
 
@@ -301,9 +304,11 @@ type BlockedWindow = ReturnType<StoreReader['blockedAt']>;
 
 /**
  * D threads per cause over the newest sample: measured blocked time per
- * stack when the bpf tracking covered it, else the light scan's counts with
- * whatever the store could not attribute (no wchan, a store older than
- * schema v4) as `unknown`; null when the sample was not scanned.
+ * process and stack when the bpf tracking covered it (blockedCause, with
+ * the sample's own evidence of cgroup limits, as a capture's verdict uses
+ * its own), else the light scan's counts with whatever the store could not
+ * attribute (no wchan, a store older than schema v4) as `unknown`; null
+ * when the sample was not scanned.
  */
 export function dByCause(
   store: StoreReader,
@@ -313,7 +318,8 @@ export function dByCause(
   const out = new Map<CauseId, number>();
   const add = (cause: CauseId, n: number) => out.set(cause, (out.get(cause) ?? 0) + n);
   if (b && b.windowMs > 0) {
-    for (const s of store.offcpuStacksAt(latest.t)) add(classifyStack(s.stack).cause, s.ms / b.windowMs);
+    const relabel = limitRelabel(aggregateEvidence(store.evidence(latest.t, latest.t, 1)));
+    for (const e of store.offcpuTotals(latest.t, latest.t)) add(blockedCause(e, relabel).cause, e.ms / b.windowMs);
     return out;
   }
   if (!latest.scanned) return null;
