@@ -37,17 +37,19 @@ export type { CauseId };
 export interface CauseInfo {
   id: CauseId;
   label: string;
+  /** A few words for one-line outputs (`loadmon check`'s status line must fit a monitoring system's field). */
+  short: string;
 }
 
 export const CAUSES: Record<CauseId, CauseInfo> = {
-  vfork: { id: 'vfork', label: 'vfork / process creation' },
-  cgroup: { id: 'cgroup', label: 'cgroup throttling' },
-  memory: { id: 'memory', label: 'page cache or reclaim / memory pressure' },
-  netfs: { id: 'netfs', label: 'NFS or FUSE / network filesystems' },
-  journal: { id: 'journal', label: 'filesystem journal (jbd2, XFS log, btrfs transaction)' },
-  'block-io': { id: 'block-io', label: 'block I/O / writeback' },
-  lock: { id: 'lock', label: 'mutex / rwsem / mmap_lock contention' },
-  unknown: { id: 'unknown', label: 'unknown (no rule matched)' },
+  vfork: { id: 'vfork', label: 'vfork / process creation', short: 'vfork' },
+  cgroup: { id: 'cgroup', label: 'cgroup throttling', short: 'cgroup throttling' },
+  memory: { id: 'memory', label: 'page cache or reclaim / memory pressure', short: 'memory pressure' },
+  netfs: { id: 'netfs', label: 'NFS or FUSE / network filesystems', short: 'NFS/FUSE' },
+  journal: { id: 'journal', label: 'filesystem journal (jbd2, XFS log, btrfs transaction)', short: 'fs journal' },
+  'block-io': { id: 'block-io', label: 'block I/O / writeback', short: 'block I/O' },
+  lock: { id: 'lock', label: 'mutex / rwsem / mmap_lock contention', short: 'lock contention' },
+  unknown: { id: 'unknown', label: 'unknown (no rule matched)', short: 'unknown cause' },
 };
 
 export type RuleKind = 'context' | 'sched' | 'caller' | 'primitive';

@@ -16,8 +16,8 @@
  */
 
 import { escapeText } from '../format/escape.ts';
-import type { CauseId } from '../model/cause.ts';
 import type { VerdictLine } from '../model/report.ts';
+import { CAUSES } from './causes.ts';
 
 export const CHECK_STATUS = { OK: 0, WARNING: 1, CRITICAL: 2, UNKNOWN: 3 } as const;
 export type CheckStatusName = keyof typeof CHECK_STATUS;
@@ -45,18 +45,6 @@ export interface CheckResult {
 
 /** Verdict lines quoted at most: the line must fit a monitoring system's output field (NRPE: 1 KiB by default). */
 const MAX_PARTS = 3;
-
-/** Short names of the causes for a one-line status (docs/verdict.md has the long ones). */
-const SHORT: Record<CauseId, string> = {
-  vfork: 'vfork',
-  cgroup: 'cgroup throttling',
-  memory: 'memory pressure',
-  netfs: 'NFS/FUSE',
-  journal: 'fs journal',
-  'block-io': 'block I/O',
-  lock: 'lock contention',
-  unknown: 'unknown cause',
-};
 
 export function decideStatus(load1: number, warning: number, critical: number): CheckStatusName {
   if (load1 > critical) return 'CRITICAL';
@@ -91,7 +79,7 @@ function partText(v: VerdictLine): string {
     case 'cpu-saturation':
       return `R ${f1(v.share)} CPU${who}`;
     case 'uninterruptible':
-      return `D ${f1(v.share)} ${SHORT[v.cause ?? 'unknown']}${who}`;
+      return `D ${f1(v.share)} ${CAUSES[v.cause ?? 'unknown'].short}${who}`;
     default:
       return `no overload (R+D ${f1(v.share)})`;
   }

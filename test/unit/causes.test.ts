@@ -294,6 +294,21 @@ test('docs/verdict.md lists exactly the rows of the code, in order', () => {
   });
 });
 
+test('every cause has a label and a short name (one-line outputs), each unique', () => {
+  const causes = Object.values(CAUSES);
+  assert.deepEqual(
+    causes.map((c) => c.id),
+    Object.keys(CAUSES),
+    'keyed by its id',
+  );
+  for (const c of causes) {
+    assert.ok(c.short.length > 0 && c.short.length <= 20, `${c.id}: "${c.short}" fits a status line`);
+    assert.ok(c.short.length <= c.label.length, `${c.id}: short is not longer than the label`);
+  }
+  assert.equal(new Set(causes.map((c) => c.short)).size, causes.length, 'no two causes share a short name');
+  assert.equal(new Set(causes.map((c) => c.label)).size, causes.length, 'no two causes share a label');
+});
+
 test('the table: every row has checked kernels, a reason, and the kinds in order', () => {
   const kinds = CAUSE_RULES.map((r) => r.kind);
   const order = ['context', 'sched', 'caller', 'primitive'];
