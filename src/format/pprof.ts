@@ -31,6 +31,7 @@ import {
 } from 'pprof-format';
 
 import { blockedCause } from '../analyze/blocked.ts';
+import { frameSymbol } from '../analyze/causes.ts';
 import type { Relabel } from '../analyze/limits.ts';
 import { taskStack } from '../analyze/stacks.ts';
 import type { CauseId } from '../model/cause.ts';
@@ -169,10 +170,10 @@ interface Frame {
 export function kernelFrame(raw: string): Frame {
   const f = normalizeFrame(raw.trim());
   if (f.startsWith('[')) return { name: escapeText(f), file: '' };
-  const sp = f.indexOf(' ');
-  const name = escapeText(sp < 0 ? f : f.slice(0, sp));
-  const mod = sp < 0 ? '' : f.slice(sp + 1);
-  return { name, file: mod === '' || mod === '[sched]' ? KERNEL_MAPPING : escapeText(mod) };
+  // The symbol as the cause table reads it; what follows it is the module, or the bpf [sched] mark.
+  const sym = frameSymbol(f);
+  const mod = f.slice(sym.length).trim();
+  return { name: escapeText(sym), file: mod === '' || mod === '[sched]' ? KERNEL_MAPPING : escapeText(mod) };
 }
 
 /** `main+0x1a/0x40 (/usr/bin/x)` → main in /usr/bin/x; `? (/usr/bin/x)` keeps its file in the name (no symbol to tell them apart). */
