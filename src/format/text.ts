@@ -6,9 +6,11 @@
 
 import { captureVerdict } from '../analyze/capture-verdict.ts';
 import { countStates, groupByStack, type StackGroup } from '../analyze/group.ts';
-import type { BlockedRecent, Snapshot, TaskSample } from '../model/snapshot.ts';
+import type { BlockedRecent, Snapshot, TaskSample, Trigger } from '../model/snapshot.ts';
+import { formatDuration } from '../model/time.ts';
 import { escapeText } from './escape.ts';
 import { captureEvidence, chainLines } from './evidence-text.ts';
+import { blockedMs, perCpu } from './units.ts';
 
 /** Process lines shown per group before "... and N more". */
 const MAX_PROCESSES_PER_GROUP = 12;
@@ -21,19 +23,14 @@ export function formatText(s: Snapshot): string {
   out.push(escapeText(`loadmon ${s.time.replace('T', ' ').replace(/\.\d+Z$/, 'Z')}  host ${s.host}  source ${s.source}`));
   out.push(
     `load average: ${la.load1.toFixed(2)} ${la.load5.toFixed(2)} ${la.load15.toFixed(2)}` +
-      `  cpus: ${s.cpus}  load1/cpu: ${s.cpus > 0 ? (la.load1 / s.cpus).toFixed(2) : '?'}`,
+      `  cpus: ${s.cpus}  load1/cpu: ${perCpu(la.load1, s.cpus)}`,
   );
   out.push(
     `tasks: ${R} R (running or runnable), ${D} D (uninterruptible)` +
       `  scanned ${s.capture.threads_scanned} threads in ${s.capture.ms} ms` +
       (s.capture.dropped ? `  (${s.capture.dropped} not stored)` : ''),
   );
-  if (s.trigger) {
-    out.push(
-      `trigger: load1 ${s.trigger.load1.toFixed(2)} >= threshold ${escapeText(s.trigger.threshold_spec)} (capture ` +
-        `#${s.trigger.capture_index})`,
-    );
-  }
+  if (s.trigger) out.push(triggerLine(s.trigger));
   if (s.tasks.length === 0) out.push('', 'no task is running, runnable or in uninterruptible sleep');
   for (const g of groupByStack(s.tasks)) {
     out.push('');
@@ -65,9 +62,8 @@ function formatBlockedRecent(out: string[], b: BlockedRecent): void {
       (b.stacks.length ? '; largest first:' : ''),
   );
   for (const x of b.stacks) {
-    const ms = x.blocked_ms >= 1000 ? `${(x.blocked_ms / 1000).toFixed(1)}s` : `${x.blocked_ms.toFixed(1)}ms`;
     out.push(
-      `  ${ms.padStart(8)}  ${String(x.ended).padStart(5)} ended  pid ${x.pid} ${escapeText(x.comm)}  ` +
+      `  ${blockedMs(x.blocked_ms).padStart(8)}  ${String(x.ended).padStart(5)} ended  pid ${x.pid} ${escapeText(x.comm)}  ` +
         `${
           x.stack.length
             ? x.stack
@@ -79,6 +75,19 @@ function formatBlockedRecent(out: string[], b: BlockedRecent): void {
     );
   }
   for (const c of b.chains ?? []) out.push(...chainLines(c, '  '));
+}
+
+/** Why the capture was taken: the load rule, or a PSI trigger's kernel event (with the load beside it). */
+function triggerLine(t: Trigger): string {
+  if (t.reason === 'psi' && t.psi) {
+    const p = t.psi;
+    const spec = escapeText(`psi:${p.resource}:${p.kind}:${formatDuration(p.stall_ms)}/${formatDuration(p.window_ms)}`);
+    return (
+      `trigger: PSI event ${spec} (${escapeText(p.resource)} ${escapeText(p.kind)} stall >= ${formatDuration(p.stall_ms)}` +
+      ` within ${formatDuration(p.window_ms)}; load1 ${t.load1.toFixed(2)}, threshold ${escapeText(t.threshold_spec)}; capture #${t.capture_index})`
+    );
+  }
+  return `trigger: load1 ${t.load1.toFixed(2)} >= threshold ${escapeText(t.threshold_spec)} (capture #${t.capture_index})`;
 }
 
 function formatGroup(out: string[], g: StackGroup): void {
