@@ -56,8 +56,10 @@ export async function runRecorder(watcher: Watcher, opts: RecorderOptions): Prom
   opts.signal.addEventListener('abort', onAbort);
 
   let stopped = false;
+  const meter = periodMeter(budget);
   const sampleTick = async (): Promise<void> => {
     const now = Date.now();
+    meter.tick(now);
     try {
       const sample = await sampler.sample(now);
       if (stopped) return;
@@ -78,6 +80,7 @@ export async function runRecorder(watcher: Watcher, opts: RecorderOptions): Prom
 
   const onCapture = (s: Snapshot): void => {
     const now = Date.now();
+    meter.captured();
     const id = store.addCapture(s, now);
     const what = `load1 ${s.loadavg.load1.toFixed(2)}, ${countState(s, 'R')} R, ${countState(s, 'D')} D`;
     if (id !== null) opts.status?.(`capture ${id} stored (${what})`);
@@ -105,6 +108,32 @@ export async function runRecorder(watcher: Watcher, opts: RecorderOptions): Prom
 }
 
 /**
+ * Books the whole process's CPU between two sample ticks with the budget
+ * (process.cpuUsage(): every thread of the process; a capture's detail
+ * child is not in it, and captures are outside the budget anyway), and
+ * whether a capture was stored in between.
+ */
+function periodMeter(budget: ScanBudget): { tick(nowMs: number): void; captured(): void } {
+  let last: { cpu: NodeJS.CpuUsage; ms: number } | null = null;
+  let captured = false;
+  return {
+    tick(nowMs) {
+      const cpu = process.cpuUsage();
+      if (last) budget.period({ cpuMs: cpuMsBetween(last.cpu, cpu), wallMs: nowMs - last.ms }, captured);
+      last = { cpu, ms: nowMs };
+      captured = false;
+    },
+    captured() {
+      captured = true;
+    },
+  };
+}
+
+function cpuMsBetween(a: NodeJS.CpuUsage, b: NodeJS.CpuUsage): number {
+  return (b.user - a.user + b.system - a.system) / 1000;
+}
+
+/**
  * Says once (status) what a procfs light scan costs here, the first time the
  * budget thins the scans: that is when the cost is worth knowing, and the
  * scan had to run at least once to be measured.
@@ -115,9 +144,10 @@ function thinningNote(budget: ScanBudget, opts: RecorderOptions): (threads: numb
     if (said || budget.stride <= 1 || budget.costMs === null) return;
     said = true;
     const pctOfCore = (budget.costMs / opts.sampleMs) * 100;
+    const rest = budget.restPct === null ? '' : ` and the rest of record ${budget.restPct.toFixed(2)}%`;
     opts.status?.(
       `a light scan of ${threads ?? 'all'} threads costs ${budget.costMs.toFixed(1)} ms of CPU here` +
-        ` (${pctOfCore.toFixed(1)}% of a core at every sample);` +
+        ` (${pctOfCore.toFixed(1)}% of a core at every sample)${rest};` +
         ` --cpu-budget ${opts.cpuBudgetPct}% thins light scans to 1 in ${budget.stride}` +
         ' (captures keep their full scan; --source bpf scans every sample for far less)',
     );

@@ -56,6 +56,8 @@ export interface ScanResult {
   chains?: StoredChain[];
   /** D threads per cause (procfs: from wchan); bpf measures blocked time per stack instead. */
   dCauses?: Record<string, number>;
+  /** CPU time (ms) the scan itself used, when the source measures it (procfs: its synchronous reads). */
+  cpuMs?: number;
 }
 
 export interface ScanSource {
@@ -111,15 +113,16 @@ export class TimelineSampler {
     this.source.close();
   }
 
-  /** The scan, its CPU time booked with the budget (procfs: synchronous, so the delta is the scan's own). */
+  /**
+   * The scan, its CPU time booked with the budget: what the source measured
+   * of its own reads, else the process's CPU across the call (which, for an
+   * asynchronous source, would count whatever else ran meanwhile).
+   */
   private async measuredScan(): Promise<ScanResult> {
     const budget = this.source.always ? undefined : this.opts.budget;
     const before = budget ? process.cpuUsage() : null;
     const res = await this.source.scan();
-    if (budget && before) {
-      const used = process.cpuUsage(before);
-      budget.record((used.user + used.system) / 1000);
-    }
+    if (budget && before) budget.record(res.cpuMs ?? cpuMsSince(before));
     return res;
   }
 
@@ -128,6 +131,12 @@ export class TimelineSampler {
     for (const r of unreadable) this.psi.delete(r);
     return values;
   }
+}
+
+/** CPU time (ms, user + system, all threads) the process used since `before`. */
+export function cpuMsSince(before: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(before);
+  return (used.user + used.system) / 1000;
 }
 
 /** Pids with R or D threads, most first: the processes whose cgroups the evidence looks at. */
@@ -147,9 +156,18 @@ class ProcfsScan implements ScanSource {
     this.scanner = new ProcfsCollector({ procRoot: root, details: 'inline' });
   }
 
+  /**
+   * Synchronous from the first read to the last (stat per thread, cgroup
+   * per R/D process, wchan per D thread), so the CPU the process used across
+   * it is the scan's own, but for what other threads (GC, libuv) ran in
+   * those few ms.
+   */
   scan(): ScanResult {
+    const before = process.cpuUsage();
     const { candidates } = this.scanner.scanStates();
-    return { scan: countByProcess(candidates, (pid) => this.cgroupOf(pid)), dCauses: this.causesOf(candidates) };
+    const scan = countByProcess(candidates, (pid) => this.cgroupOf(pid));
+    const dCauses = this.causesOf(candidates);
+    return { scan, dCauses, cpuMs: cpuMsSince(before) };
   }
 
   /** D threads per cause, each classified from its wchan; one that vanished or is past the cap is `unknown`. */

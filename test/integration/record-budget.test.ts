@@ -26,6 +26,8 @@ function byState(db: string): Map<number, number> {
   if (!existsSync(db)) return new Map();
   const d = new Database(db, { readonly: true });
   try {
+    // The file exists a moment before the recorder has created its tables.
+    if (!d.prepare("SELECT 1 FROM sqlite_master WHERE name = 'samples'").get()) return new Map();
     const rows = d.prepare('SELECT scanned, COUNT(*) AS n FROM samples GROUP BY scanned').all() as Array<{ scanned: number; n: number }>;
     return new Map(rows.map((r) => [r.scanned, r.n]));
   } finally {
@@ -71,7 +73,13 @@ test('a small budget thins the light scans; the timeline and the report still se
   }
   const rep = await runCli(['report', '--db', thin, '--format', 'json']);
   assert.equal(rep.code, 0, rep.stderr);
-  const atEnd = JSON.parse(rep.stdout).attribution.at_end;
+  const report = JSON.parse(rep.stdout);
+  // The report accounts for the thinning: every thinned sample in the store, and a run of them.
+  assert.equal(report.load.thinned_samples, byState(thin).get(2));
+  assert.ok(report.load.thinned_longest_run >= 1 && report.load.thinned_longest_run <= report.load.thinned_samples);
+  const text = await runCli(['report', '--db', thin]);
+  assert.match(text.stdout, /light scans thinned by --cpu-budget: \d+ of \d+ samples \(up to \d+ in a row: 1 scan in \d+ at the worst\)/);
+  const atEnd = report.attribution.at_end;
   // Every sample was due a scan: the replay borrows counts across thinned samples, none is estimated.
   assert.equal(atEnd.not_scanned, 0);
   assert.ok(

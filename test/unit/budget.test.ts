@@ -3,7 +3,7 @@ import { test } from 'node:test';
 
 import { parseCpuBudget, parseRecord } from '../../src/cli/store-options.ts';
 import type { LoadmonError } from '../../src/errors.ts';
-import { MAX_STRIDE, ScanBudget, strideFor } from '../../src/record/budget.ts';
+import { MAX_STRIDE, MIN_SCAN_SHARE, ScanBudget, strideFor } from '../../src/record/budget.ts';
 
 /** Which of `n` samples that want a scan get one, as a string of 1s and 0s. */
 function pattern(b: ScanBudget, n: number, costMs: number): string {
@@ -81,6 +81,74 @@ test('no budget: every sample scans whatever it costs, the cost still measured',
   assert.equal(pattern(b, 8, 500), '11111111');
   assert.equal(b.stride, 1);
   assert.equal(b.costMs, 500);
+});
+
+/**
+ * `n` periods of 1 s in which the process used `restMs` of CPU besides the
+ * light scans, each scan costing `scanMs`, as the recorder books them.
+ */
+function run(b: ScanBudget, n: number, scanMs: number, restMs: number): string {
+  let out = '';
+  for (let i = 0; i < n; i++) {
+    const take = b.take();
+    out += take ? '1' : '0';
+    if (take) b.record(scanMs);
+    b.period({ cpuMs: restMs + (take ? scanMs : 0), wallMs: 1000 }, false);
+  }
+  return out;
+}
+
+test('the rest of the recorder counts: the scans get what it leaves of the budget', () => {
+  const b = new ScanBudget({ budgetPct: 1, sampleMs: 1000 });
+  run(b, 60, 60, 4);
+  // The scans' own ms are taken out of each period: the rest is 4 ms a second, 0.4%.
+  assert.ok(Math.abs(b.restPct! - 0.4) < 1e-9, `rest ${b.restPct}`);
+  // 60 ms per scan in the 0.6% left: 6 ms a second, one scan in 10 (6 without the rest).
+  assert.equal(b.stride, 10);
+  const p = run(b, 30, 60, 4);
+  assert.equal(p, '100000000010000000001000000000');
+  // What the whole process used over those 30 s stays within 1% of a core.
+  const used = 30 * 4 + [...p].filter((c) => c === '1').length * 60;
+  assert.ok(used <= 0.01 * 30_000, `${used} ms in 30 s`);
+});
+
+test('the rest fills the budget: the scans keep their least share', () => {
+  const b = new ScanBudget({ budgetPct: 1, sampleMs: 1000 });
+  run(b, 60, 60, 20);
+  assert.ok(Math.abs(b.restPct! - 2) < 1e-9);
+  assert.equal(b.stride, strideFor(60, 1 * MIN_SCAN_SHARE, 1000));
+  assert.equal(b.stride, 24);
+});
+
+test('a period next to a capture is not booked: captures are outside the budget', () => {
+  const b = new ScanBudget({ budgetPct: 1, sampleMs: 1000 });
+  b.period({ cpuMs: 3, wallMs: 1000 }, false);
+  // Booked one period late: nothing yet.
+  assert.equal(b.restPct, null);
+  // A capture stored in the next period: neither that one nor the one before it is booked.
+  b.period({ cpuMs: 400, wallMs: 1000 }, true);
+  assert.equal(b.restPct, null);
+  b.period({ cpuMs: 5, wallMs: 1000 }, false);
+  assert.equal(b.restPct, null);
+  b.period({ cpuMs: 5, wallMs: 1000 }, false);
+  assert.ok(Math.abs(b.restPct! - 0.5) < 1e-9, `only the 5 ms period: ${b.restPct}`);
+});
+
+test('the rest comes down: so does the stride, with the hysteresis', () => {
+  const b = new ScanBudget({ budgetPct: 1, sampleMs: 1000 });
+  run(b, 60, 30, 6);
+  // 30 ms in the 0.4% left: one in 8.
+  assert.equal(b.stride, 8);
+  run(b, 300, 30, 0);
+  // 30 ms x 1.25 = 37.5 ms fits 1% at one in 4, and 30 ms needs one in 3: the margin keeps 4.
+  assert.equal(b.stride, 4);
+});
+
+test('no budget: the periods are measured, the stride stays 1', () => {
+  const b = new ScanBudget({ budgetPct: null, sampleMs: 1000 });
+  assert.equal(run(b, 10, 500, 50), '1111111111');
+  assert.ok(Math.abs(b.restPct! - 5) < 1e-9);
+  assert.equal(b.stride, 1);
 });
 
 test('--cpu-budget: a percent of one core, or off', () => {
