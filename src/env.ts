@@ -24,6 +24,8 @@ export interface LoadmonEnv {
   readonly cacheDir: string | null;
   /** LOADMON_DEBUG: print the stack of an internal error. */
   readonly debug: boolean;
+  /** LOADMON_WAITER: path of another native waiter binary, or `off` for Node's polling (null: the built one). */
+  readonly waiter: string | null;
 }
 
 /** Longest detail deadline: 10 minutes, far below Node's timer limit (2^31-1 ms). */
@@ -41,6 +43,7 @@ export function readEnv(env: Env = process.env): LoadmonEnv {
     bpfIterTask: flagVar(env, 'LOADMON_BPF_ITER_TASK'),
     cacheDir: stringVar(env, 'LOADMON_CACHE_DIR'),
     debug: flagVar(env, 'LOADMON_DEBUG'),
+    waiter: stringVar(env, 'LOADMON_WAITER'),
   };
 }
 

@@ -81,7 +81,7 @@ export class ProcfsCollector implements Collector {
     const time = new Date(startedAt);
     const loadavg = parseLoadavg(readRequired(`${this.root}/loadavg`, FILE_CAP.loadavg, this.reader));
     const cpus = countCpus(readRequired(`${this.root}/stat`, FILE_CAP.table, this.reader));
-    const { candidates, threadsScanned, skipped, ownThreads } = this.scanStates();
+    const { candidates, threadsScanned, skipped, ownThreads } = this.scanStates(true);
     const ctx: CaptureContext = {
       base: {
         schema: SNAPSHOT_SCHEMA,
@@ -108,11 +108,13 @@ export class ProcfsCollector implements Collector {
   /**
    * The stat pass alone: every thread's state from one read each, no stacks.
    * Cheap enough for periodic sampling (the recorder's timeline). Threads of
-   * loadmon's own processes (self.ts) are left out and counted; a thread
-   * whose task directory or stat is unusable (not what the kernel writes)
-   * is skipped and counted, never failing the pass.
+   * loadmon's own processes (self.ts) are left out; `countOwn` (captures)
+   * counts their R and D threads, which only their stat tells, so without
+   * it (light scans, where no one reads the count) they are not read at
+   * all. A thread whose task directory or stat is unusable (not what the
+   * kernel writes) is skipped and counted, never failing the pass.
    */
-  scanStates(): ScanResult {
+  scanStates(countOwn = false): ScanResult {
     const out: ScanResult = {
       candidates: [],
       threadsScanned: 0,
@@ -122,9 +124,10 @@ export class ProcfsCollector implements Collector {
     const own = this.excludeSelf ? ownPids() : new Set<number>();
     for (const name of this.listPids()) {
       const pid = Number(name);
+      const mine = own.has(pid);
+      if (mine && !countOwn) continue;
       const pidDir = `${this.root}/${name}`;
       const tids = this.listTids(pidDir, out.skipped);
-      const mine = own.has(pid);
       for (const tid of tids) {
         const c = this.statOne(pid, `${pidDir}/task/${tid}`, out.skipped);
         if (c === undefined) continue;
@@ -193,7 +196,7 @@ export interface ScanResult {
   /** Threads whose state was read, loadmon's own left out. */
   threadsScanned: number;
   skipped: ScanProblems;
-  /** R/D threads of loadmon's own processes, left out (self.ts). */
+  /** R/D threads of loadmon's own processes, left out (self.ts); 0 unless counted (scanStates' countOwn). */
   ownThreads: number;
 }
 

@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
 import { ProcfsCollector } from '../../src/collect/procfs.ts';
+import { registerOwnProcess } from '../../src/collect/self.ts';
 import { SNAPSHOT_SCHEMA } from '../../src/model/snapshot.ts';
 import { FIXTURES } from '../helpers/fixtures.ts';
 
@@ -47,6 +50,34 @@ test('fixture tree: stacks, wchan, cgroup; vanished threads skipped; scanned cou
   assert.ok(
     s.notes.some((n) => n.includes('2 R task(s) have no kernel stack')),
     s.notes.join('|'),
+  );
+});
+
+test("loadmon's own processes: a capture counts their R/D threads; a light scan leaves them out unread", async (t) => {
+  // pid 100 (thread 100 in D, 101 asleep) stands for a process loadmon started; its sleeping thread's
+  // stat is a directory here, so every read of it shows as a skipped thread.
+  const dir = mkdtempSync(join(tmpdir(), 'loadmon-own-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  cpSync(root, dir, { recursive: true });
+  rmSync(join(dir, '100/task/101/stat'));
+  cpSync(join(dir, '100/task/101/wchan'), join(dir, '100/task/101/stat/x'));
+  const forget = registerOwnProcess(100);
+  t.after(forget);
+  const c = new ProcfsCollector({ procRoot: dir, details: 'inline' });
+
+  const light = c.scanStates();
+  assert.ok(!light.candidates.some((x) => x.pid === 100), 'left out');
+  assert.equal(light.ownThreads, 0, 'not counted');
+  assert.equal(light.skipped.threads, 0, 'and not read');
+  assert.equal(light.threadsScanned, 14, "16 threads, less loadmon's two");
+
+  const s = await c.capture({ depth: 20 });
+  assert.ok(!s.tasks.some((x) => x.pid === 100));
+  assert.equal(s.capture.own_threads, 1, 'the D thread of its two (docs/snapshot-schema.md: R/D threads left out)');
+  assert.equal(s.capture.threads_scanned, 14);
+  assert.ok(
+    s.notes.some((n) => n.includes('100/task/101/stat')),
+    'a capture reads them: only the stat tells R/D',
   );
 });
 
