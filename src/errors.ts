@@ -29,7 +29,8 @@ export type ErrorCode =
   | 'E_STORE_CORRUPT'
   | 'E_PROC_FILE'
   | 'E_SERVE_UNBUILT'
-  | 'E_STORE_STALE';
+  | 'E_STORE_STALE'
+  | 'E_WAITER';
 
 /**
  * Every code with what it means to each medium: the CLI's exit status (2 for
@@ -65,6 +66,7 @@ export const ERROR_TABLE: Readonly<Record<ErrorCode, { exit: number; http: numbe
   E_PROC_FILE: { exit: 1, http: 500 },
   E_SERVE_UNBUILT: { exit: 1, http: 500 },
   E_STORE_STALE: { exit: 1, http: 503 },
+  E_WAITER: { exit: 1, http: 500 },
 };
 
 /**
@@ -299,4 +301,12 @@ export function storeStale(db: string, sinceMs: number, newestMs: number | null)
   return new LoadmonError('E_STORE_STALE', `${db}: ${reason}; is loadmon record running?`, {
     fields: { path: db, reason, hint: 'is loadmon record running?' },
   });
+}
+
+/**
+ * The native waiter (native/waiter.c) did not start, died, broke its
+ * protocol, refused a command (`reason`: its own text) or did not answer in time.
+ */
+export function waiterError(message: string, reason: string, path?: string): LoadmonError {
+  return new LoadmonError('E_WAITER', `native waiter: ${message}`, { fields: path ? { reason, path } : { reason } });
 }

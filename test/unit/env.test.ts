@@ -21,6 +21,7 @@ test('env: nothing set gives the defaults', () => {
     bpfIterTask: false,
     cacheDir: null,
     debug: false,
+    waiter: null,
   });
 });
 

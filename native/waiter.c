@@ -1,0 +1,454 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * loadmon-wait: wakes loadmon once per load-average update instead of
+ * every few milliseconds, and waits for PSI trigger events (docs/trigger.md).
+ *
+ * The kernel recomputes /proc/loadavg once per LOAD_FREQ (5 s + 1 tick) and
+ * nothing tells user space when, so the update phase is learnt from the first
+ * change seen (reads every --interval until then), and from then on the
+ * averages are read every --interval only in a small window around each
+ * expected update, plus one safety-net read every --idle ms (tickless idle
+ * can delay an update). The phase is re-learnt at every change, which
+ * absorbs the extra tick of each period. A wake-up here costs a few
+ * microseconds, where one of Node's costs ~0.3-0.5 ms on a small VM.
+ *
+ * Protocol (lines on stdin/stdout, at most LINE_MAX bytes):
+ *   out: "ready 1"                            once, at start
+ *   out: "load <l1> <l5> <l15> <t_ms>"        at each update seen
+ *   in:  "psi <id> <res> <some|full> <stall_us> <window_us>"
+ *   out: "ok psi <id>" | "err psi <id> <text>"
+ *   out: "psi <id> <t_ms>"                    the kernel's event (POLLPRI)
+ *   out: "err psi <id> gone"                  the trigger died (POLLERR)
+ *   in:  "unpsi <id>"  -> "ok unpsi <id>" | "err unpsi <id> <text>"
+ *   in:  "quit", or EOF: exit 0
+ * t_ms is CLOCK_MONOTONIC in milliseconds (3 decimals) at the detecting
+ * read or at the poll() return.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LOAD_FREQ_MS	5000
+#define LINE_MAX_LEN	256
+#define MAX_PSI		16
+#define ID_MAX_LEN	32
+#define LOADS_MAX_LEN	64
+
+struct psi_trigger {
+	int fd;
+	char id[ID_MAX_LEN + 1];
+};
+
+struct phase {
+	double interval;	/* fast reads: in the window and while searching */
+	double margin;		/* the window opens this early */
+	double idle;		/* the safety net outside the window */
+	double search;		/* how long to search at the fast rate at start */
+	double started;
+	double last_read;	/* -1: none yet */
+	double phase;		/* earliest the last update can have happened; -1: unknown */
+	double slack;		/* how much later it may have been */
+	char loads[LOADS_MAX_LEN];
+};
+
+static struct psi_trigger psi[MAX_PSI];
+static int npsi;
+static const char *proc_root = "/proc";
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* One whole line per write(2), so a reader never sees half of one. */
+static void out(const char *fmt, ...)
+{
+	char buf[LINE_MAX_LEN + 64];
+	va_list ap;
+	ssize_t n;
+	int len;
+
+	va_start(ap, fmt);
+	len = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+	va_end(ap);
+	if (len < 0)
+		return;
+	if (len > (int)sizeof(buf) - 2)
+		len = sizeof(buf) - 2;
+	buf[len++] = '\n';
+	do {
+		n = write(STDOUT_FILENO, buf, len);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		exit(0);	/* the reader is gone (EPIPE: SIGPIPE is ignored) */
+}
+
+/* The three averages' text ("0.52 0.58 0.59"); 0 when unreadable. */
+static int read_loads(int fd, char *loads, size_t size)
+{
+	char buf[128];
+	ssize_t n;
+	int spaces = 0;
+	ssize_t i;
+
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	if (n <= 0)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (buf[i] == ' ' && ++spaces == 3)
+			break;
+	}
+	if (spaces < 3 || (size_t)i >= size)
+		return 0;
+	memcpy(loads, buf, i);
+	loads[i] = '\0';
+	return 1;
+}
+
+/* Records a read; 1 when the averages changed since the previous one. */
+static int phase_observe(struct phase *p, const char *loads, double now)
+{
+	int changed = p->loads[0] && strcmp(loads, p->loads) != 0;
+
+	if (changed) {
+		p->phase = p->last_read >= 0 ? p->last_read : now;
+		p->slack = now - p->phase;
+	}
+	snprintf(p->loads, sizeof(p->loads), "%s", loads);
+	p->last_read = now;
+	return changed;
+}
+
+/* When the next read is due (CLOCK_MONOTONIC ms). */
+static double phase_next(const struct phase *p, double now)
+{
+	double periods, expected, open, close;
+
+	if (p->phase < 0) {
+		if (now - p->started < p->search)
+			return now + p->interval;
+		return now + p->idle;
+	}
+	periods = (now - p->phase - p->slack - p->margin) / LOAD_FREQ_MS;
+	periods = periods < 1 ? 1 : (double)(long)(periods + 0.999999);
+	expected = p->phase + periods * LOAD_FREQ_MS;
+	open = expected - p->margin;
+	close = expected + p->slack + p->margin;
+	if (now >= open && now <= close)
+		return now + p->interval;
+	if (open - now < p->idle)
+		return open > now + p->interval ? open : now + p->interval;
+	return now + p->idle;
+}
+
+static struct psi_trigger *psi_find(const char *id)
+{
+	int i;
+
+	for (i = 0; i < npsi; i++) {
+		if (strcmp(psi[i].id, id) == 0)
+			return &psi[i];
+	}
+	return NULL;
+}
+
+static void psi_drop(struct psi_trigger *t)
+{
+	close(t->fd);
+	*t = psi[--npsi];
+}
+
+static int valid_word(const char *s, const char *const *words)
+{
+	for (; *words; words++) {
+		if (strcmp(s, *words) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int valid_id(const char *id)
+{
+	size_t n = strlen(id);
+
+	if (n == 0 || n > ID_MAX_LEN)
+		return 0;
+	return strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.:") == n;
+}
+
+static void psi_add(char *args)
+{
+	static const char *const resources[] = { "cpu", "io", "memory", NULL };
+	static const char *const kinds[] = { "some", "full", NULL };
+	char *id, *res, *kind, *stall, *window, *extra, *end;
+	char path[4096], spec[64];
+	unsigned long s, w;
+	int fd, len;
+
+	id = strtok(args, " ");
+	res = strtok(NULL, " ");
+	kind = strtok(NULL, " ");
+	stall = strtok(NULL, " ");
+	window = strtok(NULL, " ");
+	extra = strtok(NULL, " ");
+	if (!id || !valid_id(id)) {
+		out("err psi - bad id");
+		return;
+	}
+	if (!window || extra) {
+		out("err psi %s usage: psi <id> <cpu|io|memory> <some|full> <stall_us> <window_us>", id);
+		return;
+	}
+	if (!valid_word(res, resources) || !valid_word(kind, kinds)) {
+		out("err psi %s unknown resource or kind", id);
+		return;
+	}
+	errno = 0;
+	s = strtoul(stall, &end, 10);
+	if (errno || *end || !*stall || stall[0] == '-') {
+		out("err psi %s bad stall", id);
+		return;
+	}
+	w = strtoul(window, &end, 10);
+	if (errno || *end || !*window || window[0] == '-') {
+		out("err psi %s bad window", id);
+		return;
+	}
+	if (psi_find(id)) {
+		out("err psi %s id in use", id);
+		return;
+	}
+	if (npsi == MAX_PSI) {
+		out("err psi %s too many triggers (%d)", id, MAX_PSI);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/pressure/%s", proc_root, res);
+	fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		out("err psi %s %s: %s", id, path, strerror(errno));
+		return;
+	}
+	/* The kernel wants the trigger with its terminating NUL. */
+	len = snprintf(spec, sizeof(spec), "%s %lu %lu", kind, s, w);
+	if (write(fd, spec, len + 1) < 0) {
+		/* The kernel says only EINVAL: name its rules (kernel/sched/psi.c). */
+		out("err psi %s %s%s", id, strerror(errno), errno != EINVAL ? "" :
+		    " (window 500000..10000000 us, 0 < stall <= window; without"
+		    " CAP_SYS_RESOURCE the window must be a multiple of 2000000 us)");
+		close(fd);
+		return;
+	}
+	psi[npsi].fd = fd;
+	snprintf(psi[npsi].id, sizeof(psi[npsi].id), "%s", id);
+	npsi++;
+	out("ok psi %s", id);
+}
+
+static void psi_remove(char *args)
+{
+	char *id = strtok(args, " ");
+	struct psi_trigger *t;
+
+	if (!id || !valid_id(id)) {
+		out("err unpsi - bad id");
+		return;
+	}
+	t = psi_find(id);
+	if (!t) {
+		out("err unpsi %s no such trigger", id);
+		return;
+	}
+	psi_drop(t);
+	out("ok unpsi %s", id);
+}
+
+/* One command; 0 when the waiter should exit. */
+static int command(char *line)
+{
+	if (strcmp(line, "quit") == 0)
+		return 0;
+	if (strncmp(line, "psi ", 4) == 0)
+		psi_add(line + 4);
+	else if (strncmp(line, "unpsi ", 6) == 0)
+		psi_remove(line + 6);
+	else if (line[0])
+		out("err unknown command");
+	return 1;
+}
+
+/* Reads what stdin has; 0 at EOF or quit. Over-long lines are refused whole. */
+static int read_commands(void)
+{
+	static char buf[LINE_MAX_LEN + 1];
+	static size_t used;
+	static int skipping;
+	char chunk[512];
+	ssize_t n, i;
+
+	n = read(STDIN_FILENO, chunk, sizeof(chunk));
+	if (n < 0)
+		return errno == EINTR || errno == EAGAIN;
+	if (n == 0)
+		return 0;
+	for (i = 0; i < n; i++) {
+		char c = chunk[i];
+
+		if (c == '\n') {
+			buf[used] = '\0';
+			used = 0;
+			if (skipping) {
+				skipping = 0;
+				out("err line too long");
+				continue;
+			}
+			if (!command(buf))
+				return 0;
+		} else if (skipping) {
+			continue;
+		} else if (used == LINE_MAX_LEN) {
+			skipping = 1;
+		} else {
+			buf[used++] = c;
+		}
+	}
+	return 1;
+}
+
+static void check_psi(struct pollfd *fds, int n)
+{
+	int i;
+
+	/* Backwards: psi_drop() moves the last trigger into the dropped slot. */
+	for (i = n - 1; i >= 0; i--) {
+		if (fds[i].revents & (POLLERR | POLLHUP | POLLNVAL)) {
+			out("err psi %s gone", psi[i].id);
+			psi_drop(&psi[i]);
+		} else if (fds[i].revents & POLLPRI) {
+			out("psi %s %.3f", psi[i].id, now_ms());
+		}
+	}
+}
+
+/* poll() until `due` (CLOCK_MONOTONIC ms), to the microsecond rather than poll()'s ms. */
+static int wait_until(struct pollfd *fds, int n, double due)
+{
+	double left = due - now_ms();
+	struct timespec ts = { 0, 0 };
+
+	if (left > 0) {
+		ts.tv_sec = (time_t)(left / 1e3);
+		ts.tv_nsec = (long)((left - ts.tv_sec * 1e3) * 1e6);
+	}
+	return ppoll(fds, n, &ts, NULL);
+}
+
+static double arg_ms(const char *name, const char *v, double min, double max)
+{
+	char *end;
+	double x = strtod(v, &end);
+
+	if (*end || x < min || x > max) {
+		fprintf(stderr, "loadmon-wait: %s must be %g..%g ms\n", name, min, max);
+		exit(2);
+	}
+	return x;
+}
+
+static void parse_args(int argc, char **argv, struct phase *p)
+{
+	int i;
+
+	for (i = 1; i + 1 < argc; i += 2) {
+		if (strcmp(argv[i], "--proc-root") == 0)
+			proc_root = argv[i + 1];
+		else if (strcmp(argv[i], "--interval") == 0)
+			p->interval = arg_ms("--interval", argv[i + 1], 1, 1000);
+		else if (strcmp(argv[i], "--margin") == 0)
+			p->margin = arg_ms("--margin", argv[i + 1], 0, 1000);
+		else if (strcmp(argv[i], "--idle") == 0)
+			p->idle = arg_ms("--idle", argv[i + 1], 10, 5000);
+		else
+			break;
+	}
+	if (i != argc) {
+		fprintf(stderr,
+			"usage: loadmon-wait [--proc-root DIR] [--interval MS] [--margin MS] [--idle MS]\n");
+		exit(2);
+	}
+}
+
+static int open_loadavg(void)
+{
+	char path[4096];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/loadavg", proc_root);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "loadmon-wait: %s: %s\n", path, strerror(errno));
+		exit(1);
+	}
+	return fd;
+}
+
+static void on_load_read(int fd, struct phase *p)
+{
+	char loads[LOADS_MAX_LEN];
+	double t = now_ms();
+
+	if (!read_loads(fd, loads, sizeof(loads)))
+		return;
+	if (phase_observe(p, loads, t))
+		out("load %s %.3f", loads, t);
+}
+
+int main(int argc, char **argv)
+{
+	struct phase p = { .interval = 10, .margin = 30, .idle = 1000,
+			   .search = LOAD_FREQ_MS + 1000, .last_read = -1, .phase = -1 };
+	struct pollfd fds[MAX_PSI + 1];
+	double due;
+	int fd, i, n;
+
+	parse_args(argc, argv, &p);
+	/* Never outlive loadmon; a pipe whose reader is gone is an exit, not a signal. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() == 1)
+		return 0;
+	signal(SIGPIPE, SIG_IGN);
+	fd = open_loadavg();
+	p.started = now_ms();
+	on_load_read(fd, &p);
+	out("ready 1");
+	due = phase_next(&p, now_ms());
+	for (;;) {
+		for (i = 0; i < npsi; i++)
+			fds[i] = (struct pollfd){ .fd = psi[i].fd, .events = POLLPRI };
+		fds[npsi] = (struct pollfd){ .fd = STDIN_FILENO, .events = POLLIN };
+		if (wait_until(fds, npsi + 1, due) < 0 && errno != EINTR)
+			return 1;
+		/* Events first: a command may add or drop triggers (and reorder fds). */
+		n = npsi;
+		check_psi(fds, n);
+		if (fds[n].revents & (POLLIN | POLLHUP | POLLERR)) {
+			if (!read_commands())
+				return 0;
+		}
+		if (now_ms() >= due) {
+			on_load_read(fd, &p);
+			due = phase_next(&p, now_ms());
+		}
+	}
+}
