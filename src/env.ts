@@ -47,6 +47,16 @@ export function readEnv(env: Env = process.env): LoadmonEnv {
   };
 }
 
+/**
+ * NO_COLOR present and non-empty (https://no-color.org: any value, even 0),
+ * or TERM=dumb: terminal output without colour. Kept out of LoadmonEnv: it
+ * is a convention shared with other programs, never validated, so it cannot
+ * stop a command the way a bad LOADMON_* value does.
+ */
+export function noColor(env: Env = process.env): boolean {
+  return stringVar(env, 'NO_COLOR') !== null || env.TERM === 'dumb';
+}
+
 let cached: LoadmonEnv | null = null;
 
 /** The process's environment, validated once (the CLI validates it at start, so later calls do not throw). */

@@ -9,7 +9,9 @@
 import { getOrCreate } from '../model/maps.ts';
 import type { Pressure, PressureResource } from '../model/pressure.ts';
 import type { LoadAvg, Snapshot, SourceName, TaskSample } from '../model/snapshot.ts';
+import type { OffcpuEntry } from '../model/timeline.ts';
 import { type CauseId, classifyStack, frameSymbol } from './causes.ts';
+import { countStates, groupStacks } from './group.ts';
 
 export type TopGrouping = 'process' | 'cgroup' | 'command' | 'stack';
 /** The order `g` cycles through. */
@@ -28,7 +30,7 @@ export interface TopRow {
   share: number;
   /** The commonest cause among the row's D threads; null when it has none. */
   cause: CauseId | null;
-  /** bpf: time its D threads spent blocked within the last refresh window, ms; null without bpf figures. */
+  /** bpf: time its threads spent blocked in D over the last refresh (the tracking's window), ms; null without the tracking. */
   blocked_ms: number | null;
   tasks: TaskSample[];
 }
@@ -36,8 +38,9 @@ export interface TopRow {
 /** What the header of the live view shows about the trigger. */
 export interface TopTriggerState {
   threshold: number | null;
+  /** What is left of the cooldown after the last capture (0: a crossing now is captured). */
   cooldown_ms: number;
-  /** Captures taken with `s` in this session. */
+  /** Captures kept in this session (`s` and threshold crossings). */
   captures: number;
   /** ISO time of the last one, null before the first. */
   last_capture: string | null;
@@ -55,24 +58,30 @@ export interface TopModel {
   threads_scanned: number;
   grouping: TopGrouping;
   rows: TopRow[];
+  /** The window the rows' blocked_ms covers, ms; null without the tracking. */
+  blocked_window_ms: number | null;
   trigger: TopTriggerState;
+}
+
+/** bpf: the time blocked in D measured by the sched_switch tracking over the last refresh. */
+export interface TopBlocked {
+  windowMs: number;
+  entries: readonly OffcpuEntry[];
 }
 
 export interface TopInputs {
   snap: Snapshot;
   pressure: Partial<Record<PressureResource, Pressure>>;
   grouping: TopGrouping;
-  /** The previous refresh's snapshot: its time bounds the blocked-time window. */
-  prev: Snapshot | null;
-  /** The window when there is no previous refresh (the refresh interval). */
-  intervalMs: number;
+  /** Null without the tracking (procfs, kmod): the rows then have no blocked time at all. */
+  blocked: TopBlocked | null;
   trigger: TopTriggerState;
 }
 
 export function buildTopModel(inp: TopInputs): TopModel {
   const { snap } = inp;
-  const rows = buildTopRows(snap.tasks, inp.grouping, blockedWindowMs(snap, inp.prev, inp.intervalMs));
-  const d = snap.tasks.filter((t) => t.state === 'D').length;
+  const rows = buildTopRows(snap.tasks, inp.grouping, inp.blocked?.entries ?? null);
+  const { R, D } = countStates(snap.tasks);
   return {
     time: snap.time,
     host: snap.host,
@@ -80,57 +89,57 @@ export function buildTopModel(inp: TopInputs): TopModel {
     cpus: snap.cpus,
     loadavg: snap.loadavg,
     pressure: inp.pressure,
-    r: snap.tasks.length - d,
-    d,
+    r: R,
+    d: D,
     threads_scanned: snap.capture.threads_scanned,
     grouping: inp.grouping,
     rows,
+    blocked_window_ms: inp.blocked?.windowMs ?? null,
     trigger: inp.trigger,
   };
 }
 
-/** The time between two refreshes (the interval for the first, or when the clock went back). */
-export function blockedWindowMs(snap: Snapshot, prev: Snapshot | null, intervalMs: number): number {
-  if (!prev) return intervalMs;
-  const ms = Date.parse(snap.time) - Date.parse(prev.time);
-  return Number.isFinite(ms) && ms > 0 ? ms : intervalMs;
-}
-
-interface RowAcc {
-  row: TopRow;
-  causes: Map<CauseId, number>;
-}
-
-/** Rows ranked by share (ties: more D first, then the key) so the order is stable between refreshes. */
-export function buildTopRows(tasks: readonly TaskSample[], grouping: TopGrouping, windowMs: number): TopRow[] {
-  const accs = new Map<string, RowAcc>();
-  for (const t of tasks) {
-    const key = rowKey(t, grouping);
-    const acc = getOrCreate(accs, key, () => ({ row: openRow(key, t, grouping), causes: new Map() }));
-    addTask(acc, t, windowMs);
-  }
+/**
+ * Rows ranked by share (ties: more D first, then the key) so the order is
+ * stable between refreshes. `blocked`: the tracking's entries of the window,
+ * added to the row each belongs to (null: no blocked time, the column is
+ * absent). A process blocked during the window but no longer R/D at the
+ * capture has no row: the table is the load now.
+ */
+export function buildTopRows(tasks: readonly TaskSample[], grouping: TopGrouping, blocked: readonly OffcpuEntry[] | null): TopRow[] {
+  const groups = grouping === 'stack' ? byStack(tasks) : byKey(tasks, grouping);
   const total = tasks.length;
-  const rows = [...accs.values()].map((a) => finishRow(a, total));
+  const rows = groups.map((g) => finishRow(g, grouping, total));
+  if (blocked) addBlocked(rows, grouping, blocked);
   return rows.sort((a, b) => b.r + b.d - (a.r + a.d) || b.d - a.d || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
-function rowKey(t: TaskSample, grouping: TopGrouping): string {
-  switch (grouping) {
-    case 'process':
-      return String(t.pid);
-    case 'cgroup':
-      return t.cgroup ?? '';
-    case 'command':
-      return t.comm;
-    case 'stack':
-      return `${t.state}\n${t.stack.map(frameSymbol).join('\n')}`;
-  }
+interface TaskGroup {
+  key: string;
+  tasks: TaskSample[];
 }
 
-function openRow(key: string, t: TaskSample, grouping: TopGrouping): TopRow {
-  const label = rowLabel(t, grouping);
-  const pid = grouping === 'process' ? t.pid : null;
-  return { key, label, pid, r: 0, d: 0, share: 0, cause: null, blocked_ms: null, tasks: [] };
+/** Kernel stacks are grouped as everywhere else (analyze/group.ts), by state and symbols. */
+function byStack(tasks: readonly TaskSample[]): TaskGroup[] {
+  return groupStacks(tasks, {
+    key: (t) => ({ state: t.state, frames: t.stack.map(frameSymbol) }),
+    open: (k): TaskGroup => ({ key: stackKey(k.state, k.frames), tasks: [] }),
+    add: (g, t) => g.tasks.push(t),
+    weight: (g) => g.tasks.length,
+  });
+}
+
+function stackKey(state: string, symbols: readonly string[]): string {
+  return `${state}\n${symbols.join('\n')}`;
+}
+
+function byKey(tasks: readonly TaskSample[], grouping: Exclude<TopGrouping, 'stack'>): TaskGroup[] {
+  const groups = new Map<string, TaskGroup>();
+  for (const t of tasks) {
+    const key = grouping === 'process' ? String(t.pid) : grouping === 'cgroup' ? (t.cgroup ?? '') : t.comm;
+    getOrCreate(groups, key, () => ({ key, tasks: [] })).tasks.push(t);
+  }
+  return [...groups.values()];
 }
 
 function rowLabel(t: TaskSample, grouping: TopGrouping): string {
@@ -146,33 +155,56 @@ function rowLabel(t: TaskSample, grouping: TopGrouping): string {
   }
 }
 
-function addTask(acc: RowAcc, t: TaskSample, windowMs: number): void {
-  const row = acc.row;
-  row.tasks.push(t);
-  if (t.state === 'R') {
-    row.r++;
-    return;
-  }
-  row.d++;
-  const cause = classifyStack(t.stack, t.wchan).cause;
-  acc.causes.set(cause, (acc.causes.get(cause) ?? 0) + 1);
-  // blocked_ms runs from the moment the thread went off CPU; only the part inside the window is this refresh's.
-  if (t.blocked_ms !== undefined) row.blocked_ms = (row.blocked_ms ?? 0) + Math.min(t.blocked_ms, windowMs);
+function finishRow(g: TaskGroup, grouping: TopGrouping, total: number): TopRow {
+  const first = g.tasks[0]!;
+  const { R, D } = countStates(g.tasks);
+  return {
+    key: g.key,
+    label: rowLabel(first, grouping),
+    pid: grouping === 'process' ? first.pid : null,
+    r: R,
+    d: D,
+    share: total > 0 ? (R + D) / total : 0,
+    cause: commonestCause(g.tasks),
+    blocked_ms: null,
+    tasks: g.tasks,
+  };
 }
 
-function finishRow(acc: RowAcc, total: number): TopRow {
-  const row = acc.row;
-  row.share = total > 0 ? (row.r + row.d) / total : 0;
+/** The commonest cause among the D tasks (the first seen on ties); null without D tasks. */
+function commonestCause(tasks: readonly TaskSample[]): CauseId | null {
+  const counts = new Map<CauseId, number>();
   let best: CauseId | null = null;
-  let n = 0;
-  for (const [cause, count] of acc.causes) {
-    if (count > n) {
-      best = cause;
-      n = count;
-    }
+  for (const t of tasks) {
+    if (t.state !== 'D') continue;
+    const cause = classifyStack(t.stack, t.wchan).cause;
+    const n = (counts.get(cause) ?? 0) + 1;
+    counts.set(cause, n);
+    if (best === null || n > counts.get(best)!) best = cause;
   }
-  row.cause = best;
-  return row;
+  return best;
+}
+
+function entryKey(e: OffcpuEntry, grouping: TopGrouping): string {
+  switch (grouping) {
+    case 'process':
+      return String(e.pid);
+    case 'cgroup':
+      return e.cgroup ?? '';
+    case 'command':
+      return e.comm;
+    case 'stack':
+      return stackKey('D', e.stack.map(frameSymbol));
+  }
+}
+
+function addBlocked(rows: TopRow[], grouping: TopGrouping, entries: readonly OffcpuEntry[]): void {
+  const byKey = new Map(rows.map((r) => [r.key, r]));
+  for (const r of rows) r.blocked_ms = 0;
+  for (const e of entries) {
+    const row = byKey.get(entryKey(e, grouping));
+    if (row) row.blocked_ms! += e.ms;
+  }
 }
 
 /** The grouping after `g`. */

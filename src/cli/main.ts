@@ -52,9 +52,17 @@ export function buildProgram(): Command {
     .option('--profile <duration>', 'bpf: sample the CPUs this long for user stacks of R tasks (default 2s with --source bpf, else 0)')
     .action(async (o) => (await import('./commands/snapshot.ts')).snapshotCommand(o));
 
-  commonOptions(program.command('top').description('live view: who makes the load, ranked by share'))
+  // top is a view: no --json/--format (snapshot has the JSON); on a terminal it refreshes until q.
+  program
+    .command('top')
+    .description('live view: who makes the load, ranked by share; one table when stdout is not a terminal')
     .option('--interval <duration>', 'refresh period', '1s')
-    .option('--group <by>', 'rows by process, cgroup, command or stack', 'process')
+    .option('--group <by>', 'rows by process, cgroup, command or stack (g cycles them)', 'process')
+    .option('--threshold <load>', 'keep a capture when load1 >= this; per-CPU form: 0.75/cpu', DEFAULTS.threshold)
+    .option('--cooldown <duration>', 'minimum time between two threshold captures', DEFAULTS.cooldown)
+    .option('--depth <frames>', 'kernel stack frames kept per task (0-64)', DEFAULTS.depth)
+    .addOption(new Option('--source <source>', `collector: ${SOURCES.join(', ')}`).default(DEFAULTS.source))
+    .option('--proc-root <dir>', 'read a proc tree from elsewhere (fixtures, copies)', DEFAULTS.procRoot)
     .action(async (o) => (await import('./commands/top.ts')).topCommand(o));
 
   watchOptions(

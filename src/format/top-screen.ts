@@ -7,6 +7,7 @@
  * get plain text with the selection marked by `>`.
  */
 
+import { classifyStack } from '../analyze/causes.ts';
 import type { TopModel, TopRow } from '../analyze/top-rows.ts';
 import type { Pressure, PressureResource } from '../model/pressure.ts';
 import { formatDuration } from '../model/time.ts';
@@ -22,16 +23,19 @@ export interface TopScreenOptions {
   /** The key line at the bottom (interactive mode). */
   keys: boolean;
   paused?: boolean;
+  /** A short note for the first line (a capture just kept, a refresh that failed). */
+  status?: string;
 }
 
 const SGR = { bold: '\x1b[1m', reverse: '\x1b[7m', reset: '\x1b[0m' };
 const KEYS = 'q quit  up/down j/k move  Enter open  g group  s capture  p pause';
+const DETAIL_KEYS = 'q quit  Esc/Backspace back  up/down j/k scroll  s capture  p pause';
 /** Below this width the per-CPU loads, bars and trigger line are shortened. */
 const NARROW = 60;
 
 export function renderTopScreen(model: TopModel, opts: TopScreenOptions): string[] {
   const width = Math.max(1, opts.width);
-  const header = headerLines(model, width, opts.paused === true);
+  const header = headerLines(model, width, opts.paused === true, opts.status);
   const table = tableHeader(model);
   const bottom = opts.keys ? [KEYS] : [];
   const room = opts.height === null ? model.rows.length : Math.max(0, opts.height - header.length - 1 - bottom.length);
@@ -49,7 +53,7 @@ function firstVisible(selected: number | null, room: number, total: number): num
   return Math.min(selected - room + 1, Math.max(0, total - room));
 }
 
-function headerLines(m: TopModel, width: number, paused: boolean): string[] {
+function headerLines(m: TopModel, width: number, paused: boolean, status = ''): string[] {
   const narrow = width < NARROW;
   const la = m.loadavg;
   const perCpu = (x: number): string => (m.cpus > 0 ? (x / m.cpus).toFixed(2) : '?');
@@ -58,7 +62,7 @@ function headerLines(m: TopModel, width: number, paused: boolean): string[] {
     ? `  /cpu ${perCpu(la.load1)}`
     : `  per cpu ${perCpu(la.load1)} ${perCpu(la.load5)} ${perCpu(la.load15)}  (${m.cpus} cpus)`;
   return [
-    `loadmon top  ${escapeText(m.host)}  ${m.time.slice(11, 19)}Z  ${m.source}  by ${m.grouping}${paused ? '  PAUSED' : ''}`,
+    `loadmon top  ${escapeText(m.host)}  ${m.time.slice(11, 19)}Z  ${m.source}  by ${m.grouping}${paused ? '  PAUSED' : ''}${status ? `  ${escapeText(status)}` : ''}`,
     loads + cpu,
     psiLine(m.pressure, narrow ? 5 : 10),
     `tasks ${m.r} R  ${m.d} D  of ${m.threads_scanned} threads`,
@@ -85,11 +89,11 @@ function triggerLine(m: TopModel, narrow: boolean): string {
   // No threshold: captures are taken with `s` only, and a cooldown means nothing.
   if (t.threshold === null) return `trigger none  captures ${t.captures}  last ${last}`;
   if (narrow) return `trigger ${t.threshold.toFixed(2)}  captures ${t.captures}`;
-  return `trigger threshold ${t.threshold.toFixed(2)}  cooldown ${formatDuration(t.cooldown_ms)}  captures ${t.captures}  last ${last}`;
+  return `trigger threshold ${t.threshold.toFixed(2)}  cooldown left ${formatDuration(t.cooldown_ms)}  captures ${t.captures}  last ${last}`;
 }
 
 function hasBlocked(m: TopModel): boolean {
-  return m.rows.some((r) => r.blocked_ms !== null);
+  return m.blocked_window_ms !== null;
 }
 
 function tableHeader(m: TopModel): string {
@@ -125,6 +129,48 @@ function paint(lines: string[], tableAt: number, first: number, selected: number
   if (selected !== null && selected >= first && selected < first + shown) {
     const at = tableAt + 1 + selected - first;
     out[at] = `${SGR.reverse}${out[at]}${SGR.reset}`;
+  }
+  return out;
+}
+
+export interface TopDetailOptions {
+  width: number;
+  height: number;
+  /** First body line shown (scrolling); clamped to the body. */
+  offset: number;
+  color: boolean;
+  paused?: boolean;
+  status?: string;
+}
+
+/**
+ * The opened row (Enter): its threads, each with its state, cause and
+ * kernel stack as captured (symbol+offset, never an address), and the user
+ * stack of R threads where the bpf snapshot has one. `row` null: the row has
+ * no R/D thread any more at this refresh.
+ */
+export function renderTopDetail(model: TopModel, row: TopRow | null, title: string, opts: TopDetailOptions): string[] {
+  const width = Math.max(1, opts.width);
+  const header = headerLines(model, width, opts.paused === true, opts.status).slice(0, 2);
+  const body = row ? detailBody(row) : ['  (no R or D thread now)'];
+  const room = Math.max(0, opts.height - header.length - 2);
+  const offset = Math.max(0, Math.min(opts.offset, body.length - room));
+  const lines = [...header, `${escapeText(title)}  ${row ? `${row.r} R  ${row.d} D` : ''}`, ...body.slice(offset, offset + room)];
+  while (lines.length < opts.height - 1) lines.push('');
+  const cut = [...lines, DETAIL_KEYS].map((l) => fit(l, width));
+  if (opts.color) cut[header.length] = `${SGR.bold}${cut[header.length]}${SGR.reset}`;
+  return cut;
+}
+
+function detailBody(row: TopRow): string[] {
+  const out: string[] = [];
+  const tasks = [...row.tasks].sort((a, b) => (a.state === b.state ? a.tid - b.tid : a.state === 'D' ? -1 : 1));
+  for (const t of tasks) {
+    const cause = t.state === 'D' ? classifyStack(t.stack, t.wchan).cause : '-';
+    out.push(`tid ${t.tid}  ${t.state}  ${cause}  pid ${t.pid} ${escapeText(t.comm)}`);
+    if (t.stack.length === 0) out.push('    (no kernel stack)');
+    for (const f of t.stack) out.push(`    ${escapeText(f)}`);
+    if (t.user_stack?.length) out.push(`    user: ${t.user_stack.map(escapeText).join(' <- ')}`);
   }
   return out;
 }

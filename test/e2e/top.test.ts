@@ -30,4 +30,8 @@ test('top: a bad --group or --interval exits 2 naming the option', async () => {
   const i = await runCli(['top', '--interval', '0']);
   assert.equal(i.code, 2);
   assert.match(i.stderr, /--interval/);
+  // top is a view: the JSON is snapshot's.
+  const j = await runCli(['top', '--json']);
+  assert.equal(j.code, 2);
+  assert.match(j.stderr, /--json/);
 });

@@ -1,0 +1,123 @@
+/**
+ * `loadmon top` in a real pseudo-terminal (util-linux `script`), with a real
+ * vfork D task and a busy R loop: the first screen, `g`, Enter on the D
+ * process (its kernel stack), `q` with the terminal given back. Screens are
+ * rebuilt from what top wrote (each draw starts at the top left and puts
+ * every line with a cursor move), then the escape sequences are stripped.
+ * Waits are for text, with a deadline; nothing is timed.
+ */
+
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { test } from 'node:test';
+
+import { CLI } from '../helpers/cli.ts';
+import { newWorkload, waitForState } from '../helpers/workload.ts';
+
+const HOME = '\x1b[1;1H';
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the cursor moves top writes are what splits a draw into lines
+const LINE_START = /\x1b\[\d+;1H/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: stripping the escape sequences is the point
+const ESCAPES = /\x1b\[[0-9;?]*[A-Za-z]/g;
+const LEAVE_ALT_SCREEN = '\x1b[?1049l';
+
+/** The lines of the last complete draw, escape sequences stripped. */
+function lastScreen(out: string): string[] {
+  const start = out.lastIndexOf(HOME);
+  if (start < 0) return [];
+  const draw = out.slice(start);
+  return draw
+    .split(LINE_START)
+    .slice(1)
+    .map((l) => l.replace(ESCAPES, ''));
+}
+
+class Pty {
+  out = '';
+  readonly child: ChildProcess;
+  readonly exited: Promise<number | null>;
+
+  constructor(args: string[]) {
+    const cmd = `stty cols 80 rows 24; exec ${process.execPath} ${CLI} ${args.join(' ')}`;
+    this.child = spawn('script', ['-qfec', cmd, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child.stdout!.on('data', (d: Buffer) => (this.out += d.toString('utf8')));
+    this.child.stderr!.on('data', (d: Buffer) => (this.out += d.toString('utf8')));
+    this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
+  }
+
+  draws(): number {
+    return this.out.split(HOME).length - 1;
+  }
+
+  send(keys: string): void {
+    this.child.stdin!.write(keys);
+  }
+
+  /** Waits (bounded) for a draw after `after` draws whose lines satisfy `ok`. */
+  async screen(ok: (lines: string[]) => boolean, what: string, after = 0, timeoutMs = 20_000): Promise<string[]> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const lines = lastScreen(this.out);
+      if (this.draws() > after && ok(lines)) return lines;
+      if (Date.now() > end) throw new Error(`no screen with ${what}; last:\n${lines.join('\n')}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** Sends a key and waits for the screen it redraws. */
+  async key(k: string, ok: (lines: string[]) => boolean, what: string): Promise<string[]> {
+    const before = this.draws();
+    this.send(k);
+    return this.screen(ok, what, before);
+  }
+}
+
+const selected = (lines: string[]): string => lines.find((l) => l.startsWith('>')) ?? '';
+
+test('top in a pty: first screen, g changes the grouping, Enter shows the D process kernel stack, q restores the terminal', async () => {
+  const work = newWorkload();
+  let pty: Pty | null = null;
+  try {
+    const d = await work.vfork(120, 'top-tty-d');
+    const r = await work.spin(120);
+    await waitForState([{ pid: d.pid, tid: d.pid }], 'D');
+    await waitForState([{ pid: r.pid, tid: r.pid }], 'R');
+    // A threshold that is never reached: nothing is kept, so the last thing top writes is the screen's restore.
+    pty = new Pty(['top', '--source', 'procfs', '--interval', '500ms', '--threshold', '1000']);
+    const dRow = new RegExp(` ${d.pid} top-tty-d$`);
+    const first = await pty.screen((l) => l.some((x) => dRow.test(x)), `a row for pid ${d.pid}`);
+    assert.match(first[0]!, /^loadmon top .* procfs {2}by process/);
+    assert.match(first[4]!, /^trigger threshold 1000\.00 {2}cooldown left 0ms {2}captures 0 {2}last none$/);
+    assert.ok(first.every((l) => Array.from(l).length <= 80));
+    assert.match(first[23]!, /^q quit/);
+
+    const cg = await pty.key('g', (l) => /by cgroup/.test(l[0] ?? ''), 'the cgroup grouping');
+    assert.match(cg[5]!, /CAUSE +CGROUP$/);
+    await pty.key('ggg', (l) => /by process/.test(l[0] ?? ''), 'back to processes');
+
+    // Move the selection to the D process (rows from other tests' workloads may rank above it).
+    let lines = lastScreen(pty.out);
+    for (let i = 0; i < 40 && !dRow.test(selected(lines)); i++) {
+      const was = selected(lines);
+      lines = await pty.key('j', (l) => selected(l) !== was || !l.some((x) => dRow.test(x)), 'the selection moved');
+    }
+    assert.match(selected(lines), dRow);
+    assert.match(selected(lines), /^> +[\d.]+% +0 +1 vfork/);
+
+    const detail = await pty.key('\r', (l) => l[2]?.startsWith(`process ${d.pid} top-tty-d`) === true, 'the opened process');
+    assert.ok(detail.includes(`tid ${d.pid}  D  vfork  pid ${d.pid} top-tty-d`), detail.join('\n'));
+    assert.ok(
+      detail.some((l) => /^ {4}(kernel_clone|__do_sys_vfork)\+0x[0-9a-f]+\/0x[0-9a-f]+$/.test(l)),
+      `a kernel_clone or __do_sys_vfork frame: ${detail.join('\n')}`,
+    );
+    await pty.key('\x7f', (l) => /SHARE +R +D/.test(l[5] ?? ''), 'the table again (Backspace)');
+
+    pty.send('q');
+    assert.equal(await pty.exited, 0, pty.out.slice(-2000));
+    assert.ok(pty.out.trimEnd().endsWith(LEAVE_ALT_SCREEN), `ends with the alternate-screen leave: ${JSON.stringify(pty.out.slice(-80))}`);
+    assert.ok(pty.out.includes('\x1b[?1049h') && pty.out.includes('\x1b[?25h'), 'entered the alternate screen, showed the cursor again');
+  } finally {
+    if (pty && pty.child.exitCode === null) pty.child.kill('SIGKILL');
+    await work.stop();
+  }
+});
