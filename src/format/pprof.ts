@@ -32,7 +32,8 @@ import {
 
 import { blockedCause } from '../analyze/blocked.ts';
 import { frameSymbol } from '../analyze/causes.ts';
-import type { Relabel } from '../analyze/limits.ts';
+import { aggregateEvidence } from '../analyze/evidence.ts';
+import { limitRelabel, type Relabel } from '../analyze/limits.ts';
 import { taskStack } from '../analyze/stacks.ts';
 import type { CauseId } from '../model/cause.ts';
 import type { Snapshot, TaskSample, TaskState } from '../model/snapshot.ts';
@@ -92,16 +93,21 @@ export interface PeriodProfileSource {
   relabel: Relabel | null;
 }
 
-/** The profile of one capture: its tasks and, with --source bpf, its blocked_recent. */
+/**
+ * The profile of one capture: its tasks and, with --source bpf, its
+ * blocked_recent; causes relabelled by the capture's own evidence of cgroup
+ * limits, as its verdict (capture-verdict.ts) relabels them.
+ */
 export function captureProfile(snap: Snapshot, comment: string): Uint8Array {
   const b = new PprofBuilder();
-  for (const t of snap.tasks) for (const x of observed(t, null)) b.add(x);
+  const relabel = limitRelabel(snap.evidence ? aggregateEvidence([snap.evidence]) : null);
+  for (const t of snap.tasks) for (const x of observed(t, relabel)) b.add(x);
   const recent = snap.blocked_recent;
   if (recent) {
     let itemised = 0;
     for (const s of recent.stacks) {
       itemised += s.blocked_ms;
-      b.add(blockedTask({ ...s, ms: s.blocked_ms, ended: s.ended }, null));
+      b.add(blockedTask({ ...s, ms: s.blocked_ms, ended: s.ended }, relabel));
     }
     // mean_d (3 decimals) also counts the pairs past the ten listed: the rest is one pseudo-frame.
     const rest = recent.mean_d * recent.window_ms - itemised;

@@ -15,12 +15,14 @@ import { gunzipSync } from 'node:zlib';
 
 import { Profile } from 'pprof-format';
 
+import { captureVerdict } from '../../src/analyze/capture-verdict.ts';
 import { taskStack } from '../../src/analyze/stacks.ts';
 import { reportCommand } from '../../src/cli/commands/report.ts';
 import { exportCapture } from '../../src/format/export.ts';
 import { captureProfile, KERNEL_MAPPING, kernelFrame, NOT_ITEMISED, PPROF_SAMPLE_TYPES, userFrame } from '../../src/format/pprof.ts';
 import type { Report } from '../../src/model/report.ts';
 import type { Snapshot } from '../../src/model/snapshot.ts';
+import { batchAtIoLimit, bpfCapture, dwriterTask, FLUSH } from '../helpers/bpf-fixture.ts';
 import { FIXTURES } from '../helpers/fixtures.ts';
 import { UNSAFE } from '../helpers/unsafe-chars.ts';
 import { fixtureServer, HOUR, T_END, verdictFixtures } from '../helpers/web.ts';
@@ -158,6 +160,34 @@ test('a bpf capture: its blocked_recent as blocked nanoseconds per process and s
   const vfork = d.samples.filter((s) => s.labels.comm === 'pp-vfork' && s.values.blocked! > 0);
   assert.equal(vfork.length, 2);
   assert.ok(vfork.every((s) => s.labels.cause === 'vfork' && s.frames[0] === 'kernel_clone'));
+});
+
+test("a capture with a cgroup at its io limit: its waits are labelled cgroup, as the capture's verdict says", () => {
+  // pid 20 in /batch, throttled at 1 MiB/s, flushes; pid 10 flushes outside it.
+  const flush = (pid: number, cgroup: string) => ({ ...dwriterTask(pid, pid, 'D', FLUSH, cgroup), comm: `w${pid}` });
+  const snap = bpfCapture(T_END, {
+    tasks: [flush(20, '/batch'), flush(10, '/other')],
+    notes: [],
+    evidence: { window_ms: 1000, devices: [], memory: null, cgroups: [batchAtIoLimit()] },
+    blocked_recent: {
+      window_ms: 60_000,
+      mean_d: 0.015,
+      stacks: [
+        { pid: 20, comm: 'w20', cgroup: '/batch', stack: FLUSH, blocked_ms: 600, ended: 6 },
+        { pid: 10, comm: 'w10', cgroup: '/other', stack: FLUSH, blocked_ms: 300, ended: 3 },
+      ],
+    },
+  });
+  const verdict = captureVerdict(1, snap);
+  assert.ok(
+    verdict.some((v) => v.cause === 'cgroup'),
+    JSON.stringify(verdict.map((v) => v.cause)),
+  );
+  const d = decode(captureProfile(snap, 'c'));
+  const causes = (pid: number) => new Set(d.samples.filter((s) => s.labels.pid === pid).map((s) => s.labels.cause));
+  assert.deepEqual([...causes(20)], ['cgroup'], 'observation and blocked time alike');
+  assert.deepEqual([...causes(10)], ['block-io']);
+  assert.equal(d.samples.filter((s) => s.labels.pid === 20 && s.values.blocked! > 0).length, 1);
 });
 
 test('frames: offsets dropped, modules as mappings, unknown user functions keep their file', () => {
