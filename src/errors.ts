@@ -30,6 +30,7 @@ export type ErrorCode =
   | 'E_PROC_FILE'
   | 'E_SERVE_UNBUILT'
   | 'E_STORE_STALE'
+  | 'E_PSI_UNAVAILABLE'
   | 'E_WAITER';
 
 /**
@@ -66,6 +67,7 @@ export const ERROR_TABLE: Readonly<Record<ErrorCode, { exit: number; http: numbe
   E_PROC_FILE: { exit: 1, http: 500 },
   E_SERVE_UNBUILT: { exit: 1, http: 500 },
   E_STORE_STALE: { exit: 1, http: 503 },
+  E_PSI_UNAVAILABLE: { exit: 2, http: 500 },
   E_WAITER: { exit: 1, http: 500 },
 };
 
@@ -309,4 +311,15 @@ export function storeStale(db: string, sinceMs: number, newestMs: number | null)
  */
 export function waiterError(message: string, reason: string, path?: string): LoadmonError {
   return new LoadmonError('E_WAITER', `native waiter: ${message}`, { fields: path ? { reason, path } : { reason } });
+}
+
+/**
+ * A PSI trigger (--trigger psi:…) on a kernel without PSI (no CONFIG_PSI, or
+ * booted with psi=0): `path` is the /proc/pressure file that is missing.
+ */
+export function psiUnavailable(option: string, value: string, path: string): LoadmonError {
+  const reason = `this kernel has no ${path} (built without CONFIG_PSI, or booted with psi=0)`;
+  return new LoadmonError('E_PSI_UNAVAILABLE', `${option} ${value}: PSI is not available: ${reason}`, {
+    fields: { option, value, path, reason, hint: 'use the load rule (--threshold) alone, or boot with psi=1' },
+  });
 }

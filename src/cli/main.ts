@@ -36,7 +36,13 @@ function watchOptions(cmd: Command): Command {
     .option('--threshold <load>', 'capture when load1 >= this; per-CPU form: 0.75/cpu', DEFAULTS.threshold)
     .option('--interval <duration>', 'how often to read the load average (ms, s, m)', DEFAULTS.interval)
     .option('--cooldown <duration>', 'minimum time between two captures', DEFAULTS.cooldown)
-    .option('--count <n>', 'exit after n captures');
+    .option('--count <n>', 'exit after n captures')
+    .option(
+      '--trigger <spec>',
+      'also capture on a PSI event: psi:<cpu|io|memory>:<some|full>:<stall>/<window>, e.g. psi:io:some:150ms/2s' +
+        ' (repeatable; the --threshold rule always applies; one --cooldown for all)',
+      (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
+    );
 }
 
 export function buildProgram(): Command {

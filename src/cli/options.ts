@@ -5,6 +5,7 @@
 
 import { invalidOption, LoadmonError } from '../errors.ts';
 import type { CommonOptions, OutputFormat, SourceChoice, WatchOptions } from '../model/options.ts';
+import { parseTriggerSpecs } from '../trigger/psi-spec.ts';
 import { parseDuration, parseIntInRange, parseThreshold } from './parse-values.ts';
 
 export const SOURCES: readonly SourceChoice[] = ['auto', 'procfs', 'kmod', 'bpf'];
@@ -25,6 +26,8 @@ export interface RawWatch extends RawCommon {
   interval?: string;
   cooldown?: string;
   count?: string;
+  /** --trigger, repeatable. */
+  trigger?: string[];
 }
 
 export const DEFAULTS = {
@@ -76,6 +79,7 @@ export function parseWatch(raw: RawWatch): WatchOptions {
   return {
     ...common,
     threshold: parseThreshold('--threshold', raw.threshold ?? DEFAULTS.threshold),
+    psiTriggers: parseTriggerSpecs(raw.trigger ?? []),
     intervalMs: parseDuration('--interval', raw.interval ?? DEFAULTS.interval),
     cooldownMs: parseDuration('--cooldown', raw.cooldown ?? DEFAULTS.cooldown, { allowZero: true }),
     count: raw.count === undefined ? undefined : parseIntInRange('--count', raw.count, 1, Number.MAX_SAFE_INTEGER),

@@ -81,11 +81,11 @@ function formatBlockedRecent(out: string[], b: BlockedRecent): void {
 function triggerLine(t: Trigger): string {
   if (t.reason === 'psi' && t.psi) {
     const p = t.psi;
-    const spec = escapeText(`psi:${p.resource}:${p.kind}:${formatDuration(p.stall_ms)}/${formatDuration(p.window_ms)}`);
-    return (
-      `trigger: PSI event ${spec} (${escapeText(p.resource)} ${escapeText(p.kind)} stall >= ${formatDuration(p.stall_ms)}` +
-      ` within ${formatDuration(p.window_ms)}; load1 ${t.load1.toFixed(2)}, threshold ${escapeText(t.threshold_spec)}; capture #${t.capture_index})`
-    );
+    const [stall, window] = [formatDuration(p.stall_ms), formatDuration(p.window_ms)];
+    const spec = escapeText(`psi:${p.resource}:${p.kind}:${stall}/${window}`);
+    const what = escapeText(`${p.resource} ${p.kind}`);
+    const load = `load1 ${t.load1.toFixed(2)}, threshold ${escapeText(t.threshold_spec)}`;
+    return `trigger: PSI event ${spec} (${what} stall >= ${stall} within ${window}; ${load}; capture #${t.capture_index})`;
   }
   return `trigger: load1 ${t.load1.toFixed(2)} >= threshold ${escapeText(t.threshold_spec)} (capture #${t.capture_index})`;
 }

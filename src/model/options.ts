@@ -4,6 +4,8 @@
  * (and words every refusal); collectors, formats and watchers only read them.
  */
 
+import type { PressureResource } from './pressure.ts';
+
 export type OutputFormat = 'text' | 'seed' | 'json';
 export type SourceChoice = 'procfs' | 'kmod' | 'bpf' | 'auto';
 
@@ -26,8 +28,21 @@ export interface CommonOptions {
   profileMs: number | null;
 }
 
+/** A PSI trigger, `--trigger psi:io:some:150ms/1s` (parsed by src/trigger/psi-spec.ts). */
+export interface PsiTriggerSpec {
+  resource: PressureResource;
+  kind: 'some' | 'full';
+  /** Stall time within the window that fires, microseconds (the kernel's unit). */
+  stallUs: number;
+  windowUs: number;
+  /** The spec as the user gave it, for messages. */
+  text: string;
+}
+
 export interface WatchOptions extends CommonOptions {
   threshold: ThresholdSpec;
+  /** Triggers beside the load rule (which always applies); empty: none. */
+  psiTriggers: PsiTriggerSpec[];
   intervalMs: number;
   cooldownMs: number;
   count: number | undefined;

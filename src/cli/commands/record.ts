@@ -7,6 +7,7 @@ import { readRequired } from '../../procfs/reader.ts';
 import { BpfScan } from '../../record/bpf-scan.ts';
 import { runRecorder } from '../../record/recorder.ts';
 import { openWatchCollector, openWatcher, startTracking } from '../../trigger/open.ts';
+import { checkPsiTriggers, withPsiTriggers } from '../../trigger/psi-trigger.ts';
 import { info } from '../output.ts';
 import { stopping } from '../shutdown.ts';
 import { parseRecord, type RawRecord } from '../store-options.ts';
@@ -24,10 +25,11 @@ export async function runRecordLoop(raw: RawRecord, signal: AbortSignal, onStart
   const cpus = countCpus(readRequired(`${opts.procRoot}/stat`));
   const threshold = resolveThreshold(opts.threshold, cpus);
   const status = opts.quiet ? null : info;
+  checkPsiTriggers(opts.psiTriggers, opts.procRoot);
   const collector = openWatchCollector(opts);
   const tracking = await startTracking(collector, opts, false, info);
   const scan = tracking ? new BpfScan(tracking) : null;
-  const watcher = openWatcher(opts, status, collector);
+  const watcher = await withPsiTriggers(openWatcher(opts, status, collector), opts, status);
   const scanAbove = scan ? 0 : threshold / 2;
   const what = scan
     ? `R/D per process at every sample${scan.tracksOffcpu ? ', time blocked in D per stack' : ''}`

@@ -34,6 +34,7 @@ const RECORD_ONLY: Record<string, string> = {
   interval: '--interval',
   cooldown: '--cooldown',
   count: '--count',
+  trigger: '--trigger',
   depth: '--depth',
   source: '--source',
   procRoot: '--proc-root',
