@@ -58,6 +58,8 @@ export interface ScanResult {
   dCauses?: Record<string, number>;
   /** CPU time (ms) the scan itself used, when the source measures it (procfs: its synchronous reads). */
   cpuMs?: number;
+  /** Threads whose state was read (procfs). */
+  threads?: number;
 }
 
 export interface ScanSource {
@@ -133,6 +135,18 @@ export class TimelineSampler {
   }
 }
 
+/** One procfs light scan of the threads alive now, as record would run it: its CPU (ms) and the threads it read. */
+export function measureLightScan(procRoot: string): { threads: number; cpuMs: number } {
+  const root = procRoot.replace(/\/+$/, '') || '/';
+  const source = new ProcfsScan(root, readerFor(root));
+  try {
+    const res = source.scan();
+    return { threads: res.threads ?? 0, cpuMs: res.cpuMs ?? 0 };
+  } finally {
+    source.close();
+  }
+}
+
 /** CPU time (ms, user + system, all threads) the process used since `before`. */
 export function cpuMsSince(before: NodeJS.CpuUsage): number {
   const used = process.cpuUsage(before);
@@ -164,10 +178,10 @@ class ProcfsScan implements ScanSource {
    */
   scan(): ScanResult {
     const before = process.cpuUsage();
-    const { candidates } = this.scanner.scanStates();
+    const { candidates, threadsScanned } = this.scanner.scanStates();
     const scan = countByProcess(candidates, (pid) => this.cgroupOf(pid));
     const dCauses = this.causesOf(candidates);
-    return { scan, dCauses, cpuMs: cpuMsSince(before) };
+    return { scan, dCauses, cpuMs: cpuMsSince(before), threads: threadsScanned };
   }
 
   /** D threads per cause, each classified from its wchan; one that vanished or is past the cap is `unknown`. */

@@ -9,15 +9,18 @@
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
-import { type DoctorFacts, doctorExit, doctorReport, doctorText } from '../../analyze/doctor.ts';
+import { type DoctorFacts, doctorExit, doctorReport, doctorText, type RecordFacts } from '../../analyze/doctor.ts';
 import { bpfFacts } from '../../bpf/availability.ts';
+import { chooseSource, machineFacts, WATCH_NEEDS } from '../../collect/select.ts';
 import { describeStoreFailure } from '../../errors.ts';
 import { escapeText } from '../../format/escape.ts';
 import { defaultKdir, status } from '../../kmod/control.ts';
 import { parseCgroupMounts } from '../../procfs/cgroup-limits.ts';
 import { PRESSURE_RESOURCES } from '../../procfs/pressure.ts';
+import { strideFor } from '../../record/budget.ts';
+import { measureLightScan } from '../../record/sampler.ts';
 import { write } from '../output.ts';
-import { DEFAULT_DB } from '../store-options.ts';
+import { DEFAULT_DB, parseCpuBudget, RECORD_DEFAULTS } from '../store-options.ts';
 
 export function doctorCommand(o: { json?: boolean }): void {
   const report = doctorReport(gatherFacts());
@@ -28,16 +31,31 @@ export function doctorCommand(o: { json?: boolean }): void {
 
 export function gatherFacts(): DoctorFacts {
   const k = status();
+  const procfs = procfsFacts();
   return {
     kernel: k.kernel,
     uid: process.geteuid?.() ?? -1,
-    procfs: procfsFacts(),
+    procfs,
     kmod: { module_support: k.module_support, headers: k.headers, kdir: defaultKdir(), built: k.built, loaded: k.loaded },
     bpf: bpfFacts(),
     psi: PRESSURE_RESOURCES.filter((r) => readable(`/proc/pressure/${r}`)),
     cgroups: cgroupFacts(),
     store: storeFacts(DEFAULT_DB),
+    record: recordFacts(procfs.ok),
   };
+}
+
+/**
+ * The source `record --source auto` would take (the same rule), and one
+ * light scan of the threads alive now, measured as the recorder measures
+ * it; the stride is what the default budget would allow the scan alone.
+ */
+function recordFacts(procfsOk: boolean): RecordFacts {
+  const { source, bpfSkipped } = chooseSource('auto', WATCH_NEEDS, machineFacts('/proc'));
+  if (!procfsOk) return { source, bpfSkipped, scan: null };
+  const { threads, cpuMs } = measureLightScan('/proc');
+  const budgetPct = parseCpuBudget(RECORD_DEFAULTS.cpuBudget) ?? 1;
+  return { source, bpfSkipped, scan: { threads, cpuMs, budgetPct, stride: strideFor(cpuMs, budgetPct, 1000) } };
 }
 
 /** What every collector reads first: the load, the CPUs, and the task list. */
