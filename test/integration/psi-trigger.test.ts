@@ -35,24 +35,29 @@ after(async () => {
   await load.stop();
 });
 
-test('watch: the PSI event captures with load1 far below the threshold; trigger reason psi, cpu', { timeout: 60_000 }, async () => {
-  const args = ['watch', '--source', 'procfs', '--trigger', SPEC, '--threshold', '1000', '--count', '1', '--format', 'json'];
-  const r = await runCli(args, { timeoutMs: 45_000 });
-  assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stderr, /PSI triggers armed: psi:cpu:some:100ms\/2s/);
-  const lines = r.stdout.trim().split('\n');
-  assert.equal(lines.length, 1, r.stdout);
-  const snap = JSON.parse(lines[0]!) as Snapshot;
-  assertSchema('snapshot.schema.json', snap, 'watch --trigger psi');
-  assert.equal(snap.trigger?.reason, 'psi');
-  assert.deepEqual(snap.trigger?.psi, PSI);
-  assert.ok(snap.loadavg.load1 < 1000);
-  const pids = new Set(snap.tasks.map((t) => t.pid));
-  assert.ok(
-    spinners.some((p) => pids.has(p)),
-    `a busy loop (${spinners.join(', ')}) is among the captured R tasks`,
-  );
-});
+for (const source of ['procfs', 'bpf']) {
+  test(`watch --source ${source}: the PSI event captures with load1 far below the threshold; reason psi, cpu`, {
+    timeout: 60_000,
+  }, async () => {
+    const args = ['watch', '--source', source, '--trigger', SPEC, '--threshold', '1000', '--count', '1', '--format', 'json'];
+    const r = await runCli(args, { timeoutMs: 45_000 });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /PSI triggers armed: psi:cpu:some:100ms\/2s/);
+    const lines = r.stdout.trim().split('\n');
+    assert.equal(lines.length, 1, r.stdout);
+    const snap = JSON.parse(lines[0]!) as Snapshot;
+    assertSchema('snapshot.schema.json', snap, `watch --source ${source} --trigger psi`);
+    assert.equal(snap.source, source);
+    assert.equal(snap.trigger?.reason, 'psi');
+    assert.deepEqual(snap.trigger?.psi, PSI);
+    assert.ok(snap.loadavg.load1 < 1000);
+    const pids = new Set(snap.tasks.map((t) => t.pid));
+    assert.ok(
+      spinners.some((p) => pids.has(p)),
+      `a busy loop (${spinners.join(', ')}) is among the captured R tasks`,
+    );
+  });
+}
 
 test('record: the stored capture keeps the PSI trigger; report --capture says it was a PSI event', { timeout: 90_000 }, async () => {
   const db = join(dir, 'psi.db');
