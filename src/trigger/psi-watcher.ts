@@ -87,8 +87,9 @@ export class PsiWatcher implements Watcher {
     return snap ?? this.inner.poll(nowMs);
   }
 
+  /** At once when an event came during a capture (the loop could not check then), else the load rule's pace. */
   nextDelay(nowMs: number): number {
-    return this.inner.nextDelay(nowMs);
+    return this.fired ? 0 : this.inner.nextDelay(nowMs);
   }
 
   onWake(wake: () => void): void {

@@ -148,6 +148,9 @@ test('psi watcher: registers each trigger in kernel units; an event captures wit
   assert.equal(snap.trigger?.reason, 'psi');
   assert.deepEqual(snap.trigger?.psi, { resource: 'memory', kind: 'full', stall_ms: 500, window_ms: 4000 }, 'the first that fired');
   assert.equal(pw.poll(20), null, 'the events were consumed');
+  assert.ok(pw.nextDelay!(20) > 0, 'nothing pending: the load rule paces the checks');
+  source.fire('1');
+  assert.equal(pw.nextDelay!(30), 0, 'an event the loop could not take (a capture ran): checked at once');
   source.fire('1');
   assert.equal(pw.poll(500), null, 'an event inside the shared cooldown is dropped');
   source.fire('9');
