@@ -10,7 +10,7 @@
  *
  * The collector owns it (one helper, one reader of the tracking: the
  * kernel-side sums are drained by each read). `record` drives it from its
- * sampler; `watch` from a 1 s timer.
+ * sampler; `watch` from its own timer, whose pace follows the load (pace()).
  */
 
 import { buildChains, buildKeyedChains, type HolderState } from '../analyze/chains.ts';
@@ -95,6 +95,12 @@ const CGROUP_REWALK_MS = 10_000;
 /** What a capture's blocked_recent covers. */
 export const RECENT_MS = 60_000;
 const RECENT_TOP = 10;
+/**
+ * watch's sampling period while load1 is below half the threshold: the kernel
+ * keeps summing the blocked time between reads, so a slower pace loses
+ * nothing, it only makes the ledger's windows longer (docs/bpf.md).
+ */
+export const SLOW_TRACK_MS = 10_000;
 
 export class BlockedTracking {
   private account: OffcpuAccount | null = null;
@@ -103,6 +109,12 @@ export class BlockedTracking {
   private locks: LockAccount | null = null;
   private readonly devNames = new Map<string, string>();
   private timer: NodeJS.Timeout | null = null;
+  private timerOn = false;
+  /** The timer's periods: at or above the pace level, and below it. */
+  private fastMs = 1000;
+  private slowMs = SLOW_TRACK_MS;
+  /** Fast until the load is known. */
+  private fast = true;
   private busy = false;
   private warn: (line: string) => void = () => {};
   /** Intervals the kernel side lost to full maps, as last reported, and when that was last said. */
@@ -145,23 +157,64 @@ export class BlockedTracking {
     return this.locks !== null;
   }
 
-  /** watch: sample every second by itself (record samples on its own clock). */
-  runTimer(periodMs = 1000): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => {
-      if (this.busy) return;
-      this.busy = true;
-      this.sample()
-        .catch(() => {
-          /* the helper died: the next capture reports it */
-        })
-        .finally(() => (this.busy = false));
-    }, periodMs);
+  /**
+   * watch: sample by itself (record samples on its own clock), every
+   * `periodMs` until pace() says the load is low, then every `slowMs`.
+   */
+  runTimer(periodMs = 1000, slowMs = SLOW_TRACK_MS): void {
+    if (this.timerOn) return;
+    this.timerOn = true;
+    this.fastMs = periodMs;
+    this.slowMs = Math.max(periodMs, slowMs);
+    this.arm();
+  }
+
+  /**
+   * The timer's pace for this load1 (each load update): fast at or above
+   * `level`, slow below it. Speeding up samples at once, so a capture that
+   * follows finds the ledger up to date rather than up to 10 s old.
+   */
+  pace(load1: number, level: number): void {
+    const fast = load1 >= level;
+    if (fast === this.fast) return;
+    this.fast = fast;
+    if (fast && this.timer) {
+      clearTimeout(this.timer);
+      this.tick();
+    }
+  }
+
+  /** The timer's current period (ms). */
+  get periodMs(): number {
+    return this.fast ? this.fastMs : this.slowMs;
+  }
+
+  private arm(): void {
+    this.timer = setTimeout(() => this.tick(), this.periodMs);
     this.timer.unref();
   }
 
+  private tick(): void {
+    this.timer = null;
+    if (!this.timerOn) return;
+    if (this.busy) {
+      this.arm();
+      return;
+    }
+    this.busy = true;
+    this.sample()
+      .catch(() => {
+        /* the helper died: the next capture reports it */
+      })
+      .finally(() => {
+        this.busy = false;
+        if (this.timerOn && !this.timer) this.arm();
+      });
+  }
+
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.timerOn = false;
+    if (this.timer) clearTimeout(this.timer);
     this.timer = null;
   }
 

@@ -16,7 +16,11 @@ import { readRequired } from '../procfs/reader.ts';
 import { openKmodWatcher } from './kmod-watcher.ts';
 import { LoadProbe } from './load-probe.ts';
 import { ThresholdWatcher } from './procfs-watcher.ts';
+import { WaiterClient, waiterPath } from './waiter.ts';
 import type { StatusLog, Watcher } from './watch.ts';
+
+/** watch's self-sampling tracking per collector, whose pace the watcher sets (startTracking -> openWatcher). */
+const timedTracking = new WeakMap<Collector, BlockedTracking>();
 
 /** Refuses `--source bpf` now, not at the first capture (which may be hours away), when bpf cannot work here. */
 export function checkBpfUsable(opts: WatchOptions): void {
@@ -48,7 +52,9 @@ export async function startTracking(
   const bpf = bpfCollectorOf(collector);
   if (!bpf) return null;
   try {
-    return await bpf.track(opts.depth, warn, timer);
+    const tracking = await bpf.track(opts.depth, warn, timer);
+    if (timer) timedTracking.set(collector, tracking);
+    return tracking;
   } catch (err) {
     if (opts.source === 'bpf' || !(err instanceof LoadmonError)) {
       collector.close();
@@ -72,6 +78,12 @@ export function openWatcher(opts: WatchOptions, log: StatusLog | null, collector
         ` cooldown ${formatDuration(opts.cooldownMs)}, source ${collector.source}; Ctrl-C stops`,
     );
   }
+  // The waiter wakes the loop once per load update; without it (LOADMON_WAITER=off, or it fails: said
+  // through `log`) Node polls /proc/loadavg around each expected update, as before.
+  const path = waiterPath();
+  const waiter = path === null ? null : new WaiterClient({ path, procRoot: opts.procRoot, intervalMs: opts.intervalMs });
+  // The eBPF tracking samples every second at or above half the threshold, every 10 s below it.
+  const tracking = timedTracking.get(collector);
   return new ThresholdWatcher(collector, probe, {
     threshold,
     thresholdText: opts.threshold.text,
@@ -80,5 +92,8 @@ export function openWatcher(opts: WatchOptions, log: StatusLog | null, collector
     intervalMs: opts.intervalMs,
     now: performance.now(),
     procRoot: opts.procRoot,
+    waiter,
+    log,
+    ...(tracking ? { onLoad: (load1: number) => tracking.pace(load1, threshold / 2) } : {}),
   });
 }

@@ -6,7 +6,8 @@ import type { Snapshot, Trigger } from '../model/snapshot.ts';
 import { CaptureGate } from './gate.ts';
 import type { LoadProbe } from './load-probe.ts';
 import { UpdatePhase } from './update-phase.ts';
-import type { Watcher } from './watch.ts';
+import type { LoadSource } from './waiter.ts';
+import type { StatusLog, Watcher } from './watch.ts';
 
 export interface ThresholdWatcherOptions {
   threshold: number;
@@ -18,7 +19,23 @@ export interface ThresholdWatcherOptions {
   now: number;
   /** Where the evidence's counters are read (default /proc). */
   procRoot?: string;
+  /**
+   * The native waiter's load updates (waiter.ts): the loop then sleeps until
+   * each update instead of polling /proc/loadavg; null: Node polls (UpdatePhase).
+   */
+  waiter?: LoadSource | null;
+  /** Where the waiter's failure is said (Node polls from then on). */
+  log?: StatusLog | null;
+  /** Each load1 read (the eBPF tracking's pace follows it). */
+  onLoad?: (load1: number) => void;
 }
+
+/**
+ * With the waiter, a check at least this often anyway: a waiter that hangs
+ * (stopped, starved) costs a late capture, never a missed one, for one Node
+ * wake-up per 30 s.
+ */
+export const WAITER_SAFETY_MS = 30_000;
 
 /**
  * A capture's evidence covers the time since the last baseline reading;
@@ -36,6 +53,10 @@ export class ThresholdWatcher implements Watcher {
   private evidenceAt = -Infinity;
   /** The last capture's processes: their cgroups get a baseline too. */
   private evidencePids: number[] = [];
+  /** The waiter said ready and has not failed since. */
+  private waiterUp = false;
+  /** The loop's "check now", once it gave one (without it the waiter could not wake the loop). */
+  private wake: (() => void) | null = null;
 
   constructor(
     private readonly collector: Collector,
@@ -45,12 +66,36 @@ export class ThresholdWatcher implements Watcher {
     this.gate = new CaptureGate(opts.threshold, opts.cooldownMs);
     this.phase = new UpdatePhase(opts.intervalMs, opts.now);
     this.evidence = new EvidenceSampler(opts.procRoot ? { procRoot: opts.procRoot } : {});
+    const w = opts.waiter;
+    if (w) {
+      w.onLoad(() => this.wake?.());
+      // onExit says every failure, a failed start included: said once.
+      w.onExit((err) => this.waiterDown(err));
+      w.ready.then(
+        () => (this.waiterUp = w.error === null),
+        () => {},
+      );
+    }
+  }
+
+  /** The loop's wake-up: each load update the waiter sees checks at once. */
+  onWake(wake: () => void): void {
+    this.wake = wake;
+  }
+
+  /** The waiter failed: said once, and the checks go back to Node's polling at once. */
+  private waiterDown(err: Error): void {
+    const wasUp = this.waiterUp;
+    this.waiterUp = false;
+    this.opts.log?.(`${err.message}; polling /proc/loadavg from Node instead`);
+    if (wasUp) this.wake?.();
   }
 
   poll(nowMs: number): Promise<Snapshot> | null {
     const { load1, loads } = this.probe.read();
     this.phase.observe(loads, nowMs);
     this.lastLoad1 = load1;
+    this.opts.onLoad?.(load1);
     if (!this.gate.check(load1, nowMs)) {
       if (nowMs - this.evidenceAt >= EVIDENCE_BASELINE_MS) this.baseline(nowMs);
       return null;
@@ -106,12 +151,14 @@ export class ThresholdWatcher implements Watcher {
    * cooldown ends if the load is already above the threshold.
    */
   nextDelay(nowMs: number): number {
-    const delay = this.phase.nextDelay(nowMs);
+    // The phase keeps learning from every check, so a fallback starts phase-locked.
+    const delay = this.waiterUp && this.wake ? WAITER_SAFETY_MS : this.phase.nextDelay(nowMs);
     if (this.lastLoad1 < this.opts.threshold) return delay;
     return Math.min(delay, Math.max(this.opts.intervalMs, this.gate.cooldownLeft(nowMs)));
   }
 
   close(): void {
+    this.opts.waiter?.close();
     this.probe.close();
     this.collector.close();
   }

@@ -45,6 +45,9 @@ export function monotonicToPerf(tMs: number): number {
 
 export type LoadUpdate = Extract<WaiterLine, { type: 'load' }>;
 
+/** What the load watcher uses of the waiter (a fake in unit tests). */
+export type LoadSource = Pick<WaiterClient, 'ready' | 'error' | 'onLoad' | 'onExit' | 'close'>;
+
 export interface WaiterOptions {
   path: string;
   procRoot?: string;
@@ -110,7 +113,7 @@ export class WaiterClient {
     this.goneListeners.push(cb);
   }
 
-  /** The waiter failed after it started (died, broke the protocol); not called after close(). */
+  /** The waiter failed: could not start, died, broke the protocol; once, and never after close(). */
   onExit(cb: (err: LoadmonError) => void): void {
     this.exitListeners.push(cb);
   }

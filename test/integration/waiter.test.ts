@@ -8,13 +8,18 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 
+import type { Collector } from '../../src/collect/collector.ts';
 import { LoadmonError } from '../../src/errors.ts';
+import { SNAPSHOT_SCHEMA, type Snapshot } from '../../src/model/snapshot.ts';
+import { LoadProbe } from '../../src/trigger/load-probe.ts';
+import { ThresholdWatcher } from '../../src/trigger/procfs-watcher.ts';
 import { BUILT_WAITER, type LoadUpdate, monotonicToPerf, WaiterClient } from '../../src/trigger/waiter.ts';
+import { runWatch } from '../../src/trigger/watch.ts';
 import { ROOT } from '../helpers/fixtures.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'loadmon-waiter-'));
@@ -89,4 +94,74 @@ test('a missing binary: the start fails with E_WAITER naming it', async () => {
   const c = open(missing);
   await assert.rejects(c.ready, (e: unknown) => e instanceof LoadmonError && e.code === 'E_WAITER' && e.fields.path === missing);
   await assert.rejects(c.addPsi({ id: 'a', resource: 'io', kind: 'full', stallUs: 1, windowUs: 2_000_000 }), /E_WAITER|native waiter/);
+});
+
+/**
+ * watch's loop on a proc root whose loadavg the test writes: the load rises
+ * past the threshold and a capture follows, through the waiter's line (or,
+ * with no waiter binary, through Node's polling, with one note).
+ */
+async function captureOnRise(path: string): Promise<{ log: string[]; polls: number; trigger: Snapshot['trigger'] }> {
+  const root = mkdtempSync(join(tmp, 'proc-'));
+  mkdirSync(join(root, 'pressure'));
+  writeFileSync(join(root, 'loadavg'), '0.10 0.20 0.30 1/100 4242\n');
+  const log: string[] = [];
+  let polls = 0;
+  const probe = new LoadProbe(join(root, 'loadavg'));
+  const snap = (): Snapshot => ({
+    schema: SNAPSHOT_SCHEMA,
+    time: new Date().toISOString(),
+    host: 'h',
+    source: 'procfs',
+    cpus: 2,
+    loadavg: { load1: probe.load1(), load5: 0, load15: 0, runnable: 1, threads: 1 },
+    trigger: null,
+    capture: { ms: 0, threads_scanned: 0 },
+    tasks: [],
+    notes: [],
+  });
+  const collector: Collector = {
+    source: 'procfs',
+    capture: (o) => Promise.resolve({ ...snap(), trigger: o.trigger ?? null }),
+    close: () => {},
+  };
+  const waiter = new WaiterClient({ path, procRoot: root });
+  const w = new ThresholdWatcher(collector, probe, {
+    threshold: 3,
+    thresholdText: '3',
+    cooldownMs: 20_000,
+    depth: 20,
+    intervalMs: 10,
+    now: performance.now(),
+    procRoot: root,
+    waiter,
+    log: (l) => log.push(l),
+    onLoad: () => polls++,
+  });
+  await waiter.ready.catch(() => {});
+  setTimeout(() => writeFileSync(join(root, 'loadavg'), '7.50 2.00 0.50 9/100 4243\n'), 300);
+  const got: Snapshot[] = [];
+  const signal = AbortSignal.timeout(15_000);
+  await runWatch(w, { intervalMs: 10, count: 1, signal }, (s) => got.push(s));
+  assert.equal(got.length, 1, 'no capture before the deadline');
+  return { log, polls, trigger: got[0]!.trigger };
+}
+
+test('watch with the waiter: the load line wakes the loop and the capture follows', { timeout: 20_000 }, async () => {
+  const { log, trigger, polls } = await captureOnRise(BUILT_WAITER);
+  assert.deepEqual(log, []);
+  // The check at start, and the one the waiter's line asked for: no polling in between.
+  assert.ok(polls <= 3, `${polls} polls`);
+  assert.equal(trigger?.load1, 7.5);
+  assert.equal(trigger?.reason, 'load1>=threshold');
+});
+
+test('watch without the waiter binary: one note, Node polls, the capture still follows', { timeout: 20_000 }, async () => {
+  const missing = join(tmp, 'missing', 'loadmon-wait');
+  const { log, trigger, polls } = await captureOnRise(missing);
+  assert.equal(log.length, 1, log.join('\n'));
+  assert.ok(log[0]!.includes(missing) && log[0]!.endsWith('; polling /proc/loadavg from Node instead'), log[0]);
+  assert.equal(trigger?.load1, 7.5);
+  // Node's phase search reads every --interval (10 ms) until the first change (300 ms here).
+  assert.ok(polls > 5, `${polls} polls`);
 });
