@@ -1,35 +1,47 @@
 /**
  * `loadmon top` in a real pseudo-terminal (util-linux `script`), with a real
  * vfork D task and a busy R loop: the first screen, `g`, Enter on the D
- * process (its kernel stack), `q` with the terminal given back. Screens are
- * rebuilt from what top wrote (each draw starts at the top left and puts
- * every line with a cursor move), then the escape sequences are stripped.
+ * process (its kernel stack), `q` with the terminal given back; SIGTERM and
+ * SIGHUP give it back too. The screen is replayed from what top wrote.
  * Waits are for text, with a deadline; nothing is timed.
  */
 
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 
 import { CLI } from '../helpers/cli.ts';
 import { newWorkload, waitForState } from '../helpers/workload.ts';
 
-const HOME = '\x1b[1;1H';
-// biome-ignore lint/suspicious/noControlCharactersInRegex: the cursor moves top writes are what splits a draw into lines
-const LINE_START = /\x1b\[\d+;1H/;
+const LEAVE_ALT_SCREEN = '\x1b[?1049l';
+// biome-ignore lint/suspicious/noControlCharactersInRegex: top's cursor moves and screen clears are what a terminal acts on
+const MOVE_OR_CLEAR = /\x1b\[(\d+);1H|\x1b\[2J/g;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping the escape sequences is the point
 const ESCAPES = /\x1b\[[0-9;?]*[A-Za-z]/g;
-const LEAVE_ALT_SCREEN = '\x1b[?1049l';
 
-/** The lines of the last complete draw, escape sequences stripped. */
-function lastScreen(out: string): string[] {
-  const start = out.lastIndexOf(HOME);
-  if (start < 0) return [];
-  const draw = out.slice(start);
-  return draw
-    .split(LINE_START)
-    .slice(1)
-    .map((l) => l.replace(ESCAPES, ''));
+/**
+ * The screen as a terminal shows it after everything top wrote: top puts
+ * each line with a move to its start and erases the rest of it, and writes
+ * only the lines that changed, so the lines are replayed in order.
+ */
+function replayScreen(out: string, rows = 24): string[] {
+  const screen: string[] = new Array(rows).fill('');
+  const marks = [...out.matchAll(MOVE_OR_CLEAR)];
+  marks.forEach((m, i) => {
+    if (m[1] === undefined) {
+      screen.fill('');
+      return;
+    }
+    const end = i + 1 < marks.length ? marks[i + 1]!.index : out.length;
+    const row = Number(m[1]) - 1;
+    if (row < rows)
+      screen[row] = out
+        .slice(m.index + m[0].length, end)
+        .replace(ESCAPES, '')
+        .replace(/[\r\n].*$/s, '');
+  });
+  return screen;
 }
 
 class Pty {
@@ -45,30 +57,29 @@ class Pty {
     this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
   }
 
-  draws(): number {
-    return this.out.split(HOME).length - 1;
+  lines(): string[] {
+    return replayScreen(this.out);
   }
 
   send(keys: string): void {
     this.child.stdin!.write(keys);
   }
 
-  /** Waits (bounded) for a draw after `after` draws whose lines satisfy `ok`. */
-  async screen(ok: (lines: string[]) => boolean, what: string, after = 0, timeoutMs = 20_000): Promise<string[]> {
+  /** Waits (bounded) until the screen satisfies `ok`. */
+  async screen(ok: (lines: string[]) => boolean, what: string, timeoutMs = 20_000): Promise<string[]> {
     const end = Date.now() + timeoutMs;
     for (;;) {
-      const lines = lastScreen(this.out);
-      if (this.draws() > after && ok(lines)) return lines;
+      const lines = this.lines();
+      if (ok(lines)) return lines;
       if (Date.now() > end) throw new Error(`no screen with ${what}; last:\n${lines.join('\n')}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   }
 
-  /** Sends a key and waits for the screen it redraws. */
+  /** Sends a key and waits for the screen it leads to. */
   async key(k: string, ok: (lines: string[]) => boolean, what: string): Promise<string[]> {
-    const before = this.draws();
     this.send(k);
-    return this.screen(ok, what, before);
+    return this.screen(ok, what);
   }
 }
 
@@ -96,10 +107,10 @@ test('top in a pty: first screen, g changes the grouping, Enter shows the D proc
     await pty.key('ggg', (l) => /by process/.test(l[0] ?? ''), 'back to processes');
 
     // Move the selection to the D process (rows from other tests' workloads may rank above it).
-    let lines = lastScreen(pty.out);
-    for (let i = 0; i < 40 && !dRow.test(selected(lines)); i++) {
+    let lines = pty.lines();
+    for (let i = 0; i < 100 && !dRow.test(selected(lines)); i++) {
       const was = selected(lines);
-      lines = await pty.key('j', (l) => selected(l) !== was || !l.some((x) => dRow.test(x)), 'the selection moved');
+      lines = await pty.key('j', (l) => selected(l) !== was, 'the selection moved');
     }
     assert.match(selected(lines), dRow);
     assert.match(selected(lines), /^> +[\d.]+% +0 +1 vfork/);
@@ -121,3 +132,26 @@ test('top in a pty: first screen, g changes the grouping, Enter shows the D proc
     await work.stop();
   }
 });
+
+/** The process `script` runs (the shell execs top, so it is loadmon itself). */
+function viewerPid(scriptPid: number): number {
+  return Number(readFileSync(`/proc/${scriptPid}/task/${scriptPid}/children`, 'utf8').trim().split(/\s+/)[0]);
+}
+
+for (const [signal, status] of [
+  ['SIGTERM', 143],
+  ['SIGHUP', 129],
+] as const) {
+  test(`top in a pty: ${signal} gives the terminal back before it exits ${status}`, async () => {
+    const pty = new Pty(['top', '--source', 'procfs', '--interval', '500ms', '--threshold', '1000']);
+    try {
+      await pty.screen((l) => /^loadmon top /.test(l[0] ?? ''), 'the first screen');
+      process.kill(viewerPid(pty.child.pid!), signal);
+      assert.equal(await pty.exited, status, pty.out.slice(-2000));
+      assert.ok(pty.out.trimEnd().endsWith(LEAVE_ALT_SCREEN), JSON.stringify(pty.out.slice(-80)));
+      assert.ok(pty.out.lastIndexOf('\x1b[?25h') > pty.out.lastIndexOf('\x1b[?25l'), 'the cursor shown again');
+    } finally {
+      if (pty.child.exitCode === null) pty.child.kill('SIGKILL');
+    }
+  });
+}

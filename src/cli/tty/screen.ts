@@ -71,6 +71,8 @@ export class TtyScreen {
   };
   private keyListener: ((str: string | undefined, key: KeypressInfo | undefined) => void) | null = null;
   private resizeListener: (() => void) | null = null;
+  /** What the terminal shows now, line by line. */
+  private shown: string[] = [];
 
   constructor(
     private readonly out: WriteStream = process.stdout,
@@ -101,18 +103,34 @@ export class TtyScreen {
     this.inp.on('keypress', this.keyListener);
     this.inp.resume();
     // Node turns SIGWINCH into 'resize' on a TTY stdout (columns/rows are already updated).
-    this.resizeListener = onResize;
-    this.out.on('resize', onResize);
+    this.resizeListener = () => {
+      this.invalidate();
+      onResize();
+    };
+    this.out.on('resize', this.resizeListener);
     this.write(ansiEscapes.enterAlternativeScreen + ansiEscapes.cursorHide + ansiEscapes.clearViewport);
   }
 
-  /** Draws whole lines from the top left; each line's rest and the lines below are erased. */
+  /**
+   * Draws whole lines from the top left, writing only the lines that differ
+   * from the last draw (as curses does): each refresh changes a few lines,
+   * and every byte written to a terminal costs CPU in the kernel's tty layer
+   * (docs/top.md, "Costs"). A resize draws everything again.
+   */
   draw(lines: readonly string[]): void {
     let text = '';
     lines.forEach((l, i) => {
-      text += ansiEscapes.cursorTo(0, i) + l + ansiEscapes.eraseEndLine;
+      if (this.shown[i] !== l) text += ansiEscapes.cursorTo(0, i) + l + ansiEscapes.eraseEndLine;
     });
-    this.write(text + ansiEscapes.eraseDown);
+    if (lines.length < this.shown.length) text += ansiEscapes.cursorTo(0, lines.length) + ansiEscapes.eraseDown;
+    this.shown = [...lines];
+    if (text) this.write(text);
+  }
+
+  /** The next draw writes every line (after a resize the terminal may have reflowed or cleared them). */
+  invalidate(): void {
+    this.shown = [];
+    this.write(ansiEscapes.clearViewport);
   }
 
   /** Gives the terminal back (idempotent): cooked mode, cursor shown, the normal screen last. */
