@@ -22,6 +22,9 @@ import type { StatusLog, Watcher } from './watch.ts';
 /** watch's self-sampling tracking per collector, whose pace the watcher sets (startTracking -> openWatcher). */
 const timedTracking = new WeakMap<Collector, BlockedTracking>();
 
+/** The waiter a load watcher sleeps on, which the PSI triggers share (psi-trigger.ts); the watcher closes it. */
+const watcherWaiters = new WeakMap<Watcher, WaiterClient>();
+
 /** Refuses `--source bpf` now, not at the first capture (which may be hours away), when bpf cannot work here. */
 export function checkBpfUsable(opts: WatchOptions): void {
   const bpfMissing = opts.source === 'bpf' ? bpfUnavailable() : null;
@@ -84,7 +87,7 @@ export function openWatcher(opts: WatchOptions, log: StatusLog | null, collector
   const waiter = path === null ? null : new WaiterClient({ path, procRoot: opts.procRoot, intervalMs: opts.intervalMs });
   // The eBPF tracking samples every second at or above half the threshold, every 10 s below it.
   const tracking = timedTracking.get(collector);
-  return new ThresholdWatcher(collector, probe, {
+  const watcher = new ThresholdWatcher(collector, probe, {
     threshold,
     thresholdText: opts.threshold.text,
     cooldownMs: opts.cooldownMs,
@@ -96,4 +99,11 @@ export function openWatcher(opts: WatchOptions, log: StatusLog | null, collector
     log,
     ...(tracking ? { onLoad: (load1: number) => tracking.pace(load1, threshold / 2) } : {}),
   });
+  if (waiter) watcherWaiters.set(watcher, waiter);
+  return watcher;
+}
+
+/** The waiter openWatcher gave `watcher`: none for the module, or with LOADMON_WAITER=off. */
+export function waiterOf(watcher: Watcher): WaiterClient | null {
+  return watcherWaiters.get(watcher) ?? null;
 }

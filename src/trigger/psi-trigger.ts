@@ -11,9 +11,9 @@ import { existsSync } from 'node:fs';
 import { invalidOption, LoadmonError, psiUnavailable } from '../errors.ts';
 import type { PsiTriggerSpec, WatchOptions } from '../model/options.ts';
 import { readRequired } from '../procfs/reader.ts';
+import { waiterOf } from './open.ts';
 import { TRIGGER_OPTION } from './psi-spec.ts';
 import { type GatedWatcher, type PsiEventSource, PsiWatcher } from './psi-watcher.ts';
-import { WaiterClient, waiterPath } from './waiter.ts';
 import type { StatusLog, Watcher } from './watch.ts';
 
 /** include/uapi/linux/capability.h */
@@ -69,10 +69,9 @@ export async function armPsiTriggers(
   specs: readonly PsiTriggerSpec[],
   source: PsiEventSource,
   log: StatusLog | null,
-  closeSource?: () => void,
 ): Promise<Watcher> {
   if (specs.length === 0) return inner;
-  const watcher = new PsiWatcher(gated(inner, specs), source, specs, log, closeSource);
+  const watcher = new PsiWatcher(gated(inner, specs), source, specs, log);
   for (const [i, spec] of specs.entries()) {
     const req = { id: PsiWatcher.idOf(i), resource: spec.resource, kind: spec.kind, stallUs: spec.stallUs, windowUs: spec.windowUs };
     await source.addPsi(req).catch((err: unknown) => {
@@ -95,27 +94,21 @@ function refusal(spec: PsiTriggerSpec, err: unknown): unknown {
 }
 
 /**
- * `watcher` with the --trigger psi:… triggers armed, served by a native
- * waiter of their own (native/waiter.c: Node cannot poll for POLLPRI);
- * `watcher` itself without any. On failure both are closed.
+ * `watcher` with the --trigger psi:… triggers armed, on the native waiter the
+ * load watcher already sleeps on (open.ts; Node cannot poll for POLLPRI), so
+ * one process serves both; `watcher` itself without any. On failure the
+ * watcher is closed, and its waiter with it.
  */
 export async function withPsiTriggers(watcher: Watcher, opts: WatchOptions, log: StatusLog | null): Promise<Watcher> {
   const specs = opts.psiTriggers;
   if (specs.length === 0) return watcher;
-  const path = waiterPath();
   try {
     gated(watcher, specs);
-    if (path === null)
+    const waiter = waiterOf(watcher);
+    if (waiter === null)
       throw invalidOption(TRIGGER_OPTION, specs[0]!.text, 'PSI triggers need the native waiter, which LOADMON_WAITER=off turns off');
+    return await armPsiTriggers(watcher, specs, waiter, log);
   } catch (err) {
-    watcher.close();
-    throw err;
-  }
-  const waiter = new WaiterClient({ path, procRoot: opts.procRoot, intervalMs: opts.intervalMs });
-  try {
-    return await armPsiTriggers(watcher, specs, waiter, log, () => waiter.close());
-  } catch (err) {
-    waiter.close();
     watcher.close();
     throw err;
   }

@@ -46,8 +46,6 @@ export class PsiWatcher implements Watcher {
     source: PsiEventSource,
     private readonly specs: readonly PsiTriggerSpec[],
     log: StatusLog | null,
-    /** Stops the source when it is this watcher's own (a waiter started for the PSI triggers alone). */
-    private readonly closeSource: () => void = () => {},
   ) {
     source.onPsi((id) => this.onEvent(id));
     source.onPsiGone((id) => log?.(`PSI trigger ${this.specOf(id)?.text ?? id} stopped: the kernel dropped it`));
@@ -97,8 +95,8 @@ export class PsiWatcher implements Watcher {
     this.inner.onWake?.(wake);
   }
 
+  /** The source belongs to the inner watcher (the waiter it sleeps on): closed with it. */
   close(): void {
-    this.closeSource();
     this.inner.close();
   }
 }
