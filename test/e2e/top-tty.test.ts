@@ -7,8 +7,8 @@
  */
 
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { readFileSync, readlinkSync } from 'node:fs';
 import { test } from 'node:test';
 
 import { CLI } from '../helpers/cli.ts';
@@ -85,6 +85,15 @@ class Pty {
 
 const selected = (lines: string[]): string => lines.find((l) => l.startsWith('>')) ?? '';
 
+/** `k` when the row is shown above the selection or the selection is on the table's last row, else `j`. */
+function stepToward(lines: string[], row: RegExp): string {
+  const sel = lines.findIndex((l) => l.startsWith('>'));
+  const at = lines.findIndex((l) => row.test(l));
+  if (at >= 0) return at < sel ? 'k' : 'j';
+  const next = lines[sel + 1] ?? '';
+  return next === '' || next.startsWith('q quit') ? 'k' : 'j';
+}
+
 test('top in a pty: first screen, g changes the grouping, Enter shows the D process kernel stack, q restores the terminal', async () => {
   const work = newWorkload();
   let pty: Pty | null = null;
@@ -106,11 +115,12 @@ test('top in a pty: first screen, g changes the grouping, Enter shows the D proc
     assert.match(cg[5]!, /CAUSE +CGROUP$/);
     await pty.key('ggg', (l) => /by process/.test(l[0] ?? ''), 'back to processes');
 
-    // Move the selection to the D process (rows from other tests' workloads may rank above it).
+    // Move the selection to the D process (rows from other tests' workloads may rank above or below
+    // it, and their order changes between refreshes: step toward where it is now).
     let lines = pty.lines();
     for (let i = 0; i < 100 && !dRow.test(selected(lines)); i++) {
       const was = selected(lines);
-      lines = await pty.key('j', (l) => selected(l) !== was, 'the selection moved');
+      lines = await pty.key(stepToward(lines, dRow), (l) => selected(l) !== was, 'the selection moved');
     }
     assert.match(selected(lines), dRow);
     assert.match(selected(lines), /^> +[\d.]+% +0 +1 vfork/);
@@ -155,3 +165,20 @@ for (const [signal, status] of [
     }
   });
 }
+
+test('top in a pty: a resize (SIGWINCH) redraws at the new size', async () => {
+  const pty = new Pty(['top', '--source', 'procfs', '--interval', '500ms', '--threshold', '1000']);
+  try {
+    await pty.screen((l) => /^q quit/.test(l[23] ?? ''), 'the first screen at 80x24');
+    // Resizing the pty is what a terminal window does: the kernel sends SIGWINCH to top.
+    const tty = readlinkSync(`/proc/${viewerPid(pty.child.pid!)}/fd/1`);
+    execFileSync('stty', ['-F', tty, 'cols', '50', 'rows', '12']);
+    const small = await pty.screen((l) => /^q quit/.test(l[11] ?? '') && l.slice(12).every((x) => x === ''), 'a 50x12 screen');
+    assert.match(small[1]!, /^load [\d.]+ [\d.]+ [\d.]+ {2}\/cpu [\d.]+$/, 'the narrow header');
+    for (const l of small) assert.ok(Array.from(l).length <= 50, l);
+    pty.send('q');
+    assert.equal(await pty.exited, 0);
+  } finally {
+    if (pty.child.exitCode === null) pty.child.kill('SIGKILL');
+  }
+});
