@@ -49,9 +49,9 @@ class Pty {
   readonly child: ChildProcess;
   readonly exited: Promise<number | null>;
 
-  constructor(args: string[]) {
+  constructor(args: string[], env: NodeJS.ProcessEnv = process.env) {
     const cmd = `stty cols 80 rows 24; exec ${process.execPath} ${CLI} ${args.join(' ')}`;
-    this.child = spawn('script', ['-qfec', cmd, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = spawn('script', ['-qfec', cmd, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env });
     this.child.stdout!.on('data', (d: Buffer) => (this.out += d.toString('utf8')));
     this.child.stderr!.on('data', (d: Buffer) => (this.out += d.toString('utf8')));
     this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
@@ -180,5 +180,23 @@ test('top in a pty: a resize (SIGWINCH) redraws at the new size', async () => {
     assert.equal(await pty.exited, 0);
   } finally {
     if (pty.child.exitCode === null) pty.child.kill('SIGKILL');
+  }
+});
+
+test('top in a pty: colour (reverse-video selection) unless NO_COLOR is set and non-empty', async () => {
+  const { NO_COLOR: _, ...plain } = process.env;
+  for (const [env, coloured] of [
+    [{ ...plain, TERM: 'xterm' }, true],
+    [{ ...plain, TERM: 'xterm', NO_COLOR: '1' }, false],
+  ] as const) {
+    const pty = new Pty(['top', '--source', 'procfs', '--interval', '500ms', '--threshold', '1000'], env);
+    try {
+      await pty.screen((l) => /^q quit/.test(l[23] ?? '') && /SHARE/.test(l[5] ?? ''), 'the first screen');
+      pty.send('q');
+      assert.equal(await pty.exited, 0);
+      assert.equal(pty.out.includes('\x1b[1m'), coloured, `bold table header with NO_COLOR ${coloured ? 'unset' : '1'}`);
+    } finally {
+      if (pty.child.exitCode === null) pty.child.kill('SIGKILL');
+    }
   }
 });
