@@ -141,13 +141,13 @@ function cpuMsBetween(a: NodeJS.CpuUsage, b: NodeJS.CpuUsage): number {
 function thinningNote(budget: ScanBudget, opts: RecorderOptions): (threads: number | null) => void {
   let said = opts.scan !== undefined || opts.cpuBudgetPct === null;
   return (threads) => {
-    if (said || budget.stride <= 1 || budget.costMs === null) return;
+    // Once the rest of record is measured too (its first period is booked a period late): the note gives both.
+    if (said || budget.stride <= 1 || budget.costMs === null || budget.restPct === null) return;
     said = true;
     const pctOfCore = (budget.costMs / opts.sampleMs) * 100;
-    const rest = budget.restPct === null ? '' : ` and the rest of record ${budget.restPct.toFixed(2)}%`;
     opts.status?.(
       `a light scan of ${threads ?? 'all'} threads costs ${budget.costMs.toFixed(1)} ms of CPU here` +
-        ` (${pctOfCore.toFixed(1)}% of a core at every sample)${rest};` +
+        ` (${pctOfCore.toFixed(1)}% of a core at every sample) and the rest of record ${budget.restPct.toFixed(2)}%;` +
         ` --cpu-budget ${opts.cpuBudgetPct}% thins light scans to 1 in ${budget.stride}` +
         ' (captures keep their full scan; --source bpf scans every sample for far less)',
     );

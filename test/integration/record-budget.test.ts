@@ -54,7 +54,10 @@ test('a small budget thins the light scans; the timeline and the report still se
 
   const stride = /thins light scans to 1 in (\d+)/.exec(a.stderr());
   assert.ok(stride && Number(stride[1]) > 1, a.stderr());
-  assert.match(a.stderr(), /a light scan of \d+ threads costs [\d.]+ ms of CPU here/);
+  assert.match(
+    a.stderr(),
+    /a light scan of \d+ threads costs [\d.]+ ms of CPU here \([\d.]+% of a core at every sample\) and the rest of record [\d.]+%;/,
+  );
   assert.equal(byState(full).get(2) ?? 0, 0, 'no budget: nothing thinned');
   assert.doesNotMatch(b.stderr(), /thins light scans/);
 
