@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { test } from 'node:test';
 
 import { parseCpuBudget, parseRecord } from '../../src/cli/store-options.ts';
 import type { LoadmonError } from '../../src/errors.ts';
 import { MAX_STRIDE, MIN_SCAN_SHARE, ScanBudget, strideFor } from '../../src/record/budget.ts';
+import { type ScanResult, type ScanSource, TimelineSampler } from '../../src/record/sampler.ts';
+import { FIXTURES } from '../helpers/fixtures.ts';
 
 /** Which of `n` samples that want a scan get one, as a string of 1s and 0s. */
 function pattern(b: ScanBudget, n: number, costMs: number): string {
@@ -149,6 +152,47 @@ test('no budget: the periods are measured, the stride stays 1', () => {
   assert.equal(run(b, 10, 500, 50), '1111111111');
   assert.ok(Math.abs(b.restPct! - 5) < 1e-9);
   assert.equal(b.stride, 1);
+});
+
+/** A scan source that says what its scan cost, and burns some CPU the sampler must not book instead. */
+function reportingSource(cpuMs: number | undefined): ScanSource & { scans: number } {
+  return {
+    always: false,
+    scans: 0,
+    scan(): ScanResult {
+      this.scans++;
+      const end = process.cpuUsage().user + 20_000;
+      while (process.cpuUsage().user < end) {
+        // Spin 20 ms of user CPU: what a source that measures itself leaves out (not its scan).
+      }
+      return { scan: { r: 1, d: 0, procs: [{ pid: 4, comm: 'x', cgroup: null, r: 1, d: 0 }] }, ...(cpuMs === undefined ? {} : { cpuMs }) };
+    },
+    close() {},
+  };
+}
+
+test('the sampler books the CPU the source reports for its own scan, and thins the due samples', async () => {
+  const budget = new ScanBudget({ budgetPct: 1, sampleMs: 1000 });
+  const source = reportingSource(60);
+  // The fixture's load1 is 5.25: a scan is due at every sample.
+  const sampler = new TimelineSampler({ procRoot: join(FIXTURES, 'proc-tree'), scanAbove: 1, scan: source, budget });
+  const got: string[] = [];
+  for (let i = 0; i < 7; i++) {
+    const s = await sampler.sample(i * 1000);
+    got.push(s.scan ? 'scan' : s.thinned ? 'thinned' : 'low');
+  }
+  sampler.close();
+  assert.equal(budget.costMs, 60);
+  assert.deepEqual(got, ['scan', ...Array(5).fill('thinned'), 'scan']);
+  assert.equal(source.scans, 2);
+});
+
+test('a source that does not measure itself: the process CPU across the call is booked', async () => {
+  const budget = new ScanBudget({ budgetPct: 1, sampleMs: 1000 });
+  const sampler = new TimelineSampler({ procRoot: join(FIXTURES, 'proc-tree'), scanAbove: 1, scan: reportingSource(undefined), budget });
+  await sampler.sample(0);
+  sampler.close();
+  assert.ok(budget.costMs! >= 20, `at least the 20 ms spun: ${budget.costMs}`);
 });
 
 test('--cpu-budget: a percent of one core, or off', () => {
