@@ -174,3 +174,10 @@ function detailBody(row: TopRow): string[] {
   }
   return out;
 }
+
+/** Before the first capture (or when it failed): the reason and the key line, nothing else. */
+export function renderTopWaiting(status: string, size: { width: number; height: number }): string[] {
+  const lines = [`loadmon top  ${status ? escapeText(status) : 'capturing…'}`];
+  while (lines.length < size.height - 1) lines.push('');
+  return [...lines, 'q quit'].map((l) => fit(l, Math.max(1, size.width)));
+}

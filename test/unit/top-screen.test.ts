@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { buildTopModel, nextGrouping, type TopBlocked, type TopGrouping, type TopModel } from '../../src/analyze/top-rows.ts';
-import { renderTopDetail, renderTopScreen } from '../../src/format/top-screen.ts';
+import { renderTopDetail, renderTopScreen, renderTopWaiting } from '../../src/format/top-screen.ts';
 import type { Snapshot } from '../../src/model/snapshot.ts';
 import type { OffcpuEntry } from '../../src/model/timeline.ts';
 import { parsePressure } from '../../src/procfs/pressure.ts';
@@ -174,4 +174,12 @@ test('top detail (Enter): each thread with its state, cause and kernel stack; sc
     color: false,
   });
   assert.ok(!evil.join('\n').includes('\x1b'), 'titles and comms are escaped');
+});
+
+test('top before a first capture: the reason (escaped, cut to the width) and how to quit', () => {
+  const lines = renderTopWaiting('refresh failed: cannot read /proc/x\x1b[2J', { width: 40, height: 5 });
+  assert.equal(lines.length, 5);
+  assert.equal(lines[0], 'loadmon top  refresh failed: cannot read');
+  assert.equal(lines[4], 'q quit');
+  assert.match(renderTopWaiting('', { width: 80, height: 3 })[0]!, /capturing/);
 });

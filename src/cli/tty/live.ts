@@ -11,7 +11,7 @@
 import { buildTopModel, nextGrouping, type TopBlocked, type TopGrouping, type TopModel } from '../../analyze/top-rows.ts';
 import type { BlockedTracking } from '../../collect/bpf-tracking.ts';
 import type { Collector } from '../../collect/collector.ts';
-import { renderTopDetail, renderTopScreen } from '../../format/top-screen.ts';
+import { renderTopDetail, renderTopScreen, renderTopWaiting } from '../../format/top-screen.ts';
 import type { Pressure, PressureResource } from '../../model/pressure.ts';
 import type { Snapshot } from '../../model/snapshot.ts';
 import type { CaptureGate } from '../../trigger/gate.ts';
@@ -75,6 +75,7 @@ export class LiveTop {
       (k) => this.onKey(k),
       () => this.draw(),
     );
+    this.draw();
     while (!this.quitting) {
       const started = performance.now();
       if (!this.paused || this.captureAsked) await this.refresh();
@@ -153,8 +154,12 @@ export class LiveTop {
 
   private draw(): void {
     const m = this.model;
-    if (!m) return;
     const { width, height } = this.deps.screen.size();
+    if (!m) {
+      // No capture yet (the first one failed): say why instead of leaving an empty screen.
+      this.deps.screen.draw(renderTopWaiting(this.status, { width, height }));
+      return;
+    }
     const common = { width, height, color: this.opts.color, paused: this.paused, status: this.status };
     if (this.detail) {
       const row = m.rows.find((r) => r.key === this.detail!.key) ?? null;
