@@ -169,11 +169,14 @@ for (const [signal, status] of [
 test('top in a pty: a resize (SIGWINCH) redraws at the new size', async () => {
   const pty = new Pty(['top', '--source', 'procfs', '--interval', '500ms', '--threshold', '1000']);
   try {
-    await pty.screen((l) => /^q quit/.test(l[23] ?? ''), 'the first screen at 80x24');
+    await pty.screen((l) => /^q quit/.test(l[23] ?? '') && /^load /.test(l[1] ?? ''), 'the first screen at 80x24');
     // Resizing the pty is what a terminal window does: the kernel sends SIGWINCH to top.
     const tty = readlinkSync(`/proc/${viewerPid(pty.child.pid!)}/fd/1`);
     execFileSync('stty', ['-F', tty, 'cols', '50', 'rows', '12']);
-    const small = await pty.screen((l) => /^q quit/.test(l[11] ?? '') && l.slice(12).every((x) => x === ''), 'a 50x12 screen');
+    const small = await pty.screen(
+      (l) => /^q quit/.test(l[11] ?? '') && /\/cpu/.test(l[1] ?? '') && l.slice(12).every((x) => x === ''),
+      'a 50x12 screen',
+    );
     assert.match(small[1]!, /^load [\d.]+ [\d.]+ [\d.]+ {2}\/cpu [\d.]+$/, 'the narrow header');
     for (const l of small) assert.ok(Array.from(l).length <= 50, l);
     pty.send('q');
@@ -198,5 +201,25 @@ test('top in a pty: colour (reverse-video selection) unless NO_COLOR is set and 
     } finally {
       if (pty.child.exitCode === null) pty.child.kill('SIGKILL');
     }
+  }
+});
+
+test('top in a pty: s keeps a capture, printed as the text snapshot after the screen is given back', async () => {
+  const work = newWorkload();
+  const pty = new Pty(['top', '--source', 'procfs', '--interval', '500ms', '--threshold', '1000']);
+  try {
+    const d = await work.vfork(120, 'top-tty-kept');
+    await waitForState([{ pid: d.pid, tid: d.pid }], 'D');
+    await pty.screen((l) => /^trigger threshold/.test(l[4] ?? ''), 'the first screen');
+    const kept = await pty.key('s', (l) => /capture 1 kept/.test(l[0] ?? ''), 'the capture kept');
+    assert.match(kept[4]!, /captures 1 {2}last \d\d:\d\d:\d\dZ$/);
+    pty.send('q');
+    assert.equal(await pty.exited, 0, pty.out.slice(-2000));
+    const after = pty.out.slice(pty.out.lastIndexOf(LEAVE_ALT_SCREEN) + LEAVE_ALT_SCREEN.length).replace(/\r/g, '');
+    assert.match(after, /^loadmon \d{4}-\d\d-\d\d .*source procfs$/m, after);
+    assert.ok(after.includes(`top-tty-kept`), `the D process in the printed capture:\n${after}`);
+  } finally {
+    if (pty.child.exitCode === null) pty.child.kill('SIGKILL');
+    await work.stop();
   }
 });
