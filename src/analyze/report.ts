@@ -242,16 +242,28 @@ function withOthers(list: Contribution[], top: number): Contribution[] {
 /**
  * The most consecutive samples whose light scan --cpu-budget skipped: the
  * stride is not stored, and a run of n thinned samples between two scans is
- * a stride of n + 1. Read an hour at a time, so a week's report holds one
- * hour of rows; a run may span chunks.
+ * a stride of n + 1. An hour at a time, so a week's report holds one hour of
+ * rows; an hour's counts come first (one aggregate query), and only an hour
+ * with some but not all samples thinned is read row by row. A run may span hours.
  */
 export function longestThinnedRun(store: StoreReader, from: number, to: number): number {
   let run = 0;
   let longest = 0;
   for (let t = from; t <= to; t += RUN_CHUNK_MS) {
-    for (const s of store.samples(t, Math.min(to, t + RUN_CHUNK_MS - 1))) {
+    const end = Math.min(to, t + RUN_CHUNK_MS - 1);
+    const counts = store.loadCurve(t, end);
+    if (!counts || counts.thinned === 0) {
+      if (counts) run = 0;
+      continue;
+    }
+    if (counts.thinned === counts.samples) {
+      run += counts.samples;
+      longest = Math.max(longest, run);
+      continue;
+    }
+    for (const s of store.samples(t, end)) {
       run = s.thinned ? run + 1 : 0;
-      if (run > longest) longest = run;
+      longest = Math.max(longest, run);
     }
   }
   return longest;

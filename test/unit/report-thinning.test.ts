@@ -78,3 +78,15 @@ test('longestThinnedRun: a run across the hour boundary of the chunked read coun
     r.close();
   }
 });
+
+test('longestThinnedRun: an hour thinned throughout is counted from its totals, and the run goes on across it', () => {
+  const path = storeOf('hours', `s${'t'.repeat(7300)}s${'t'.repeat(3)}`, 0);
+  const r = StoreReader.open(path);
+  try {
+    assert.equal(longestThinnedRun(r, 0, 7304_000), 7300);
+    // A scan ends the run: the period from it on sees only the 3 after it.
+    assert.equal(longestThinnedRun(r, 7301_000, 7304_000), 3);
+  } finally {
+    r.close();
+  }
+});
