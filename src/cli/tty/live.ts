@@ -15,7 +15,7 @@ import { renderTopDetail, renderTopScreen, renderTopWaiting } from '../../format
 import type { Pressure, PressureResource } from '../../model/pressure.ts';
 import type { Snapshot } from '../../model/snapshot.ts';
 import type { CaptureGate } from '../../trigger/gate.ts';
-import type { TopKey, TtyScreen } from './screen.ts';
+import type { ScreenSize, TopKey } from './screen.ts';
 
 export interface LiveTopOptions {
   intervalMs: number;
@@ -26,12 +26,19 @@ export interface LiveTopOptions {
   thresholdSpec: string;
 }
 
+/** What the loop needs of the terminal (TtyScreen; a recording fake in the unit tests). */
+export interface TopScreen {
+  open(onKey: (k: TopKey) => void, onResize: () => void): void;
+  draw(lines: readonly string[]): void;
+  size(): ScreenSize;
+}
+
 export interface LiveTopDeps {
   collector: Collector;
   tracking: BlockedTracking | null;
   gate: CaptureGate;
   pressure: () => Partial<Record<PressureResource, Pressure>>;
-  screen: TtyScreen;
+  screen: TopScreen;
 }
 
 /** Captures kept for printing at exit; beyond this the oldest are dropped (and counted). */
@@ -80,6 +87,8 @@ export class LiveTop {
       const started = performance.now();
       if (!this.paused || this.captureAsked) await this.refresh();
       if (this.quitting) break;
+      // `s` pressed during the refresh found no sleep to cut short: take it now.
+      if (this.captureAsked) continue;
       await this.sleep(Math.max(0, this.opts.intervalMs - (performance.now() - started)));
     }
   }
