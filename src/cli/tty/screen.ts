@@ -71,6 +71,7 @@ export class TtyScreen {
   };
   private keyListener: ((str: string | undefined, key: KeypressInfo | undefined) => void) | null = null;
   private resizeListener: (() => void) | null = null;
+  private endListener: (() => void) | null = null;
   /** What the terminal shows now, line by line. */
   private shown: string[] = [];
 
@@ -101,6 +102,9 @@ export class TtyScreen {
       if (k) onKey(k);
     };
     this.inp.on('keypress', this.keyListener);
+    // The terminal's input closed without a SIGHUP (its master end went away): nothing can quit us later.
+    this.endListener = () => onKey('quit');
+    this.inp.once('end', this.endListener);
     this.inp.resume();
     // Node turns SIGWINCH into 'resize' on a TTY stdout (columns/rows are already updated).
     this.resizeListener = () => {
@@ -140,6 +144,7 @@ export class TtyScreen {
     process.removeListener('exit', this.restoreOnExit);
     process.removeListener('SIGHUP', this.onHangup);
     if (this.keyListener) this.inp.removeListener('keypress', this.keyListener);
+    if (this.endListener) this.inp.removeListener('end', this.endListener);
     if (this.resizeListener) this.out.removeListener('resize', this.resizeListener);
     try {
       this.inp.setRawMode(false);
