@@ -111,12 +111,14 @@ async function main(): Promise<void> {
     await work.stop();
   }
   const top = median(runs.map((x) => x[2]!));
+  const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   const rows = [
     `# loadmon top benchmark ${new Date().toISOString()}`,
     '',
     hostLine(),
     '',
-    `${threads} threads alive at the start, ${ends.join(', ')} at the end of each round; load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}; each viewer in its own 80x24 pty, all at once; ${WARMUP_S} s warm-up, ${MEASURE_S} s measured, ${ROUNDS} rounds (median).`,
+    `${threads} threads alive at the start, ${ends.join(', ')} at the end of each round; load ${load};` +
+      ` each viewer in its own 80x24 pty, all at once; ${WARMUP_S} s warm-up, ${MEASURE_S} s measured, ${ROUNDS} rounds (median).`,
     '',
     '| viewer | CPU, % of one core (median) | each round | vs top -d 1 |',
     '|---|---:|---|---:|',

@@ -61,8 +61,9 @@ function headerLines(m: TopModel, width: number, paused: boolean, status = ''): 
   const cpu = narrow
     ? `  /cpu ${perCpu(la.load1)}`
     : `  per cpu ${perCpu(la.load1)} ${perCpu(la.load5)} ${perCpu(la.load15)}  (${m.cpus} cpus)`;
+  const note = `${paused ? '  PAUSED' : ''}${status ? `  ${escapeText(status)}` : ''}`;
   return [
-    `loadmon top  ${escapeText(m.host)}  ${m.time.slice(11, 19)}Z  ${m.source}  by ${m.grouping}${paused ? '  PAUSED' : ''}${status ? `  ${escapeText(status)}` : ''}`,
+    `loadmon top  ${escapeText(m.host)}  ${m.time.slice(11, 19)}Z  ${m.source}  by ${m.grouping}${note}`,
     loads + cpu,
     psiLine(m.pressure, narrow ? 5 : 10),
     `tasks ${m.r} R  ${m.d} D  of ${m.threads_scanned} threads`,
@@ -89,7 +90,8 @@ function triggerLine(m: TopModel, narrow: boolean): string {
   // No threshold: captures are taken with `s` only, and a cooldown means nothing.
   if (t.threshold === null) return `trigger none  captures ${t.captures}  last ${last}`;
   if (narrow) return `trigger ${t.threshold.toFixed(2)}  captures ${t.captures}`;
-  return `trigger threshold ${t.threshold.toFixed(2)}  cooldown left ${formatDuration(t.cooldown_ms)}  captures ${t.captures}  last ${last}`;
+  const cooldown = formatDuration(t.cooldown_ms);
+  return `trigger threshold ${t.threshold.toFixed(2)}  cooldown left ${cooldown}  captures ${t.captures}  last ${last}`;
 }
 
 function hasBlocked(m: TopModel): boolean {
