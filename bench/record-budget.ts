@@ -132,7 +132,8 @@ async function main(): Promise<void> {
     '',
     `${WARMUP_S} s warm-up, then ${MEASURE_S} s measured; both recorders at once.`,
     '',
-    '| threads alive | --cpu-budget | record CPU, % of one core | samples scanned / thinned / all | busy (R) and vfork (D) fixtures in the timeline | loadavg at end |',
+    '| threads alive | --cpu-budget | record CPU, % of one core | samples scanned / thinned / all |' +
+      ' busy (R) and vfork (D) fixtures in the timeline | loadavg at end |',
     '|---:|---|---:|---|---|---|',
   ];
   const work = new Workload(buildLoadgen());

@@ -94,9 +94,9 @@ export function recordAdvice(r: RecordFacts): RecordAdvice {
     r.source === 'kmod'
       ? 'the load_monitor module is loaded: --source auto records from its captures'
       : r.source === 'bpf'
-        ? 'bpf works here: --source auto records with it (a task-iterator pass at every sample costs ~0.25% of a core at any thread count, ' +
-          'with the time blocked in D; the procfs light scan below is what it avoids)'
-        : `--source auto records with procfs: ${r.bpfSkipped ? `bpf cannot be used (${r.bpfSkipped})` : 'bpf is not considered for this proc tree'}`;
+        ? 'bpf works here: --source auto records with it (a task-iterator pass at every sample costs ~0.25% of a core' +
+          ' at any thread count, with the time blocked in D; the procfs light scan below is what it avoids)'
+        : `--source auto records with procfs: ${bpfWhy(r.bpfSkipped)}`;
   const s = r.scan;
   return {
     source: r.source,
@@ -348,4 +348,8 @@ function recordText(r: RecordAdvice): string[] {
     );
   }
   return lines;
+}
+
+function bpfWhy(skipped: string | null | undefined): string {
+  return skipped ? `bpf cannot be used (${skipped})` : 'bpf is not considered for this proc tree';
 }

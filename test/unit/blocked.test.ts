@@ -54,7 +54,7 @@ test('blocked time: per process, per command and per stack (offsets ignored), as
 /** A page-cache read of this host (test/fixtures/causes/read.json): the page lock, memory. */
 const PAGE_READ = ['folio_wait_bit_common+0x110/0x310', 'filemap_get_pages+0x749/0x760', 'filemap_read+0xda/0x3d0', 'vfs_read+0x23a/0x360'];
 
-test("blockedCause: the stack's cause, re-labelled cgroup where the process's own limit bit (io: block I/O; memory: page-cache reads)", () => {
+test("blockedCause: the stack's cause, re-labelled cgroup where the process's own limit bit (io: block I/O; memory: page cache)", () => {
   // /batch (pid 20) at its io limit, /small (pid 30) at its memory limit; pid 10 is in neither.
   const relabel = limitRelabel(
     aggregateEvidence([{ window_ms: 1000, devices: [], memory: null, cgroups: [batchAtIoLimit(), SMALL_AT_MEMORY_LIMIT] }]),

@@ -52,7 +52,10 @@ test('report: thinned samples counted, the longest run of them, in JSON and text
   const text = formatReportText(rep);
   assert.match(
     text,
-    /light scans thinned by --cpu-budget: 11 of 19 samples \(up to 5 in a row: 1 scan in 6 at the worst\); their R\/D counts are taken from the nearest scan/,
+    new RegExp(
+      'light scans thinned by --cpu-budget: 11 of 19 samples \\(up to 5 in a row: 1 scan in 6 at the worst\\);' +
+        ' their R/D counts are taken from the nearest scan',
+    ),
   );
 });
 
