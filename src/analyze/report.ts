@@ -6,6 +6,7 @@
  */
 
 import { type MeanAttribution, REPORT_SCHEMA, type Report, type ReportCapture } from '../model/report.ts';
+import type { Snapshot, Trigger } from '../model/snapshot.ts';
 import type { CaptureRow, StoreReader } from '../store/reader.ts';
 import { attributeLoad1, byCgroup, type Contribution, REPLAY_WINDOW_MS } from './attribution.ts';
 import { blockedTime, MEASURED_D_COVERAGE } from './blocked.ts';
@@ -39,11 +40,14 @@ export function buildReport(store: StoreReader, p: ReportPeriod): Report {
   const curve = span ? store.loadCurve(from, to) : null;
 
   const captureRows = span ? store.captures(from, to) : [];
-  const captures = captureRows.map((c) => reportCapture(store, c));
   // Evidence first: a cgroup limit that held tasks back relabels their waits (limits.ts).
   const evidence = span ? aggregateEvidence(store.evidence(from, to, EVIDENCE_SAMPLES)) : null;
   const relabel = limitRelabel(evidence);
-  const allStacks = span ? aggregateStacks(store.snapshots(from, to), relabel) : [];
+  // The stacks decode every capture of the period once; their triggers are kept on the way.
+  const triggers = new Map<number, Trigger | null>();
+  const allStacks = span ? aggregateStacks(keepTriggers(store.snapshots(from, to), triggers), relabel) : [];
+  // A capture listed but not decoded was deleted by retention in between: its trigger is gone with it.
+  const captures = captureRows.map((c) => reportCapture(store, c, triggers.get(c.id) ?? null));
 
   // Replay only the last REPLAY_WINDOW_MS: what came before has decayed below 1e-6.
   const replayFrom = Math.max(from, to - REPLAY_WINDOW_MS);
@@ -273,8 +277,23 @@ function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
 }
 
-/** A stored capture as the report and the API show it: its counts and its pre-trigger context. */
-export function reportCapture(store: StoreReader, c: CaptureRow): ReportCapture {
+/** Passes the snapshots through, noting each one's trigger by capture id. */
+function* keepTriggers(
+  snapshots: Iterable<{ id: number; snapshot: Snapshot }>,
+  into: Map<number, Trigger | null>,
+): Generator<{ id: number; snapshot: Snapshot }> {
+  for (const s of snapshots) {
+    into.set(s.id, s.snapshot.trigger ?? null);
+    yield s;
+  }
+}
+
+/**
+ * A stored capture as the report and the API show it: its counts, the rule
+ * that fired it and its pre-trigger context. The trigger is only in the
+ * snapshot: a caller that has decoded it passes it, otherwise it is decoded here.
+ */
+export function reportCapture(store: StoreReader, c: CaptureRow, trigger?: Trigger | null): ReportCapture {
   const ctx = store.contextSummary(c.contextFromMs, c.t);
   return {
     id: c.id,
@@ -283,6 +302,7 @@ export function reportCapture(store: StoreReader, c: CaptureRow): ReportCapture 
     load1: c.load1,
     r: c.r,
     d: c.d,
+    trigger: trigger !== undefined ? trigger : (store.snapshot(c.id).trigger ?? null),
     context: { from: new Date(c.contextFromMs).toISOString(), samples: ctx.samples, scanned: ctx.scanned, max_load1: ctx.maxLoad1 },
   };
 }

@@ -3,6 +3,8 @@
 import type { Contribution } from '../analyze/attribution.ts';
 import { CAUSES } from '../analyze/causes.ts';
 import type { Report, ReportLoad } from '../model/report.ts';
+import type { Trigger } from '../model/snapshot.ts';
+import { formatDuration } from '../model/time.ts';
 import { escapeText } from './escape.ts';
 import { verdictEvidence } from './evidence-text.ts';
 
@@ -140,13 +142,23 @@ export function formatReportText(r: Report): string {
     out.push('', 'captures:');
     for (const c of r.captures) {
       out.push(
-        `  #${c.id}  ${c.time}  load1 ${c.load1.toFixed(2)}  ${c.r} R  ${c.d} D  (${escapeText(c.source)}; ` +
+        `  #${c.id}  ${c.time}  load1 ${c.load1.toFixed(2)}  ${c.r} R  ${c.d} D  ${captureTrigger(c.trigger)}(${escapeText(c.source)}; ` +
           `context: ${c.context.samples} samples in the 60 s before` +
           `${c.context.max_load1 !== null ? `, load1 up to ${c.context.max_load1.toFixed(2)}` : ''})`,
       );
     }
   }
   return `${out.join('\n')}\n`;
+}
+
+/** Which rule fired a capture, with a trailing gap: `PSI io some 150ms/2s`, or `load1 7.20 >= 3`. */
+function captureTrigger(t: Trigger | null): string {
+  if (!t) return '';
+  if (t.reason === 'psi' && t.psi) {
+    const p = t.psi;
+    return `${escapeText(`PSI ${p.resource} ${p.kind} ${formatDuration(p.stall_ms)}/${formatDuration(p.window_ms)}`)}  `;
+  }
+  return `${escapeText(`load1 ${t.load1.toFixed(2)} >= ${t.threshold_spec}`)}  `;
 }
 
 function table(title: string, rows: Contribution[], isProcess: boolean): string[] {

@@ -5,7 +5,7 @@
 
 import type { CauseId } from './cause.ts';
 import type { CgroupLimitEvidence, ChainLink, DeviceEvidence, MemoryEvidence } from './evidence.ts';
-import type { TaskState } from './snapshot.ts';
+import type { TaskState, Trigger } from './snapshot.ts';
 
 export const REPORT_SCHEMA = 'loadmon.report/v1';
 
@@ -102,6 +102,8 @@ export interface ReportCapture {
   load1: number;
   r: number;
   d: number;
+  /** The rule that fired it, as its snapshot holds it: the load threshold or a PSI trigger (null: none stored). */
+  trigger: Trigger | null;
   /** The light samples of the 60 s before it. */
   context: { from: string; samples: number; scanned: number; max_load1: number | null };
 }
