@@ -61,6 +61,21 @@ test('a load update arrives within 12 s and matches /proc/loadavg', { timeout: 2
   assert.ok(ago >= 0 && ago < 1000, `the update was seen ${ago} ms ago`);
 });
 
+test('phase-locked: after the first update the waiter wakes a few times per period, not every 10 ms', { timeout: 30_000 }, async () => {
+  const c = open();
+  await c.ready;
+  const next = (): Promise<void> => new Promise<void>((resolve) => c.onLoad(() => resolve()));
+  await next();
+  // schedstat's third field: how many times the task ran (each wake-up is at least one).
+  const pid = (c as unknown as { child: { pid: number } }).child.pid;
+  const runs = (): number => Number(readFileSync(`/proc/${pid}/schedstat`, 'latin1').split(' ')[2]);
+  const before = runs();
+  await next();
+  const woke = runs() - before;
+  // One period (5 s): ~6 reads in the window at 10 ms and ~5 safety-net reads; polling would be 500.
+  assert.ok(woke < 60, `${woke} wake-ups in one load period`);
+});
+
 test('PSI triggers: one the kernel takes is acked, refusals carry the waiter’s text', async () => {
   const c = open();
   // 2 s: a window that is not a multiple of 2 s needs CAP_SYS_RESOURCE (kernel/sched/psi.c).
