@@ -25,6 +25,7 @@ import { launchChromium, openPage } from '../helpers/browser.ts';
 import { ROOT } from '../helpers/fixtures.ts';
 import { ENUM_KEYS, poisoner } from '../helpers/poison.ts';
 import { ChildSet, startServe, stopChild } from '../helpers/processes.ts';
+import { writeSyntheticStore } from '../helpers/synthetic-store.ts';
 import { UNSAFE } from '../helpers/unsafe-chars.ts';
 import { newWorkload, waitForState } from '../helpers/workload.ts';
 
@@ -34,10 +35,12 @@ const children = new ChildSet();
 let work: Workload | null = null;
 let browser: BrowserContext | null = null;
 let hostileBrowser: BrowserContext | null = null;
+let psiBrowser: BrowserContext | null = null;
 
 after(async () => {
   await browser?.close().catch(() => {});
   await hostileBrowser?.close().catch(() => {});
+  await psiBrowser?.close().catch(() => {});
   children.killAll();
   await work?.stop();
   rmSync(dir, { recursive: true, force: true });
@@ -261,5 +264,39 @@ test('browser: comm, cgroup, frame, lock, device names with ESC, C1, bidi contro
   assert.equal(await page.isHidden('#tooltip'), false);
 
   assert.deepEqual(await rawControls(page), [], 'no raw control or bidi character anywhere on the page');
+  assert.deepEqual(errors, [], 'no script errors, no CSP violations');
+});
+
+// --- Triggers (issue 14): a capture fired by a PSI trigger says so; the period shows what --cpu-budget thinned. ---
+
+test('browser: a PSI capture shows its PSI trigger, a load capture its threshold; the period shows the thinned samples', async () => {
+  const db = join(dir, 'psi.db');
+  // 30 min of high load (1,801 samples), every 3rd scan thinned; 4 captures, the even ones fired by PSI io.
+  writeSyntheticStore(db, {
+    days: 1 / 48,
+    captures: 4,
+    high: 1,
+    end: Date.now() - 1000,
+    psi: { resource: 'io', kind: 'some', stall_ms: 150, window_ms: 2000 },
+    thinEvery: 3,
+  });
+  const { url } = await startServe(['--listen', '127.0.0.1:0', '--db', db], { children, timeoutMs: 30_000 });
+  psiBrowser = await launchChromium(join(dir, 'profile-psi'));
+  const { page, errors } = await openPage(psiBrowser, `${url}#capture=2`);
+
+  await page.waitForSelector('#capture table.groups tbody tr', { timeout: 15_000 });
+  const psiNote = (await page.textContent('#capture .note')) ?? '';
+  assert.match(psiNote, /; trigger: PSI io some 150ms\/2s \(load1 6\.5\d*\)$/);
+  assert.doesNotMatch(psiNote, /≥/);
+
+  await page.click('#captures li.cap[data-capture="1"]');
+  await page.waitForFunction(() => location.hash === '#capture=1' && document.querySelector('#capture table.groups') !== null, null, {
+    timeout: 15_000,
+  });
+  assert.match((await page.textContent('#capture .note')) ?? '', /; trigger: load1 6\.5\d* ≥ 3$/);
+
+  // The period's load summary: 1 sample in 3 of the 1,801 was thinned (i = 0, 3, …, 1800).
+  await page.waitForSelector('#period .summary .thinned', { state: 'attached', timeout: 15_000 });
+  assert.equal(await page.textContent('#period .summary .thinned'), 'thinned by --cpu-budget 601 of 1801 samples');
   assert.deepEqual(errors, [], 'no script errors, no CSP violations');
 });

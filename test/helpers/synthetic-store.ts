@@ -2,10 +2,11 @@
  * The benchmarks' synthetic store (bench/record.ts, bench/serve.ts): days of
  * 1 s samples whose high-load stretches recur, with per-process counts, and
  * evenly spread captures of 40 tasks in three real 6.18 D stacks. One
- * generator, so that both benchmarks measure the same store.
+ * generator, so that both benchmarks measure the same store; the dashboard's
+ * browser test reads a small one with PSI captures and thinned samples.
  */
 
-import type { Snapshot } from '../../src/model/snapshot.ts';
+import type { PsiTriggerInfo, Snapshot, Trigger } from '../../src/model/snapshot.ts';
 import type { TimelineSample } from '../../src/model/timeline.ts';
 import { StoreWriter } from '../../src/store/writer.ts';
 import { SESSION } from './store.ts';
@@ -19,6 +20,10 @@ export interface SyntheticStore {
   high: number;
   /** Time of the last sample (ms). */
   end: number;
+  /** When given, every even-numbered capture was fired by this PSI trigger, not by the load rule. */
+  psi?: PsiTriggerInfo;
+  /** When given, every `thinEvery`-th high-load sample's scan was skipped by --cpu-budget (stored thinned). */
+  thinEvery?: number;
 }
 
 const STACKS = [
@@ -76,8 +81,14 @@ function syntheticSample(i: number, t: number, high: boolean): TimelineSample {
   };
 }
 
+/** The rule that fired capture n: the load threshold, or (even n, when given) the PSI trigger. */
+function syntheticTrigger(n: number, psi: PsiTriggerInfo | undefined): Trigger {
+  const load: Trigger = { reason: 'load1>=threshold', threshold: 3, threshold_spec: '3', load1: 6.5, cooldown_ms: 20000, capture_index: n };
+  return psi && n % 2 === 0 ? { ...load, reason: 'psi', psi } : load;
+}
+
 /** Capture number n at t: 6 R and 34 D tasks of 9 processes. */
-function syntheticCapture(n: number, t: number): Snapshot {
+function syntheticCapture(n: number, t: number, psi?: PsiTriggerInfo): Snapshot {
   return {
     schema: 'loadmon.snapshot/v1',
     time: new Date(t).toISOString(),
@@ -85,7 +96,7 @@ function syntheticCapture(n: number, t: number): Snapshot {
     source: 'procfs',
     cpus: 2,
     loadavg: { load1: 6.5, load5: 4, load15: 2, runnable: 6, threads: 800 },
-    trigger: { reason: 'load1>=threshold', threshold: 3, threshold_spec: '3', load1: 6.5, cooldown_ms: 20000, capture_index: n },
+    trigger: syntheticTrigger(n, psi),
     capture: { ms: 12, threads_scanned: 800 },
     tasks: Array.from({ length: 40 }, (_, k) => ({
       pid: 1000 + (k % 9),
@@ -108,8 +119,10 @@ export function writeSyntheticStore(path: string, o: SyntheticStore): void {
   const every = Math.max(1, Math.floor((o.days * 86_400) / o.captures));
   let n = 0;
   for (let i = 0, t = start; t <= o.end; i++, t += 1000) {
-    w.insertSample(syntheticSample(i, t, i % 10_000 < o.high * 10_000));
-    if (i % every === 0 && n < o.captures) w.insertCapture(syntheticCapture(++n, t));
+    const high = i % 10_000 < o.high * 10_000;
+    const thinned = high && o.thinEvery !== undefined && i % o.thinEvery === 0;
+    w.insertSample(thinned ? { ...syntheticSample(i, t, high), scan: null, thinned } : syntheticSample(i, t, high));
+    if (i % every === 0 && n < o.captures) w.insertCapture(syntheticCapture(++n, t, o.psi));
   }
   w.close();
 }

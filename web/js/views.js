@@ -224,7 +224,7 @@ export function renderCapture(el, view, flameStacks, tooltip, onCapture) {
       text:
         `context: ${c.context.samples} samples in the 60 s before` +
         `${c.context.max_load1 !== null ? `, load1 up to ${fmtNum(c.context.max_load1)}` : ''}` +
-        `${snap.trigger ? `; trigger: load1 ${fmtNum(snap.trigger.load1)} ≥ ${escapeText(snap.trigger.threshold_spec)}` : ''}`,
+        `${c.trigger ? `; trigger: ${triggerText(c.trigger)}` : ''}`,
     }),
     h('h3', { text: 'Verdict' }),
     verdictCards(view.verdict, onCapture),
@@ -239,6 +239,17 @@ export function renderCapture(el, view, flameStacks, tooltip, onCapture) {
     recentBlocked(snap.blocked_recent),
     snap.notes.length ? [h('h3', { text: 'Notes' }), snap.notes.map((n) => h('div', { class: 'note', text: escapeText(n) }))] : null,
   );
+}
+
+/** The rule that fired a capture: a PSI trigger's kernel event (with the load beside it), or the load threshold. */
+function triggerText(t) {
+  // PSI stall and window are whole milliseconds as given on the command line: 150ms, 2s.
+  const ms = (x) => (x % 1000 === 0 ? `${x / 1000}s` : `${x}ms`);
+  if (t.reason === 'psi' && t.psi) {
+    const p = t.psi;
+    return `PSI ${escapeText(`${p.resource} ${p.kind}`)} ${ms(p.stall_ms)}/${ms(p.window_ms)} (load1 ${fmtNum(t.load1)})`;
+  }
+  return `load1 ${fmtNum(t.load1)} ≥ ${escapeText(t.threshold_spec)}`;
 }
 
 /** bpf captures: the time blocked in D over the minute before (every blockage, not only the ones in progress). */
@@ -441,6 +452,10 @@ export function renderPeriod(el, report, flameStacks, range, tooltip, onCapture)
       h('span', { class: 'kv' }, h('b', { text: `${fmtTime(range.from)} → ${fmtTime(range.to, false)} UTC` })),
       l ? h('span', { class: 'kv' }, 'load1 avg ', h('b', { text: fmtNum(l.avg) }), ' max ', h('b', { text: fmtNum(l.max) })) : null,
       l ? h('span', { class: 'kv' }, 'above threshold ', h('b', { text: fmtDuration(l.above_threshold_s * 1000) })) : null,
+      // The scans --cpu-budget skipped: those samples' R/D counts are the nearest scan's.
+      l?.thinned_samples
+        ? h('span', { class: 'kv thinned' }, 'thinned by --cpu-budget ', h('b', { text: `${l.thinned_samples} of ${l.samples} samples` }))
+        : null,
       h('span', { class: 'kv' }, 'captures ', h('b', { text: report.captures.length })),
       downloads('/api/export', { from: range.from, to: range.to }, [
         ['folded', 'folded'],
