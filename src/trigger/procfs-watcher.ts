@@ -6,7 +6,7 @@ import type { Snapshot, Trigger } from '../model/snapshot.ts';
 import { CaptureGate } from './gate.ts';
 import type { LoadProbe } from './load-probe.ts';
 import { UpdatePhase } from './update-phase.ts';
-import type { LoadSource } from './waiter.ts';
+import { type LoadSource, monotonicToPerf } from './waiter.ts';
 import type { StatusLog, Watcher } from './watch.ts';
 
 export interface ThresholdWatcherOptions {
@@ -68,7 +68,11 @@ export class ThresholdWatcher implements Watcher {
     this.evidence = new EvidenceSampler(opts.procRoot ? { procRoot: opts.procRoot } : {});
     const w = opts.waiter;
     if (w) {
-      w.onLoad(() => this.wake?.());
+      w.onLoad((u) => {
+        // LoadProbe's text ends at the third space; the waiter's before it.
+        this.phase.learn(`${u.loads} `, monotonicToPerf(u.tMs), Math.min(opts.intervalMs, 1000));
+        this.wake?.();
+      });
       // onExit says every failure, a failed start included: said once.
       w.onExit((err) => this.waiterDown(err));
       w.ready.then(

@@ -65,6 +65,19 @@ export class UpdatePhase {
     return changed;
   }
 
+  /**
+   * An update another reader saw (the native waiter): the averages became
+   * `loads` (LoadProbe's text) between `atMs - gapMs` and `atMs`. The phase
+   * stays learnt while Node does not read around the updates itself, so a
+   * fallback to Node's reads starts phase-locked.
+   */
+  learn(loads: string, atMs: number, gapMs: number): void {
+    this.phase = atMs - gapMs;
+    this.slack = gapMs;
+    this.last = loads;
+    this.lastReadAt = atMs;
+  }
+
   /** Milliseconds until the next read should happen. */
   nextDelay(now: number): number {
     if (this.intervalMs >= this.idleMs) return this.intervalMs;

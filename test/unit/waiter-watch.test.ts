@@ -58,7 +58,7 @@ function snapshot(): Snapshot {
   };
 }
 
-function watcher(waiter: FakeWaiter, load1: () => number, log: string[], onLoad?: (l: number) => void): ThresholdWatcher {
+function watcher(waiter: FakeWaiter, load1: () => number, log: string[], onLoad?: (l: number) => void, now = 0): ThresholdWatcher {
   const probe = { read: () => ({ load1: load1(), loads: `${load1().toFixed(2)} 0.00 0.00` }), close: () => {} } as unknown as LoadProbe;
   const collector: Collector = { source: 'procfs', capture: () => Promise.resolve(snapshot()), close: () => {} };
   return new ThresholdWatcher(collector, probe, {
@@ -67,7 +67,7 @@ function watcher(waiter: FakeWaiter, load1: () => number, log: string[], onLoad?
     cooldownMs: 20_000,
     depth: 20,
     intervalMs: 10,
-    now: 0,
+    now,
     procRoot: '/nonexistent',
     waiter,
     log: (l) => log.push(l),
@@ -142,4 +142,22 @@ test('a waiter that cannot start is said once and never used', async () => {
   assert.equal(log.length, 1);
   assert.equal(wakes, 0);
   assert.equal(w.nextDelay(0), 10);
+});
+
+test("the phase learnt from the waiter's lines carries over: a fallback reads around the next update, not every 10 ms", async () => {
+  const fake = new FakeWaiter();
+  const t0 = performance.now();
+  const w = watcher(fake, () => 0.5, [], undefined, t0);
+  w.onWake(() => {});
+  fake.start.resolve();
+  await fake.ready;
+  // An update the waiter saw just now (t_ms on CLOCK_MONOTONIC, as it prints it).
+  fake.load!({ ...UPDATE, tMs: Number(process.hrtime.bigint()) / 1e6 });
+  const now = performance.now();
+  assert.equal(w.poll(now), null);
+  fake.fail('killed by SIGKILL');
+  // Next update ~5 s away: the 250 ms safety net, not the 10 ms search of a watcher that knows no phase.
+  assert.equal(w.nextDelay(now), 250);
+  const blind = watcher(new FakeWaiter(), () => 0.5, [], undefined, t0);
+  assert.equal(blind.nextDelay(now), 10);
 });
