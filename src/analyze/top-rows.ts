@@ -10,8 +10,11 @@ import { getOrCreate } from '../model/maps.ts';
 import type { Pressure, PressureResource } from '../model/pressure.ts';
 import type { LoadAvg, Snapshot, SourceName, TaskSample } from '../model/snapshot.ts';
 import type { OffcpuEntry } from '../model/timeline.ts';
-import { type CauseId, classifyStack, frameSymbol } from './causes.ts';
+import { type CauseId, frameSymbol } from './causes.ts';
+import { aggregateEvidence } from './evidence.ts';
 import { countStates, groupStacks } from './group.ts';
+import { limitRelabel, type Relabel } from './limits.ts';
+import { taskStack } from './stacks.ts';
 
 export type TopGrouping = 'process' | 'cgroup' | 'command' | 'stack';
 /** The order `g` cycles through. */
@@ -61,6 +64,11 @@ export interface TopModel {
   /** The window the rows' blocked_ms covers, ms; null without the tracking. */
   blocked_window_ms: number | null;
   trigger: TopTriggerState;
+  /**
+   * The capture's own evidence as a cause rule (a cgroup whose limit bit relabels its tasks' waits
+   * 'cgroup'), null without any: the opened row classifies each thread with it, as the rows do.
+   */
+  relabel: Relabel | null;
 }
 
 /** bpf: the time blocked in D measured by the sched_switch tracking over the last refresh. */
@@ -80,7 +88,9 @@ export interface TopInputs {
 
 export function buildTopModel(inp: TopInputs): TopModel {
   const { snap } = inp;
-  const rows = buildTopRows(snap.tasks, inp.grouping, inp.blocked?.entries ?? null);
+  // The verdict's rule (capture-verdict.ts): the evidence of the seconds before the capture.
+  const relabel = limitRelabel(snap.evidence ? aggregateEvidence([snap.evidence]) : null);
+  const rows = buildTopRows(snap.tasks, inp.grouping, inp.blocked?.entries ?? null, relabel);
   const { R, D } = countStates(snap.tasks);
   return {
     time: snap.time,
@@ -96,6 +106,7 @@ export function buildTopModel(inp: TopInputs): TopModel {
     rows,
     blocked_window_ms: inp.blocked?.windowMs ?? null,
     trigger: inp.trigger,
+    relabel,
   };
 }
 
@@ -104,12 +115,18 @@ export function buildTopModel(inp: TopInputs): TopModel {
  * stable between refreshes. `blocked`: the tracking's entries of the window,
  * added to the row each belongs to (null: no blocked time, the column is
  * absent). A process blocked during the window but no longer R/D at the
- * capture has no row: the table is the load now.
+ * capture has no row: the table is the load now. `relabel`: the cgroup-limit
+ * rule of the capture's evidence (taskStack), null without evidence.
  */
-export function buildTopRows(tasks: readonly TaskSample[], grouping: TopGrouping, blocked: readonly OffcpuEntry[] | null): TopRow[] {
+export function buildTopRows(
+  tasks: readonly TaskSample[],
+  grouping: TopGrouping,
+  blocked: readonly OffcpuEntry[] | null,
+  relabel: Relabel | null = null,
+): TopRow[] {
   const groups = grouping === 'stack' ? byStack(tasks) : byKey(tasks, grouping);
   const total = tasks.length;
-  const rows = groups.map((g) => finishRow(g, grouping, total));
+  const rows = groups.map((g) => finishRow(g, grouping, total, relabel));
   if (blocked) addBlocked(rows, grouping, blocked);
   return rows.sort((a, b) => b.r + b.d - (a.r + a.d) || b.d - a.d || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
@@ -155,7 +172,7 @@ function rowLabel(t: TaskSample, grouping: TopGrouping): string {
   }
 }
 
-function finishRow(g: TaskGroup, grouping: TopGrouping, total: number): TopRow {
+function finishRow(g: TaskGroup, grouping: TopGrouping, total: number, relabel: Relabel | null): TopRow {
   const first = g.tasks[0]!;
   const { R, D } = countStates(g.tasks);
   return {
@@ -165,19 +182,19 @@ function finishRow(g: TaskGroup, grouping: TopGrouping, total: number): TopRow {
     r: R,
     d: D,
     share: total > 0 ? (R + D) / total : 0,
-    cause: commonestCause(g.tasks),
+    cause: commonestCause(g.tasks, relabel),
     blocked_ms: null,
     tasks: g.tasks,
   };
 }
 
-/** The commonest cause among the D tasks (the first seen on ties); null without D tasks. */
-function commonestCause(tasks: readonly TaskSample[]): CauseId | null {
+/** The commonest cause among the D tasks (the first seen on ties), by the one rule for a task's cause; null without D tasks. */
+function commonestCause(tasks: readonly TaskSample[], relabel: Relabel | null): CauseId | null {
   const counts = new Map<CauseId, number>();
   let best: CauseId | null = null;
   for (const t of tasks) {
     if (t.state !== 'D') continue;
-    const cause = classifyStack(t.stack, t.wchan).cause;
+    const { cause } = taskStack(t, relabel);
     const n = (counts.get(cause) ?? 0) + 1;
     counts.set(cause, n);
     if (best === null || n > counts.get(best)!) best = cause;

@@ -7,11 +7,13 @@
  * get plain text with the selection marked by `>`.
  */
 
-import { classifyStack } from '../analyze/causes.ts';
+import type { Relabel } from '../analyze/limits.ts';
+import { taskStack } from '../analyze/stacks.ts';
 import type { TopModel, TopRow } from '../analyze/top-rows.ts';
 import type { Pressure, PressureResource } from '../model/pressure.ts';
 import { formatDuration } from '../model/time.ts';
 import { escapeText } from './escape.ts';
+import { blockedMs, perCpu } from './units.ts';
 
 export interface TopScreenOptions {
   width: number;
@@ -56,11 +58,10 @@ function firstVisible(selected: number | null, room: number, total: number): num
 function headerLines(m: TopModel, width: number, paused: boolean, status = ''): string[] {
   const narrow = width < NARROW;
   const la = m.loadavg;
-  const perCpu = (x: number): string => (m.cpus > 0 ? (x / m.cpus).toFixed(2) : '?');
   const loads = `load ${la.load1.toFixed(2)} ${la.load5.toFixed(2)} ${la.load15.toFixed(2)}`;
   const cpu = narrow
-    ? `  /cpu ${perCpu(la.load1)}`
-    : `  per cpu ${perCpu(la.load1)} ${perCpu(la.load5)} ${perCpu(la.load15)}  (${m.cpus} cpus)`;
+    ? `  /cpu ${perCpu(la.load1, m.cpus)}`
+    : `  per cpu ${perCpu(la.load1, m.cpus)} ${perCpu(la.load5, m.cpus)} ${perCpu(la.load15, m.cpus)}  (${m.cpus} cpus)`;
   const note = `${paused ? '  PAUSED' : ''}${status ? `  ${escapeText(status)}` : ''}`;
   return [
     `loadmon top  ${escapeText(m.host)}  ${m.time.slice(11, 19)}Z  ${m.source}  by ${m.grouping}${note}`,
@@ -114,8 +115,7 @@ function rowLine(m: TopModel, r: TopRow, selected: boolean): string {
 }
 
 function blockedText(ms: number | null): string {
-  if (ms === null) return '-';
-  return ms >= 1000 ? `${(ms / 1000).toFixed(1)}s` : `${Math.round(ms)}ms`;
+  return ms === null ? '-' : blockedMs(ms);
 }
 
 /** Cut to the width by code points (escaped text has no controls left to count). */
@@ -154,7 +154,7 @@ export interface TopDetailOptions {
 export function renderTopDetail(model: TopModel, row: TopRow | null, title: string, opts: TopDetailOptions): string[] {
   const width = Math.max(1, opts.width);
   const header = headerLines(model, width, opts.paused === true, opts.status).slice(0, 2);
-  const body = row ? detailBody(row) : ['  (no R or D thread now)'];
+  const body = row ? detailBody(row, model.relabel) : ['  (no R or D thread now)'];
   const room = Math.max(0, opts.height - header.length - 2);
   const offset = Math.max(0, Math.min(opts.offset, body.length - room));
   const lines = [...header, `${escapeText(title)}  ${row ? `${row.r} R  ${row.d} D` : ''}`, ...body.slice(offset, offset + room)];
@@ -164,11 +164,12 @@ export function renderTopDetail(model: TopModel, row: TopRow | null, title: stri
   return cut;
 }
 
-function detailBody(row: TopRow): string[] {
+/** Each thread's cause by the one rule the rows use (taskStack with the capture's relabel). */
+function detailBody(row: TopRow, relabel: Relabel | null): string[] {
   const out: string[] = [];
   const tasks = [...row.tasks].sort((a, b) => (a.state === b.state ? a.tid - b.tid : a.state === 'D' ? -1 : 1));
   for (const t of tasks) {
-    const cause = t.state === 'D' ? classifyStack(t.stack, t.wchan).cause : '-';
+    const cause = t.state === 'D' ? taskStack(t, relabel).cause : '-';
     out.push(`tid ${t.tid}  ${t.state}  ${cause}  pid ${t.pid} ${escapeText(t.comm)}`);
     if (t.stack.length === 0) out.push('    (no kernel stack)');
     for (const f of t.stack) out.push(`    ${escapeText(f)}`);

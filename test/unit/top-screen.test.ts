@@ -176,6 +176,45 @@ test('top detail (Enter): each thread with its state, cause and kernel stack; sc
   assert.ok(!evil.join('\n').includes('\x1b'), 'titles and comms are escaped');
 });
 
+test("top cause column and detail: a capture's evidence of a biting io limit relabels its cgroup's block I/O waits 'cgroup'", () => {
+  // postgres 4100 (3 threads in direct-I/O reads) in a cgroup whose blkio limit bit before the capture.
+  const s: Snapshot = {
+    ...snap('top/bpf-mixed.json'),
+    evidence: {
+      window_ms: 1000,
+      devices: [],
+      memory: null,
+      cgroups: [
+        {
+          path: '/system.slice/postgresql.service',
+          limit: 'io',
+          detail: 'io: 1.0 MiB/s of a 1 MiB/s read limit on 254:0',
+          at_limit: true,
+          hierarchy: 'v1',
+          ratio: 1,
+          rate: 0,
+          dev: '254:0',
+          pids: [4100],
+        },
+      ],
+    },
+  };
+  const m = buildTopModel({ snap: s, pressure, grouping: 'process', blocked: null, trigger: TRIGGER });
+  assert.equal(m.rows.find((r) => r.pid === 4100)!.cause, 'cgroup');
+  // Not in the limit's pids: its own cause; the same stack outside the cgroup keeps block-io.
+  assert.equal(m.rows.find((r) => r.pid === 4200)!.cause, 'lock');
+  assert.equal(m.rows.find((r) => r.pid === 7000)!.cause, 'block-io');
+  const lines = renderTopDetail(m, m.rows.find((r) => r.pid === 4100)!, 'process 4100 postgres', {
+    width: 80,
+    height: 24,
+    offset: 0,
+    color: false,
+  });
+  assert.equal(lines[3], 'tid 4100  D  cgroup  pid 4100 postgres');
+  // Without the evidence the same capture says block-io, as before.
+  assert.equal(model('top/bpf-mixed.json', 'process', null).rows.find((r) => r.pid === 4100)!.cause, 'block-io');
+});
+
 test('top before a first capture: the reason (escaped, cut to the width) and how to quit', () => {
   const lines = renderTopWaiting('refresh failed: cannot read /proc/x\x1b[2J', { width: 40, height: 5 });
   assert.equal(lines.length, 5);
