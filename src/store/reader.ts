@@ -429,17 +429,6 @@ export class StoreReader {
     };
   }
 
-  /** Time blocked in D per kernel stack within the sample at `t` (ms, --source bpf), all processes summed. */
-  offcpuStacksAt(t: number): Array<{ stack: string[]; ms: number }> {
-    if (this.schemaVersion() < 2) return [];
-    return (
-      this.db
-        .prepare('SELECT k.frames, SUM(o.us) FROM sample_offcpu o JOIN stacks k ON k.id = o.stack_id WHERE o.t_ms = ? GROUP BY o.stack_id')
-        .raw()
-        .all(t) as Array<[string, number]>
-    ).map(([frames, us]) => ({ stack: frames === '' ? [] : frames.split('\n'), ms: us / 1000 }));
-  }
-
   /** The sample at `t`: the window its off-CPU tracking covered and the time blocked in D in it (ms); null without tracking. */
   blockedAt(t: number): { windowMs: number; blockedMs: number } | null {
     if (this.schemaVersion() < 2) return null;
