@@ -10,6 +10,7 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { join } from 'node:path';
 
+import { registerOwnProcess } from '../collect/self.ts';
 import { loadmonEnv } from '../env.ts';
 import { type LoadmonError, waiterError } from '../errors.ts';
 import { PACKAGE_ROOT } from '../paths.ts';
@@ -87,6 +88,8 @@ export class WaiterClient {
       () => clearTimeout(timer),
     );
     this.child = spawn(opts.path, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    // loadmon's own: captures leave it out (it is R while it reads, D never).
+    this.child.once('exit', registerOwnProcess(this.child.pid));
     this.child.on('error', (err) => this.fail('cannot run it', err.message));
     this.child.on('exit', (code, signal) => this.onExitEvent(code, signal));
     this.child.stdin.on('error', () => {}); // EPIPE after it died: reported by 'exit'
