@@ -301,12 +301,18 @@ export class KallsymsCache {
   private table: KernelSymbols | null = null;
   private modulesKey: string | null = null;
   private loadedAt = 0;
+  /**
+   * /proc/modules was missing at the last reload (CONFIG_MODULES=n): not
+   * looked for again until the next reload, instead of a failed open at
+   * every lookup (~14 per sample).
+   */
+  private modulesAbsent = false;
 
   constructor(private readonly procRoot = '/proc') {}
 
   symbols(): KernelSymbols {
-    const key = this.readModules();
-    if (this.table === null || key !== this.modulesKey) this.reload(key);
+    if (this.table === null) this.reload();
+    else if (!this.modulesAbsent && this.readModules() !== this.modulesKey) this.reload();
     return this.table!;
   }
 
@@ -321,13 +327,16 @@ export class KallsymsCache {
     // A running task's stack can hold an address no symbol covers for good:
     // re-read at most every MISS_RELOAD_MS, not at every capture.
     if (Date.now() - this.loadedAt > MISS_RELOAD_MS && stacks.some((s) => s.some((a) => table.lookup(a) === null))) {
-      this.reload(this.readModules());
+      this.reload();
     }
     const t = this.table!;
     return stacks.map((s) => s.map((a) => t.lookup(a) ?? UNKNOWN_FRAME));
   }
 
-  private reload(key: string): void {
+  /** Re-reads /proc/kallsyms, and looks for /proc/modules again. */
+  private reload(): void {
+    this.modulesAbsent = false;
+    const key = this.readModules();
     this.table = KernelSymbols.parse(readFileSync(`${this.procRoot}/kallsyms`, 'latin1'), key);
     this.modulesKey = key;
     this.loadedAt = Date.now();
@@ -337,7 +346,8 @@ export class KallsymsCache {
     try {
       return readFileSync(`${this.procRoot}/modules`, 'latin1');
     } catch {
-      return ''; // CONFIG_MODULES=n
+      this.modulesAbsent = true; // CONFIG_MODULES=n (or a tree without it)
+      return '';
     }
   }
 }
