@@ -176,7 +176,7 @@ export function buildCaptureView(store: StoreReader, row: CaptureRow): CaptureVi
     g.cgroups = [...new Set(g.tasks.map((t) => t.cgroup))];
   }
   return {
-    capture: reportCapture(store, row),
+    capture: reportCapture(store, row, snap.trigger),
     verdict: captureVerdict(row.id, snap),
     groups,
     snapshot: snap,
