@@ -20,6 +20,14 @@
  *   out: "psi <id> <t_ms>"                    the kernel's event (POLLPRI)
  *   out: "err psi <id> gone"                  the trigger died (POLLERR)
  *   in:  "unpsi <id>"  -> "ok unpsi <id>" | "err unpsi <id> <text>"
+ *   in:  "rows <period_ms> <phase_ms> <batch> <flush_above>"
+ *        -> "ok rows" | "err rows <text>"; then a row per period
+ *   out: "row <epoch_ms> <l1> <l5> <l15> <runnable> <threads> <cpu> <io> <memory>"
+ *        each PSI resource "-" (unreadable) or "<some>:<full>", each of
+ *        those "-" or "<avg10>,<avg60>,<avg300>,<total>"; written in
+ *        batches of <batch> rows, at once when load1 >= <flush_above>
+ *   in:  "flush"  -> the pending rows, then "ok flush"
+ *   in:  "norows" -> the pending rows, then "ok norows"; rows stop
  *   in:  "quit", or EOF: exit 0
  * t_ms is CLOCK_MONOTONIC in milliseconds (3 decimals) at the detecting
  * read or at the poll() return.
@@ -42,6 +50,10 @@
 #define MAX_PSI		16
 #define ID_MAX_LEN	32
 #define LOADS_MAX_LEN	64
+#define ROW_MAX_LEN	600	/* a row line; longer than LINE_MAX_LEN (24 PSI numbers) */
+#define ROWS_MAX	60	/* pending rows at most: the batch's bound */
+#define PERIOD_MIN_MS	100
+#define PERIOD_MAX_MS	60000
 
 struct psi_trigger {
 	int fd;
@@ -60,6 +72,26 @@ struct phase {
 	char loads[LOADS_MAX_LEN];
 };
 
+/*
+ * The recorder's light rows (docs/trigger.md, "Rows"): /proc/loadavg and the
+ * three PSI files read every period at the recorder's phase of the wall
+ * clock, kept here and handed over in batches, so that Node wakes once per
+ * batch instead of once per row while the load is low.
+ */
+struct rows {
+	int on;
+	double period;		/* ms */
+	double phase;		/* ms into each period of CLOCK_REALTIME */
+	int batch;
+	double flush_above;	/* load1 at or above it: written at once */
+	double due;		/* CLOCK_MONOTONIC ms of the next row */
+	int psi_fd[3];
+	int n;
+	char pending[ROWS_MAX][ROW_MAX_LEN];
+};
+
+static const char *const psi_names[] = { "cpu", "io", "memory", NULL };
+static struct rows rows = { .psi_fd = { -1, -1, -1 } };
 static struct psi_trigger psi[MAX_PSI];
 static int npsi;
 static const char *proc_root = "/proc";
@@ -274,6 +306,202 @@ static void psi_remove(char *args)
 	out("ok unpsi %s", id);
 }
 
+static double real_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/*
+ * The next row's CLOCK_MONOTONIC time: the next instant k x period + phase
+ * of the wall clock, strictly after now (recorder.ts untilPhase()).
+ */
+static double rows_next(void)
+{
+	double real = real_ms();
+	double wait = rows.phase - (real - (double)(long long)(real / rows.period) * rows.period);
+
+	while (wait <= 0)
+		wait += rows.period;
+	return now_ms() + wait;
+}
+
+/* Writes it all, however many write(2) calls the pipe takes. */
+static void out_all(const char *buf, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(STDOUT_FILENO, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			exit(0);	/* the reader is gone */
+		buf += n;
+		len -= n;
+	}
+}
+
+/* The pending rows and then `tail` (may be NULL), in one write when they fit. */
+static void rows_flush(const char *tail)
+{
+	static char buf[ROWS_MAX * ROW_MAX_LEN + LINE_MAX_LEN];
+	size_t used = 0, len;
+	int i;
+
+	for (i = 0; i < rows.n; i++) {
+		len = strlen(rows.pending[i]);
+		memcpy(buf + used, rows.pending[i], len);
+		used += len;
+		buf[used++] = '\n';
+	}
+	rows.n = 0;
+	if (tail) {
+		len = strlen(tail);
+		memcpy(buf + used, tail, len);
+		used += len;
+		buf[used++] = '\n';
+	}
+	out_all(buf, used);
+}
+
+/*
+ * "some avg10=0.47 avg60=5.73 avg300=12.86 total=6694810442" -> its numbers'
+ * text, as the kernel wrote them, "0.47,5.73,12.86,6694810442"; "-" for a
+ * line that is not there or not in this form.
+ */
+static void psi_line(const char *text, const char *kind, char *outp, size_t size)
+{
+	char a[16], b[16], c[16], t[24];
+	const char *line = text;
+
+	snprintf(outp, size, "-");
+	while (line && *line) {
+		if (strncmp(line, kind, 4) == 0 && line[4] == ' ' &&
+		    sscanf(line + 5, "avg10=%15[0-9.] avg60=%15[0-9.] avg300=%15[0-9.] total=%23[0-9]",
+			   a, b, c, t) == 4) {
+			snprintf(outp, size, "%s,%s,%s,%s", a, b, c, t);
+			return;
+		}
+		line = strchr(line, '\n');
+		if (line)
+			line++;
+	}
+}
+
+/* One resource's field: "-" when unreadable, else "<some>:<full>". */
+static void psi_field(int fd, char *outp, size_t size)
+{
+	char buf[256], some[80], full[80];
+	ssize_t n = fd < 0 ? -1 : pread(fd, buf, sizeof(buf) - 1, 0);
+
+	if (n <= 0) {
+		snprintf(outp, size, "-");
+		return;
+	}
+	buf[n] = '\0';
+	psi_line(buf, "some", some, sizeof(some));
+	psi_line(buf, "full", full, sizeof(full));
+	snprintf(outp, size, "%s:%s", some, full);
+}
+
+/* Takes one row; 1 when load1 is at or above flush_above (write at once). */
+static int rows_take(int loadavg_fd, struct phase *p)
+{
+	char buf[128], loads[LOADS_MAX_LEN], res[3][180], line[1024];
+	char l1[16], l5[16], l15[16];
+	int len;
+	unsigned long runnable, threads;
+	double t_real = real_ms(), t = now_ms();
+	ssize_t n = pread(loadavg_fd, buf, sizeof(buf) - 1, 0);
+	int i;
+
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	if (sscanf(buf, "%15[0-9.] %15[0-9.] %15[0-9.] %lu/%lu", l1, l5, l15, &runnable, &threads) != 5)
+		return 0;
+	/* The read may be the one that sees an update: it teaches the phase too. */
+	snprintf(loads, sizeof(loads), "%s %s %s", l1, l5, l15);
+	if (phase_observe(p, loads, t))
+		out("load %s %.3f", loads, t);
+	for (i = 0; i < 3; i++)
+		psi_field(rows.psi_fd[i], res[i], sizeof(res[i]));
+	len = snprintf(line, sizeof(line), "row %.0f %s %s %s %lu %lu %s %s %s",
+		       t_real, l1, l5, l15, runnable, threads, res[0], res[1], res[2]);
+	if (len < 0 || len >= ROW_MAX_LEN)
+		return 0;	/* not with the kernel's numbers (< 560 bytes at most); never a cut row */
+	if (rows.n == ROWS_MAX)
+		rows_flush(NULL);	/* cannot happen with batch <= ROWS_MAX; bounds it anyway */
+	memcpy(rows.pending[rows.n++], line, len + 1);
+	return strtod(l1, NULL) >= rows.flush_above;
+}
+
+static void rows_close_files(void)
+{
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		if (rows.psi_fd[i] >= 0)
+			close(rows.psi_fd[i]);
+		rows.psi_fd[i] = -1;
+	}
+}
+
+static void rows_start(char *args)
+{
+	char *a[5], *end;
+	double v[4];
+	char path[4096];
+	int i;
+
+	for (i = 0; i < 5; i++)
+		a[i] = strtok(i ? NULL : args, " ");
+	for (i = 0; i < 4; i++) {
+		v[i] = a[i] ? strtod(a[i], &end) : -1;
+		if (!a[i] || *end || v[i] < 0) {
+			out("err rows usage: rows <period_ms> <phase_ms> <batch> <flush_above>");
+			return;
+		}
+	}
+	if (a[4] || v[0] < PERIOD_MIN_MS || v[0] > PERIOD_MAX_MS || v[1] >= v[0] ||
+	    v[2] < 1 || v[2] > ROWS_MAX || v[2] != (int)v[2]) {
+		out("err rows period %d..%d ms, 0 <= phase < period, batch 1..%d",
+		    PERIOD_MIN_MS, PERIOD_MAX_MS, ROWS_MAX);
+		return;
+	}
+	/* A change of period or phase: what was taken at the old one goes first. */
+	rows_flush(NULL);
+	rows_close_files();
+	for (i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/pressure/%s", proc_root, psi_names[i]);
+		rows.psi_fd[i] = open(path, O_RDONLY | O_CLOEXEC);
+	}
+	rows.period = v[0];
+	rows.phase = v[1];
+	rows.batch = (int)v[2];
+	rows.flush_above = v[3];
+	rows.on = 1;
+	rows.due = rows_next();
+	out("ok rows");
+}
+
+static void rows_stop(void)
+{
+	rows.on = 0;
+	rows_close_files();
+	rows_flush("ok norows");
+}
+
+static void rows_tick(int loadavg_fd, struct phase *p)
+{
+	if (rows_take(loadavg_fd, p) || rows.n >= rows.batch)
+		rows_flush(NULL);
+	rows.due = rows_next();
+}
+
 /* One command; 0 when the waiter should exit. */
 static int command(char *line)
 {
@@ -283,6 +511,12 @@ static int command(char *line)
 		psi_add(line + 4);
 	else if (strncmp(line, "unpsi ", 6) == 0)
 		psi_remove(line + 6);
+	else if (strncmp(line, "rows ", 5) == 0)
+		rows_start(line + 5);
+	else if (strcmp(line, "flush") == 0)
+		rows_flush("ok flush");
+	else if (strcmp(line, "norows") == 0)
+		rows_stop();
 	else if (line[0])
 		out("err unknown command");
 	return 1;
@@ -437,7 +671,7 @@ int main(int argc, char **argv)
 		for (i = 0; i < npsi; i++)
 			fds[i] = (struct pollfd){ .fd = psi[i].fd, .events = POLLPRI };
 		fds[npsi] = (struct pollfd){ .fd = STDIN_FILENO, .events = POLLIN };
-		if (wait_until(fds, npsi + 1, due) < 0 && errno != EINTR)
+		if (wait_until(fds, npsi + 1, rows.on && rows.due < due ? rows.due : due) < 0 && errno != EINTR)
 			return 1;
 		/* Events first: a command may add or drop triggers (and reorder fds). */
 		n = npsi;
@@ -446,6 +680,8 @@ int main(int argc, char **argv)
 			if (!read_commands())
 				return 0;
 		}
+		if (rows.on && now_ms() >= rows.due)
+			rows_tick(fd, &p);
 		if (now_ms() >= due) {
 			on_load_read(fd, &p);
 			due = phase_next(&p, now_ms());

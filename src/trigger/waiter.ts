@@ -14,7 +14,16 @@ import { registerOwnProcess } from '../collect/self.ts';
 import { loadmonEnv } from '../env.ts';
 import { type LoadmonError, waiterError } from '../errors.ts';
 import { PACKAGE_ROOT } from '../paths.ts';
-import { type PsiRequest, parseWaiterLine, psiCommand, WAITER_LINE_MAX, WAITER_PROTOCOL, type WaiterLine } from './waiter-protocol.ts';
+import {
+  type PsiRequest,
+  parseWaiterLine,
+  psiCommand,
+  rowsCommand,
+  WAITER_LINE_MAX,
+  WAITER_PROTOCOL,
+  type WaiterLine,
+  type WaiterRow,
+} from './waiter-protocol.ts';
 
 /** How long the waiter may take to say `ready`, and to answer a command. */
 export const WAITER_START_MS = 3_000;
@@ -49,6 +58,18 @@ export type LoadUpdate = Extract<WaiterLine, { type: 'load' }>;
 /** What the load watcher uses of the waiter (a fake in unit tests). */
 export type LoadSource = Pick<WaiterClient, 'ready' | 'error' | 'onLoad' | 'onExit' | 'close'>;
 
+/** What the recorder uses of the waiter for its light rows (a fake in unit tests). */
+export type RowSource = Pick<WaiterClient, 'ready' | 'error' | 'onRow' | 'onExit' | 'startRows' | 'flushRows' | 'stopRows'>;
+
+/** The recorder's light rows: one every `periodMs` at `phaseMs` of the wall clock, `batch` at a time. */
+export interface RowsRequest {
+  periodMs: number;
+  phaseMs: number;
+  batch: number;
+  /** load1 at or above which a row is written at once. */
+  flushAbove: number;
+}
+
 export interface WaiterOptions {
   path: string;
   procRoot?: string;
@@ -71,6 +92,7 @@ export class WaiterClient {
   private readonly psiListeners: Array<(id: string, tMs: number) => void> = [];
   private readonly goneListeners: Array<(id: string) => void> = [];
   private readonly exitListeners: Array<(err: LoadmonError) => void> = [];
+  private readonly rowListeners: Array<(row: WaiterRow) => void> = [];
   private partial = '';
   private stderr = '';
   private failure: LoadmonError | null = null;
@@ -136,6 +158,26 @@ export class WaiterClient {
     await this.command(`unpsi ${id}`, `unpsi ${id}`);
   }
 
+  /** Each light row the waiter took (`row` lines), in the order taken. */
+  onRow(cb: (row: WaiterRow) => void): void {
+    this.rowListeners.push(cb);
+  }
+
+  /** Starts (or re-times) the light rows; rejects as addPsi does. */
+  async startRows(req: RowsRequest): Promise<void> {
+    await this.command('rows', rowsCommand(req.periodMs, req.phaseMs, req.batch, req.flushAbove));
+  }
+
+  /** Resolves once every row taken before now was delivered to onRow; `ackMs`: the deadline. */
+  async flushRows(ackMs = WAITER_ACK_MS): Promise<void> {
+    await this.command('flush', 'flush', ackMs);
+  }
+
+  /** Stops the rows, after delivering the pending ones. */
+  async stopRows(): Promise<void> {
+    await this.command('norows', 'norows');
+  }
+
   /** Stops the waiter: `quit`, then SIGKILL if it is still there after a second. Idempotent. */
   close(): void {
     if (this.closing) return;
@@ -148,7 +190,7 @@ export class WaiterClient {
     this.child.once('exit', () => clearTimeout(timer));
   }
 
-  private async command(key: string, line: string): Promise<void> {
+  private async command(key: string, line: string, ackMs = WAITER_ACK_MS): Promise<void> {
     await this.ready;
     if (this.failure) throw this.failure;
     if (this.closing) throw waiterError('closed', 'closed');
@@ -156,8 +198,8 @@ export class WaiterClient {
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(key);
-        reject(waiterError(`no answer to '${key}' in ${WAITER_ACK_MS} ms`, 'timeout'));
-      }, WAITER_ACK_MS);
+        reject(waiterError(`no answer to '${key}' in ${ackMs} ms`, 'timeout'));
+      }, ackMs);
       this.pending.set(key, { resolve, reject, timer });
       this.child.stdin.write(`${line}\n`);
     });
@@ -188,6 +230,12 @@ export class WaiterClient {
       for (const cb of this.psiListeners) cb(line.id, line.tMs);
     } else if (line.type === 'ok') {
       this.settle(`${line.command} ${line.id}`, null);
+    } else if (line.type === 'row') {
+      for (const cb of this.rowListeners) cb(line.row);
+    } else if (line.type === 'done') {
+      this.settle(line.command, null);
+    } else if (line.type === 'refused') {
+      this.settle(line.command, waiterError(`${line.command}: ${line.text}`, line.text));
     } else {
       this.onErr(line);
     }
