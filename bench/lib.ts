@@ -36,19 +36,7 @@ function childrenOf(pid: number): number[] {
   }
 }
 
-/** Threads alive in the system now (all /proc/PID/task entries). */
-export function systemThreads(): number {
-  let n = 0;
-  for (const p of readdirSync('/proc')) {
-    if (!/^\d+$/.test(p)) continue;
-    try {
-      n += readdirSync(`/proc/${p}/task`).length;
-    } catch {
-      /* gone */
-    }
-  }
-  return n;
-}
+export { systemThreads } from '../test/helpers/processes.ts';
 
 /** The host line every benchmark report starts with: kernel, CPU model and count, node. */
 export function hostLine(): string {

@@ -10,12 +10,13 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { test } from 'node:test';
 
 import type { DoctorReport } from '../../src/analyze/doctor.ts';
 import { CLI, runCli } from '../helpers/cli.ts';
 import { assertSchema, nonSnakeKeys } from '../helpers/json-schema.ts';
+import { systemThreads } from '../helpers/processes.ts';
 import { newWorkload } from '../helpers/workload.ts';
 
 const ROOT_USER = process.geteuid?.() === 0;
@@ -58,29 +59,15 @@ test('as root: bpf works (its checks ok), the module line says CONFIG_MODULES of
   );
 });
 
-/** Threads alive now, every /proc/PID/task entry. */
-function threadsAlive(): number {
-  let n = 0;
-  for (const p of readdirSync('/proc')) {
-    if (!/^\d+$/.test(p)) continue;
-    try {
-      n += readdirSync(`/proc/${p}/task`).length;
-    } catch {
-      // Gone since the readdir.
-    }
-  }
-  return n;
-}
-
 test('doctor measures a real light scan: every thread alive, a thousand more when they are started', {
   skip: ROOT_USER ? false : 'needs root',
 }, async () => {
   const work = newWorkload();
   try {
     await work.threads(1000, 60);
-    const lo = threadsAlive();
+    const lo = systemThreads();
     const r = await runCli(['doctor', '--json']);
-    const hi = threadsAlive();
+    const hi = systemThreads();
     assert.equal(r.code, 0, r.stderr);
     const s = (JSON.parse(r.stdout) as DoctorReport).record!.light_scan!;
     assert.equal(s.budget_pct, 1);

@@ -7,7 +7,7 @@
  */
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
@@ -128,4 +128,18 @@ export function stopChild(child: ChildProcess): Promise<number | null> {
     child.once('exit', (code) => resolve(code));
     child.kill('SIGTERM');
   });
+}
+
+/** Threads alive in the system now (every /proc/PID/task entry). */
+export function systemThreads(): number {
+  let n = 0;
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      n += readdirSync(`/proc/${p}/task`).length;
+    } catch {
+      // Gone since the readdir.
+    }
+  }
+  return n;
 }

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import type { Collector } from '../../src/collect/collector.ts';
 import { type LoadmonError, waiterError } from '../../src/errors.ts';
 import { render } from '../../src/format/index.ts';
-import { SNAPSHOT_SCHEMA, type Snapshot } from '../../src/model/snapshot.ts';
+import type { Snapshot } from '../../src/model/snapshot.ts';
 import { CaptureGate } from '../../src/trigger/gate.ts';
 import type { LoadProbe } from '../../src/trigger/load-probe.ts';
 import { ThresholdWatcher } from '../../src/trigger/procfs-watcher.ts';
@@ -14,21 +14,7 @@ import type { PsiEventSource } from '../../src/trigger/psi-watcher.ts';
 import { runWatch, type Watcher } from '../../src/trigger/watch.ts';
 import { FIXTURES } from '../helpers/fixtures.ts';
 import { assertSchema, schemaErrors } from '../helpers/json-schema.ts';
-
-function fakeSnapshot(load1: number): Snapshot {
-  return {
-    schema: SNAPSHOT_SCHEMA,
-    time: new Date(0).toISOString(),
-    host: 'h',
-    source: 'procfs',
-    cpus: 2,
-    loadavg: { load1, load5: 0, load15: 0, runnable: 1, threads: 1 },
-    trigger: null,
-    capture: { ms: 0, threads_scanned: 0 },
-    tasks: [],
-    notes: [],
-  };
-}
+import { emptySnapshot } from '../helpers/snapshots.ts';
 
 /** A ThresholdWatcher over a fixed load1 and a collector that records what it was asked to capture. */
 function fakeThresholdWatcher(load1: number, cooldownMs: number): { w: ThresholdWatcher; captured: Snapshot[] } {
@@ -37,7 +23,7 @@ function fakeThresholdWatcher(load1: number, cooldownMs: number): { w: Threshold
   const collector: Collector = {
     source: 'procfs',
     capture: (o) => {
-      const s = fakeSnapshot(load1);
+      const s = emptySnapshot(load1);
       s.trigger = o.trigger ?? null;
       captured.push(s);
       return Promise.resolve(s);
@@ -82,7 +68,7 @@ test('watch loop: onWake checks now instead of at the next interval', async () =
   const w: Watcher = {
     poll: () => {
       polls++;
-      return fired ? fakeSnapshot(7) : null;
+      return fired ? emptySnapshot(7) : null;
     },
     nextDelay: () => 3_600_000,
     onWake: (f) => {
@@ -223,7 +209,7 @@ test('psi checks: CAP_SYS_RESOURCE from CapEff; windows of 2s multiples without 
 
 test('snapshot schema: reason psi requires psi, and the load rule must not carry it', () => {
   const base = {
-    ...fakeSnapshot(2),
+    ...emptySnapshot(2),
     trigger: { reason: 'psi', threshold: 3, threshold_spec: '3', load1: 2, cooldown_ms: 0, capture_index: 1 },
   };
   assert.ok(schemaErrors('snapshot.schema.json', base).length > 0, 'psi without psi');

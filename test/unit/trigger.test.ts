@@ -2,12 +2,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import type { Collector } from '../../src/collect/collector.ts';
-import { SNAPSHOT_SCHEMA, type Snapshot } from '../../src/model/snapshot.ts';
+import type { Snapshot } from '../../src/model/snapshot.ts';
 import { CaptureGate } from '../../src/trigger/gate.ts';
 import type { LoadProbe } from '../../src/trigger/load-probe.ts';
 import { ThresholdWatcher } from '../../src/trigger/procfs-watcher.ts';
 import { LOAD_FREQ_MS, UpdatePhase } from '../../src/trigger/update-phase.ts';
 import { runWatch, type Watcher } from '../../src/trigger/watch.ts';
+import { emptySnapshot } from '../helpers/snapshots.ts';
 
 test('gate: fires at the threshold (>=), not below', () => {
   const g = new CaptureGate(3, 20_000);
@@ -34,21 +35,6 @@ test('gate: zero cooldown captures at every check above threshold', () => {
   assert.equal(g.check(2, 0), true);
 });
 
-function fakeSnapshot(load1: number): Snapshot {
-  return {
-    schema: SNAPSHOT_SCHEMA,
-    time: new Date(0).toISOString(),
-    host: 'h',
-    source: 'procfs',
-    cpus: 2,
-    loadavg: { load1, load5: 0, load15: 0, runnable: 1, threads: 1 },
-    trigger: null,
-    capture: { ms: 0, threads_scanned: 0 },
-    tasks: [],
-    notes: [],
-  };
-}
-
 test('threshold watcher: captures with trigger details, respects cooldown', async () => {
   const loads = [1, 4, 4, 4, 2, 4];
   let i = 0;
@@ -63,7 +49,7 @@ test('threshold watcher: captures with trigger details, respects cooldown', asyn
   const collector: Collector = {
     source: 'procfs',
     capture: (o) => {
-      const s = fakeSnapshot(4);
+      const s = emptySnapshot(4);
       s.trigger = o.trigger ?? null;
       captured.push(s);
       return Promise.resolve(s);
@@ -94,7 +80,7 @@ test('watch loop: first check at start, stops after count, closes the watcher', 
   let polls = 0;
   let closed = false;
   const w: Watcher = {
-    poll: () => (++polls % 2 === 1 ? fakeSnapshot(polls) : null),
+    poll: () => (++polls % 2 === 1 ? emptySnapshot(polls) : null),
     close: () => {
       closed = true;
     },
@@ -159,7 +145,7 @@ test('update phase: long intervals are used as they are; search gives up after s
 test('threshold watcher: above threshold, the next check comes when the cooldown ends', async () => {
   let t = 0;
   const probe = { read: () => ({ load1: 5, loads: '5.00 1.00 1.00 ' }), close: () => {} } as unknown as LoadProbe;
-  const collector: Collector = { source: 'procfs', capture: () => Promise.resolve(fakeSnapshot(5)), close: () => {} };
+  const collector: Collector = { source: 'procfs', capture: () => Promise.resolve(emptySnapshot(5)), close: () => {} };
   const w = new ThresholdWatcher(collector, probe, {
     threshold: 3,
     thresholdText: '3',

@@ -10,10 +10,10 @@ import { test } from 'node:test';
 
 import type { Collector } from '../../src/collect/collector.ts';
 import { type LoadmonError, waiterError } from '../../src/errors.ts';
-import { SNAPSHOT_SCHEMA, type Snapshot } from '../../src/model/snapshot.ts';
 import type { LoadProbe } from '../../src/trigger/load-probe.ts';
 import { ThresholdWatcher, WAITER_SAFETY_MS } from '../../src/trigger/procfs-watcher.ts';
 import type { LoadSource, LoadUpdate } from '../../src/trigger/waiter.ts';
+import { emptySnapshot } from '../helpers/snapshots.ts';
 
 class FakeWaiter implements LoadSource {
   ready: Promise<void>;
@@ -43,24 +43,9 @@ class FakeWaiter implements LoadSource {
 
 const UPDATE: LoadUpdate = { type: 'load', loads: '0.50 0.40 0.30', load1: 0.5, load5: 0.4, load15: 0.3, tMs: 1 };
 
-function snapshot(): Snapshot {
-  return {
-    schema: SNAPSHOT_SCHEMA,
-    time: new Date(0).toISOString(),
-    host: 'h',
-    source: 'procfs',
-    cpus: 2,
-    loadavg: { load1: 5, load5: 0, load15: 0, runnable: 1, threads: 1 },
-    trigger: null,
-    capture: { ms: 0, threads_scanned: 0 },
-    tasks: [],
-    notes: [],
-  };
-}
-
 function watcher(waiter: FakeWaiter, load1: () => number, log: string[], onLoad?: (l: number) => void, now = 0): ThresholdWatcher {
   const probe = { read: () => ({ load1: load1(), loads: `${load1().toFixed(2)} 0.00 0.00` }), close: () => {} } as unknown as LoadProbe;
-  const collector: Collector = { source: 'procfs', capture: () => Promise.resolve(snapshot()), close: () => {} };
+  const collector: Collector = { source: 'procfs', capture: () => Promise.resolve(emptySnapshot(5)), close: () => {} };
   return new ThresholdWatcher(collector, probe, {
     threshold: 3,
     thresholdText: '3',
