@@ -1,24 +1,34 @@
 /**
  * `loadmon record`: the watch loop (same watchers, same collectors) plus the
- * timeline sampler, both writing into the store. The sampler ticks once per
- * sample period at a fixed phase of the wall clock that depends on the
- * recorder's pid (samplePhase): a sampler that wakes with others (a second
- * recorder, any tool that samples on the whole second) would count them
- * running at every sample -- R that the kernel's own load-average ticks do
- * not see.
+ * timeline, both writing into the store. The timeline has a row every
+ * sample period at the recorder's phase (phase.ts); below the scan level
+ * the native waiter takes the rows and hands them over in batches, at or
+ * above it the recorder samples itself (pacer.ts).
  */
 
 import type { Snapshot } from '../model/snapshot.ts';
 import type { RetentionPolicy } from '../store/retention.ts';
 import type { SessionInfo } from '../store/writer.ts';
+import type { RowSource } from '../trigger/waiter.ts';
+import type { WaiterRow } from '../trigger/waiter-protocol.ts';
 import { runWatch, type Watcher } from '../trigger/watch.ts';
 import { ScanBudget } from './budget.ts';
 import { DurableStore } from './durable-store.ts';
+import { Pacer } from './pacer.ts';
+import { samplePhase } from './phase.ts';
 import { type ScanSource, TimelineSampler } from './sampler.ts';
+
+export { samplePhase, untilPhase } from './phase.ts';
 
 export interface RecorderOptions {
   /** Where the per-process counts come from (default: procfs, above the session's scanAbove). */
   scan?: ScanSource;
+  /**
+   * The native waiter's light rows, taken below `rowsBelow` (half the
+   * threshold); null: Node samples every period.
+   */
+  rows?: RowSource | null;
+  rowsBelow?: number;
   /** --cpu-budget for the procfs light scan (percent of one core); null: off. */
   cpuBudgetPct: number | null;
   db: string;
@@ -49,34 +59,51 @@ export async function runRecorder(watcher: Watcher, opts: RecorderOptions): Prom
   const budget = new ScanBudget({ budgetPct: opts.cpuBudgetPct, sampleMs: opts.sampleMs });
   const sampler = new TimelineSampler({ procRoot: opts.procRoot, scanAbove: opts.session.scanAbove, scan: opts.scan, budget });
   const noteThinning = thinningNote(budget, opts);
-  let timer: NodeJS.Timeout | undefined;
   let sampleError: unknown = null;
   const inner = new AbortController();
   const onAbort = (): void => inner.abort();
   opts.signal.addEventListener('abort', onAbort);
-
-  let stopped = false;
-  const meter = periodMeter(budget);
-  const sampleTick = async (): Promise<void> => {
-    const now = Date.now();
-    meter.tick(now);
-    try {
-      const sample = await sampler.sample(now);
-      if (stopped) return;
-      noteThinning(sample.threads);
-      store.addSample(sample, Date.now());
-      store.tick(Date.now());
-    } catch (err) {
-      if (stopped) return;
-      // /proc unreadable, or the store taken by another recorder: stop everything.
-      sampleError = err;
-      inner.abort();
-      return;
-    }
-    timer = setTimeout(() => void sampleTick(), untilPhase(Date.now(), opts.sampleMs, phase));
+  // A failed sample or store write (/proc unreadable, the store taken by another recorder) stops everything.
+  const failed = (err: unknown): null => {
+    sampleError ??= err;
+    inner.abort();
+    return null;
   };
-  const phase = samplePhase(process.pid, opts.sampleMs);
-  void sampleTick();
+
+  const meter = periodMeter(budget);
+  const pacer = new Pacer({
+    periodMs: opts.sampleMs,
+    phaseMs: samplePhase(process.pid, opts.sampleMs),
+    level: opts.rowsBelow ?? Number.POSITIVE_INFINITY,
+    rows: opts.rows ?? null,
+    sample: async (now) => {
+      meter.tick(now);
+      try {
+        const sample = await sampler.sample(now);
+        if (inner.signal.aborted) return null;
+        noteThinning(sample.threads);
+        store.addSample(sample, Date.now());
+        store.tick(Date.now());
+        return sample.load1;
+      } catch (err) {
+        return inner.signal.aborted ? null : failed(err);
+      }
+    },
+    rowsArrived: async (rows) => {
+      try {
+        await storeRows(rows, sampler, store);
+      } catch (err) {
+        failed(err);
+      }
+    },
+    onRise: (now) => {
+      // The first sample of its own has its evidence window and a fresh budget period.
+      sampler.baseline(now);
+      meter.reset();
+    },
+    status: opts.warn,
+  });
+  void pacer.start();
 
   const onCapture = (s: Snapshot): void => {
     const now = Date.now();
@@ -87,24 +114,37 @@ export async function runRecorder(watcher: Watcher, opts: RecorderOptions): Prom
     else opts.status?.(`capture kept in memory until the store is writable (${what})`);
   };
 
-  const stop = (): void => {
-    opts.signal.removeEventListener('abort', onAbort);
-    stopped = true;
-    if (timer) clearTimeout(timer);
-    sampler.close();
-    store.close();
-  };
-  let emitted: number;
+  // The waiter must outlive the watch loop until its pending rows are stored: closed here, not by runWatch.
+  let emitted = 0;
+  let watchError: unknown = null;
   try {
-    emitted = await runWatch(watcher, { intervalMs: opts.intervalMs, count: opts.count, signal: inner.signal }, onCapture);
+    emitted = await runWatch(keepOpen(watcher), { intervalMs: opts.intervalMs, count: opts.count, signal: inner.signal }, onCapture);
   } catch (err) {
-    stop();
-    // A failed sample aborted the watch: its error is the cause, not what the abort made of it.
-    throw sampleError ?? err;
+    watchError = err;
   }
-  stop();
+  opts.signal.removeEventListener('abort', onAbort);
+  await pacer.finish();
+  watcher.close();
+  sampler.close();
+  store.close();
+  // A failed sample aborted the watch: its error is the cause, not what the abort made of it.
   if (sampleError !== null) throw sampleError;
+  if (watchError !== null) throw watchError;
   return emitted;
+}
+
+/** The waiter's rows into the store, each with its own time (with an always-scanning source, the last gets a scan). */
+async function storeRows(rows: WaiterRow[], sampler: TimelineSampler, store: DurableStore): Promise<void> {
+  for (const sample of await sampler.fromRows(rows)) store.addSample(sample, Date.now());
+  store.tick(Date.now());
+}
+
+/** `w` whose close() runs later, by the recorder (the loop closes its watcher when it ends). */
+function keepOpen(w: Watcher): Watcher {
+  const held: Watcher = { poll: (now) => w.poll(now), close: () => {} };
+  if (w.nextDelay) held.nextDelay = (now) => w.nextDelay!(now);
+  if (w.onWake) held.onWake = (wake) => w.onWake!(wake);
+  return held;
 }
 
 /**
@@ -113,7 +153,7 @@ export async function runRecorder(watcher: Watcher, opts: RecorderOptions): Prom
  * child is not in it, and captures are outside the budget anyway), and
  * whether a capture was stored in between.
  */
-function periodMeter(budget: ScanBudget): { tick(nowMs: number): void; captured(): void } {
+function periodMeter(budget: ScanBudget): { tick(nowMs: number): void; captured(): void; reset(): void } {
   let last: { cpu: NodeJS.CpuUsage; ms: number } | null = null;
   let captured = false;
   return {
@@ -125,6 +165,11 @@ function periodMeter(budget: ScanBudget): { tick(nowMs: number): void; captured(
     },
     captured() {
       captured = true;
+    },
+    /** After a time without samples of its own (the waiter's rows): the next tick starts a period. */
+    reset() {
+      last = null;
+      captured = false;
     },
   };
 }
@@ -158,20 +203,4 @@ function countState(s: Snapshot, state: 'R' | 'D'): number {
   let n = 0;
   for (const t of s.tasks) if (t.state === state) n++;
   return n;
-}
-
-/**
- * Where in each period this process samples: the fractional part of pid x
- * the golden ratio, so that recorders with neighbouring pids sample far
- * apart; kept off the whole second (phase >= 5% of the period).
- */
-export function samplePhase(pid: number, periodMs: number): number {
-  const frac = (pid * 0.6180339887498949) % 1;
-  return Math.round(periodMs * (0.05 + 0.9 * frac));
-}
-
-/** Milliseconds from `nowMs` to the next instant k x period + phase (never 0: a full period at most). */
-export function untilPhase(nowMs: number, periodMs: number, phase: number): number {
-  const wait = (phase - (nowMs % periodMs) + periodMs) % periodMs;
-  return wait === 0 ? periodMs : wait;
 }

@@ -32,7 +32,20 @@ import { PRESSURE_RESOURCES, type Pressure, type PressureResource, readPressures
 import { type ProcReader, readerFor, readRequired } from '../procfs/reader.ts';
 import { parseWchan } from '../procfs/wchan.ts';
 import type { SampleBudget, SampleCauses } from '../store/writer.ts';
+import type { WaiterRow } from '../trigger/waiter-protocol.ts';
 import type { ScanBudget } from './budget.ts';
+
+type Sample = TimelineSample & SampleCauses & SampleBudget;
+
+/** `sample` with what `res` measured (none: `res` null). */
+function withScan(sample: Sample, res: ScanResult | null): Sample {
+  if (!res) return sample;
+  sample.scan = res.scan;
+  if (res.offcpu) sample.offcpu = res.offcpu;
+  if (res.dCauses) sample.dCauses = res.dCauses;
+  if (res.chains && res.chains.length > 0) sample.chains = res.chains;
+  return sample;
+}
 
 /** wchan reads per light scan at most: a storm of thousands of D threads costs a bounded ~10 ms more. */
 export const MAX_WCHAN_READS = 1000;
@@ -85,30 +98,35 @@ export class TimelineSampler {
     this.evidence = new EvidenceSampler({ procRoot: this.root });
   }
 
-  async sample(timeMs: number): Promise<TimelineSample & SampleCauses & SampleBudget> {
+  async sample(timeMs: number): Promise<Sample> {
     const la = parseLoadavg(readRequired(`${this.root}/loadavg`, FILE_CAP.loadavg, this.reader));
     const pressure = this.readPressure();
     const due = this.source.always || la.load1 >= this.opts.scanAbove;
     const thinned = due && !this.source.always && this.opts.budget?.take() === false;
     const res = due && !thinned ? await this.measuredScan() : null;
-    const sample: TimelineSample & SampleCauses & SampleBudget = {
-      timeMs,
-      load1: la.load1,
-      load5: la.load5,
-      load15: la.load15,
-      runnable: la.runnable,
-      threads: la.threads,
-      pressure,
-      scan: res?.scan ?? null,
-    };
+    const sample = withScan({ timeMs, ...la, pressure, scan: null }, res);
     if (thinned) sample.thinned = true;
-    if (res?.offcpu) sample.offcpu = res.offcpu;
-    if (res?.dCauses) sample.dCauses = res.dCauses;
-    if (res?.chains && res.chains.length > 0) sample.chains = res.chains;
     // Every sample, so each window is one period long; kept only when the load was high.
     const evidence = this.evidence.sample(timeMs, res ? loadMakers(res.scan) : []);
     if (evidence && res) sample.evidence = evidence;
     return sample;
+  }
+
+  /**
+   * The native waiter's rows (taken below the scan level) as samples, each
+   * with its own time and no scan; with a source that scans at every sample
+   * (bpf), the last row of the batch gets a scan taken now, whose blocked
+   * time covers the whole batch (docs/store.md).
+   */
+  async fromRows(rows: readonly WaiterRow[]): Promise<Sample[]> {
+    const out: Sample[] = rows.map((r) => ({ ...r, scan: null }));
+    if (this.source.always && out.length > 0) out[out.length - 1] = withScan(out[out.length - 1]!, await this.source.scan());
+    return out;
+  }
+
+  /** Reads the evidence counters now: the next sample's evidence covers the time since. */
+  baseline(timeMs: number): void {
+    this.evidence.sample(timeMs, []);
   }
 
   close(): void {

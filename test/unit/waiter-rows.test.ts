@@ -72,7 +72,7 @@ test("rows lines that are not exactly the waiter's are refused", () => {
 
 test('rowsCommand says what the waiter takes and refuses what it would refuse', () => {
   assert.equal(rowsCommand(1000, 617, 10, 1.5), 'rows 1000 617 10 1.5');
-  for (const args of [
+  const refused: Array<[number, number, number, number]> = [
     [50, 0, 1, 1],
     [1000, 1000, 10, 1],
     [1000, 10, 0, 1],
@@ -80,7 +80,6 @@ test('rowsCommand says what the waiter takes and refuses what it would refuse', 
     [1000.5, 10, 10, 1],
     [1000, 10, 10, -1],
     [1000, 10, 10, Number.NaN],
-  ] as const) {
-    assert.throws(() => rowsCommand(...args), RangeError);
-  }
+  ];
+  for (const args of refused) assert.throws(() => rowsCommand(...args), RangeError, args.join(' '));
 });

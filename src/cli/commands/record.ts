@@ -6,7 +6,7 @@ import { countCpus } from '../../procfs/cpus.ts';
 import { readRequired } from '../../procfs/reader.ts';
 import { BpfScan } from '../../record/bpf-scan.ts';
 import { runRecorder } from '../../record/recorder.ts';
-import { openWatchCollector, openWatcher, startTracking } from '../../trigger/open.ts';
+import { openWatchCollector, openWatcher, startTracking, waiterOf } from '../../trigger/open.ts';
 import { checkPsiTriggers, withPsiTriggers } from '../../trigger/psi-trigger.ts';
 import { info } from '../output.ts';
 import { stopping } from '../shutdown.ts';
@@ -29,7 +29,10 @@ export async function runRecordLoop(raw: RawRecord, signal: AbortSignal, onStart
   const collector = openWatchCollector(opts);
   const tracking = await startTracking(collector, opts, false, info);
   const scan = tracking ? new BpfScan(tracking) : null;
-  const watcher = await withPsiTriggers(openWatcher(opts, status, collector), opts, status);
+  const loadWatcher = openWatcher(opts, status, collector);
+  // Below half the threshold the waiter the watcher sleeps on also takes the timeline's rows (procfs).
+  const rows = scan ? null : waiterOf(loadWatcher);
+  const watcher = await withPsiTriggers(loadWatcher, opts, status);
   const scanAbove = scan ? 0 : threshold / 2;
   const what = scan
     ? `R/D per process at every sample${scan.tracksOffcpu ? ', time blocked in D per stack' : ''}`
@@ -37,6 +40,8 @@ export async function runRecordLoop(raw: RawRecord, signal: AbortSignal, onStart
 
   return runRecorder(watcher, {
     scan: scan ?? undefined,
+    rows,
+    rowsBelow: threshold / 2,
     cpuBudgetPct: opts.cpuBudgetPct,
     db: opts.db,
     procRoot: opts.procRoot,
