@@ -8,12 +8,19 @@
  *     whole `loadmon report` process per format (median), and the store's
  *     size per day.
  *
+ *  3. record idle with the native waiter's timeline rows against
+ *     LOADMON_WAITER=off (Node samples every second: the "before"), both
+ *     `--source procfs --threshold 1000` at the same time, next to the peer, a
+ *     C loop sleeping 10 ms in nanosleep; process and children, schedstat,
+ *     after a 15 s warm-up; BENCH_ROWS_RUNS repeats. `bench/record.ts rows`
+ *     runs only this part.
+ *
  * BENCH_RECORD_SECONDS=60, BENCH_DAYS=7, BENCH_CAPTURES=1000, BENCH_HIGH=0.1
  * (fraction of samples taken at high load, with per-process counts) adjust it.
  */
 
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -26,6 +33,65 @@ const DAYS = Number(process.env.BENCH_DAYS ?? '7');
 const CAPTURES = Number(process.env.BENCH_CAPTURES ?? '1000');
 const HIGH = Number(process.env.BENCH_HIGH ?? '0.1');
 const RUNS = Number(process.env.BENCH_RUNS ?? '3');
+const ROWS_RUNS = Number(process.env.BENCH_ROWS_RUNS ?? '3');
+const ROWS_WARMUP_S = 15;
+
+const PEER_C = '#include <time.h>\nint main(void){struct timespec t={0,10000000L};for(;;)nanosleep(&t,0);}\n';
+
+/**
+ * Part 3: the idle recorder with and without the waiter's rows, and the
+ * peer, all at once over the same RECORD_SECONDS; % of one core each.
+ */
+async function rowsIdle(dir: string): Promise<string[]> {
+  writeFileSync(join(dir, 'peer.c'), PEER_C);
+  execFileSync('gcc', ['-O2', '-o', join(dir, 'peer'), join(dir, 'peer.c')]);
+  const rec =
+    (name: string, waiter: string): (() => ChildProcess) =>
+    () =>
+      spawn(process.execPath, [CLI, 'record', '--db', join(dir, `${name}.db`), '--source', 'procfs', '--threshold', '1000', '--quiet'], {
+        stdio: 'ignore',
+        env: { ...process.env, LOADMON_WAITER: waiter },
+      });
+  const subjects: Array<[string, () => ChildProcess]> = [
+    ['`record --source procfs --threshold 1000`, rows from the native waiter (batches of 10)', rec('rows', '')],
+    ['`record --source procfs --threshold 1000`, LOADMON_WAITER=off (Node samples every second)', rec('off', 'off')],
+    ['peer: C loop, nanosleep 10 ms', () => spawn(join(dir, 'peer'), [], { stdio: 'ignore' })],
+  ];
+  const runs: number[][] = [];
+  for (let run = 0; run < ROWS_RUNS; run++) {
+    const children = subjects.map(([, start]) => start());
+    try {
+      await new Promise((r) => setTimeout(r, ROWS_WARMUP_S * 1000));
+      const c0 = children.map((c) => cpuNs(c.pid!));
+      const t0 = process.hrtime.bigint();
+      await new Promise((r) => setTimeout(r, RECORD_SECONDS * 1000));
+      const c1 = children.map((c) => cpuNs(c.pid!));
+      const wall = Number(process.hrtime.bigint() - t0);
+      runs.push(c1.map((c, i) => ((c - c0[i]!) / wall) * 100));
+      console.error(
+        `bench: rows run ${run + 1}: ${runs
+          .at(-1)!
+          .map((p) => `${p.toFixed(3)}%`)
+          .join(' / ')}`,
+      );
+    } finally {
+      for (const c of children) c.kill('SIGTERM');
+      await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null)));
+    }
+  }
+  const rows = ['| idle, all at once | % of one core, per run | vs the peer (median) |', '|---|---:|---:|'];
+  const peer = median(runs.map((r) => r[2]!));
+  subjects.forEach(([label], i) => {
+    const xs = runs.map((r) => r[i]!);
+    rows.push(`| ${label} | ${xs.map((x) => x.toFixed(3)).join(' / ')} | ${(median(xs) / peer).toFixed(2)}x |`);
+  });
+  rows.push(
+    '',
+    `${ROWS_RUNS} runs of ${RECORD_SECONDS} s after ${ROWS_WARMUP_S} s of warm-up;` +
+      ` loadavg at the end ${readFileSync('/proc/loadavg', 'utf8').trim()}.`,
+  );
+  return rows;
+}
 
 /**
  * record's own CPU, `extra` added to the default options. With the defaults
@@ -78,6 +144,11 @@ function timeReport(db: string, format: string): number {
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'loadmon-bench-rec-'));
   try {
+    const rowsTable = await rowsIdle(dir);
+    if (process.argv[2] === 'rows') {
+      console.log([`# loadmon record idle: the waiter's rows ${new Date().toISOString()}`, '', hostLine(), '', ...rowsTable].join('\n'));
+      return;
+    }
     const overhead = [
       '| what | CPU |',
       '|---|---:|',
@@ -101,6 +172,8 @@ async function main(): Promise<void> {
       hostLine(),
       '',
       ...overhead,
+      '',
+      ...rowsTable,
       '',
       `Synthetic store: ${DAYS} days of 1 s samples (${Math.round(HIGH * 100)}% of them at high load with 9 processes ` +
         `counted), ${CAPTURES} captures of 40 tasks.`,
