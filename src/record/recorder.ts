@@ -91,7 +91,7 @@ export async function runRecorder(watcher: Watcher, opts: RecorderOptions): Prom
     },
     rowsArrived: async (rows) => {
       try {
-        await storeRows(rows, sampler, store);
+        storeRows(rows, sampler, store);
       } catch (err) {
         failed(err);
       }
@@ -133,9 +133,9 @@ export async function runRecorder(watcher: Watcher, opts: RecorderOptions): Prom
   return emitted;
 }
 
-/** The waiter's rows into the store, each with its own time (with an always-scanning source, the last gets a scan). */
-async function storeRows(rows: WaiterRow[], sampler: TimelineSampler, store: DurableStore): Promise<void> {
-  for (const sample of await sampler.fromRows(rows)) store.addSample(sample, Date.now());
+/** The waiter's rows into the store, each with its own time. */
+function storeRows(rows: WaiterRow[], sampler: TimelineSampler, store: DurableStore): void {
+  for (const sample of sampler.fromRows(rows)) store.addSample(sample, Date.now());
   store.tick(Date.now());
 }
 

@@ -113,15 +113,12 @@ export class TimelineSampler {
   }
 
   /**
-   * The native waiter's rows (taken below the scan level) as samples, each
-   * with its own time and no scan; with a source that scans at every sample
-   * (bpf), the last row of the batch gets a scan taken now, whose blocked
-   * time covers the whole batch (docs/store.md).
+   * The native waiter's rows (taken below the scan level, procfs) as
+   * samples, each with its own time and, as any sample below the scan
+   * level, no scan.
    */
-  async fromRows(rows: readonly WaiterRow[]): Promise<Sample[]> {
-    const out: Sample[] = rows.map((r) => ({ ...r, scan: null }));
-    if (this.source.always && out.length > 0) out[out.length - 1] = withScan(out[out.length - 1]!, await this.source.scan());
-    return out;
+  fromRows(rows: readonly WaiterRow[]): Sample[] {
+    return rows.map((r) => ({ ...r, scan: null }));
   }
 
   /** Reads the evidence counters now: the next sample's evidence covers the time since. */
