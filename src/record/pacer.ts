@@ -65,10 +65,13 @@ export class Pacer {
     return this.mode;
   }
 
-  /** Starts: rows from the waiter when it takes them, else a first sample now and one every period. */
+  /**
+   * Starts with a sample of its own now, as before the waiter took rows (a
+   * recorder started during an incident scans at once); below the level the
+   * waiter takes the next rows.
+   */
   async start(): Promise<void> {
-    if (this.usable && (await this.rowsOn())) return;
-    if (!this.stopped) void this.selfTick();
+    await this.selfTick();
   }
 
   /**

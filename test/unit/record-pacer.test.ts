@@ -95,13 +95,15 @@ test('below the level the waiter takes the rows: Node stores each batch and samp
   const w = new FakeWaiter();
   const r = setup(w);
   await r.pacer.start();
+  // Its first sample at start, as before; low, so the waiter takes the next rows.
+  assert.deepEqual(r.sampled, [10_000]);
   assert.deepEqual(w.calls, [`rows ${PERIOD} ${PHASE} ${ROW_BATCH} ${LEVEL}`]);
   assert.equal(r.pacer.source, 'rows');
   await advance(9_000);
   w.send(Array.from({ length: ROW_BATCH }, (_, i) => row(10_300 + i * PERIOD, 0.2)));
   await advance(9_000);
   assert.equal(r.stored.length, ROW_BATCH);
-  assert.deepEqual(r.sampled, []);
+  assert.deepEqual(r.sampled, [10_000]);
   assert.deepEqual(r.notes, []);
 });
 
@@ -118,14 +120,14 @@ test('a row at the level hands over to the recorder, whose low sample hands back
   // Its own samples at the phase, from the next period on.
   r.load.value = 2.5;
   await advance(2_000);
-  assert.deepEqual(r.sampled, [12_300, 13_300]);
+  assert.deepEqual(r.sampled, [10_000, 12_300, 13_300]);
   r.load.value = 0.3;
   await advance(1_000);
-  assert.deepEqual(r.sampled, [12_300, 13_300, 14_300]);
+  assert.deepEqual(r.sampled, [10_000, 12_300, 13_300, 14_300]);
   assert.equal(r.pacer.source, 'rows');
   assert.equal(w.calls.at(-1), `rows ${PERIOD} ${PHASE} ${ROW_BATCH} ${LEVEL}`);
   await advance(3_000);
-  assert.equal(r.sampled.length, 3, 'no more samples of its own');
+  assert.equal(r.sampled.length, 4, 'no more samples of its own');
   assert.deepEqual(r.stored, [10_300, 11_300]);
 });
 
@@ -162,6 +164,18 @@ test('a waiter that dies or goes silent: the recorder samples every period itsel
     await r.pacer.finish();
     assert.equal(w.calls.filter((c) => c.startsWith('flush')).length, 0, how);
   }
+});
+
+test('a recorder started at high load scans at once and leaves the waiter alone', async () => {
+  const w = new FakeWaiter();
+  const r = setup(w);
+  r.load.value = 3;
+  await r.pacer.start();
+  await advance(2_000);
+  assert.deepEqual(r.sampled, [10_000, 10_300, 11_300]);
+  assert.deepEqual(w.calls, []);
+  assert.equal(r.pacer.source, 'self');
+  await r.pacer.finish();
 });
 
 test('without a waiter the recorder samples at start and every period, as before', async () => {
