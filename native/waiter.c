@@ -654,12 +654,19 @@ int main(int argc, char **argv)
 			   .search = LOAD_FREQ_MS + 1000, .last_read = -1, .phase = -1 };
 	struct pollfd fds[MAX_PSI + 1];
 	double due;
+	pid_t parent;
 	int fd, i, n;
 
 	parse_args(argc, argv, &p);
-	/* Never outlive loadmon; a pipe whose reader is gone is an exit, not a signal. */
+	/*
+	 * Never outlive loadmon. The parent may have died before the prctl: then
+	 * we were re-parented and getppid() changed. (Not "getppid() == 1": in a
+	 * container loadmon itself can be pid 1.) A pipe whose reader is gone is
+	 * an exit, not a signal.
+	 */
+	parent = getppid();
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
-	if (getppid() == 1)
+	if (getppid() != parent)
 		return 0;
 	signal(SIGPIPE, SIG_IGN);
 	fd = open_loadavg();

@@ -96,6 +96,17 @@ test('quit exits 0', async () => {
   assert.equal(r.stdout.split('\n')[0], 'ready 1');
 });
 
+test("a child of pid 1 works (loadmon as a container's init): the waiter starts and answers", () => {
+  // sh is pid 1 of a new pid namespace and the waiter its child, as under `docker run loadmon record`.
+  // The waiter used to take a parent of pid 1 for a dead loadmon and exit at once, saying nothing.
+  const r = spawnSync('unshare', ['--fork', '--pid', 'sh', '-c', 'echo quit | "$0"; echo "rc=$?"', BUILT_WAITER], {
+    encoding: 'utf8',
+    timeout: 10_000,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(r.stdout.split('\n').filter(Boolean), ['ready 1', 'rc=0']);
+});
+
 test('a proc root without loadavg: exit 1 naming the file, and the start fails', async () => {
   const r = spawnSync(BUILT_WAITER, ['--proc-root', tmp], { input: '', encoding: 'utf8', timeout: 5000 });
   assert.equal(r.status, 1);

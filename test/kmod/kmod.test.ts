@@ -302,6 +302,20 @@ describe('load_monitor.ko in QEMU', { skip: SKIP }, () => {
         assert.ok(s.tasks.some((t) => t.state === 'D'));
       });
 
+      test('the native waiter works on this kernel: a load line per update, PSI armed or refused with a reason', () => {
+        const results = artifact(rel, 'results.txt').split('\n');
+        for (const check of ['loadmon-wait starts (ready 1)', 'loadmon-wait reports a load-average update within 14 s']) {
+          assert.ok(results.includes(`PASS ${check}`), `PASS ${check}`);
+        }
+        const psi = results.filter((l) => /^(PASS|FAIL) loadmon-wait (arms|refuses) a PSI trigger/.test(l));
+        assert.equal(psi.length, 1, 'one PSI check ran');
+        assert.match(psi[0]!, /^PASS /);
+        // The waiter's own lines: it printed nothing but its protocol.
+        for (const line of artifact(rel, 'loadmon-wait.txt').split('\n').filter(Boolean)) {
+          assert.match(line, /^(ready 1|load [\d. ]+|ok psi t1|err psi t1 .+|psi t1 [\d.]+)$/);
+        }
+      });
+
       test('max_tasks bounds the snapshot and counts what it drops', () => {
         const snaps = snapshots(rel, 'load_monitor-maxtasks.txt');
         assert.equal(snaps.length, 2);

@@ -201,6 +201,33 @@ else
 fi
 loaded && rmmod load_monitor
 
+# ---- 4c. the native waiter (watch/record's trigger) on this kernel --------
+# loadmon-wait wakes loadmon once per load-average update and waits for PSI
+# events; it must work on every kernel loadmon supports. A busy loop makes
+# the averages change at each update (an idle guest's stay at 0.00).
+WAITER=/lm/loadmon/dist/native/loadmon-wait
+if [ -x "$WAITER" ]; then
+	(while :; do :; done) &
+	busy=$!
+	(echo "psi t1 cpu some 150000 2000000"; sleep 14; echo quit) |
+		timeout 40 env LD_LIBRARY_PATH=/lm/lib "$WAITER" >/tmp/lm-wait.txt 2>&1
+	kill "$busy"
+	section loadmon-wait /tmp/lm-wait.txt
+	check "loadmon-wait starts (ready 1)" grep -q '^ready 1$' /tmp/lm-wait.txt
+	check "loadmon-wait reports a load-average update within 14 s" \
+		grep -Eq '^load [0-9]+[.][0-9]+ [0-9]+[.][0-9]+ [0-9]+[.][0-9]+ [0-9]+[.][0-9]+$' /tmp/lm-wait.txt
+	if [ -e /proc/pressure/cpu ]; then
+		info "PSI: /proc/pressure present"
+		check "loadmon-wait arms a PSI trigger" grep -q '^ok psi t1$' /tmp/lm-wait.txt
+	else
+		info "PSI: no /proc/pressure (CONFIG_PSI off, or psi=0 / default-disabled without psi=1)"
+		check "loadmon-wait refuses a PSI trigger without /proc/pressure, saying why" \
+			grep -q '^err psi t1 ' /tmp/lm-wait.txt
+	fi
+else
+	fail "loadmon-wait: no dist/native/loadmon-wait in the guest (npm run build on the host)"
+fi
+
 # ---- 5. small max_tasks: dropped > 0 ----------------------------------
 if insmod "$KO" threshold=1 cooldown_s=1 max_tasks=5 keep=2; then
 	pass "insmod max_tasks=5 keep=2"
