@@ -20,8 +20,10 @@
  *   out: "psi <id> <t_ms>"                    the kernel's event (POLLPRI)
  *   out: "err psi <id> gone"                  the trigger died (POLLERR)
  *   in:  "unpsi <id>"  -> "ok unpsi <id>" | "err unpsi <id> <text>"
- *   in:  "rows <period_ms> <phase_ms> <batch> <flush_above>"
- *        -> "ok rows" | "err rows <text>"; then a row per period
+ *   in:  "rows <period_ms> <phase_ms> <batch> <flush_above> [<spool>]"
+ *        -> "ok rows" | "err rows <text>"; then a row per period; with a
+ *        spool file, every row is also appended there as it is taken (see
+ *        rows_spool: what a SIGKILLed loadmon had not stored survives)
  *   out: "row <epoch_ms> <l1> <l5> <l15> <runnable> <threads> <cpu> <io> <memory>"
  *        each PSI resource "-" (unreadable) or "<some>:<full>", each of
  *        those "-" or "<avg10>,<avg60>,<avg300>,<total>"; written in
@@ -86,12 +88,13 @@ struct rows {
 	double flush_above;	/* load1 at or above it: written at once */
 	double due;		/* CLOCK_MONOTONIC ms of the next row */
 	int psi_fd[3];
+	int spool_fd;		/* -1: no spool */
 	int n;
 	char pending[ROWS_MAX][ROW_MAX_LEN];
 };
 
 static const char *const psi_names[] = { "cpu", "io", "memory", NULL };
-static struct rows rows = { .psi_fd = { -1, -1, -1 } };
+static struct rows rows = { .psi_fd = { -1, -1, -1 }, .spool_fd = -1 };
 static struct psi_trigger psi[MAX_PSI];
 static int npsi;
 static const char *proc_root = "/proc";
@@ -344,6 +347,27 @@ static void out_all(const char *buf, size_t len)
 	}
 }
 
+/*
+ * The spool holds the rows of the last batch handed over and those taken
+ * since: loadmon stores a batch some milliseconds after it reads it, so a
+ * loadmon killed with SIGKILL in between, or while rows are pending here,
+ * finds them in the spool when it starts again (rows it did store are told
+ * apart by their time). Best effort: a failed write loses the spool's
+ * guarantee, never a row handed over on the pipe.
+ */
+static void rows_spool(const char *buf, size_t len, int restart)
+{
+	ssize_t n;
+
+	if (rows.spool_fd < 0)
+		return;
+	if (restart && ftruncate(rows.spool_fd, 0) < 0)
+		return;
+	do {
+		n = write(rows.spool_fd, buf, len);
+	} while (n < 0 && errno == EINTR);
+}
+
 /* The pending rows and then `tail` (may be NULL), in one write when they fit. */
 static void rows_flush(const char *tail)
 {
@@ -357,6 +381,8 @@ static void rows_flush(const char *tail)
 		used += len;
 		buf[used++] = '\n';
 	}
+	if (rows.n > 0)
+		rows_spool(buf, used, 1);
 	rows.n = 0;
 	if (tail) {
 		len = strlen(tail);
@@ -436,6 +462,8 @@ static int rows_take(int loadavg_fd, struct phase *p)
 	if (rows.n == ROWS_MAX)
 		rows_flush(NULL);	/* cannot happen with batch <= ROWS_MAX; bounds it anyway */
 	memcpy(rows.pending[rows.n++], line, len + 1);
+	line[len] = '\n';
+	rows_spool(line, len + 1, 0);
 	return strtod(l1, NULL) >= rows.flush_above;
 }
 
@@ -448,25 +476,40 @@ static void rows_close_files(void)
 			close(rows.psi_fd[i]);
 		rows.psi_fd[i] = -1;
 	}
+	if (rows.spool_fd >= 0)
+		close(rows.spool_fd);
+	rows.spool_fd = -1;
+}
+
+/* The spool is loadmon's own file next to its store: never follow a link planted there. */
+static int rows_open_spool(const char *path)
+{
+	if (!path)
+		return 0;
+	rows.spool_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (rows.spool_fd >= 0)
+		return 0;
+	out("err rows spool %s: %s", path, strerror(errno));
+	return -1;
 }
 
 static void rows_start(char *args)
 {
-	char *a[5], *end;
+	char *a[6], *end;
 	double v[4];
 	char path[4096];
 	int i;
 
-	for (i = 0; i < 5; i++)
+	for (i = 0; i < 6; i++)
 		a[i] = strtok(i ? NULL : args, " ");
 	for (i = 0; i < 4; i++) {
 		v[i] = a[i] ? strtod(a[i], &end) : -1;
 		if (!a[i] || *end || v[i] < 0) {
-			out("err rows usage: rows <period_ms> <phase_ms> <batch> <flush_above>");
+			out("err rows usage: rows <period_ms> <phase_ms> <batch> <flush_above> [<spool>]");
 			return;
 		}
 	}
-	if (a[4] || v[0] < PERIOD_MIN_MS || v[0] > PERIOD_MAX_MS || v[1] >= v[0] ||
+	if (a[5] || v[0] < PERIOD_MIN_MS || v[0] > PERIOD_MAX_MS || v[1] >= v[0] ||
 	    v[2] < 1 || v[2] > ROWS_MAX || v[2] != (int)v[2]) {
 		out("err rows period %d..%d ms, 0 <= phase < period, batch 1..%d",
 		    PERIOD_MIN_MS, PERIOD_MAX_MS, ROWS_MAX);
@@ -475,6 +518,8 @@ static void rows_start(char *args)
 	/* A change of period or phase: what was taken at the old one goes first. */
 	rows_flush(NULL);
 	rows_close_files();
+	if (rows_open_spool(a[4]) < 0)
+		return;
 	for (i = 0; i < 3; i++) {
 		snprintf(path, sizeof(path), "%s/pressure/%s", proc_root, psi_names[i]);
 		rows.psi_fd[i] = open(path, O_RDONLY | O_CLOEXEC);

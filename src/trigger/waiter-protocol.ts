@@ -115,13 +115,25 @@ function psiLine(text: string): PressureLine | null {
 }
 
 /** The `rows` command line (without its newline); throws RangeError for what the waiter would refuse. */
-export function rowsCommand(periodMs: number, phaseMs: number, batch: number, flushAbove: number): string {
+export function rowsCommand(periodMs: number, phaseMs: number, batch: number, flushAbove: number, spool?: string): string {
   const whole = [periodMs, phaseMs, batch].every(Number.isSafeInteger);
   if (!whole || periodMs < 100 || periodMs > 60_000 || phaseMs < 0 || phaseMs >= periodMs || batch < 1 || batch > 60) {
     throw new RangeError(`bad rows request (period ${periodMs} ms, phase ${phaseMs} ms, batch ${batch})`);
   }
   if (!Number.isFinite(flushAbove) || flushAbove < 0) throw new RangeError(`bad rows flush level ${flushAbove}`);
-  return `rows ${periodMs} ${phaseMs} ${batch} ${flushAbove}`;
+  if (spool !== undefined && !spoolable(spool)) throw new RangeError(`a spool path the waiter cannot take: ${JSON.stringify(spool)}`);
+  return `rows ${periodMs} ${phaseMs} ${batch} ${flushAbove}${spool === undefined ? '' : ` ${spool}`}`;
+}
+
+/**
+ * Whether the waiter's `rows` command can carry this spool path: its words
+ * are split at spaces and a line ends at a newline, so a path with white
+ * space or a control character gets no spool (the recorder says so).
+ */
+export function spoolable(path: string): boolean {
+  if (path.length === 0 || path.length >= 4000 || /\s/.test(path)) return false;
+  for (let i = 0; i < path.length; i++) if (path.charCodeAt(i) < 0x20 || path.charCodeAt(i) === 0x7f) return false;
+  return true;
 }
 
 /** A PSI trigger as the waiter's `psi` command takes it (microseconds, as the kernel does). */

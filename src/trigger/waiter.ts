@@ -68,6 +68,12 @@ export interface RowsRequest {
   batch: number;
   /** load1 at or above which a row is written at once. */
   flushAbove: number;
+  /**
+   * A file the waiter appends each row to as it takes it (and cuts back to
+   * the last batch handed over): the rows a SIGKILLed recorder had not stored
+   * yet (see rows_spool in native/waiter.c). Must satisfy spoolable().
+   */
+  spool?: string;
 }
 
 export interface WaiterOptions {
@@ -165,7 +171,7 @@ export class WaiterClient {
 
   /** Starts (or re-times) the light rows; rejects as addPsi does. */
   async startRows(req: RowsRequest): Promise<void> {
-    await this.command('rows', rowsCommand(req.periodMs, req.phaseMs, req.batch, req.flushAbove));
+    await this.command('rows', rowsCommand(req.periodMs, req.phaseMs, req.batch, req.flushAbove, req.spool));
   }
 
   /** Resolves once every row taken before now was delivered to onRow; `ackMs`: the deadline. */

@@ -8,7 +8,7 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -88,6 +88,30 @@ test('PSI triggers: one the kernel takes is acked, refusals carry the waiter’s
   });
   await c.removePsi('cpu-0');
   await assert.rejects(c.removePsi('cpu-0'), /no such trigger/);
+});
+
+test('rows with a spool: each row is in the spool as it is taken, before it is handed over; a link is refused', {
+  timeout: 20_000,
+}, async () => {
+  const spool = join(tmp, 'store.db.rows');
+  const c = open();
+  const got: string[] = [];
+  c.onRow((r) => got.push(String(r.timeMs)));
+  await c.startRows({ periodMs: 200, phaseMs: 50, batch: 50, flushAbove: 1e6, spool });
+  const spooled = (): string[] => (existsSync(spool) ? readFileSync(spool, 'latin1') : '').split('\n').filter((l) => l.startsWith('row '));
+  const deadline = Date.now() + 10_000;
+  while (spooled().length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  assert.ok(spooled().length >= 3, 'three rows in the spool');
+  assert.deepEqual(got, [], 'none handed over yet: the batch is not full');
+  await c.flushRows();
+  // What was handed over is what the spool had: the same rows, by their time.
+  const times = spooled().map((l) => l.split(' ')[1]!);
+  assert.ok(got.length >= 3);
+  assert.deepEqual(times.slice(0, got.length), got);
+  // A spool path that is a symbolic link (planted next to the store) is refused, naming it.
+  const link = join(tmp, 'link.rows');
+  symlinkSync('/etc/passwd', link);
+  await assert.rejects(c.startRows({ periodMs: 200, phaseMs: 50, batch: 5, flushAbove: 1e6, spool: link }), /spool .*link\.rows/);
 });
 
 test('quit exits 0', async () => {

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { parseWaiterLine, rowsCommand } from '../../src/trigger/waiter-protocol.ts';
+import { parseWaiterLine, rowsCommand, spoolable } from '../../src/trigger/waiter-protocol.ts';
 import { fixture } from '../helpers/fixtures.ts';
 
 const lines = (name: string): string[] => fixture('waiter', name).trimEnd().split('\n');
@@ -82,4 +82,15 @@ test('rowsCommand says what the waiter takes and refuses what it would refuse', 
     [1000, 10, 10, Number.NaN],
   ];
   for (const args of refused) assert.throws(() => rowsCommand(...args), RangeError, args.join(' '));
+});
+
+test('rowsCommand carries a spool path the waiter can split off, and refuses one it cannot', () => {
+  assert.equal(
+    rowsCommand(1000, 617, 10, 1.5, '/var/lib/loadmon/loadmon.db.rows'),
+    'rows 1000 617 10 1.5 /var/lib/loadmon/loadmon.db.rows',
+  );
+  for (const bad of ['/var/lib/my db.rows', '/tmp/a\nrows 1 2 3', '/tmp/tab\there', '']) {
+    assert.equal(spoolable(bad), false, JSON.stringify(bad));
+    assert.throws(() => rowsCommand(1000, 617, 10, 1.5, bad), RangeError);
+  }
 });
