@@ -19,8 +19,26 @@ import { normalizeStack } from './stacks.ts';
 /** A stack's processes listed in the report. */
 const MAX_STACK_PROCESSES = 5;
 
-/** Coverage (share of the period's samples tracked) from which the measured D replaces the sampled one. */
+/** Coverage (share of the period's time tracked) from which the measured D replaces the sampled one. */
 export const MEASURED_D_COVERAGE = 0.99;
+
+/**
+ * Untracked time tolerated at a period's edges whatever its length: below
+ * the scan level one tracking read covers a batch of 10 rows (10 s), so a
+ * period that ends inside a batch misses that batch's time (read after the
+ * period's end), and a recording's first row has no second before it.
+ */
+export const MEASURED_D_EDGE_MS = 10_000;
+
+/**
+ * Whether the tracking covered the period well enough for the measured D to
+ * replace the sampled one: at least MEASURED_D_COVERAGE of its time, or all
+ * but the edges (MEASURED_D_EDGE_MS). A gap in the middle (the helper gone)
+ * counts against it like any untracked time.
+ */
+export function coversPeriod(b: BlockedTime, periodMs: number): boolean {
+  return b.coverage >= MEASURED_D_COVERAGE || Math.round((1 - b.coverage) * periodMs) <= MEASURED_D_EDGE_MS;
+}
 
 /**
  * Why a process was blocked in D in one kernel stack: the stack's cause
@@ -38,7 +56,7 @@ export function blockedCause(e: { pid: number; stack: readonly string[] }, relab
 export function blockedTime(
   totals: readonly OffcpuTotal[],
   covered: { samples: number; ms: number },
-  periodSamples: number,
+  periodMs: number,
   top: number,
   relabel: Relabel | null = null,
 ): BlockedTime | null {
@@ -89,7 +107,9 @@ export function blockedTime(
     method:
       'time from going off CPU in D to the wakeup, per process and kernel stack (eBPF sched_switch and sched_wakeup); see docs/bpf.md',
     covered_s: seconds,
-    coverage: periodSamples > 0 ? covered.samples / periodSamples : 0,
+    // By time, not samples: below the scan level one tracked row covers a whole batch (docs/store.md).
+    // A window reaches back before the period's first row: capped at the whole period.
+    coverage: periodMs > 0 ? Math.min(1, covered.ms / periodMs) : 0,
     blocked_s: totalMs / 1000,
     mean_d: totalMs / 1000 / seconds,
     processes: processes.slice(0, top),

@@ -9,7 +9,7 @@ import { type MeanAttribution, REPORT_SCHEMA, type Report, type ReportCapture } 
 import type { Snapshot, Trigger } from '../model/snapshot.ts';
 import type { CaptureRow, StoreReader } from '../store/reader.ts';
 import { attributeLoad1, byCgroup, type Contribution, REPLAY_WINDOW_MS } from './attribution.ts';
-import { blockedTime, MEASURED_D_COVERAGE } from './blocked.ts';
+import { blockedTime, coversPeriod, MEASURED_D_COVERAGE } from './blocked.ts';
 import { aggregateChains, aggregateEvidence } from './evidence.ts';
 import { limitRelabel } from './limits.ts';
 import { aggregateStacks } from './stacks.ts';
@@ -54,7 +54,7 @@ export function buildReport(store: StoreReader, p: ReportPeriod): Report {
   const atEnd = span ? attributeLoad1(store.samples(replayFrom, to), store.procPoints(replayFrom, to), session?.sampleMs ?? 1000) : null;
 
   const coverage = span ? store.offcpuCoverage(from, to) : { samples: 0, ms: 0 };
-  const blocked = curve ? blockedTime(store.offcpuTotals(from, to), coverage, curve.samples, Number.MAX_SAFE_INTEGER, relabel) : null;
+  const blocked = curve ? blockedTime(store.offcpuTotals(from, to), coverage, curve.sampledMs, Number.MAX_SAFE_INTEGER, relabel) : null;
   const chains = span ? aggregateChains(store.chains(from, to), coverage.ms) : [];
   let mean: MeanAttribution | null = null;
   if (curve) {
@@ -72,7 +72,7 @@ export function buildReport(store: StoreReader, p: ReportPeriod): Report {
     }
     // Measured beats sampled: where the off-CPU tracking covered the whole
     // period, each process's D share is its time blocked over that time.
-    const measured = blocked !== null && blocked.coverage >= MEASURED_D_COVERAGE;
+    const measured = blocked !== null && coversPeriod(blocked, curve.sampledMs);
     if (measured) {
       const sampled = [...byKey.values()].map((c) => ({ c, d: c.d }));
       for (const c of byKey.values()) c.d = 0;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { blockedCause, blockedTime } from '../../src/analyze/blocked.ts';
+import { blockedCause, blockedTime, coversPeriod, MEASURED_D_EDGE_MS } from '../../src/analyze/blocked.ts';
 import { aggregateEvidence } from '../../src/analyze/evidence.ts';
 import { limitRelabel, type Relabel } from '../../src/analyze/limits.ts';
 import { blockedTask } from '../../src/format/pprof.ts';
@@ -17,7 +17,7 @@ test('blocked time: per process, per command and per stack (offsets ignored), as
     { pid: 11, comm: 'dd', cgroup: '/backup.service', stack: FLUSH.map((f) => f.replace('0x74', '0x75')), ms: 1000, ended: 100 },
     { pid: 20, comm: 'sh', cgroup: null, stack: VFORK, ms: 10_000, ended: 0 },
   ];
-  const b = blockedTime(totals, { samples: 10, ms: 10_000 }, 20, 10)!;
+  const b = blockedTime(totals, { samples: 10, ms: 10_000 }, 20_000, 10)!;
   assert.equal(b.coverage, 0.5);
   assert.equal(b.covered_s, 10);
   assert.equal(b.blocked_s, 14);
@@ -45,10 +45,10 @@ test('blocked time: per process, per command and per stack (offsets ignored), as
   );
   assert.equal(b.stacks.find((s) => s.frames[0] === 'kernel_clone')!.cause, 'vfork');
   // Top N applies to every list.
-  const top1 = blockedTime(totals, { samples: 10, ms: 10_000 }, 20, 1)!;
+  const top1 = blockedTime(totals, { samples: 10, ms: 10_000 }, 20_000, 1)!;
   assert.deepEqual([top1.processes.length, top1.commands.length, top1.stacks.length], [1, 1, 1]);
   // No tracking in the period: no section.
-  assert.equal(blockedTime([], { samples: 0, ms: 0 }, 20, 10), null);
+  assert.equal(blockedTime([], { samples: 0, ms: 0 }, 20_000, 10), null);
 });
 
 /** A page-cache read of this host (test/fixtures/causes/read.json): the page lock, memory. */
@@ -74,7 +74,7 @@ test("blockedCause: the stack's cause, re-labelled cgroup where the process's ow
     { pid: 20, comm: 'dwriter', cgroup: '/batch', stack: FLUSH, ms: 600, ended: 6 },
     { pid: 10, comm: 'dd', cgroup: null, stack: FLUSH, ms: 300, ended: 3 },
   ];
-  const b = blockedTime(totals, { samples: 1, ms: 1000 }, 1, 10, relabel)!;
+  const b = blockedTime(totals, { samples: 1, ms: 1000 }, 1000, 10, relabel)!;
   assert.deepEqual(
     b.stacks.map((s) => [s.cause, s.blocked_s]),
     [
@@ -86,4 +86,46 @@ test("blockedCause: the stack's cause, re-labelled cgroup where the process's ow
     totals.map((t) => blockedTask(t, relabel).cause),
     ['cgroup', 'block-io'],
   );
+});
+
+/**
+ * A period of 1 s rows where, below the scan level, one row in 10 carries
+ * the tracking read of its whole batch (a 10 s window): `gapBatches` batches
+ * in the middle had no tracking (the helper gone), their rows unscanned.
+ */
+function batchedPeriod(batches: number, gapBatches: number): { covered: { samples: number; ms: number }; periodMs: number } {
+  const windows: number[] = [];
+  for (let b = 0; b < batches; b++) {
+    const tracked = b < (batches - gapBatches) / 2 || b >= (batches + gapBatches) / 2;
+    for (let row = 0; row < 10; row++) if (tracked && row === 9) windows.push(10_000);
+  }
+  return { covered: { samples: windows.length, ms: windows.reduce((a, w) => a + w, 0) }, periodMs: batches * 10 * 1000 };
+}
+
+test('coverage is by time: a 10 s window on every 10th row covers its batch; a gap lowers it', () => {
+  const totals: OffcpuTotal[] = [{ pid: 20, comm: 'sh', cgroup: null, stack: VFORK, ms: 600_000, ended: 0 }];
+  const full = batchedPeriod(60, 0);
+  const b = blockedTime(totals, full.covered, full.periodMs, 10)!;
+  // 60 rows of 600 tracked: by samples that was 0.1; by time the whole 10 minutes.
+  assert.equal(full.covered.samples, 60);
+  assert.equal(b.coverage, 1);
+  assert.equal(b.mean_d, 1);
+  assert.ok(coversPeriod(b, full.periodMs));
+
+  // Three batches (30 s) untracked in the middle of 10 minutes: 95%, and the sampled D stays.
+  const gap = batchedPeriod(60, 3);
+  const g = blockedTime(totals, gap.covered, gap.periodMs, 10)!;
+  assert.equal(g.coverage, 0.95);
+  assert.ok(!coversPeriod(g, gap.periodMs));
+
+  // One batch missing (the period ended inside it, its read comes after): the edge is tolerated,
+  // a second one is not.
+  const edge = batchedPeriod(60, 1);
+  assert.ok(coversPeriod(blockedTime(totals, edge.covered, edge.periodMs, 10)!, edge.periodMs));
+  assert.equal(edge.periodMs - edge.covered.ms, MEASURED_D_EDGE_MS);
+  const two = batchedPeriod(60, 2);
+  assert.ok(!coversPeriod(blockedTime(totals, two.covered, two.periodMs, 10)!, two.periodMs));
+
+  // A first window reaching back before the period's first row does not make it more than whole.
+  assert.equal(blockedTime(totals, { samples: 61, ms: 610_000 }, 600_000, 10)!.coverage, 1);
 });
