@@ -13,7 +13,10 @@
  *     `--source procfs --threshold 1000` at the same time, next to the peer, a
  *     C loop sleeping 10 ms in nanosleep; process and children, schedstat,
  *     after a 15 s warm-up; BENCH_ROWS_RUNS repeats. `bench/record.ts rows`
- *     runs only this part.
+ *     runs only this part; `bench/record.ts rows bpf` runs it with
+ *     `--source bpf` and adds each recorder's BPF programs' own run time
+ *     (kernel.bpf_stats_enabled on for the run, restored after; a program
+ *     is the recorder's when its helper child holds it, `bpftool prog show`).
  *
  * BENCH_RECORD_SECONDS=60, BENCH_DAYS=7, BENCH_CAPTURES=1000, BENCH_HIGH=0.1
  * (fraction of samples taken at high load, with per-process counts) adjust it.
@@ -42,48 +45,74 @@ const PEER_C = '#include <time.h>\nint main(void){struct timespec t={0,10000000L
  * Part 3: the idle recorder with and without the waiter's rows, and the
  * peer, all at once over the same RECORD_SECONDS; % of one core each.
  */
-async function rowsIdle(dir: string): Promise<string[]> {
+async function rowsIdle(dir: string, source: 'procfs' | 'bpf'): Promise<string[]> {
   writeFileSync(join(dir, 'peer.c'), PEER_C);
   execFileSync('gcc', ['-O2', '-o', join(dir, 'peer'), join(dir, 'peer.c')]);
   const rec =
     (name: string, waiter: string): (() => ChildProcess) =>
     () =>
-      spawn(process.execPath, [CLI, 'record', '--db', join(dir, `${name}.db`), '--source', 'procfs', '--threshold', '1000', '--quiet'], {
+      spawn(process.execPath, [CLI, 'record', '--db', join(dir, `${name}.db`), '--source', source, '--threshold', '1000', '--quiet'], {
         stdio: 'ignore',
         env: { ...process.env, LOADMON_WAITER: waiter },
       });
+  const what = `\`record --source ${source} --threshold 1000\``;
   const subjects: Array<[string, () => ChildProcess]> = [
-    ['`record --source procfs --threshold 1000`, rows from the native waiter (batches of 10)', rec('rows', '')],
-    ['`record --source procfs --threshold 1000`, LOADMON_WAITER=off (Node samples every second)', rec('off', 'off')],
+    [`${what}, rows from the native waiter (batches of 10)`, rec('rows', '')],
+    [`${what}, LOADMON_WAITER=off (Node samples every second)`, rec('off', 'off')],
     ['peer: C loop, nanosleep 10 ms', () => spawn(join(dir, 'peer'), [], { stdio: 'ignore' })],
   ];
+  const stats = source === 'bpf' ? bpfStatsOn() : null;
   const runs: number[][] = [];
-  for (let run = 0; run < ROWS_RUNS; run++) {
-    const children = subjects.map(([, start]) => start());
-    try {
-      await new Promise((r) => setTimeout(r, ROWS_WARMUP_S * 1000));
-      const c0 = children.map((c) => cpuNs(c.pid!));
-      const t0 = process.hrtime.bigint();
-      await new Promise((r) => setTimeout(r, RECORD_SECONDS * 1000));
-      const c1 = children.map((c) => cpuNs(c.pid!));
-      const wall = Number(process.hrtime.bigint() - t0);
-      runs.push(c1.map((c, i) => ((c - c0[i]!) / wall) * 100));
-      console.error(
-        `bench: rows run ${run + 1}: ${runs
-          .at(-1)!
-          .map((p) => `${p.toFixed(3)}%`)
-          .join(' / ')}`,
-      );
-    } finally {
-      for (const c of children) c.kill('SIGTERM');
-      await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null)));
-    }
+  const kernel: number[][] = [];
+  try {
+    for (let run = 0; run < ROWS_RUNS; run++) await rowsRun(subjects, runs, kernel, stats !== null);
+  } finally {
+    stats?.restore();
   }
-  const rows = ['| idle, all at once | % of one core, per run | vs the peer (median) |', '|---|---:|---:|'];
+  return rowsTable(subjects, runs, stats ? kernel : null);
+}
+
+/** One run of the subjects side by side: each one's % of a core into `runs`, its BPF programs' into `kernel`. */
+async function rowsRun(subjects: Array<[string, () => ChildProcess]>, runs: number[][], kernel: number[][], bpf: boolean): Promise<void> {
+  const children = subjects.map(([, start]) => start());
+  try {
+    await new Promise((r) => setTimeout(r, ROWS_WARMUP_S * 1000));
+    const k0 = children.map((c) => (bpf ? bpfRunNs(c.pid!) : 0));
+    const c0 = children.map((c) => cpuNs(c.pid!));
+    const t0 = process.hrtime.bigint();
+    await new Promise((r) => setTimeout(r, RECORD_SECONDS * 1000));
+    const c1 = children.map((c) => cpuNs(c.pid!));
+    const k1 = children.map((c) => (bpf ? bpfRunNs(c.pid!) : 0));
+    const wall = Number(process.hrtime.bigint() - t0);
+    runs.push(c1.map((c, i) => ((c - c0[i]!) / wall) * 100));
+    kernel.push(k1.map((k, i) => ((k - k0[i]!) / wall) * 100));
+    const pct = (xs: number[]): string => xs.map((p) => `${p.toFixed(3)}%`).join(' / ');
+    console.error(`bench: rows run ${runs.length}: ${pct(runs.at(-1)!)}${bpf ? `; BPF programs ${pct(kernel.at(-1)!)}` : ''}`);
+  } finally {
+    for (const c of children) c.kill('SIGTERM');
+    await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null)));
+  }
+}
+
+/** The table: per run and median vs the peer; with `kernel`, the BPF programs' time and the sum too. */
+function rowsTable(subjects: Array<[string, () => ChildProcess]>, runs: number[][], kernel: number[][] | null): string[] {
+  const fmt = (xs: number[]): string => xs.map((x) => x.toFixed(3)).join(' / ');
+  const rows = kernel
+    ? [
+        '| idle, all at once | process + children, % of one core, per run | BPF programs | total | total vs the peer (median) |',
+        '|---|---:|---:|---:|---:|',
+      ]
+    : ['| idle, all at once | % of one core, per run | vs the peer (median) |', '|---|---:|---:|'];
   const peer = median(runs.map((r) => r[2]!));
   subjects.forEach(([label], i) => {
     const xs = runs.map((r) => r[i]!);
-    rows.push(`| ${label} | ${xs.map((x) => x.toFixed(3)).join(' / ')} | ${(median(xs) / peer).toFixed(2)}x |`);
+    if (!kernel) {
+      rows.push(`| ${label} | ${fmt(xs)} | ${(median(xs) / peer).toFixed(2)}x |`);
+      return;
+    }
+    const ks = kernel.map((k) => k[i]!);
+    const total = xs.map((x, j) => x + ks[j]!);
+    rows.push(`| ${label} | ${fmt(xs)} | ${fmt(ks)} | ${fmt(total)} | ${(median(total) / peer).toFixed(2)}x |`);
   });
   rows.push(
     '',
@@ -91,6 +120,24 @@ async function rowsIdle(dir: string): Promise<string[]> {
       ` loadavg at the end ${readFileSync('/proc/loadavg', 'utf8').trim()}.`,
   );
   return rows;
+}
+
+/** kernel.bpf_stats_enabled on (programs count their run time) until restore(). */
+function bpfStatsOn(): { restore(): void } {
+  const file = '/proc/sys/kernel/bpf_stats_enabled';
+  const was = readFileSync(file, 'utf8').trim();
+  writeFileSync(file, '1');
+  return { restore: () => writeFileSync(file, was) };
+}
+
+/** Run time (ns) of the BPF programs held by `pid`'s children (its helper), from `bpftool prog show`. */
+function bpfRunNs(pid: number): number {
+  const kids = new Set(readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
+  const progs = JSON.parse(execFileSync('bpftool', ['-j', 'prog', 'show'], { encoding: 'utf8' }) || '[]') as Array<{
+    run_time_ns?: number;
+    pids?: Array<{ pid: number }>;
+  }>;
+  return progs.filter((p) => p.pids?.some((o) => kids.has(o.pid))).reduce((a, p) => a + (p.run_time_ns ?? 0), 0);
 }
 
 /**
@@ -144,7 +191,7 @@ function timeReport(db: string, format: string): number {
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'loadmon-bench-rec-'));
   try {
-    const rowsTable = await rowsIdle(dir);
+    const rowsTable = await rowsIdle(dir, process.argv[3] === 'bpf' ? 'bpf' : 'procfs');
     if (process.argv[2] === 'rows') {
       console.log([`# loadmon record idle: the waiter's rows ${new Date().toISOString()}`, '', hostLine(), '', ...rowsTable].join('\n'));
       return;

@@ -1,9 +1,9 @@
 /**
- * The recorder's per-sample scan with --source bpf: one task-iterator pass
- * at every sample, whatever the load (a pass costs well under a millisecond
- * per 1,000 threads, docs/bpf.md), so attribution and the context before a
- * capture are complete; plus the time blocked in D since the previous
- * sample, per process and kernel stack. The capture collector's tracking
+ * The recorder's scan with --source bpf: one task-iterator pass at every
+ * sample the recorder takes itself, and below the scan level once per batch
+ * of the waiter's rows (a Node wake-up costs more than the pass, docs/bpf.md);
+ * plus the time blocked in D since the previous read, per process and
+ * kernel stack: no blocked time is lost between reads, whatever their pace. The capture collector's tracking
  * (src/collect/bpf-tracking.ts) does the work; the recorder's clock drives it.
  */
 

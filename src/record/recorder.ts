@@ -91,7 +91,7 @@ export async function runRecorder(watcher: Watcher, opts: RecorderOptions): Prom
     },
     rowsArrived: async (rows) => {
       try {
-        storeRows(rows, sampler, store);
+        await storeRows(rows, sampler, store);
       } catch (err) {
         failed(err);
       }
@@ -133,10 +133,12 @@ export async function runRecorder(watcher: Watcher, opts: RecorderOptions): Prom
   return emitted;
 }
 
-/** The waiter's rows into the store, each with its own time. */
-function storeRows(rows: WaiterRow[], sampler: TimelineSampler, store: DurableStore): void {
-  for (const sample of sampler.fromRows(rows)) store.addSample(sample, Date.now());
+/** The waiter's rows into the store, each with its own time; a failed batch scan (bpf) after they are stored. */
+async function storeRows(rows: WaiterRow[], sampler: TimelineSampler, store: DurableStore): Promise<void> {
+  const { samples, error } = await sampler.fromRows(rows);
+  for (const sample of samples) store.addSample(sample, Date.now());
   store.tick(Date.now());
+  if (error !== null) throw error;
 }
 
 /** `w` whose close() runs later, by the recorder (the loop closes its watcher when it ends). */

@@ -4,8 +4,9 @@
  * load1 is at least the scan level (half the capture threshold): one stat
  * read per thread, no stacks, and each such process's cgroup; below the
  * scan level a sample costs four small reads. With bpf (bpf-scan.ts) a
- * task-iterator pass is cheap enough to run at every sample, and it adds the
- * time blocked in D per process and stack.
+ * task-iterator pass runs at every sample the recorder takes itself, and
+ * once per batch of the waiter's rows below the scan level (fromRows); it
+ * adds the time blocked in D per process and stack.
  *
  * /proc/PID/cgroup is safe to read on a sick system (it takes no lock of the
  * target's mm); it is read once per sample per process that has R or D
@@ -113,12 +114,24 @@ export class TimelineSampler {
   }
 
   /**
-   * The native waiter's rows (taken below the scan level, procfs) as
-   * samples, each with its own time and, as any sample below the scan
-   * level, no scan.
+   * The native waiter's rows (taken below the scan level) as samples, each
+   * with its own time. With procfs none has a scan, as any sample below the
+   * scan level. A source that scans `always` (bpf) runs once per batch, now:
+   * the last row gets its counts and the time blocked in D since the
+   * previous read (the whole batch); the other rows have no scan, booked as
+   * not scanned (docs/attribution.md). A failed scan leaves the rows without
+   * one and is returned, for the recorder to stop on.
    */
-  fromRows(rows: readonly WaiterRow[]): Sample[] {
-    return rows.map((r) => ({ ...r, scan: null }));
+  async fromRows(rows: readonly WaiterRow[]): Promise<{ samples: Sample[]; error: unknown }> {
+    const samples: Sample[] = rows.map((r) => ({ ...r, scan: null }));
+    const last = samples.at(-1);
+    if (!last || !this.source.always) return { samples, error: null };
+    try {
+      withScan(last, await this.source.scan());
+      return { samples, error: null };
+    } catch (err) {
+      return { samples, error: err };
+    }
   }
 
   /** Reads the evidence counters now: the next sample's evidence covers the time since. */

@@ -1,6 +1,8 @@
 /**
- * `record --source bpf`: samples at every period whatever the load, and the
- * time blocked in D measured per process and stack, as the report shows it.
+ * `record --source bpf`: below the scan level one tracking read per batch of
+ * the waiter's rows (on its last row, its window the whole batch), at or
+ * above it a scan at every sample; and the time blocked in D measured per
+ * process and stack, as the report shows it, whatever the pace of the reads.
  * Workload: two vfork parents blocked for the whole run (blocked before the
  * recorder starts: the iterator pass must account for them) and one process
  * that blocks 40 ms at a time, half the time (the 1 s samples alone would
@@ -23,7 +25,11 @@ import { CLI, runCli } from '../helpers/cli.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'loadmon-recbpf-'));
 const db = join(dir, 'bpf.db');
-const RUN_MS = 8000;
+/** A second recorder, its scan level (half the threshold) below the load: it scans every sample. */
+const highDb = join(dir, 'bpf-high.db');
+const HIGH_THRESHOLD = 0.2;
+/** The sample at start, one full batch of 10 rows, and a partial one that SIGTERM flushes. */
+const RUN_MS = 14_000;
 let work: Workload;
 let blockedPids: number[];
 let pulsePid: number;
@@ -31,6 +37,7 @@ let report: Report;
 let recorderPid: number;
 let recordStderr = '';
 let recordCode: number | null;
+let highCode: number | null;
 
 before(async () => {
   assert.equal(bpfUnavailable(), null, 'the eBPF collector must work on this machine (root, helper built)');
@@ -38,16 +45,27 @@ before(async () => {
   blockedPids = [(await work.vfork(120)).pid, (await work.vfork(120)).pid];
   pulsePid = (await work.pulse(40, 120)).pid;
   await new Promise((r) => setTimeout(r, 300));
-  // Threshold far above the load: no capture, and a procfs recorder would not scan at all.
+  // Threshold far above the load: no capture, and the waiter takes the rows.
   const child: ChildProcess = spawn(process.execPath, [CLI, 'record', '--db', db, '--source', 'bpf', '--threshold', '1000'], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   recorderPid = child.pid!;
   child.stderr!.on('data', (d) => (recordStderr += d));
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  // The three tasks keep load1 well above 0.1: this one samples by itself (one capture, then the cooldown).
+  const high = spawn(
+    process.execPath,
+    [CLI, 'record', '--db', highDb, '--source', 'bpf', '--threshold', String(HIGH_THRESHOLD), '--cooldown', '1h', '--quiet'],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+  const highExited = new Promise<number | null>((r) => high.once('exit', (code) => r(code)));
   await new Promise((r) => setTimeout(r, RUN_MS));
   child.kill('SIGTERM');
+  high.kill('SIGTERM');
   recordCode = await exited;
+  highCode = await highExited;
   await work.stop();
   const r = await runCli(['report', '--db', db, '--json']);
   assert.equal(r.code, 0, r.stderr);
@@ -59,20 +77,51 @@ after(async () => {
   if (!process.env.LOADMON_KEEP_TEST_FILES) rmSync(dir, { recursive: true, force: true });
 });
 
-test('record --source bpf samples every period, below the scan level too, and says what it records', () => {
+test('record --source bpf below the scan level: a row every period, one tracking read per batch on its last row', () => {
   assert.equal(recordCode, 0, recordStderr);
-  assert.match(recordStderr, /R\/D per process at every sample, time blocked in D per stack/);
-  assert.ok(report.load!.samples >= 6, `${report.load!.samples} samples`);
-  assert.equal(report.load!.scanned_samples, report.load!.samples);
+  assert.match(recordStderr, /R\/D per process at every sample while load1 >= 500, once per 10 rows below, time blocked in D per stack/);
   const r = StoreReader.open(db);
   try {
     const s = r.sessions();
     assert.equal(s[s.length - 1]!.source, 'bpf');
     assert.equal(s[s.length - 1]!.scanAbove, 0);
-    // Every sample has the blocked vfork parents in its per-process counts.
+    const rows = r.samples(0, 8.64e15);
+    assert.ok(rows.length >= 12, `${rows.length} samples`);
+    // The recorder's own sample at start, the last row of the waiter's batch of 10, and the last
+    // row of the batch SIGTERM flushed; the others carry no scan (booked as not scanned).
+    const scanned = rows.flatMap((x, i) => (x.scanned ? [i] : []));
+    assert.deepEqual(scanned, [0, 10, rows.length - 1]);
+    assert.ok(rows.every((x) => !x.thinned));
+    assert.equal(report.load!.scanned_samples, 3);
+    // Each read's counts have the blocked vfork parents; its window is the whole batch.
     const points = r.procPoints(0, 8.64e15);
     for (const pid of blockedPids) {
-      assert.equal(points.filter((p) => p.pid === pid && p.d === 1).length, report.load!.samples, `pid ${pid} in every sample`);
+      assert.deepEqual(
+        points.filter((p) => p.pid === pid && p.d === 1).map((p) => p.t),
+        scanned.map((i) => rows[i]!.t),
+        `pid ${pid} in every read`,
+      );
+    }
+    const batch = r.blockedAt(rows[10]!.t);
+    assert.ok(batch && batch.windowMs > 9_000 && batch.windowMs < 11_000, `batch window ${JSON.stringify(batch)}`);
+  } finally {
+    r.close();
+  }
+});
+
+test('record --source bpf at or above the scan level: a tracking read at every sample', () => {
+  assert.equal(highCode, 0);
+  const r = StoreReader.open(highDb);
+  try {
+    const rows = r.samples(0, 8.64e15).filter((x) => x.load1 >= HIGH_THRESHOLD / 2);
+    assert.ok(rows.length >= 10, `${rows.length} samples at or above the level`);
+    assert.ok(
+      rows.every((x) => x.scanned),
+      'every one scanned',
+    );
+    for (const x of rows.slice(1)) {
+      const w = r.blockedAt(x.t);
+      assert.ok(w && w.windowMs < 2_000, `window ${JSON.stringify(w)} at ${x.t}`);
     }
   } finally {
     r.close();
@@ -82,8 +131,9 @@ test('record --source bpf samples every period, below the scan level too, and sa
 test('time blocked in D: whole-run blockages read ~1 thread each, with their vfork stack', () => {
   const b = report.blocked!;
   assert.ok(b, 'the report has measured blocked time');
-  assert.equal(b.coverage, 1);
-  // Windows add up to the recorded time: from the start of tracking to the last sample.
+  // By time: the windows add up to the recorded time, from the start of tracking to the stop's
+  // read, against one period per row (the first row's has no tracking before it).
+  assert.ok(b.coverage > 0.9 && b.coverage <= 1, `coverage ${b.coverage}`);
   assert.ok(b.covered_s > (RUN_MS / 1000) * 0.6 && b.covered_s < RUN_MS / 1000 + 1, `covered ${b.covered_s} s`);
   for (const pid of blockedPids) {
     const p = b.processes.find((x) => x.pid === pid);

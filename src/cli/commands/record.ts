@@ -5,6 +5,7 @@ import { formatDuration } from '../../model/time.ts';
 import { countCpus } from '../../procfs/cpus.ts';
 import { readRequired } from '../../procfs/reader.ts';
 import { BpfScan } from '../../record/bpf-scan.ts';
+import { ROW_BATCH } from '../../record/pacer.ts';
 import { runRecorder } from '../../record/recorder.ts';
 import { openWatchCollector, openWatcher, startTracking, waiterOf } from '../../trigger/open.ts';
 import { checkPsiTriggers, withPsiTriggers } from '../../trigger/psi-trigger.ts';
@@ -30,12 +31,14 @@ export async function runRecordLoop(raw: RawRecord, signal: AbortSignal, onStart
   const tracking = await startTracking(collector, opts, false, info);
   const scan = tracking ? new BpfScan(tracking) : null;
   const loadWatcher = openWatcher(opts, status, collector);
-  // Below half the threshold the waiter the watcher sleeps on also takes the timeline's rows (procfs).
-  const rows = scan ? null : waiterOf(loadWatcher);
+  // Below half the threshold the waiter the watcher sleeps on also takes the timeline's rows
+  // (bpf: one tracking read per batch, on its last row).
+  const rows = waiterOf(loadWatcher);
   const watcher = await withPsiTriggers(loadWatcher, opts, status);
   const scanAbove = scan ? 0 : threshold / 2;
   const what = scan
-    ? `R/D per process at every sample${scan.tracksOffcpu ? ', time blocked in D per stack' : ''}`
+    ? `R/D per process at every sample${rows ? ` while load1 >= ${threshold / 2}, once per ${ROW_BATCH} rows below` : ''}` +
+      `${scan.tracksOffcpu ? ', time blocked in D per stack' : ''}`
     : `R/D per process while load1 >= ${scanAbove}${opts.cpuBudgetPct === null ? '' : `, within --cpu-budget ${opts.cpuBudgetPct}%`}`;
 
   return runRecorder(watcher, {
