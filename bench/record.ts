@@ -23,7 +23,7 @@
  */
 
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -130,14 +130,24 @@ function bpfStatsOn(): { restore(): void } {
   return { restore: () => writeFileSync(file, was) };
 }
 
-/** Run time (ns) of the BPF programs held by `pid`'s children (its helper), from `bpftool prog show`. */
+/**
+ * Run time (ns) of the BPF programs held by `pid`'s children (its helper):
+ * their ids from the fds' fdinfo (`prog_id:`, program and link fds alike;
+ * this bpftool prints no owner pids), their run time from `bpftool prog show`.
+ */
 function bpfRunNs(pid: number): number {
-  const kids = new Set(readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
+  const ids = new Set<number>();
+  for (const kid of readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) {
+    for (const fd of readdirSync(`/proc/${kid}/fdinfo`)) {
+      const m = /^prog_id:\s+(\d+)$/m.exec(readFileSync(`/proc/${kid}/fdinfo/${fd}`, 'utf8'));
+      if (m) ids.add(Number(m[1]));
+    }
+  }
   const progs = JSON.parse(execFileSync('bpftool', ['-j', 'prog', 'show'], { encoding: 'utf8' }) || '[]') as Array<{
+    id: number;
     run_time_ns?: number;
-    pids?: Array<{ pid: number }>;
   }>;
-  return progs.filter((p) => p.pids?.some((o) => kids.has(o.pid))).reduce((a, p) => a + (p.run_time_ns ?? 0), 0);
+  return progs.filter((p) => ids.has(p.id)).reduce((a, p) => a + (p.run_time_ns ?? 0), 0);
 }
 
 /**
