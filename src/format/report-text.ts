@@ -88,7 +88,7 @@ export function formatReportText(r: Report): string {
   if (b) {
     out.push(
       '',
-      `time blocked in D, measured (eBPF off-CPU tracking over ${dur(b.covered_s)}, ${Math.round(b.coverage * 100)}% of the samples):` +
+      `time blocked in D, measured (eBPF off-CPU tracking over ${dur(b.covered_s)}, ${Math.round(b.coverage * 100)}% of the time):` +
         ` ${secs(b.blocked_s)}, a mean of ${b.mean_d.toFixed(2)} threads in D`,
     );
     if (b.processes.length) {

@@ -197,9 +197,9 @@ export interface BlockedStack {
 /** Time blocked in D, measured by --source bpf's off-CPU tracking (null when the period has none). */
 export interface BlockedTime {
   method: string;
-  /** Time the tracking covered within the period (samples x sample period). */
+  /** Time the tracking covered within the period (the sum of its windows). */
   covered_s: number;
-  /** Share of the period's samples that the tracking covered. */
+  /** Share of the period's time that the tracking covered, capped at 1 (analyze/blocked.ts). */
   coverage: number;
   blocked_s: number;
   /** Mean threads in D over the covered time: the D part of the average load, measured. */

@@ -76,6 +76,16 @@ export class DurableStore {
     return this.writer !== null;
   }
 
+  /** The newest stored sample's time (any session); null when there is none or the store is not open. */
+  newestSampleMs(): number | null {
+    try {
+      return this.writer?.newestSampleMs() ?? null;
+    } catch {
+      // A failing store says so at the next write; here the answer is only "none known".
+      return null;
+    }
+  }
+
   addSample(s: TimelineSample, nowMs: number): void {
     this.pendingSamples.push(s);
     if (this.pendingSamples.length > MAX_PENDING_SAMPLES) {

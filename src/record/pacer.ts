@@ -12,6 +12,7 @@
  * docs/trigger.md ("Rows") and docs/store.md say what a batch risks.
  */
 
+import { LoadmonError } from '../errors.ts';
 import type { RowSource } from '../trigger/waiter.ts';
 import type { WaiterRow } from '../trigger/waiter-protocol.ts';
 import { untilPhase } from './phase.ts';
@@ -30,6 +31,8 @@ export interface PacerOptions {
   level: number;
   /** The waiter's rows; null: Node samples every period. */
   rows: RowSource | null;
+  /** Where the waiter spools the rows it holds (spool.ts); none: a SIGKILL loses them. */
+  spool?: string | undefined;
   /** A sample taken by the recorder at `nowMs`; resolves with its load1, or null when recording must stop. */
   sample: (nowMs: number) => Promise<number | null>;
   /** Rows the waiter took, in order (one batch). */
@@ -52,6 +55,8 @@ export class Pacer {
   private delivering: Promise<void> = Promise.resolve();
   /** Wall-clock time of the last row the waiter took: a self sample of the same period is not taken. */
   private lastRowMs = Number.NEGATIVE_INFINITY;
+  /** False once the waiter could not open the spool: not asked again. */
+  private spoolOk = true;
 
   constructor(private readonly opts: PacerOptions) {
     this.usable = opts.rows !== null;
@@ -96,7 +101,7 @@ export class Pacer {
     const w = this.opts.rows!;
     try {
       await w.ready;
-      await w.startRows({ periodMs: this.opts.periodMs, phaseMs: this.opts.phaseMs, batch: ROW_BATCH, flushAbove: this.opts.level });
+      await this.startRows(w);
     } catch {
       // Failed or dead (the watcher said so), or refused: Node samples from now on.
       this.usable = false;
@@ -106,6 +111,25 @@ export class Pacer {
     this.mode = 'rows';
     this.armSilence();
     return true;
+  }
+
+  /**
+   * `rows`, with the spool when there is one. A spool the waiter cannot open
+   * (a read-only directory, a link planted there) costs the spool, not the
+   * rows: said once, and the rows go on without it.
+   */
+  private async startRows(w: RowSource): Promise<void> {
+    const req = { periodMs: this.opts.periodMs, phaseMs: this.opts.phaseMs, batch: ROW_BATCH, flushAbove: this.opts.level };
+    const spool = this.spoolOk ? this.opts.spool : undefined;
+    if (spool === undefined) return w.startRows(req);
+    try {
+      await w.startRows({ ...req, spool });
+    } catch (err) {
+      if (!(err instanceof LoadmonError) || !/spool/.test(String(err.fields.reason))) throw err;
+      this.spoolOk = false;
+      this.opts.status(`timeline rows: ${err.fields.reason}; without a spool, a SIGKILL loses the rows of the last 10 s`);
+      await w.startRows(req);
+    }
   }
 
   private onRow(row: WaiterRow): void {

@@ -17,6 +17,7 @@ import { DurableStore } from './durable-store.ts';
 import { Pacer } from './pacer.ts';
 import { samplePhase } from './phase.ts';
 import { type ScanSource, TimelineSampler } from './sampler.ts';
+import { readSpool, removeSpool, spoolPathFor } from './spool.ts';
 
 export { samplePhase, untilPhase } from './phase.ts';
 
@@ -70,8 +71,14 @@ export async function runRecorder(watcher: Watcher, opts: RecorderOptions): Prom
     return null;
   };
 
+  const spool = opts.rows ? spoolPathFor(opts.db) : undefined;
+  if (opts.rows && spool === undefined)
+    opts.warn('timeline rows: no spool (the store path has white space); a SIGKILL loses up to 10 s of rows');
+  if (spool !== undefined) storeSpooled(spool, sampler, store, opts.status);
+
   const meter = periodMeter(budget);
   const pacer = new Pacer({
+    spool,
     periodMs: opts.sampleMs,
     phaseMs: samplePhase(process.pid, opts.sampleMs),
     level: opts.rowsBelow ?? Number.POSITIVE_INFINITY,
@@ -126,11 +133,25 @@ export async function runRecorder(watcher: Watcher, opts: RecorderOptions): Prom
   await pacer.finish();
   watcher.close();
   sampler.close();
+  // Every row is stored now; if the store could not take them they stay spooled for the next start.
+  if (spool !== undefined && store.writable) removeSpool(spool);
   store.close();
   // A failed sample aborted the watch: its error is the cause, not what the abort made of it.
   if (sampleError !== null) throw sampleError;
   if (watchError !== null) throw watchError;
   return emitted;
+}
+
+/**
+ * The rows a recorder killed with SIGKILL left in the waiter's spool, newer
+ * than the newest stored sample (those it did store are not written twice),
+ * stored before anything else, without a scan, as rows below the scan level are.
+ */
+function storeSpooled(spool: string, sampler: TimelineSampler, store: DurableStore, status: RecorderOptions['status']): void {
+  const rows = readSpool(spool, store.newestSampleMs() ?? Number.NEGATIVE_INFINITY);
+  for (const s of sampler.unscanned(rows)) store.addSample(s, Date.now());
+  if (rows.length > 0) status?.(`stored ${rows.length} timeline row(s) that a killed recorder left in ${spool}`);
+  if (store.writable) removeSpool(spool);
 }
 
 /** The waiter's rows into the store, each with its own time; a failed batch scan (bpf) after they are stored. */

@@ -123,7 +123,7 @@ export class TimelineSampler {
    * one and is returned, for the recorder to stop on.
    */
   async fromRows(rows: readonly WaiterRow[]): Promise<{ samples: Sample[]; error: unknown }> {
-    const samples: Sample[] = rows.map((r) => ({ ...r, scan: null }));
+    const samples = this.unscanned(rows);
     const last = samples.at(-1);
     if (!last || !this.source.always) return { samples, error: null };
     try {
@@ -132,6 +132,11 @@ export class TimelineSampler {
     } catch (err) {
       return { samples, error: err };
     }
+  }
+
+  /** The waiter's rows as samples without a scan (not scanned, as below the scan level). */
+  unscanned(rows: readonly WaiterRow[]): Sample[] {
+    return rows.map((r) => ({ ...r, scan: null }));
   }
 
   /** Reads the evidence counters now: the next sample's evidence covers the time since. */

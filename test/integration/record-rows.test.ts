@@ -7,7 +7,7 @@
  */
 
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 
@@ -63,6 +63,33 @@ test('SIGTERM 7 s into an idle record: the store has every second, the pending b
   assertEverySecond(rows);
   // Fewer than a batch from the waiter: only the stop's flush can have brought them.
   assert.ok(rows.length - 1 < 10);
+});
+
+test('SIGKILL 7 s into an idle record: the next record on the store stores the rows the waiter had spooled', {
+  timeout: 60_000,
+}, async () => {
+  const db = join(dir, 'kill7.db');
+  const first = startRecord(children, db, '--threshold', '1000', '--quiet');
+  const from = Date.now();
+  await sleep(7_000);
+  const to = Date.now();
+  first.child.kill('SIGKILL');
+  await first.exited;
+  // Fewer than a batch reached the store: the rest were only in the waiter (and its spool).
+  const before = samples(db).length;
+  assert.ok(before < 5, `${before} rows stored before the kill`);
+  assert.ok(existsSync(`${db}.rows`), 'the spool is there');
+  const second = startRecord(children, db, '--threshold', '1000');
+  await until('the spooled rows stored', () => samples(db).filter((s) => s.t <= to).length > before, 20_000);
+  second.child.kill('SIGTERM');
+  assert.equal(await second.exited, 0, second.stderr());
+  assert.match(second.stderr(), /stored \d+ timeline row\(s\) that a killed recorder left in .*kill7\.db\.rows/);
+  assert.equal(existsSync(`${db}.rows`), false, 'a clean stop removes the spool');
+  // Every second of the killed run is there (the row in flight at the kill may not be).
+  const rows = samples(db).filter((s) => s.t <= to);
+  const seconds = Math.floor((to - from) / 1000);
+  assert.ok(rows.length - 1 >= seconds - 2, `${rows.length} rows for ${to - from} ms`);
+  assertEverySecond(rows);
 });
 
 test('an idle record of 25 s has one row per second, from the waiter', { timeout: 90_000 }, async () => {
