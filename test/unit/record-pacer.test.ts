@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, mock, test } from 'node:test';
 
+import { waiterError } from '../../src/errors.ts';
 import { Pacer, ROW_BATCH, ROWS_FLUSH_MS } from '../../src/record/pacer.ts';
 import type { RowSource, RowsRequest } from '../../src/trigger/waiter.ts';
 import type { WaiterRow } from '../../src/trigger/waiter-protocol.ts';
@@ -20,6 +21,8 @@ class FakeWaiter implements RowSource {
   readonly calls: string[] = [];
   /** What `flush` delivers before its answer (the rows the waiter held). */
   pending: WaiterRow[] = [];
+  /** The waiter's answer to a `rows` with a spool it cannot open (null: it opens it). */
+  spoolRefusal: string | null = null;
   private rowCb: (r: WaiterRow) => void = () => {};
   private exitCb: (e: never) => void = () => {};
   onRow(cb: (r: WaiterRow) => void): void {
@@ -29,7 +32,8 @@ class FakeWaiter implements RowSource {
     this.exitCb = cb;
   }
   async startRows(req: RowsRequest): Promise<void> {
-    this.calls.push(`rows ${req.periodMs} ${req.phaseMs} ${req.batch} ${req.flushAbove}`);
+    this.calls.push(`rows ${req.periodMs} ${req.phaseMs} ${req.batch} ${req.flushAbove}${req.spool ? ` ${req.spool}` : ''}`);
+    if (req.spool && this.spoolRefusal) throw waiterError(`rows: ${this.spoolRefusal}`, this.spoolRefusal);
   }
   async flushRows(ackMs?: number): Promise<void> {
     this.calls.push(`flush ${ackMs}`);
@@ -58,13 +62,14 @@ interface Run {
   load: { value: number };
 }
 
-function setup(waiter: FakeWaiter | null): Run {
+function setup(waiter: FakeWaiter | null, spool?: string): Run {
   const run: Omit<Run, 'pacer'> = { stored: [], sampled: [], rises: [], notes: [], load: { value: 0 } };
   const pacer = new Pacer({
     periodMs: PERIOD,
     phaseMs: PHASE,
     level: LEVEL,
     rows: waiter,
+    spool,
     sample: async (now) => {
       run.sampled.push(now);
       return run.load.value;
@@ -184,4 +189,33 @@ test('without a waiter the recorder samples at start and every period, as before
   await advance(3_000);
   assert.deepEqual(r.sampled, [10_000, 10_300, 11_300, 12_300]);
   await r.pacer.finish();
+});
+
+test('rows with the spool; a spool the waiter cannot open is said once and the rows go on without it', async () => {
+  const ok = new FakeWaiter();
+  const a = setup(ok, '/var/lib/loadmon/loadmon.db.rows');
+  await a.pacer.start();
+  assert.deepEqual(ok.calls, [`rows ${PERIOD} ${PHASE} ${ROW_BATCH} ${LEVEL} /var/lib/loadmon/loadmon.db.rows`]);
+  assert.deepEqual(a.notes, []);
+  await a.pacer.finish();
+
+  const refusing = new FakeWaiter();
+  refusing.spoolRefusal = 'spool /ro/loadmon.db.rows: Read-only file system';
+  const b = setup(refusing, '/ro/loadmon.db.rows');
+  await b.pacer.start();
+  assert.deepEqual(refusing.calls, [
+    `rows ${PERIOD} ${PHASE} ${ROW_BATCH} ${LEVEL} /ro/loadmon.db.rows`,
+    `rows ${PERIOD} ${PHASE} ${ROW_BATCH} ${LEVEL}`,
+  ]);
+  assert.equal(b.pacer.source, 'rows');
+  assert.equal(b.notes.length, 1);
+  assert.match(b.notes[0]!, /Read-only file system; without a spool, a SIGKILL loses the rows of the last 10 s/);
+  // Handed back after a rise: not asked for the spool again.
+  refusing.send([row(10_300, 2.0)]);
+  await settle();
+  b.load.value = 0.2;
+  await advance(2_000);
+  assert.equal(refusing.calls.at(-1), `rows ${PERIOD} ${PHASE} ${ROW_BATCH} ${LEVEL}`);
+  assert.equal(b.notes.length, 1);
+  await b.pacer.finish();
 });
