@@ -8,7 +8,9 @@
  * change seen (reads every --interval until then), and from then on the
  * averages are read every --interval only in a small window around each
  * expected update, plus one safety-net read every --idle ms (tickless idle
- * can delay an update). The phase is re-learnt at every change, which
+ * can delay an update; only while every CPU idles, i.e. while the load is
+ * near zero and far from any threshold, so 2.5 s is soon enough: each
+ * wake-up costs ~60-90 us of CPU on a VM, the net was most of them). The phase is re-learnt at every change, which
  * absorbs the extra tick of each period. A wake-up here costs a few
  * microseconds, where one of Node's costs ~0.3-0.5 ms on a small VM.
  *
@@ -48,6 +50,8 @@
 #include <unistd.h>
 
 #define LOAD_FREQ_MS	5000
+/* How much later than LOAD_FREQ an update may come per period: 1 tick (HZ >= 100) plus a late tick. */
+#define DRIFT_MS	20
 #define LINE_MAX_LEN	256
 #define MAX_PSI		16
 #define ID_MAX_LEN	32
@@ -152,15 +156,39 @@ static int read_loads(int fd, char *loads, size_t size)
 	return 1;
 }
 
+/*
+ * The update happened in (lo, hi]: the last read that did not see it and the
+ * one that did. Where the phase was known, the update also lies where the
+ * old phase predicts it (k periods later, each up to DRIFT_MS longer: the
+ * extra tick, or a late tick on a VM); the intersection is kept, so a change
+ * first seen by a coarse safety-net read (an update whose averages printed
+ * the same, at a load near zero) does not widen the next window to seconds.
+ * An empty intersection (the phase moved) takes the new interval as it is.
+ */
+static void phase_learn(struct phase *p, double lo, double hi)
+{
+	double k, pred_lo, pred_hi;
+
+	if (p->phase >= 0) {
+		k = (double)(long)((lo - p->phase) / LOAD_FREQ_MS + 0.5);
+		pred_lo = p->phase + k * LOAD_FREQ_MS;
+		pred_hi = pred_lo + p->slack + k * DRIFT_MS;
+		if (k >= 1 && pred_lo < hi && pred_hi > lo) {
+			lo = lo > pred_lo ? lo : pred_lo;
+			hi = hi < pred_hi ? hi : pred_hi;
+		}
+	}
+	p->phase = lo;
+	p->slack = hi - lo;
+}
+
 /* Records a read; 1 when the averages changed since the previous one. */
 static int phase_observe(struct phase *p, const char *loads, double now)
 {
 	int changed = p->loads[0] && strcmp(loads, p->loads) != 0;
 
-	if (changed) {
-		p->phase = p->last_read >= 0 ? p->last_read : now;
-		p->slack = now - p->phase;
-	}
+	if (changed)
+		phase_learn(p, p->last_read >= 0 ? p->last_read : now, now);
 	snprintf(p->loads, sizeof(p->loads), "%s", loads);
 	p->last_read = now;
 	return changed;
@@ -695,7 +723,7 @@ static void on_load_read(int fd, struct phase *p)
 
 int main(int argc, char **argv)
 {
-	struct phase p = { .interval = 10, .margin = 30, .idle = 1000,
+	struct phase p = { .interval = 10, .margin = 30, .idle = 2500,
 			   .search = LOAD_FREQ_MS + 1000, .last_read = -1, .phase = -1 };
 	struct pollfd fds[MAX_PSI + 1];
 	double due;
