@@ -6,7 +6,7 @@
  */
 
 import type { Snapshot } from '../model/snapshot.ts';
-import { aggregateEvidence } from './evidence.ts';
+import { captureEvidence } from './evidence.ts';
 import { limitRelabel } from './limits.ts';
 import { aggregateStacks } from './stacks.ts';
 import { decideVerdict, type VerdictLine } from './verdict.ts';
@@ -20,7 +20,7 @@ export function captureVerdict(id: number, snap: Snapshot): VerdictLine[] {
     .filter((t) => t.state === 'R' && !seen.has(t.pid) && seen.add(t.pid))
     .map((t) => ({ pid: t.pid, tid: t.tid, comm: t.comm, cgroup: t.cgroup }));
   // The capture's own evidence (watch/record): the seconds before it, and the last minute's chains (bpf).
-  const evidence = snap.evidence ? aggregateEvidence([snap.evidence]) : null;
+  const evidence = captureEvidence(snap);
   return decideVerdict({
     cpus: snap.cpus,
     meanR: r,

@@ -7,6 +7,7 @@
 
 import type { CgroupLimitEvidence, ChainLink, DeviceEvidence, Evidence, MemoryEvidence } from '../model/evidence.ts';
 import type { PeriodCgroupLimit, PeriodEvidence } from '../model/report.ts';
+import type { Snapshot } from '../model/snapshot.ts';
 import type { StoredChain } from '../model/timeline.ts';
 
 export type { PeriodCgroupLimit, PeriodEvidence };
@@ -14,6 +15,11 @@ export type { PeriodCgroupLimit, PeriodEvidence };
 /** Devices cited: at most this many, and only those doing something. */
 const MAX_DEVICES = 4;
 const MIN_UTIL = 0.01;
+
+/** A capture's own evidence (watch/record: the seconds before it) as a period's; null without any. */
+export function captureEvidence(snap: Snapshot): PeriodEvidence | null {
+  return snap.evidence ? aggregateEvidence([snap.evidence]) : null;
+}
 
 export function aggregateEvidence(items: Iterable<Evidence>): PeriodEvidence | null {
   let n = 0;

@@ -7,8 +7,9 @@
  * a task is in, its wait is the limit's doing: relabelled 'cgroup'.
  */
 
+import type { Snapshot } from '../model/snapshot.ts';
 import { type CauseId, frameSymbol } from './causes.ts';
-import type { PeriodEvidence } from './evidence.ts';
+import { captureEvidence, type PeriodEvidence } from './evidence.ts';
 
 export type Relabel = (pid: number, cause: CauseId, frames: readonly string[]) => CauseId;
 
@@ -30,6 +31,11 @@ const PAGE_CACHE_READ = [
   'xfs_file_buffered_read',
   'btrfs_file_read_iter',
 ];
+
+/** The relabel rule of one capture, from its own evidence: what its verdict, its pprof and `top` classify with. */
+export function captureRelabel(snap: Snapshot): Relabel | null {
+  return limitRelabel(captureEvidence(snap));
+}
 
 export function limitRelabel(ev: PeriodEvidence | null): Relabel | null {
   if (!ev) return null;

@@ -11,9 +11,8 @@ import type { Pressure, PressureResource } from '../model/pressure.ts';
 import type { LoadAvg, Snapshot, SourceName, TaskSample } from '../model/snapshot.ts';
 import type { OffcpuEntry } from '../model/timeline.ts';
 import { type CauseId, frameSymbol } from './causes.ts';
-import { aggregateEvidence } from './evidence.ts';
 import { countStates, groupStacks } from './group.ts';
-import { limitRelabel, type Relabel } from './limits.ts';
+import { captureRelabel, type Relabel } from './limits.ts';
 import { taskStack } from './stacks.ts';
 
 export type TopGrouping = 'process' | 'cgroup' | 'command' | 'stack';
@@ -89,7 +88,7 @@ export interface TopInputs {
 export function buildTopModel(inp: TopInputs): TopModel {
   const { snap } = inp;
   // The verdict's rule (capture-verdict.ts): the evidence of the seconds before the capture.
-  const relabel = limitRelabel(snap.evidence ? aggregateEvidence([snap.evidence]) : null);
+  const relabel = captureRelabel(snap);
   const rows = buildTopRows(snap.tasks, inp.grouping, inp.blocked?.entries ?? null, relabel);
   const { R, D } = countStates(snap.tasks);
   return {

@@ -32,8 +32,7 @@ import {
 
 import { blockedCause } from '../analyze/blocked.ts';
 import { frameSymbol } from '../analyze/causes.ts';
-import { aggregateEvidence } from '../analyze/evidence.ts';
-import { limitRelabel, type Relabel } from '../analyze/limits.ts';
+import { captureRelabel, type Relabel } from '../analyze/limits.ts';
 import { taskStack } from '../analyze/stacks.ts';
 import type { CauseId } from '../model/cause.ts';
 import type { Snapshot, TaskSample, TaskState } from '../model/snapshot.ts';
@@ -100,7 +99,7 @@ export interface PeriodProfileSource {
  */
 export function captureProfile(snap: Snapshot, comment: string): Uint8Array {
   const b = new PprofBuilder();
-  const relabel = limitRelabel(snap.evidence ? aggregateEvidence([snap.evidence]) : null);
+  const relabel = captureRelabel(snap);
   for (const t of snap.tasks) for (const x of observed(t, relabel)) b.add(x);
   const recent = snap.blocked_recent;
   if (recent) {

@@ -4,6 +4,8 @@
  * capture. The first check may fire immediately.
  */
 
+import type { Trigger } from '../model/snapshot.ts';
+
 export class CaptureGate {
   private lastCapture = Number.NEGATIVE_INFINITY;
 
@@ -33,4 +35,16 @@ export class CaptureGate {
   cooldownLeft(nowMs: number): number {
     return Math.max(0, this.lastCapture + this.cooldownMs - nowMs);
   }
+}
+
+/** The trigger of a capture the load rule took (watch, record, top): as the snapshot says it. */
+export function loadRuleTrigger(gate: CaptureGate, thresholdSpec: string, load1: number, captureIndex: number): Trigger {
+  return {
+    reason: 'load1>=threshold',
+    threshold: gate.threshold,
+    threshold_spec: thresholdSpec,
+    load1,
+    cooldown_ms: gate.cooldownMs,
+    capture_index: captureIndex,
+  };
 }

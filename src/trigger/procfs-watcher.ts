@@ -3,7 +3,7 @@
 import type { Collector } from '../collect/collector.ts';
 import { EvidenceSampler } from '../collect/evidence.ts';
 import type { Snapshot, Trigger } from '../model/snapshot.ts';
-import { CaptureGate } from './gate.ts';
+import { CaptureGate, loadRuleTrigger } from './gate.ts';
 import type { LoadProbe } from './load-probe.ts';
 import { UpdatePhase } from './update-phase.ts';
 import { type LoadSource, monotonicToPerf } from './waiter.ts';
@@ -119,14 +119,7 @@ export class ThresholdWatcher implements Watcher {
 
   /** The trigger of the next capture, as the load rule words it. */
   private loadTrigger(load1: number): Trigger {
-    return {
-      reason: 'load1>=threshold',
-      threshold: this.opts.threshold,
-      threshold_spec: this.opts.thresholdText,
-      load1,
-      cooldown_ms: this.opts.cooldownMs,
-      capture_index: this.captures + 1,
-    };
+    return loadRuleTrigger(this.gate, this.opts.thresholdText, load1, this.captures + 1);
   }
 
   private capture(trigger: Trigger): Promise<Snapshot> {

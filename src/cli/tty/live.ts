@@ -14,7 +14,7 @@ import type { Collector } from '../../collect/collector.ts';
 import { renderTopDetail, renderTopScreen, renderTopWaiting } from '../../format/top-screen.ts';
 import type { Pressure, PressureResource } from '../../model/pressure.ts';
 import type { Snapshot } from '../../model/snapshot.ts';
-import type { CaptureGate } from '../../trigger/gate.ts';
+import { type CaptureGate, loadRuleTrigger } from '../../trigger/gate.ts';
 import type { ScreenSize, TopKey } from './screen.ts';
 
 export interface LiveTopOptions {
@@ -118,17 +118,7 @@ export class LiveTop {
     this.taken++;
     this.lastTaken = snap.time;
     const kept: Snapshot = crossed
-      ? {
-          ...snap,
-          trigger: {
-            reason: 'load1>=threshold',
-            threshold: this.deps.gate.threshold,
-            threshold_spec: this.opts.thresholdSpec,
-            load1,
-            cooldown_ms: this.deps.gate.cooldownMs,
-            capture_index: this.taken,
-          },
-        }
+      ? { ...snap, trigger: loadRuleTrigger(this.deps.gate, this.opts.thresholdSpec, load1, this.taken) }
       : snap;
     this.kept.push(kept);
     if (this.kept.length > MAX_KEPT) {
