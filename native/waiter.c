@@ -32,6 +32,10 @@
  *        batches of <batch> rows, at once when load1 >= <flush_above>
  *   in:  "flush"  -> the pending rows, then "ok flush"
  *   in:  "norows" -> the pending rows, then "ok norows"; rows stop
+ *   in:  "hush <below> <every_ms>" -> "ok hush" | "err hush <text>"; from
+ *        then on, while load1 < <below>, a load line only every
+ *        <every_ms> (at least LOAD_FREQ); at or above it, every one;
+ *        "hush 0 0": every line again (see struct hush)
  *   in:  "quit", or EOF: exit 0
  * t_ms is CLOCK_MONOTONIC in milliseconds (3 decimals) at the detecting
  * read or at the poll() return.
@@ -97,7 +101,22 @@ struct rows {
 	char pending[ROWS_MAX][ROW_MAX_LEN];
 };
 
+/*
+ * Fewer load lines while the load is low (docs/trigger.md, "Hush"): below
+ * the level loadmon acts on nothing but the threshold, which no update can
+ * cross unseen (a crossing is at or above the level, so it is written at
+ * the read that saw it); a heartbeat line keeps its phase, baselines and
+ * safety timer alive. Node then wakes twice a minute instead of twelve
+ * times; each of its wake-ups costs ~0.5-1 ms of CPU, one of ours ~0.1 ms.
+ */
+struct hush {
+	double below;		/* 0: off */
+	double every;		/* ms between lines below the level */
+	double last;		/* CLOCK_MONOTONIC ms of the last load line; -1: none */
+};
+
 static const char *const psi_names[] = { "cpu", "io", "memory", NULL };
+static struct hush hush = { .last = -1 };
 static struct rows rows = { .psi_fd = { -1, -1, -1 }, .spool_fd = -1 };
 static struct psi_trigger psi[MAX_PSI];
 static int npsi;
@@ -216,6 +235,31 @@ static double phase_next(const struct phase *p, double now)
 	return now + p->idle;
 }
 
+/*
+ * Whether the load line of an update read at `t` is left out. Updates come
+ * every LOAD_FREQ, so half of one is the tolerance: a 30 s heartbeat is every
+ * 6th update, not every 7th.
+ */
+static int hushed(const char *loads, double t)
+{
+	if (hush.below <= 0 || strtod(loads, NULL) >= hush.below || hush.last < 0)
+		return 0;
+	return t - hush.last < hush.every - LOAD_FREQ_MS / 2;
+}
+
+/* Records a read of the averages, and writes the load line of an update. */
+static void loads_seen(struct phase *p, const char *loads, double t)
+{
+	if (phase_observe(p, loads, t) && !hushed(loads, t)) {
+		out("load %s %.3f", loads, t);
+		hush.last = t;
+	}
+}
+
+/* What the kernel's EINVAL for a PSI trigger means (kernel/sched/psi.c). */
+static const char psi_rules[] =
+	" (window 500000..10000000 us, 0 < stall <= window; without CAP_SYS_RESOURCE the window must be a multiple of 2000000 us)";
+
 static struct psi_trigger *psi_find(const char *id)
 {
 	int i;
@@ -307,9 +351,7 @@ static void psi_add(char *args)
 	len = snprintf(spec, sizeof(spec), "%s %lu %lu", kind, s, w);
 	if (write(fd, spec, len + 1) < 0) {
 		/* The kernel says only EINVAL: name its rules (kernel/sched/psi.c). */
-		out("err psi %s %s%s", id, strerror(errno), errno != EINVAL ? "" :
-		    " (window 500000..10000000 us, 0 < stall <= window; without"
-		    " CAP_SYS_RESOURCE the window must be a multiple of 2000000 us)");
+		out("err psi %s %s%s", id, strerror(errno), errno != EINVAL ? "" : psi_rules);
 		close(fd);
 		return;
 	}
@@ -479,8 +521,7 @@ static int rows_take(int loadavg_fd, struct phase *p)
 		return 0;
 	/* The read may be the one that sees an update: it teaches the phase too. */
 	snprintf(loads, sizeof(loads), "%s %s %s", l1, l5, l15);
-	if (phase_observe(p, loads, t))
-		out("load %s %.3f", loads, t);
+	loads_seen(p, loads, t);
 	for (i = 0; i < 3; i++)
 		psi_field(rows.psi_fd[i], res[i], sizeof(res[i]));
 	len = snprintf(line, sizeof(line), "row %.0f %s %s %s %lu %lu %s %s %s",
@@ -575,8 +616,32 @@ static void rows_tick(int loadavg_fd, struct phase *p)
 	rows.due = rows_next();
 }
 
+static void hush_set(char *args)
+{
+	char *a[3], *end;
+	double v[2];
+	int i;
+
+	for (i = 0; i < 3; i++)
+		a[i] = strtok(i ? NULL : args, " ");
+	for (i = 0; i < 2; i++) {
+		v[i] = a[i] ? strtod(a[i], &end) : -1;
+		if (!a[i] || *end || v[i] < 0 || a[2]) {
+			out("err hush usage: hush <below> <every_ms>");
+			return;
+		}
+	}
+	if (v[0] > 0 && (v[1] < LOAD_FREQ_MS || v[1] > PERIOD_MAX_MS * 10)) {
+		out("err hush every %d..%d ms", LOAD_FREQ_MS, PERIOD_MAX_MS * 10);
+		return;
+	}
+	hush.below = v[0];
+	hush.every = v[1];
+	out("ok hush");
+}
+
 /* One command; 0 when the waiter should exit. */
-static int command(char *line)
+static int run_command(char *line)
 {
 	if (strcmp(line, "quit") == 0)
 		return 0;
@@ -590,6 +655,8 @@ static int command(char *line)
 		rows_flush("ok flush");
 	else if (strcmp(line, "norows") == 0)
 		rows_stop();
+	else if (strncmp(line, "hush ", 5) == 0)
+		hush_set(line + 5);
 	else if (line[0])
 		out("err unknown command");
 	return 1;
@@ -620,7 +687,7 @@ static int read_commands(void)
 				out("err line too long");
 				continue;
 			}
-			if (!command(buf))
+			if (!run_command(buf))
 				return 0;
 		} else if (skipping) {
 			continue;
@@ -717,8 +784,7 @@ static void on_load_read(int fd, struct phase *p)
 
 	if (!read_loads(fd, loads, sizeof(loads)))
 		return;
-	if (phase_observe(p, loads, t))
-		out("load %s %.3f", loads, t);
+	loads_seen(p, loads, t);
 }
 
 int main(int argc, char **argv)

@@ -44,6 +44,8 @@ export interface TrackingOptions {
   classify?: (stack: readonly string[]) => string | null;
   /** Names of static locks and block devices (defaults: none, and /sys/dev/block). */
   naming?: Partial<LockNaming>;
+  /** The timer's clock (default performance.now; tests move it with their fake timers). */
+  now?: () => number;
 }
 
 /** Block device names by MAJ:MIN, from /sys/dev/block/MAJ:MIN/uevent (DEVNAME); MAJ:MIN when unknown. */
@@ -98,9 +100,13 @@ const RECENT_TOP = 10;
 /**
  * watch's sampling period while load1 is below half the threshold: the kernel
  * keeps summing the blocked time between reads, so a slower pace loses
- * nothing, it only makes the ledger's windows longer (docs/bpf.md).
+ * nothing, it only makes the ledger's windows longer (docs/bpf.md). The
+ * watcher's heartbeat (trigger/procfs-watcher.ts) has the same period, and
+ * pace() samples on it when one is due, so the two share a wake-up.
  */
-export const SLOW_TRACK_MS = 10_000;
+export const SLOW_TRACK_MS = 30_000;
+/** How early pace() takes a due slow sample: well under the 5 s between load updates. */
+const SLOW_EARLY_MS = 2_500;
 
 export class BlockedTracking {
   private account: OffcpuAccount | null = null;
@@ -116,6 +122,8 @@ export class BlockedTracking {
   /** Fast until the load is known. */
   private fast = true;
   private busy = false;
+  /** performance.now() of the timer's last sample (its start). */
+  private lastTickAt = -Infinity;
   private warn: (line: string) => void = () => {};
   /** Intervals the kernel side lost to full maps, as last reported, and when that was last said. */
   private dropped = 0;
@@ -123,6 +131,7 @@ export class BlockedTracking {
   private droppedSaidAt = -Infinity;
   /** Bounded, non-blocking reads (reader.ts) of the few /proc files the summary needs. */
   private readonly reader = new ProcReader();
+  private readonly now: () => number;
 
   constructor(
     private readonly helper: BpfHelper,
@@ -130,7 +139,9 @@ export class BlockedTracking {
     private readonly cgroups: CgroupResolver,
     private readonly depth: number,
     private readonly opts: TrackingOptions = {},
-  ) {}
+  ) {
+    this.now = opts.now ?? (() => performance.now());
+  }
 
   /** Attaches the tracking; false (with the reason passed to `warn`) when the kernel refuses it. */
   async start(warn: (line: string) => void): Promise<boolean> {
@@ -170,15 +181,18 @@ export class BlockedTracking {
   }
 
   /**
-   * The timer's pace for this load1 (each load update): fast at or above
-   * `level`, slow below it. Speeding up samples at once, so a capture that
-   * follows finds the ledger up to date rather than up to 10 s old.
+   * The timer's pace for this load1 (each load update, or watch's heartbeat
+   * below the level): fast at or above `level`, slow below it. Speeding up
+   * samples at once, so a capture that follows finds the ledger up to date
+   * rather than up to 30 s old.
    */
   pace(load1: number, level: number): void {
     const fast = load1 >= level;
-    if (fast === this.fast) return;
+    const rising = fast && !this.fast;
     this.fast = fast;
-    if (fast && this.timer) {
+    // Slow, the sample rides this wake-up when it is nearly due; the timer stays as the backstop.
+    const due = !fast && this.now() - this.lastTickAt >= this.slowMs - SLOW_EARLY_MS;
+    if ((rising || due) && this.timer) {
       clearTimeout(this.timer);
       this.tick();
     }
@@ -202,6 +216,7 @@ export class BlockedTracking {
       return;
     }
     this.busy = true;
+    this.lastTickAt = this.now();
     this.sample()
       .catch(() => {
         /* the helper died: the next capture reports it */

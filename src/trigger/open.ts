@@ -15,7 +15,7 @@ import { countCpus } from '../procfs/cpus.ts';
 import { readRequired } from '../procfs/reader.ts';
 import { openKmodWatcher } from './kmod-watcher.ts';
 import { LoadProbe } from './load-probe.ts';
-import { ThresholdWatcher } from './procfs-watcher.ts';
+import { LOW_LOAD_SHARE, ThresholdWatcher } from './procfs-watcher.ts';
 import { WaiterClient, waiterPath } from './waiter.ts';
 import type { StatusLog, Watcher } from './watch.ts';
 
@@ -85,7 +85,8 @@ export function openWatcher(opts: WatchOptions, log: StatusLog | null, collector
   // through `log`) Node polls /proc/loadavg around each expected update, as before.
   const path = waiterPath();
   const waiter = path === null ? null : new WaiterClient({ path, procRoot: opts.procRoot, intervalMs: opts.intervalMs });
-  // The eBPF tracking samples every second at or above half the threshold, every 10 s below it.
+  // The eBPF tracking samples every second at or above half the threshold, below it on the waiter's
+  // heartbeat (every 30 s): one wake-up for both.
   const tracking = timedTracking.get(collector);
   const watcher = new ThresholdWatcher(collector, probe, {
     threshold,
@@ -97,7 +98,7 @@ export function openWatcher(opts: WatchOptions, log: StatusLog | null, collector
     procRoot: opts.procRoot,
     waiter,
     log,
-    ...(tracking ? { onLoad: (load1: number) => tracking.pace(load1, threshold / 2) } : {}),
+    ...(tracking ? { onLoad: (load1: number) => tracking.pace(load1, threshold * LOW_LOAD_SHARE) } : {}),
   });
   if (waiter) watcherWaiters.set(watcher, waiter);
   return watcher;

@@ -31,11 +31,22 @@ export interface ThresholdWatcherOptions {
 }
 
 /**
- * With the waiter, a check at least this often anyway: a waiter that hangs
- * (stopped, starved) costs a late capture, never a missed one, for one Node
- * wake-up per 30 s.
+ * Below this share of the threshold the load is low, and the idle cost is
+ * what matters: the waiter writes a load line only every HEARTBEAT_MS (a
+ * crossing is at or above the level, so it still wakes the loop at the read
+ * that saw it), each heartbeat takes the evidence baseline, and the eBPF
+ * tracking samples at its slow pace on it (open.ts). At or above the level:
+ * every update, a baseline each time, tracking every second.
  */
-export const WAITER_SAFETY_MS = 30_000;
+export const LOW_LOAD_SHARE = 0.5;
+export const HEARTBEAT_MS = 30_000;
+
+/**
+ * With the waiter, a check at least this often anyway: a waiter that hangs
+ * (stopped, starved) costs a late capture, never a missed one. Just over the
+ * heartbeat, so a live waiter's line always comes first.
+ */
+export const WAITER_SAFETY_MS = HEARTBEAT_MS + 5_000;
 
 /**
  * A capture's evidence covers the time since the last baseline reading;
@@ -76,7 +87,11 @@ export class ThresholdWatcher implements Watcher {
       // onExit says every failure, a failed start included: said once.
       w.onExit((err) => this.waiterDown(err));
       w.ready.then(
-        () => (this.waiterUp = w.error === null),
+        () => {
+          this.waiterUp = w.error === null;
+          // Refused (it cannot be, by this build's waiter): every line comes, as before; only the cost differs.
+          if (this.waiterUp) w.hush(opts.threshold * LOW_LOAD_SHARE, HEARTBEAT_MS).catch(() => {});
+        },
         () => {},
       );
     }

@@ -9,8 +9,11 @@ import type { Pressure, PressureLine, PressureResource } from '../model/pressure
 export type PsiResource = 'cpu' | 'io' | 'memory';
 export type PsiKind = 'some' | 'full';
 
-/** The commands about the recorder's rows, answered `ok <command>` or `err <command> <text>`. */
-export type RowsCommand = 'rows' | 'flush' | 'norows';
+/**
+ * The commands answered `ok <command>` or `err <command> <text>`: the
+ * recorder's rows, and `hush` (fewer load lines while the load is low).
+ */
+export type PlainCommand = 'rows' | 'flush' | 'norows' | 'hush';
 
 /**
  * One light timeline row the waiter took (`row` line): /proc/loadavg and
@@ -40,9 +43,9 @@ export type WaiterLine =
   /** An error about no trigger (a line too long, an unknown command). */
   | { type: 'err'; command: null; id: null; text: string }
   | { type: 'row'; row: WaiterRow }
-  /** A rows command done (`ok flush`: every row taken before it was written before it). */
-  | { type: 'done'; command: RowsCommand }
-  | { type: 'refused'; command: RowsCommand; text: string };
+  /** A plain command done (`ok flush`: every row taken before it was written before it). */
+  | { type: 'done'; command: PlainCommand }
+  | { type: 'refused'; command: PlainCommand; text: string };
 
 /** The protocol version this client speaks (the `ready` line's number). */
 export const WAITER_PROTOCOL = 1;
@@ -61,7 +64,7 @@ const LOAD = new RegExp(`^load (${AVG} ${AVG} ${AVG}) ${MS}$`);
 const PSI = new RegExp(`^psi ${ID} ${MS}$`);
 const OK = new RegExp(`^ok (psi|unpsi) ${ID}$`);
 const ERR_ID = new RegExp(`^err (psi|unpsi) (${ID.slice(1, -1)}|-) (.+)$`);
-const ROWS_ANSWER = /^(ok|err) (rows|flush|norows)(?: (.+))?$/;
+const PLAIN_ANSWER = /^(ok|err) (rows|flush|norows|hush)(?: (.+))?$/;
 /** A PSI line's numbers as the kernel prints them (avg: "%lu.%02lu", total: "%llu"), or "-": none. */
 const PSI_LINE = String.raw`-|\d+\.\d\d,\d+\.\d\d,\d+\.\d\d,\d+`;
 const PSI_FIELD = `(-|(?:${PSI_LINE}):(?:${PSI_LINE}))`;
@@ -79,8 +82,8 @@ export function parseWaiterLine(line: string): WaiterLine | null {
   m = ERR_ID.exec(line);
   if (m) return { type: 'err', command: m[1] as 'psi' | 'unpsi', id: m[2]!, text: m[3]! };
   if (line.startsWith('row ')) return parseRow(line);
-  m = ROWS_ANSWER.exec(line);
-  const answer = m ? rowsAnswer(m[1]!, m[2] as RowsCommand, m[3]) : null;
+  m = PLAIN_ANSWER.exec(line);
+  const answer = m ? plainAnswer(m[1]!, m[2] as PlainCommand, m[3]) : null;
   if (answer) return answer;
   if (line.startsWith('err ') && line.length > 4) return { type: 'err', command: null, id: null, text: line.slice(4) };
   m = /^ready (\d+)$/.exec(line);
@@ -88,7 +91,7 @@ export function parseWaiterLine(line: string): WaiterLine | null {
   return null;
 }
 
-function rowsAnswer(word: string, command: RowsCommand, text: string | undefined): WaiterLine | null {
+function plainAnswer(word: string, command: PlainCommand, text: string | undefined): WaiterLine | null {
   if (word === 'ok') return text === undefined ? { type: 'done', command } : null;
   return text === undefined ? null : { type: 'refused', command, text };
 }
@@ -123,6 +126,19 @@ export function rowsCommand(periodMs: number, phaseMs: number, batch: number, fl
   if (!Number.isFinite(flushAbove) || flushAbove < 0) throw new RangeError(`bad rows flush level ${flushAbove}`);
   if (spool !== undefined && !spoolable(spool)) throw new RangeError(`a spool path the waiter cannot take: ${JSON.stringify(spool)}`);
   return `rows ${periodMs} ${phaseMs} ${batch} ${flushAbove}${spool === undefined ? '' : ` ${spool}`}`;
+}
+
+/**
+ * The `hush` command line: below load1 `below`, a load line only every
+ * `everyMs` (5,000..600,000 ms); `below` 0 turns it off. Throws RangeError
+ * for what the waiter would refuse.
+ */
+export function hushCommand(below: number, everyMs: number): string {
+  const off = below === 0;
+  if (!Number.isFinite(below) || below < 0 || !Number.isSafeInteger(everyMs) || (!off && (everyMs < 5_000 || everyMs > 600_000))) {
+    throw new RangeError(`bad hush request (below ${below}, every ${everyMs} ms)`);
+  }
+  return `hush ${below} ${everyMs}`;
 }
 
 /**

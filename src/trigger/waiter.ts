@@ -15,6 +15,7 @@ import { loadmonEnv } from '../env.ts';
 import { type LoadmonError, waiterError } from '../errors.ts';
 import { PACKAGE_ROOT } from '../paths.ts';
 import {
+  hushCommand,
   type PsiRequest,
   parseWaiterLine,
   psiCommand,
@@ -56,7 +57,7 @@ export function monotonicToPerf(tMs: number): number {
 export type LoadUpdate = Extract<WaiterLine, { type: 'load' }>;
 
 /** What the load watcher uses of the waiter (a fake in unit tests). */
-export type LoadSource = Pick<WaiterClient, 'ready' | 'error' | 'onLoad' | 'onExit' | 'close'>;
+export type LoadSource = Pick<WaiterClient, 'ready' | 'error' | 'onLoad' | 'onExit' | 'close' | 'hush'>;
 
 /** What the recorder uses of the waiter for its light rows (a fake in unit tests). */
 export type RowSource = Pick<WaiterClient, 'ready' | 'error' | 'onRow' | 'onExit' | 'startRows' | 'flushRows' | 'stopRows'>;
@@ -182,6 +183,15 @@ export class WaiterClient {
   /** Stops the rows, after delivering the pending ones. */
   async stopRows(): Promise<void> {
     await this.command('norows', 'norows');
+  }
+
+  /**
+   * From now on, while load1 is below `below`, one load line every `everyMs`
+   * instead of one per update (at or above it: every one); `below` 0: every
+   * line again. Rejects as addPsi does.
+   */
+  async hush(below: number, everyMs: number): Promise<void> {
+    await this.command('hush', hushCommand(below, everyMs));
   }
 
   /** Stops the waiter: `quit`, then SIGKILL if it is still there after a second. Idempotent. */

@@ -114,6 +114,39 @@ test('rows with a spool: each row is in the spool as it is taken, before it is h
   await assert.rejects(c.startRows({ periodMs: 200, phaseMs: 50, batch: 5, flushAbove: 1e6, spool: link }), /spool .*link\.rows/);
 });
 
+test('hushed: below the level an update writes no line, at or above it the update is written at once', { timeout: 30_000 }, async () => {
+  const root = mkdtempSync(join(tmp, 'hush-'));
+  const avg = (l1: string): void => writeFileSync(join(root, 'loadavg'), `${l1} 0.20 0.30 1/100 4242\n`);
+  avg('0.10');
+  const c = new WaiterClient({ path: BUILT_WAITER, procRoot: root, intervalMs: 10 });
+  clients.push(c);
+  const seen: string[] = [];
+  c.onLoad((u) => seen.push(u.loads));
+  await c.ready;
+  await c.hush(3, 30_000);
+  const until = async (want: number, ms: number): Promise<void> => {
+    const deadline = Date.now() + ms;
+    while (seen.length < want && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  };
+  // The first update after the hush is written (the heartbeat starts from it).
+  avg('0.20');
+  await until(1, 3_000);
+  assert.deepEqual(seen, ['0.20 0.20 0.30']);
+  // Below 3: read (in the window 5 s on, or by a safety-net read every 2.5 s), not written.
+  avg('0.40');
+  await until(2, 6_000);
+  assert.deepEqual(seen, ['0.20 0.20 0.30']);
+  // At the level: written at the read that sees it.
+  avg('3.00');
+  await until(2, 6_000);
+  assert.deepEqual(seen, ['0.20 0.20 0.30', '3.00 0.20 0.30']);
+  // hush 0 0: every line again.
+  await c.hush(0, 0);
+  avg('0.50');
+  await until(3, 6_000);
+  assert.deepEqual(seen.at(-1), '0.50 0.20 0.30');
+});
+
 test('quit exits 0', async () => {
   const r = spawnSync(BUILT_WAITER, [], { input: 'quit\n', encoding: 'utf8', timeout: 5000 });
   assert.equal(r.status, 0);

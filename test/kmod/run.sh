@@ -173,7 +173,7 @@ run_kernel() {
 	echo "$rel" >"$out/kernel-release.txt"
 	: >"$out/results.txt"
 	perl "$CHECKPATCH" --no-tree --no-color -f "$ROOT/kernel/load_monitor.c" \
-		>"$out/checkpatch.txt" 2>&1 || true
+		"$ROOT/native/waiter.c" >"$out/checkpatch.txt" 2>&1 || true
 
 	log "$rel: building"
 	if ! build_module "$dir" "$rel" "$out"; then

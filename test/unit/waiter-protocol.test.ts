@@ -1,13 +1,14 @@
 /**
  * The native waiter's lines (src/trigger/waiter-protocol.ts), on a real
  * session recorded from native/waiter.c on this machine (fixtures/waiter/
- * session.txt: refused and accepted PSI triggers, events, a load update).
+ * session.txt: refused and accepted PSI triggers, events, a load update;
+ * hush-session.txt: `hush` accepted and refused).
  */
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { parseWaiterLine, psiCommand } from '../../src/trigger/waiter-protocol.ts';
+import { hushCommand, parseWaiterLine, psiCommand } from '../../src/trigger/waiter-protocol.ts';
 import { fixture } from '../helpers/fixtures.ts';
 
 const session = fixture('waiter', 'session.txt').trimEnd().split('\n');
@@ -68,4 +69,30 @@ test('psiCommand words a trigger as the waiter takes it, and refuses what it wou
   assert.throws(() => psiCommand({ ...base, id: 'x'.repeat(33) }), RangeError);
   assert.throws(() => psiCommand({ ...base, id: 'a', stallUs: 1.5 }), RangeError);
   assert.throws(() => psiCommand({ ...base, id: 'a', windowUs: -1 }), RangeError);
+});
+
+test('hush: the answers of a real session, and the command as the waiter takes it', () => {
+  const lines = fixture('waiter', 'hush-session.txt').trimEnd().split('\n');
+  assert.deepEqual(
+    lines.map((l) => parseWaiterLine(l)),
+    [
+      { type: 'ready', version: 1 },
+      { type: 'done', command: 'hush' },
+      { type: 'refused', command: 'hush', text: 'every 5000..600000 ms' },
+      { type: 'refused', command: 'hush', text: 'usage: hush <below> <every_ms>' },
+      { type: 'refused', command: 'hush', text: 'usage: hush <below> <every_ms>' },
+      { type: 'done', command: 'hush' },
+    ],
+  );
+  assert.equal(hushCommand(1.5, 30_000), 'hush 1.5 30000');
+  assert.equal(hushCommand(0, 0), 'hush 0 0');
+  for (const [below, every] of [
+    [1, 100],
+    [1, 600_001],
+    [-1, 30_000],
+    [Number.NaN, 30_000],
+    [1, 30_000.5],
+  ] as const) {
+    assert.throws(() => hushCommand(below, every), RangeError, `${below} ${every}`);
+  }
 });

@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import type { Collector } from '../../src/collect/collector.ts';
 import { type LoadmonError, waiterError } from '../../src/errors.ts';
 import type { LoadProbe } from '../../src/trigger/load-probe.ts';
-import { ThresholdWatcher, WAITER_SAFETY_MS } from '../../src/trigger/procfs-watcher.ts';
+import { HEARTBEAT_MS, ThresholdWatcher, WAITER_SAFETY_MS } from '../../src/trigger/procfs-watcher.ts';
 import type { LoadSource, LoadUpdate } from '../../src/trigger/waiter.ts';
 import { emptySnapshot } from '../helpers/snapshots.ts';
 
@@ -19,6 +19,9 @@ class FakeWaiter implements LoadSource {
   ready: Promise<void>;
   error: LoadmonError | null = null;
   closed = 0;
+  /** The hush requests (below, every ms); `refuse`: they are refused. */
+  hushed: Array<[number, number]> = [];
+  refuse = false;
   load: ((u: LoadUpdate) => void) | null = null;
   exit: ((e: LoadmonError) => void) | null = null;
   start!: { resolve: () => void; reject: (e: LoadmonError) => void };
@@ -33,6 +36,10 @@ class FakeWaiter implements LoadSource {
   }
   close(): void {
     this.closed++;
+  }
+  hush(below: number, everyMs: number): Promise<void> {
+    this.hushed.push([below, everyMs]);
+    return this.refuse ? Promise.reject(waiterError('hush: err unknown command', 'unknown command')) : Promise.resolve();
   }
   fail(why: string): void {
     this.error = waiterError(`died (${why})`, why);
@@ -87,6 +94,36 @@ test('with the waiter up and a wake-up given, the watcher sleeps between updates
   assert.deepEqual(log, []);
   w.close();
   assert.equal(fake.closed, 1);
+});
+
+test('once the waiter is up it is hushed below half the threshold; the safety timer is longer than its heartbeat', async () => {
+  const fake = new FakeWaiter();
+  const w = watcher(fake, () => 0.5, []);
+  assert.deepEqual(fake.hushed, []);
+  fake.start.resolve();
+  await fake.ready;
+  await Promise.resolve();
+  assert.deepEqual(fake.hushed, [[1.5, HEARTBEAT_MS]]);
+  assert.ok(WAITER_SAFETY_MS > HEARTBEAT_MS);
+  w.close();
+});
+
+test('a refused hush changes nothing: the watcher sleeps on every line as before, and says nothing', async () => {
+  const fake = new FakeWaiter();
+  fake.refuse = true;
+  const log: string[] = [];
+  const w = watcher(fake, () => 0.5, log);
+  let wakes = 0;
+  w.onWake(() => wakes++);
+  fake.start.resolve();
+  await fake.ready;
+  for (let i = 0; i < 5; i++) await Promise.resolve();
+  assert.equal(fake.hushed.length, 1);
+  assert.equal(w.nextDelay(0), WAITER_SAFETY_MS);
+  fake.load!(UPDATE);
+  assert.equal(wakes, 1);
+  assert.deepEqual(log, []);
+  w.close();
 });
 
 test('above the threshold the cooldown timer still runs with the waiter', async () => {
