@@ -9,16 +9,22 @@
  * CPU: schedstat of every thread of the viewer and its children (the eBPF
  * helper), not `script` (the terminal, the same for all); a warm-up first
  * covers the start (the helper's load, kallsyms). Rounds repeat the window.
+ * A fourth subject is the floor of any exact procfs view: bench/helpers/
+ * stat-floor.c reads every thread's stat once a second with pread on kept
+ * file descriptors and does nothing else, so what the kernel charges for
+ * generating the files is told apart from what loadmon adds.
  *
  * node --import tsx bench/top.ts (needs npm run build: it runs dist/).
  */
 
-import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 import { buildLoadgen } from '../src/workload/helper.ts';
 import { Workload } from '../src/workload/workload.ts';
-import { CLI, cpuNs, hostLine, median, systemThreads } from './lib.ts';
+import { CLI, cpuNs, hostLine, median, ROOT, systemThreads } from './lib.ts';
 
 const THREADS = Number(process.env.BENCH_TOP_THREADS ?? '5000');
 const WARMUP_S = Number(process.env.BENCH_TOP_WARMUP ?? '10');
@@ -67,7 +73,7 @@ async function stopViewer(v: Viewer): Promise<void> {
 }
 
 /** CPU of each viewer, % of one core, and the threads alive at the end (other sessions' workloads come and go). */
-async function round(): Promise<{ pct: number[]; threadsAtEnd: number }> {
+async function round(floor: string): Promise<{ pct: number[]; threadsAtEnd: number }> {
   const viewers = [
     await startViewer('loadmon top --interval 1s (auto: bpf)', `${process.execPath} ${CLI} top --interval 1s --threshold 1000`),
     await startViewer(
@@ -75,6 +81,7 @@ async function round(): Promise<{ pct: number[]; threadsAtEnd: number }> {
       `${process.execPath} ${CLI} top --interval 1s --source procfs --threshold 1000`,
     ),
     await startViewer('top -d 1', 'top -d 1'),
+    await startViewer('stat floor', floor),
   ];
   try {
     await sleep(WARMUP_S * 1000);
@@ -91,7 +98,15 @@ async function round(): Promise<{ pct: number[]; threadsAtEnd: number }> {
 
 async function main(): Promise<void> {
   const work = new Workload(buildLoadgen());
-  const labels = ['loadmon top --interval 1s (auto: bpf here)', 'loadmon top --interval 1s --source procfs', 'top -d 1'];
+  const labels = [
+    'loadmon top --interval 1s (auto: bpf here)',
+    'loadmon top --interval 1s --source procfs',
+    'top -d 1',
+    'C floor of an exact procfs view: every thread’s `stat` once a second, `pread` on kept fds (bench/helpers/stat-floor.c)',
+  ];
+  const dir = mkdtempSync(join(tmpdir(), 'loadmon-bench-top-'));
+  const floor = join(dir, 'stat-floor');
+  execFileSync('gcc', ['-O2', '-o', floor, join(ROOT, 'bench', 'helpers', 'stat-floor.c')]);
   const runs: number[][] = [];
   const ends: number[] = [];
   let threads = 0;
@@ -102,13 +117,14 @@ async function main(): Promise<void> {
     await sleep(1000);
     threads = systemThreads();
     for (let r = 0; r < ROUNDS; r++) {
-      const { pct, threadsAtEnd } = await round();
+      const { pct, threadsAtEnd } = await round(floor);
       console.error(`bench: round ${r + 1}: ${pct.map((p, i) => `${labels[i]} ${p.toFixed(2)}%`).join(', ')}; ${threadsAtEnd} threads`);
       runs.push(pct);
       ends.push(threadsAtEnd);
     }
   } finally {
     await work.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
   const top = median(runs.map((x) => x[2]!));
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');

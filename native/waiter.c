@@ -54,8 +54,11 @@
 #include <unistd.h>
 
 #define LOAD_FREQ_MS	5000
-/* How much later than LOAD_FREQ an update may come per period: 1 tick (HZ >= 100) plus a late tick. */
-#define DRIFT_MS	20
+/* A load period is LOAD_FREQ plus one tick: 1 ms (HZ=1000) to 10 ms (HZ=100). */
+#define TICK_MIN_MS	0.5
+#define TICK_MAX_MS	10.5
+/* How much later than predicted an update may come: a late tick on a VM. */
+#define LATE_MS		20
 #define LINE_MAX_LEN	256
 #define MAX_PSI		16
 #define ID_MAX_LEN	32
@@ -78,6 +81,9 @@ struct phase {
 	double started;
 	double last_read;	/* -1: none yet */
 	double phase;		/* earliest the last update can have happened; -1: unknown */
+	double per_lo, per_hi;	/* bounds of the period's length, learnt (period_learn) */
+	double anchor_lo;	/* the update they are measured from, in (anchor_lo, anchor_hi]; */
+	double anchor_hi;	/* anchor_lo < 0: none yet */
 	double slack;		/* how much later it may have been */
 	char loads[LOADS_MAX_LEN];
 };
@@ -175,28 +181,74 @@ static int read_loads(int fd, char *loads, size_t size)
 	return 1;
 }
 
+static void period_reset(struct phase *p, double lo, double hi)
+{
+	p->per_lo = LOAD_FREQ_MS + TICK_MIN_MS;
+	p->per_hi = LOAD_FREQ_MS + TICK_MAX_MS;
+	p->anchor_lo = lo;
+	p->anchor_hi = hi;
+}
+
+/*
+ * The period's length: LOAD_FREQ is 5 s plus one tick, and HZ is not known
+ * here (CLK_TCK is USER_HZ). Without it a prediction k periods ahead is k
+ * ticks early: at HZ=250, 8 periods whose averages printed the same (an idle
+ * machine) put the update past the window's margin, and the safety net saw it
+ * up to 2.5 s late. So the length is measured: an update seen precisely in
+ * (lo, hi], k periods after the anchor, bounds it to [(lo - anchor_hi) / k,
+ * (hi - anchor_lo) / k]; the bounds narrow as k grows (to ~0.5 ms after 40
+ * periods). Bounds that exclude each other mean the grid moved (a paused VM,
+ * an update tickless idle applied late): this update is the new anchor.
+ */
+static void period_learn(struct phase *p, double lo, double hi)
+{
+	double k, len_lo, len_hi;
+
+	if (p->anchor_lo < 0) {
+		period_reset(p, lo, hi);
+		return;
+	}
+	k = (double)(long)((lo + hi - p->anchor_lo - p->anchor_hi) / (p->per_lo + p->per_hi) + 0.5);
+	if (k < 1)
+		return;
+	len_lo = (lo - p->anchor_hi) / k;
+	len_hi = (hi - p->anchor_lo) / k;
+	if (len_lo > p->per_hi || len_hi < p->per_lo) {
+		period_reset(p, lo, hi);
+		return;
+	}
+	if (len_lo > p->per_lo)
+		p->per_lo = len_lo;
+	if (len_hi < p->per_hi)
+		p->per_hi = len_hi;
+}
+
 /*
  * The update happened in (lo, hi]: the last read that did not see it and the
  * one that did. Where the phase was known, the update also lies where the
- * old phase predicts it (k periods later, each up to DRIFT_MS longer: the
- * extra tick, or a late tick on a VM); the intersection is kept, so a change
- * first seen by a coarse safety-net read (an update whose averages printed
- * the same, at a load near zero) does not widen the next window to seconds.
- * An empty intersection (the phase moved) takes the new interval as it is.
+ * old phase predicts it (k periods of the learnt length later, or a late tick
+ * after that); the intersection is kept, so a change first seen by a coarse
+ * safety-net read (an update whose averages printed the same, at a load near
+ * zero) does not widen the next window to seconds. An empty intersection
+ * (the phase moved) takes the new interval as it is. Only an update seen
+ * by reads in the window teaches the period: a coarse read may have seen one
+ * that tickless idle applied late.
  */
 static void phase_learn(struct phase *p, double lo, double hi)
 {
 	double k, pred_lo, pred_hi;
 
 	if (p->phase >= 0) {
-		k = (double)(long)((lo - p->phase) / LOAD_FREQ_MS + 0.5);
-		pred_lo = p->phase + k * LOAD_FREQ_MS;
-		pred_hi = pred_lo + p->slack + k * DRIFT_MS;
+		k = (double)(long)((lo - p->phase) / p->per_lo + 0.5);
+		pred_lo = p->phase + k * p->per_lo;
+		pred_hi = p->phase + p->slack + k * p->per_hi + LATE_MS;
 		if (k >= 1 && pred_lo < hi && pred_hi > lo) {
 			lo = lo > pred_lo ? lo : pred_lo;
 			hi = hi < pred_hi ? hi : pred_hi;
 		}
 	}
+	if (hi - lo <= 2 * p->interval + 1)
+		period_learn(p, lo, hi);
 	p->phase = lo;
 	p->slack = hi - lo;
 }
@@ -216,18 +268,21 @@ static int phase_observe(struct phase *p, const char *loads, double now)
 /* When the next read is due (CLOCK_MONOTONIC ms). */
 static double phase_next(const struct phase *p, double now)
 {
-	double periods, expected, open, close;
+	double periods, open, close;
 
 	if (p->phase < 0) {
 		if (now - p->started < p->search)
 			return now + p->interval;
 		return now + p->idle;
 	}
-	periods = (now - p->phase - p->slack - p->margin) / LOAD_FREQ_MS;
+	/* The first window that has not closed yet. */
+	periods = (now - p->phase - p->slack - p->margin) / p->per_hi;
 	periods = periods < 1 ? 1 : (double)(long)(periods + 0.999999);
-	expected = p->phase + periods * LOAD_FREQ_MS;
-	open = expected - p->margin;
-	close = expected + p->slack + p->margin;
+	open = p->phase + periods * p->per_lo - p->margin;
+	close = p->phase + p->slack + periods * p->per_hi + p->margin;
+	/* The period too uncertain that far ahead (the averages printed the same for hours): the net finds it. */
+	if (periods * (p->per_hi - p->per_lo) > p->idle)
+		return now + p->idle;
 	if (now >= open && now <= close)
 		return now + p->interval;
 	if (open - now < p->idle)
@@ -797,6 +852,7 @@ int main(int argc, char **argv)
 	int fd, i, n;
 
 	parse_args(argc, argv, &p);
+	period_reset(&p, -1, -1);
 	/*
 	 * Never outlive loadmon. The parent may have died before the prctl: then
 	 * we were re-parented and getppid() changed. (Not "getppid() == 1": in a

@@ -114,6 +114,40 @@ test('rows with a spool: each row is in the spool as it is taken, before it is h
   await assert.rejects(c.startRows({ periodMs: 200, phaseMs: 50, batch: 5, flushAbove: 1e6, spool: link }), /spool .*link\.rows/);
 });
 
+test('a period of 5 s + a 10 ms tick (HZ=100), 6 periods without a change: the change is still seen in the window', {
+  timeout: 60_000,
+}, async () => {
+  // Each period is LOAD_FREQ + 1 tick; a waiter that predicts 6 x 5000 ms is 60 ms early, past its
+  // 30 ms margin, and its 2.5 s safety net sees the change late. The period is learnt instead.
+  const root = mkdtempSync(join(tmp, 'tick-'));
+  const avg = (l1: string): void => writeFileSync(join(root, 'loadavg'), `${l1} 0.20 0.30 1/100 4242\n`);
+  avg('0.10');
+  const c = new WaiterClient({ path: BUILT_WAITER, procRoot: root, intervalMs: 10 });
+  clients.push(c);
+  const seen: LoadUpdate[] = [];
+  c.onLoad((u) => seen.push(u));
+  await c.ready;
+  const at = async (t: number): Promise<void> => {
+    while (performance.now() < t - 20) await new Promise((r) => setTimeout(r, Math.min(1000, t - 20 - performance.now())));
+    while (performance.now() < t) {
+      /* the last few ms spin, for a write on time */
+    }
+  };
+  const t0 = performance.now() + 1000; // in the waiter's first 6 s: it reads every 10 ms then
+  await at(t0);
+  avg('0.20');
+  const t6 = t0 + 6 * 5010;
+  await at(t6);
+  avg('0.30');
+  await new Promise((r) => setTimeout(r, 3000));
+  assert.deepEqual(
+    seen.map((u) => u.load1),
+    [0.2, 0.3],
+  );
+  const late = monotonicToPerf(seen[1]!.tMs) - t6;
+  assert.ok(late >= 0 && late <= 15, `the change was seen ${late.toFixed(1)} ms after it was written (--interval 10 ms + 5)`);
+});
+
 test('hushed: below the level an update writes no line, at or above it the update is written at once', { timeout: 30_000 }, async () => {
   const root = mkdtempSync(join(tmp, 'hush-'));
   const avg = (l1: string): void => writeFileSync(join(root, 'loadavg'), `${l1} 0.20 0.30 1/100 4242\n`);
