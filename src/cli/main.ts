@@ -69,6 +69,7 @@ export function buildProgram(): Command {
     .option('--depth <frames>', 'kernel stack frames kept per task (0-64)', DEFAULTS.depth)
     .addOption(new Option('--source <source>', `collector: ${SOURCES.join(', ')}`).default(DEFAULTS.source))
     .option('--proc-root <dir>', 'read a proc tree from elsewhere (fixtures, copies)', DEFAULTS.procRoot)
+    .option('--db <path>', 'also store each kept capture (s, or the threshold) in this store, as record does')
     .action(async (o) => (await import('./commands/top.ts')).topCommand(o));
 
   watchOptions(

@@ -75,7 +75,7 @@ export function parseCpuBudget(raw: string): number | null {
 }
 
 /** --db names a regular file or nothing yet (a device or directory would be mangled by SQLite). */
-function checkDb(db: string): string {
+export function checkDb(db: string): string {
   if (db.trim() === '') throw invalidOption('--db', db, 'must be a file path');
   const why = notAStoreFile(db);
   if (why !== null) throw invalidOption('--db', db, why);

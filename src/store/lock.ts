@@ -53,7 +53,7 @@ export function acquireStoreLock(dbPath: string, procRoot = '/proc'): StoreLock 
       }
       const holder = readHolder(path);
       if (holder && isAlive(holder, procRoot)) {
-        throw storeLocked(dbPath, `loadmon record (pid ${holder.pid}, lock ${path})`);
+        throw storeLocked(dbPath, `loadmon (pid ${holder.pid}, lock ${path}: record, or top --db)`);
       }
       // Stale (its process is gone) or unreadable garbage: take it over.
       try {

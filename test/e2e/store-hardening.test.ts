@@ -78,7 +78,7 @@ test('item 4: a second recorder through a symlink to the store is refused, namin
   await until('the first recorder', () => /recording into/.test(first.stderr()));
   const second = await runCli(['record', '--db', link, '--threshold', '1000', '--quiet', '--source', 'procfs'], { timeoutMs: 20_000 });
   assert.equal(second.code, 1, second.stderr);
-  assert.match(second.stderr, new RegExp(`already being recorded into by loadmon record \\(pid ${first.child.pid}`));
+  assert.match(second.stderr, new RegExp(`already being recorded into by loadmon \\(pid ${first.child.pid}`));
   assert.equal(first.child.exitCode, null, 'the first recorder still runs');
   first.child.kill('SIGTERM');
   assert.equal(await first.exited, 0, first.stderr());

@@ -8,10 +8,14 @@
 
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { readFileSync, readlinkSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 
-import { CLI } from '../helpers/cli.ts';
+import type { Snapshot } from '../../src/model/snapshot.ts';
+import { acquireStoreLock } from '../../src/store/lock.ts';
+import { CLI, runCli } from '../helpers/cli.ts';
 import { newWorkload, waitForState } from '../helpers/workload.ts';
 
 const LEAVE_ALT_SCREEN = '\x1b[?1049l';
@@ -221,5 +225,52 @@ test('top in a pty: s keeps a capture, printed as the text snapshot after the sc
   } finally {
     if (pty.child.exitCode === null) pty.child.kill('SIGKILL');
     await work.stop();
+  }
+});
+
+test('top --db in a pty: s stores the capture (report --capture reads it); a held store is said, the capture printed', async () => {
+  const work = newWorkload();
+  const dir = mkdtempSync(join(tmpdir(), 'loadmon-top-db-'));
+  const db = join(dir, 'top.db');
+  const held = join(dir, 'held.db');
+  // Another writer holds `held` (as a running `record` would): this test process.
+  const lock = acquireStoreLock(held);
+  const ptys: Pty[] = [];
+  try {
+    const d = await work.vfork(120, 'top-tty-stored');
+    await waitForState([{ pid: d.pid, tid: d.pid }], 'D');
+
+    const pty = new Pty(['top', '--source', 'procfs', '--interval', '500ms', '--threshold', '1000', '--db', db]);
+    ptys.push(pty);
+    await pty.screen((l) => /^trigger threshold/.test(l[4] ?? ''), 'the first screen');
+    await pty.key('s', (l) => /capture 1 kept; stored as #1$/.test(l[0] ?? ''), 'the capture stored');
+    pty.send('q');
+    assert.equal(await pty.exited, 0, pty.out.slice(-2000));
+    assert.match(
+      pty.out.replace(/\r/g, ''),
+      /^loadmon: top: capture 1: stored in \S*top\.db as capture 1 \(report --db \S*top\.db --capture 1\)$/m,
+    );
+    const r = await runCli(['report', '--db', db, '--capture', '1', '--format', 'json']);
+    assert.equal(r.code, 0, r.stderr);
+    const snap = JSON.parse(r.stdout) as Snapshot;
+    assert.ok(
+      snap.tasks.some((t) => t.pid === d.pid && t.state === 'D'),
+      'the D task in the stored capture',
+    );
+
+    const refused = new Pty(['top', '--source', 'procfs', '--interval', '500ms', '--threshold', '1000', '--db', held]);
+    ptys.push(refused);
+    await refused.screen((l) => /^trigger threshold/.test(l[4] ?? ''), 'the first screen');
+    await refused.key('s', (l) => /capture 1 kept; not stored/.test(l[0] ?? ''), 'the refusal in the status line');
+    refused.send('q');
+    assert.equal(await refused.exited, 0, refused.out.slice(-2000));
+    const after = refused.out.replace(/\r/g, '');
+    assert.match(after, new RegExp(`^loadmon: top: capture 1: not stored: .*already being recorded into by .*pid ${process.pid}`, 'm'));
+    assert.ok(after.includes('top-tty-stored'), 'the capture printed all the same');
+  } finally {
+    for (const p of ptys) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+    lock.release();
+    await work.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 });

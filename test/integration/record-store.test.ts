@@ -50,7 +50,7 @@ test('a second record on the same store is refused with one clear line; the firs
   await until('the lock', () => existsSync(`${db}.lock`) && existsSync(db));
   const second = await runCli(['record', '--db', db, '--threshold', '1000', '--quiet']);
   assert.equal(second.code, 1, second.stderr);
-  assert.match(second.stderr, new RegExp(`already being recorded into by loadmon record \\(pid ${first.child.pid}`));
+  assert.match(second.stderr, new RegExp(`already being recorded into by loadmon \\(pid ${first.child.pid}`));
   assert.equal(second.stderr.trim().split('\n').length, 1, second.stderr);
   assert.doesNotMatch(second.stderr, /\n\s+at /);
   assert.equal(first.child.exitCode, null, 'the first recorder still runs');

@@ -39,6 +39,8 @@ export interface LiveTopDeps {
   gate: CaptureGate;
   pressure: () => Partial<Record<PressureResource, Pressure>>;
   screen: TopScreen;
+  /** `--db`: stores a kept capture, and says what became of it (for the status line). */
+  store?: (snap: Snapshot) => string;
 }
 
 /** Captures kept for printing at exit; beyond this the oldest are dropped (and counted). */
@@ -125,7 +127,8 @@ export class LiveTop {
       this.kept.shift();
       this.dropped++;
     }
-    this.status = `capture ${this.taken} kept${crossed ? ' (threshold)' : ''}`;
+    const stored = this.deps.store?.(kept);
+    this.status = `capture ${this.taken} kept${crossed ? ' (threshold)' : ''}${stored ? `; ${stored}` : ''}`;
   }
 
   private rebuild(): void {
