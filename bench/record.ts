@@ -12,7 +12,7 @@
  *     LOADMON_WAITER=off (Node samples every second: the "before"), both
  *     `--source procfs --threshold 1000` at the same time, next to the peer, a
  *     C loop sleeping 10 ms in nanosleep; process and children, schedstat,
- *     after a 15 s warm-up; BENCH_ROWS_RUNS repeats. `bench/record.ts rows`
+ *     after a 60 s warm-up (BENCH_ROWS_WARMUP); BENCH_ROWS_RUNS repeats. `bench/record.ts rows`
  *     runs only this part; `bench/record.ts rows bpf` runs it with
  *     `--source bpf` and adds each recorder's BPF programs' own run time
  *     (kernel.bpf_stats_enabled on for the run, restored after; a program
@@ -37,7 +37,8 @@ const CAPTURES = Number(process.env.BENCH_CAPTURES ?? '1000');
 const HIGH = Number(process.env.BENCH_HIGH ?? '0.1');
 const RUNS = Number(process.env.BENCH_RUNS ?? '3');
 const ROWS_RUNS = Number(process.env.BENCH_ROWS_RUNS ?? '3');
-const ROWS_WARMUP_S = 15;
+/** The steady state: Node's start-up work lasts past 15 s (bench/watch-idle.ts says what was measured). */
+const ROWS_WARMUP_S = Number(process.env.BENCH_ROWS_WARMUP ?? '60');
 
 const PEER_C = '#include <time.h>\nint main(void){struct timespec t={0,10000000L};for(;;)nanosleep(&t,0);}\n';
 
