@@ -15,6 +15,7 @@ import { CaptureSink } from '../../src/record/capture-sink.ts';
 import { acquireStoreLock } from '../../src/store/lock.ts';
 import { StoreReader } from '../../src/store/reader.ts';
 import { emptySnapshot } from '../helpers/snapshots.ts';
+import { SESSION } from '../helpers/store.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'loadmon-sink-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -23,17 +24,7 @@ function sink(path: string): CaptureSink {
   return new CaptureSink({
     path,
     policy: { retainMs: 7 * 86_400_000, maxBytes: 256 * 1024 * 1024 },
-    session: {
-      startedMs: Date.now(),
-      host: 'h',
-      pid: process.pid,
-      cpus: 2,
-      source: 'procfs',
-      threshold: 3,
-      thresholdSpec: '3',
-      scanAbove: 1.5,
-      sampleMs: 1000,
-    },
+    session: { ...SESSION, startedMs: Date.now(), pid: process.pid },
   });
 }
 
