@@ -9,10 +9,10 @@
  * averages are read every --interval only in a small window around each
  * expected update, plus one safety-net read every --idle ms (tickless idle
  * can delay an update; only while every CPU idles, i.e. while the load is
- * near zero and far from any threshold, so 2.5 s is soon enough: each
- * wake-up costs ~60-90 us of CPU on a VM, the net was most of them). The phase is re-learnt at every change, which
- * absorbs the extra tick of each period. A wake-up here costs a few
- * microseconds, where one of Node's costs ~0.3-0.5 ms on a small VM.
+ * near zero and far from any threshold, so 2.5 s is soon enough). The phase
+ * is re-learnt at every change and the period's extra tick is measured
+ * (period_learn). A wake-up here costs ~60-90 us of CPU on a VM, one of
+ * Node's with what it does on it ~0.5-1 ms: hence the waiter, and `hush`.
  *
  * Protocol (lines on stdin/stdout, at most LINE_MAX bytes):
  *   out: "ready 1"                            once, at start
@@ -81,10 +81,10 @@ struct phase {
 	double started;
 	double last_read;	/* -1: none yet */
 	double phase;		/* earliest the last update can have happened; -1: unknown */
+	double slack;		/* how much later it may have been */
 	double per_lo, per_hi;	/* bounds of the period's length, learnt (period_learn) */
 	double anchor_lo;	/* the update they are measured from, in (anchor_lo, anchor_hi]; */
 	double anchor_hi;	/* anchor_lo < 0: none yet */
-	double slack;		/* how much later it may have been */
 	char loads[LOADS_MAX_LEN];
 };
 
@@ -617,21 +617,36 @@ static int rows_open_spool(const char *path)
 	return -1;
 }
 
+/*
+ * Splits a command's arguments at spaces into a[0..words-1] (NULL past the
+ * last) and reads the first `nums` as numbers >= 0 into v; -1 when one of
+ * those is missing or not such a number.
+ */
+static int split_numbers(char *args, char **a, int words, double *v, int nums)
+{
+	char *end;
+	int i;
+
+	for (i = 0; i < words; i++)
+		a[i] = strtok(i ? NULL : args, " ");
+	for (i = 0; i < nums; i++) {
+		v[i] = a[i] ? strtod(a[i], &end) : -1;
+		if (!a[i] || *end || v[i] < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static void rows_start(char *args)
 {
-	char *a[6], *end;
+	char *a[6];
 	double v[4];
 	char path[4096];
 	int i;
 
-	for (i = 0; i < 6; i++)
-		a[i] = strtok(i ? NULL : args, " ");
-	for (i = 0; i < 4; i++) {
-		v[i] = a[i] ? strtod(a[i], &end) : -1;
-		if (!a[i] || *end || v[i] < 0) {
-			out("err rows usage: rows <period_ms> <phase_ms> <batch> <flush_above> [<spool>]");
-			return;
-		}
+	if (split_numbers(args, a, 6, v, 4) < 0) {
+		out("err rows usage: rows <period_ms> <phase_ms> <batch> <flush_above> [<spool>]");
+		return;
 	}
 	if (a[5] || v[0] < PERIOD_MIN_MS || v[0] > PERIOD_MAX_MS || v[1] >= v[0] ||
 	    v[2] < 1 || v[2] > ROWS_MAX || v[2] != (int)v[2]) {
@@ -673,18 +688,12 @@ static void rows_tick(int loadavg_fd, struct phase *p)
 
 static void hush_set(char *args)
 {
-	char *a[3], *end;
+	char *a[3];
 	double v[2];
-	int i;
 
-	for (i = 0; i < 3; i++)
-		a[i] = strtok(i ? NULL : args, " ");
-	for (i = 0; i < 2; i++) {
-		v[i] = a[i] ? strtod(a[i], &end) : -1;
-		if (!a[i] || *end || v[i] < 0 || a[2]) {
-			out("err hush usage: hush <below> <every_ms>");
-			return;
-		}
+	if (split_numbers(args, a, 3, v, 2) < 0 || a[2]) {
+		out("err hush usage: hush <below> <every_ms>");
+		return;
 	}
 	if (v[0] > 0 && (v[1] < LOAD_FREQ_MS || v[1] > PERIOD_MAX_MS * 10)) {
 		out("err hush every %d..%d ms", LOAD_FREQ_MS, PERIOD_MAX_MS * 10);

@@ -122,7 +122,7 @@ export class BlockedTracking {
   /** Fast until the load is known. */
   private fast = true;
   private busy = false;
-  /** performance.now() of the timer's last sample (its start). */
+  /** When the timer's last sample started, on the timer's clock (`now`). */
   private lastTickAt = -Infinity;
   private warn: (line: string) => void = () => {};
   /** Intervals the kernel side lost to full maps, as last reported, and when that was last said. */

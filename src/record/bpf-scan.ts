@@ -3,8 +3,9 @@
  * sample the recorder takes itself, and below the scan level once per batch
  * of the waiter's rows (a Node wake-up costs more than the pass, docs/bpf.md);
  * plus the time blocked in D since the previous read, per process and
- * kernel stack: no blocked time is lost between reads, whatever their pace. The capture collector's tracking
- * (src/collect/bpf-tracking.ts) does the work; the recorder's clock drives it.
+ * kernel stack: no blocked time is lost between reads, whatever their pace.
+ * The capture collector's tracking (src/collect/bpf-tracking.ts) does the
+ * work; the recorder's clock drives it.
  */
 
 import type { BlockedTracking } from '../collect/bpf-tracking.ts';

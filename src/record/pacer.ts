@@ -13,6 +13,7 @@
  */
 
 import { LoadmonError } from '../errors.ts';
+import { formatDuration } from '../model/time.ts';
 import type { RowSource } from '../trigger/waiter.ts';
 import type { WaiterRow } from '../trigger/waiter-protocol.ts';
 import { untilPhase } from './phase.ts';
@@ -127,7 +128,8 @@ export class Pacer {
     } catch (err) {
       if (!(err instanceof LoadmonError) || !/spool/.test(String(err.fields.reason))) throw err;
       this.spoolOk = false;
-      this.opts.status(`timeline rows: ${err.fields.reason}; without a spool, a SIGKILL loses the rows of the last 10 s`);
+      const batch = formatDuration(ROW_BATCH * this.opts.periodMs);
+      this.opts.status(`timeline rows: ${err.fields.reason}; without a spool, a SIGKILL loses the rows of the last ${batch}`);
       await w.startRows(req);
     }
   }

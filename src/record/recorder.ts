@@ -7,6 +7,7 @@
  */
 
 import type { Snapshot } from '../model/snapshot.ts';
+import { formatDuration } from '../model/time.ts';
 import type { RetentionPolicy } from '../store/retention.ts';
 import type { SessionInfo } from '../store/writer.ts';
 import type { RowSource } from '../trigger/waiter.ts';
@@ -14,7 +15,7 @@ import type { WaiterRow } from '../trigger/waiter-protocol.ts';
 import { runWatch, type Watcher } from '../trigger/watch.ts';
 import { ScanBudget } from './budget.ts';
 import { DurableStore } from './durable-store.ts';
-import { Pacer } from './pacer.ts';
+import { Pacer, ROW_BATCH } from './pacer.ts';
 import { samplePhase } from './phase.ts';
 import { type ScanSource, TimelineSampler } from './sampler.ts';
 import { readSpool, removeSpool, spoolPathFor } from './spool.ts';
@@ -72,8 +73,10 @@ export async function runRecorder(watcher: Watcher, opts: RecorderOptions): Prom
   };
 
   const spool = opts.rows ? spoolPathFor(opts.db) : undefined;
-  if (opts.rows && spool === undefined)
-    opts.warn('timeline rows: no spool (the store path has white space); a SIGKILL loses up to 10 s of rows');
+  if (opts.rows && spool === undefined) {
+    const batch = formatDuration(ROW_BATCH * opts.sampleMs);
+    opts.warn(`timeline rows: no spool (the store path has white space); a SIGKILL loses up to ${batch} of rows`);
+  }
   if (spool !== undefined) storeSpooled(spool, sampler, store, opts.status);
 
   const meter = periodMeter(budget);

@@ -160,13 +160,13 @@ export class StoreWriter {
     })();
   }
 
-  /** Stores a capture; returns its id. The pre-trigger context is the samples of the CONTEXT_MS before it. */
   /** The time of the newest timeline sample (any session); null for an empty store. */
   newestSampleMs(): number | null {
     const row = this.db.prepare('SELECT MAX(t_ms) AS t FROM samples').get() as { t: number | null };
     return row.t;
   }
 
+  /** Stores a capture; returns its id. The pre-trigger context is the samples of the CONTEXT_MS before it. */
   insertCapture(s: Snapshot): number {
     const t = Date.parse(s.time);
     let r = 0;

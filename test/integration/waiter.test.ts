@@ -114,12 +114,12 @@ test('rows with a spool: each row is in the spool as it is taken, before it is h
   await assert.rejects(c.startRows({ periodMs: 200, phaseMs: 50, batch: 5, flushAbove: 1e6, spool: link }), /spool .*link\.rows/);
 });
 
-test('a period of 5 s + a 10 ms tick (HZ=100), 6 periods without a change: the change is still seen in the window', {
-  timeout: 60_000,
-}, async () => {
-  // Each period is LOAD_FREQ + 1 tick; a waiter that predicts 6 x 5000 ms is 60 ms early, past its
-  // 30 ms margin, and its 2.5 s safety net sees the change late. The period is learnt instead.
-  const root = mkdtempSync(join(tmp, 'tick-'));
+/**
+ * A waiter on a proc root whose loadavg the test writes (load1 only; the
+ * rest fixed), started at load1 0.10, with the load lines it wrote.
+ */
+async function fakeLoadavg(prefix: string): Promise<{ avg: (l1: string) => void; c: WaiterClient; seen: LoadUpdate[] }> {
+  const root = mkdtempSync(join(tmp, prefix));
   const avg = (l1: string): void => writeFileSync(join(root, 'loadavg'), `${l1} 0.20 0.30 1/100 4242\n`);
   avg('0.10');
   const c = new WaiterClient({ path: BUILT_WAITER, procRoot: root, intervalMs: 10 });
@@ -127,6 +127,15 @@ test('a period of 5 s + a 10 ms tick (HZ=100), 6 periods without a change: the c
   const seen: LoadUpdate[] = [];
   c.onLoad((u) => seen.push(u));
   await c.ready;
+  return { avg, c, seen };
+}
+
+test('a period of 5 s + a 10 ms tick (HZ=100), 6 periods without a change: the change is still seen in the window', {
+  timeout: 60_000,
+}, async () => {
+  // Each period is LOAD_FREQ + 1 tick; a waiter that predicts 6 x 5000 ms is 60 ms early, past its
+  // 30 ms margin, and its 2.5 s safety net sees the change late. The period is learnt instead.
+  const { avg, seen } = await fakeLoadavg('tick-');
   const at = async (t: number): Promise<void> => {
     while (performance.now() < t - 20) await new Promise((r) => setTimeout(r, Math.min(1000, t - 20 - performance.now())));
     while (performance.now() < t) {
@@ -149,15 +158,9 @@ test('a period of 5 s + a 10 ms tick (HZ=100), 6 periods without a change: the c
 });
 
 test('hushed: below the level an update writes no line, at or above it the update is written at once', { timeout: 30_000 }, async () => {
-  const root = mkdtempSync(join(tmp, 'hush-'));
-  const avg = (l1: string): void => writeFileSync(join(root, 'loadavg'), `${l1} 0.20 0.30 1/100 4242\n`);
-  avg('0.10');
-  const c = new WaiterClient({ path: BUILT_WAITER, procRoot: root, intervalMs: 10 });
-  clients.push(c);
-  const seen: string[] = [];
-  c.onLoad((u) => seen.push(u.loads));
-  await c.ready;
+  const { avg, c, seen } = await fakeLoadavg('hush-');
   await c.hush(3, 30_000);
+  const lines = (): string[] => seen.map((u) => u.loads);
   const until = async (want: number, ms: number): Promise<void> => {
     const deadline = Date.now() + ms;
     while (seen.length < want && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
@@ -165,20 +168,20 @@ test('hushed: below the level an update writes no line, at or above it the updat
   // The first update after the hush is written (the heartbeat starts from it).
   avg('0.20');
   await until(1, 3_000);
-  assert.deepEqual(seen, ['0.20 0.20 0.30']);
+  assert.deepEqual(lines(), ['0.20 0.20 0.30']);
   // Below 3: read (in the window 5 s on, or by a safety-net read every 2.5 s), not written.
   avg('0.40');
   await until(2, 6_000);
-  assert.deepEqual(seen, ['0.20 0.20 0.30']);
+  assert.deepEqual(lines(), ['0.20 0.20 0.30']);
   // At the level: written at the read that sees it.
   avg('3.00');
   await until(2, 6_000);
-  assert.deepEqual(seen, ['0.20 0.20 0.30', '3.00 0.20 0.30']);
+  assert.deepEqual(lines(), ['0.20 0.20 0.30', '3.00 0.20 0.30']);
   // hush 0 0: every line again.
   await c.hush(0, 0);
   avg('0.50');
   await until(3, 6_000);
-  assert.deepEqual(seen.at(-1), '0.50 0.20 0.30');
+  assert.deepEqual(lines().at(-1), '0.50 0.20 0.30');
 });
 
 test('quit exits 0', async () => {

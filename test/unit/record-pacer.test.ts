@@ -209,7 +209,7 @@ test('rows with the spool; a spool the waiter cannot open is said once and the r
   ]);
   assert.equal(b.pacer.source, 'rows');
   assert.equal(b.notes.length, 1);
-  assert.match(b.notes[0]!, /Read-only file system; without a spool, a SIGKILL loses the rows of the last 10 s/);
+  assert.match(b.notes[0]!, /Read-only file system; without a spool, a SIGKILL loses the rows of the last 10s/);
   // Handed back after a rise: not asked for the spool again.
   refusing.send([row(10_300, 2.0)]);
   await settle();

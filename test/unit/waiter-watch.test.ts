@@ -67,6 +67,17 @@ function watcher(waiter: FakeWaiter, load1: () => number, log: string[], onLoad?
   });
 }
 
+/** A watcher at load1 0.5 whose waiter is up and whose loop gave it a wake-up (counted). */
+async function upAndWaking(fake: FakeWaiter): Promise<{ w: ThresholdWatcher; log: string[]; wakes: () => number }> {
+  const log: string[] = [];
+  const w = watcher(fake, () => 0.5, log);
+  let wakes = 0;
+  w.onWake(() => wakes++);
+  fake.start.resolve();
+  await fake.ready;
+  return { w, log, wakes: () => wakes };
+}
+
 test('with the waiter up and a wake-up given, the watcher sleeps between updates and each update wakes it', async () => {
   const fake = new FakeWaiter();
   const log: string[] = [];
@@ -111,17 +122,12 @@ test('once the waiter is up it is hushed below half the threshold; the safety ti
 test('a refused hush changes nothing: the watcher sleeps on every line as before, and says nothing', async () => {
   const fake = new FakeWaiter();
   fake.refuse = true;
-  const log: string[] = [];
-  const w = watcher(fake, () => 0.5, log);
-  let wakes = 0;
-  w.onWake(() => wakes++);
-  fake.start.resolve();
-  await fake.ready;
+  const { w, log, wakes } = await upAndWaking(fake);
   for (let i = 0; i < 5; i++) await Promise.resolve();
   assert.equal(fake.hushed.length, 1);
   assert.equal(w.nextDelay(0), WAITER_SAFETY_MS);
   fake.load!(UPDATE);
-  assert.equal(wakes, 1);
+  assert.equal(wakes(), 1);
   assert.deepEqual(log, []);
   w.close();
 });
@@ -139,15 +145,10 @@ test('above the threshold the cooldown timer still runs with the waiter', async 
 
 test('a waiter that dies is said once; the loop is woken and polls from Node again', async () => {
   const fake = new FakeWaiter();
-  const log: string[] = [];
-  const w = watcher(fake, () => 0.5, log);
-  let wakes = 0;
-  w.onWake(() => wakes++);
-  fake.start.resolve();
-  await fake.ready;
+  const { w, log, wakes } = await upAndWaking(fake);
   assert.equal(w.nextDelay(0), WAITER_SAFETY_MS);
   fake.fail('killed by SIGKILL');
-  assert.equal(wakes, 1);
+  assert.equal(wakes(), 1);
   assert.equal(log.length, 1);
   assert.match(log[0]!, /^native waiter: died \(killed by SIGKILL\); polling \/proc\/loadavg from Node instead$/);
   assert.equal(w.nextDelay(1), 10);

@@ -8,6 +8,7 @@ import { BpfScan } from '../../record/bpf-scan.ts';
 import { ROW_BATCH } from '../../record/pacer.ts';
 import { runRecorder } from '../../record/recorder.ts';
 import { openWatchCollector, openWatcher, startTracking, waiterOf } from '../../trigger/open.ts';
+import { LOW_LOAD_SHARE } from '../../trigger/procfs-watcher.ts';
 import { checkPsiTriggers, withPsiTriggers } from '../../trigger/psi-trigger.ts';
 import { info } from '../output.ts';
 import { stopping } from '../shutdown.ts';
@@ -35,16 +36,18 @@ export async function runRecordLoop(raw: RawRecord, signal: AbortSignal, onStart
   // (bpf: one tracking read per batch, on its last row).
   const rows = waiterOf(loadWatcher);
   const watcher = await withPsiTriggers(loadWatcher, opts, status);
-  const scanAbove = scan ? 0 : threshold / 2;
+  // One level for the scans, the waiter's rows and its hush (procfs-watcher.ts).
+  const level = threshold * LOW_LOAD_SHARE;
+  const scanAbove = scan ? 0 : level;
   const what = scan
-    ? `R/D per process at every sample${rows ? ` while load1 >= ${threshold / 2}, once per ${ROW_BATCH} rows below` : ''}` +
+    ? `R/D per process at every sample${rows ? ` while load1 >= ${level}, once per ${ROW_BATCH} rows below` : ''}` +
       `${scan.tracksOffcpu ? ', time blocked in D per stack' : ''}`
     : `R/D per process while load1 >= ${scanAbove}${opts.cpuBudgetPct === null ? '' : `, within --cpu-budget ${opts.cpuBudgetPct}%`}`;
 
   return runRecorder(watcher, {
     scan: scan ?? undefined,
     rows,
-    rowsBelow: threshold / 2,
+    rowsBelow: level,
     cpuBudgetPct: opts.cpuBudgetPct,
     db: opts.db,
     procRoot: opts.procRoot,

@@ -15,6 +15,7 @@ import { readerFor, readRequired } from '../../procfs/reader.ts';
 import { CaptureSink } from '../../record/capture-sink.ts';
 import { CaptureGate } from '../../trigger/gate.ts';
 import { startTracking } from '../../trigger/open.ts';
+import { LOW_LOAD_SHARE } from '../../trigger/procfs-watcher.ts';
 import { parseWatch, type RawWatch } from '../options.ts';
 import { info, write } from '../output.ts';
 import { parseAge, parseSize } from '../parse-store-values.ts';
@@ -81,7 +82,7 @@ async function liveTop(opts: WatchOptions, grouping: TopGrouping, db: string | n
     const threshold = resolveThreshold(opts.threshold, cpus);
     const gate = new CaptureGate(threshold, opts.cooldownMs);
     const reader = readerFor(opts.procRoot);
-    sink = db === null ? null : topSink(db, collector.source, threshold, opts);
+    sink = db === null ? null : topSink(db, { source: collector.source, cpus, threshold }, opts);
     const store = sink
       ? (snap: Snapshot): string => {
           const r = sink!.keep(snap);
@@ -114,7 +115,7 @@ async function liveTop(opts: WatchOptions, grouping: TopGrouping, db: string | n
  * (no timeline samples: top keeps none), with record's default retention
  * for when a store is created here.
  */
-function topSink(db: string, source: string, threshold: number, opts: WatchOptions): CaptureSink {
+function topSink(db: string, run: { source: string; cpus: number; threshold: number }, opts: WatchOptions): CaptureSink {
   return new CaptureSink({
     path: db,
     procRoot: opts.procRoot,
@@ -126,11 +127,11 @@ function topSink(db: string, source: string, threshold: number, opts: WatchOptio
       startedMs: Date.now(),
       host: hostname(),
       pid: process.pid,
-      cpus: countCpus(readRequired(`${opts.procRoot}/stat`)),
-      source,
-      threshold,
+      cpus: run.cpus,
+      source: run.source,
+      threshold: run.threshold,
       thresholdSpec: opts.threshold.text,
-      scanAbove: threshold / 2,
+      scanAbove: run.threshold * LOW_LOAD_SHARE,
       sampleMs: opts.intervalMs,
     },
   });
