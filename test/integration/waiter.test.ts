@@ -131,30 +131,44 @@ async function fakeLoadavg(prefix: string): Promise<{ avg: (l1: string) => void;
 }
 
 test('a period of 5 s + a 10 ms tick (HZ=100), 6 periods without a change: the change is still seen in the window', {
-  timeout: 60_000,
+  timeout: 150_000,
 }, async () => {
   // Each period is LOAD_FREQ + 1 tick; a waiter that predicts 6 x 5000 ms is 60 ms early, past its
   // 30 ms margin, and its 2.5 s safety net sees the change late. The period is learnt instead.
-  const { avg, seen } = await fakeLoadavg('tick-');
-  const at = async (t: number): Promise<void> => {
-    while (performance.now() < t - 20) await new Promise((r) => setTimeout(r, Math.min(1000, t - 20 - performance.now())));
+  // The test plays the kernel: its writes must be on the 5,010 ms grid, so the last 300 ms before
+  // each are spun; a write that still came late (the machine busy with other suites) is no test of
+  // the waiter: that attempt is dropped and the scenario run again, at most three times.
+  const at = async (t: number): Promise<number> => {
+    while (performance.now() < t - 300) await new Promise((r) => setTimeout(r, Math.min(1000, t - 300 - performance.now())));
     while (performance.now() < t) {
-      /* the last few ms spin, for a write on time */
+      /* spin, for a write on time */
     }
+    return performance.now();
   };
-  const t0 = performance.now() + 1000; // in the waiter's first 6 s: it reads every 10 ms then
-  await at(t0);
-  avg('0.20');
-  const t6 = t0 + 6 * 5010;
-  await at(t6);
-  avg('0.30');
-  await new Promise((r) => setTimeout(r, 3000));
-  assert.deepEqual(
-    seen.map((u) => u.load1),
-    [0.2, 0.3],
-  );
-  const late = monotonicToPerf(seen[1]!.tMs) - t6;
-  assert.ok(late >= 0 && late <= 15, `the change was seen ${late.toFixed(1)} ms after it was written (--interval 10 ms + 5)`);
+  const lateWrites: number[] = [];
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const { avg, c, seen } = await fakeLoadavg('tick-');
+    const t0 = await at(performance.now() + 1000); // in the waiter's first 6 s: it reads every 10 ms then
+    avg('0.20');
+    const t6 = t0 + 6 * 5010;
+    await at(t6);
+    avg('0.30');
+    const wroteLate = performance.now() - t6;
+    await new Promise((r) => setTimeout(r, 3000));
+    c.close();
+    if (wroteLate > 5) {
+      lateWrites.push(wroteLate);
+      continue;
+    }
+    assert.deepEqual(
+      seen.map((u) => u.load1),
+      [0.2, 0.3],
+    );
+    const late = monotonicToPerf(seen[1]!.tMs) - t6;
+    assert.ok(late >= 0 && late <= 15, `the change was seen ${late.toFixed(1)} ms after it was written (--interval 10 ms + 5)`);
+    return;
+  }
+  assert.fail(`the test could not write on its grid (late by ${lateWrites.map((x) => x.toFixed(1)).join(', ')} ms)`);
 });
 
 test('hushed: below the level an update writes no line, at or above it the update is written at once', { timeout: 30_000 }, async () => {
